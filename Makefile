@@ -1,0 +1,42 @@
+# Two commands for a fresh Debian/Ubuntu machine: `make demo` and `make test`.
+# Each sets everything up (system packages, .venv/, pinned Python packages) idempotently first.
+SHELL := /bin/bash
+VENV := .venv
+BIN := $(VENV)/bin
+DEMO_ROOT ?= $(CURDIR)/demo-output
+SAMPLE := samples/city-bikes.mp4
+export PREFECT_SERVER_ANALYTICS_ENABLED ?= false
+export PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS ?= 180
+
+.PHONY: setup demo test test-all lint bench sample lock clean
+
+setup:
+	@infra/bootstrap.sh all,dev
+
+demo: setup
+	@NEWSROOM_LOCAL_ROOT=$(DEMO_ROOT) $(BIN)/newsroom models verify
+	@NEWSROOM_LOCAL_ROOT=$(DEMO_ROOT) $(BIN)/newsroom ingest $(SAMPLE)
+	@echo
+	@echo "Demo outputs are in $(DEMO_ROOT)/stories/ (manifest.json lists every asset)."
+
+test: setup
+	@$(BIN)/python -m pytest -m "not slow" -p no:cacheprovider
+
+test-all: setup
+	@$(BIN)/python -m pytest -p no:cacheprovider
+
+lint: setup
+	@$(BIN)/ruff check newsroom tasks flows tests bench samples
+
+bench: setup
+	@$(BIN)/python bench/asr.py
+
+sample: setup
+	@$(BIN)/python samples/make_sample.py
+
+# Re-pin every installed package after changing dependencies in pyproject.toml.
+lock:
+	@$(BIN)/python -m pip freeze --exclude-editable | grep -v '^-e ' > requirements.lock
+
+clean:
+	rm -rf $(VENV) $(DEMO_ROOT) .pytest_cache

@@ -1,0 +1,209 @@
+"""`newsroom` command line: a thin layer over the library and the flows.
+
+Machine-readable output (`--json`) goes to stdout and nothing else does; progress bars, logs and
+errors go to stderr. A `NewsroomError` becomes one readable line and exit status 1.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import sys
+import tempfile
+from enum import Enum
+from pathlib import Path
+from typing import Annotated
+
+import click
+import typer
+from rich.console import Console
+from rich.logging import RichHandler
+from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from newsroom.errors import NewsroomError
+
+app = typer.Typer(
+    add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
+    help="newsroom: ingest, edit and broadcast news media with offline models.",
+)
+models_app = typer.Typer(no_args_is_help=True, help="Packaged models: status and checksums.")
+app.add_typer(models_app, name="models")
+
+err = Console(stderr=True)
+log = logging.getLogger("newsroom.cli")
+
+
+class LanguageChoice(str, Enum):
+    auto = "auto"
+    en = "en"
+    zh = "zh"
+
+
+class AsrModelChoice(str, Enum):
+    base = "base"
+    tiny_en = "tiny.en"
+
+
+@app.callback()
+def _setup(verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Show info logs.")] = False) -> None:
+    logging.basicConfig(
+        level=logging.INFO if verbose else logging.WARNING,
+        format="%(message)s",
+        handlers=[RichHandler(console=err, show_path=False, rich_tracebacks=False)],
+        force=True,
+    )
+    if not verbose:
+        # Prefect's console handler prints tracebacks for failed runs; the CLI reports errors itself.
+        os.environ.setdefault("PREFECT_LOGGING_HANDLERS_CONSOLE_LEVEL", "CRITICAL")
+    os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+    os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "180")
+
+
+def _progress() -> Progress:
+    return Progress(
+        TextColumn("[bold]{task.description}"), BarColumn(), TaskProgressColumn(), TimeElapsedColumn(),
+        console=err, transient=True,
+    )
+
+
+@app.command()
+def probe(
+    file: Annotated[Path, typer.Argument(help="A media file.")],
+    as_json: Annotated[bool, typer.Option("--json", help="Print MediaInfo as JSON.")] = False,
+) -> None:
+    """Show a media file's duration, streams and codecs."""
+    from newsroom.media import probe as probe_media
+
+    info = probe_media(file)
+    if as_json:
+        typer.echo(json.dumps(info.to_dict(), indent=2))
+        return
+    typer.echo(f"{file}: {info.format_name}, {info.duration_s:.2f} s, {info.size_bytes:,} bytes")
+    for s in info.streams:
+        if s.kind == "video":
+            typer.echo(f"  video #{s.index}: {s.codec} {s.width}x{s.height} @ {s.avg_fps or s.fps:g} fps")
+        elif s.kind == "audio":
+            typer.echo(f"  audio #{s.index}: {s.codec} {s.sample_rate_hz} Hz x{s.channels}")
+
+
+@app.command()
+def transcribe(
+    file: Annotated[Path, typer.Argument(help="Audio or video file.")],
+    language: Annotated[LanguageChoice, typer.Option(help="Spoken language.")] = LanguageChoice.auto,
+    model: Annotated[AsrModelChoice, typer.Option(help="Whisper model.")] = AsrModelChoice.base,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the transcript JSON contract to stdout.")] = False,
+    out: Annotated[Path | None, typer.Option(help="Write the transcript JSON here too.")] = None,
+) -> None:
+    """Transcribe a local file with word timestamps (no storage, no Prefect)."""
+    from newsroom.asr import Transcriber
+    from newsroom.config import get_settings
+    from newsroom.media import extract_audio
+    from newsroom.media import probe as probe_media
+
+    settings = get_settings()
+    info = probe_media(file)
+    with tempfile.TemporaryDirectory(prefix="newsroom-") as tmp, _progress() as bar:
+        step = bar.add_task("extracting audio", total=1.0)
+        wav = extract_audio(file, Path(tmp) / "audio.wav", info, progress=lambda f: bar.update(step, completed=f))
+        bar.update(step, description="loading model", completed=0)
+        engine = Transcriber.load(model.value, settings)
+        bar.update(step, description="transcribing")
+        transcript = engine.transcribe(
+            wav, language.value, allowed_languages=tuple(settings.languages),
+            progress=lambda f: bar.update(step, completed=f),
+        )
+    if out:
+        out.write_text(transcript.to_json(), "utf-8")
+    if as_json:
+        typer.echo(transcript.to_json())
+    else:
+        typer.echo(transcript.to_text() or "(no speech found)", nl=False)
+
+
+@app.command()
+def ingest(
+    source: Annotated[str, typer.Argument(help="Local file path or object key (e.g. inbox/clip.mp4).")],
+    language: Annotated[LanguageChoice, typer.Option(help="Spoken language.")] = LanguageChoice.auto,
+    model: Annotated[AsrModelChoice, typer.Option(help="Whisper model.")] = AsrModelChoice.base,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the story's manifest as JSON.")] = False,
+) -> None:
+    """Run the ingest flow (store, normalise, transcribe) and show where the outputs are."""
+    from flows.ingest import ingest as ingest_flow
+    from newsroom.manifest import read_manifest
+    from newsroom.storage import open_store
+
+    with err.status(f"ingesting {source} (Prefect flow 'ingest')..."):
+        story_id = ingest_flow(source, language=language.value, asr_model=model.value)
+    store = open_store()
+    manifest = read_manifest(store, story_id)
+    if as_json:
+        typer.echo(json.dumps(manifest, indent=2, ensure_ascii=False))
+        return
+    table = Table(title=f"story {story_id}", show_lines=False)
+    for column in ("asset", "type", "bytes", "where"):
+        table.add_column(column)
+    for asset in manifest["assets"]:
+        table.add_row(asset["key"].split("/", 2)[2], asset["media_type"], f"{asset['bytes']:,}", store.url(asset["key"]))
+    Console().print(table)
+    typer.echo(f"story id: {story_id}")
+    typer.echo(f"manifest: {store.url(f'stories/{story_id}/manifest.json')}")
+
+
+@models_app.command("list")
+def models_list(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
+    """Which models are installed, assembled and verified."""
+    _show_models(verify=False, as_json=as_json)
+
+
+@models_app.command("verify")
+def models_verify(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
+    """Assemble every installed model and check its sha256 (exit 1 if any fails)."""
+    statuses = _show_models(verify=True, as_json=as_json)
+    bad = [s.id for s in statuses if s.installed and not s.ready]
+    if bad:
+        raise NewsroomError(f"models failed verification: {', '.join(bad)}")
+
+
+def _show_models(*, verify: bool, as_json: bool):
+    from dataclasses import asdict
+
+    from newsroom.models import ModelRegistry
+
+    registry = ModelRegistry()
+    with err.status("verifying checksums..." if verify else "checking models..."):
+        statuses = registry.list(verify=verify)
+    if as_json:
+        typer.echo(json.dumps([asdict(s) for s in statuses], indent=2))
+        return statuses
+    table = Table()
+    for column in ("model", "kind", "size", "status", "path / how to fix"):
+        table.add_column(column, overflow="fold")
+    for s in statuses:
+        state = "[green]ready" if s.ready else ("[yellow]installed" if s.installed else "[red]missing")
+        table.add_row(f"{s.id} ({s.version})", s.kind, f"{s.size_bytes / 1e6:.0f} MB", state,
+                      f"{s.path}\n{s.message}" if s.path else s.message)
+    Console().print(table)
+    return statuses
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Entry point: turn library errors into one line on stderr and a non-zero exit status."""
+    try:
+        app(args=argv, standalone_mode=False)
+    except NewsroomError as exc:
+        err.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
+        sys.exit(1)
+    except click.exceptions.Exit as exc:
+        sys.exit(exc.exit_code)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(exc.exit_code)
+    except (click.exceptions.Abort, KeyboardInterrupt):
+        err.print("interrupted")
+        sys.exit(130)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,82 @@
+"""One settings object for the whole library.
+
+Values come from (highest first) constructor arguments, `NEWSROOM_*` environment variables, a `.env`
+file in the working directory, then the defaults below, which run everything on one machine with a
+local storage folder. Nested values use `__`, e.g. `NEWSROOM_MODEL_PATHS__WHISPER_BASE=/opt/whisper`.
+"""
+
+from __future__ import annotations
+
+import os
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+Language = Literal["en", "zh"]
+LanguageChoice = Literal["auto", "en", "zh"]
+
+
+def _default_cache() -> Path:
+    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+    return Path(base) / "newsroom" / "models"
+
+
+class Settings(BaseSettings):
+    """All of newsroom's configuration. Pass values to the constructor to override in tests."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="NEWSROOM_",
+        env_file=".env",
+        env_file_encoding="utf-8",
+        env_nested_delimiter="__",
+        extra="ignore",
+    )
+
+    # Storage
+    storage_backend: Literal["local", "minio"] = Field(
+        "local", description="Where assets live: a local folder or a MinIO/S3 bucket."
+    )
+    local_root: Path = Field(Path("newsroom-data"), description="Folder used by the local backend.")
+    minio_endpoint: str = Field("localhost:9000", description="host:port of the MinIO/S3 service.")
+    minio_access_key: str = "minioadmin"
+    minio_secret_key: SecretStr = SecretStr("minioadmin")
+    minio_bucket: str = "newsroom"
+    minio_secure: bool = Field(False, description="Use HTTPS to reach MinIO.")
+    minio_region: str | None = None
+    presign_expiry_s: int = Field(7 * 24 * 3600, ge=60, le=7 * 24 * 3600)
+
+    # Models
+    model_cache: Path = Field(default_factory=_default_cache, description="Assembled, verified weights.")
+    model_paths: dict[str, Path] = Field(
+        default_factory=dict,
+        description="Model id -> local folder/file with your own weights (skips packaged weights).",
+    )
+    asr_model: Literal["base", "tiny.en"] = "base"
+    asr_beam_size: int = Field(5, ge=1, le=10)
+
+    # Languages and compute
+    languages: list[Language] = Field(default_factory=lambda: ["en", "zh"])
+    threads: int = Field(default_factory=lambda: max(1, os.cpu_count() or 1), ge=1)
+
+    # Limits
+    max_source_bytes: int = Field(50 * 1024**3, description="Largest source file ingest accepts.")
+
+    @field_validator("local_root", "model_cache")
+    @classmethod
+    def _absolute(cls, value: Path) -> Path:
+        return value.expanduser().resolve()
+
+    @field_validator("model_paths")
+    @classmethod
+    def _normalise_model_ids(cls, value: dict[str, Path]) -> dict[str, Path]:
+        # Environment variables arrive upper-cased with underscores: WHISPER_BASE -> whisper-base.
+        return {k.lower().replace("_", "-"): Path(v).expanduser() for k, v in value.items()}
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The process-wide settings read from the environment (cached; tests construct their own)."""
+    return Settings()

@@ -1,0 +1,48 @@
+"""Errors whose messages say what to do next.
+
+Every error the library raises on bad input or a missing dependency is a `NewsroomError`; the CLI
+prints its message as one line and exits non-zero. `TransientError` marks the only failures worth a
+retry (a storage service that is briefly unreachable), so Prefect tasks retry those and nothing else.
+"""
+
+from __future__ import annotations
+
+
+class NewsroomError(Exception):
+    """Base class: the message is for a person and says what to do."""
+
+
+class ConfigError(NewsroomError):
+    """A setting is missing or invalid."""
+
+
+class InvalidKeyError(NewsroomError):
+    """An object key is malformed or would escape its prefix."""
+
+
+class ObjectNotFoundError(NewsroomError):
+    """A key that should exist in the object store does not."""
+
+
+class SourceError(NewsroomError):
+    """A source given to ingest cannot be used (missing path, unsupported scheme, ...)."""
+
+
+class MediaError(NewsroomError):
+    """ffmpeg/ffprobe could not read or convert a media file."""
+
+
+class NoAudioError(MediaError):
+    """The media has no audio stream where one is needed."""
+
+
+class ModelNotInstalledError(NewsroomError):
+    """The package that carries a model's weights is not installed."""
+
+
+class ModelIntegrityError(NewsroomError):
+    """Packaged weights did not match their recorded checksum."""
+
+
+class TransientError(NewsroomError):
+    """A failure that may succeed when retried (network, storage service unavailable)."""

@@ -1,0 +1,95 @@
+"""The per-story manifest: every asset with its checksum, size, type, producing step and model.
+
+Each stage records its assets in its own fragment (`stories/<id>/<stage>/assets.json`), so stages that
+run in parallel never overwrite each other's entries; `stories/<id>/manifest.json` is the merged view,
+rebuilt from the fragments and written last (one atomic PUT / rename), after every asset it lists.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from newsroom.errors import ObjectNotFoundError
+from newsroom.storage.base import ObjectStore, guess_content_type, sha256_file
+from newsroom.storage.keys import manifest_key, story_id_of, story_key, story_prefix
+from newsroom.types import Asset, ModelRef
+
+log = logging.getLogger("newsroom.manifest")
+MANIFEST_SCHEMA_VERSION = 1
+FRAGMENT_NAME = "assets.json"
+
+
+def asset_for_file(
+    key: str, path: str | Path, *, step: str, model: ModelRef | None = None, media_type: str | None = None
+) -> Asset:
+    """Describe a local file about to be (or just) stored under `key`."""
+    path = Path(path)
+    return Asset(
+        key=key,
+        sha256=sha256_file(path),
+        bytes=path.stat().st_size,
+        media_type=media_type or guess_content_type(key),
+        step=step,
+        model=model,
+    )
+
+
+def record_assets(
+    store: ObjectStore, story_id: str, stage: str, assets: Iterable[Asset], info: dict[str, Any] | None = None
+) -> str:
+    """Merge `assets` (and `info`) into the stage's fragment. Returns the fragment key."""
+    key = story_key(story_id, stage, FRAGMENT_NAME)
+    fragment: dict[str, Any] = {"stage": stage, "info": {}, "assets": []}
+    if store.exists(key):
+        fragment = store.get_json(key)
+    by_key = {a["key"]: a for a in fragment.get("assets", [])}
+    for asset in assets:
+        if story_id_of(asset.key) != story_id:
+            raise ValueError(f"asset {asset.key} does not belong to story {story_id}")
+        by_key[asset.key] = asset.to_dict()
+    fragment["assets"] = [by_key[k] for k in sorted(by_key)]
+    fragment["info"] = {**fragment.get("info", {}), **(info or {})}
+    store.put_json(key, fragment)
+    return key
+
+
+def write_manifest(store: ObjectStore, story_id: str) -> dict[str, Any]:
+    """Rebuild `manifest.json` from every stage fragment and write it (last, atomically)."""
+    prefix = story_prefix(story_id)
+    stages: dict[str, Any] = {}
+    assets: dict[str, dict[str, Any]] = {}
+    for obj in store.list(prefix):
+        parts = obj.key[len(prefix):].split("/")
+        if len(parts) == 2 and parts[1] == FRAGMENT_NAME:
+            fragment = store.get_json(obj.key)
+            stages[parts[0]] = fragment.get("info", {})
+            for asset in fragment.get("assets", []):
+                assets[asset["key"]] = asset
+    missing = [k for k in assets if not store.exists(k)]
+    if missing:
+        raise ObjectNotFoundError(f"manifest for {story_id} would list missing objects: {missing}")
+    manifest = {
+        "schema_version": MANIFEST_SCHEMA_VERSION,
+        "story_id": story_id,
+        "updated_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "stages": stages,
+        "assets": [assets[k] for k in sorted(assets)],
+    }
+    store.put_json(manifest_key(story_id), manifest)
+    log.info("manifest for story %s lists %d assets", story_id, len(assets))
+    return manifest
+
+
+def read_manifest(store: ObjectStore, story_id: str) -> dict[str, Any]:
+    key = manifest_key(story_id)
+    if not store.exists(key):
+        raise ObjectNotFoundError(f"story {story_id} has no manifest: ingest it first (newsroom ingest SOURCE)")
+    return store.get_json(key)
+
+
+def manifest_assets(manifest: dict[str, Any]) -> list[Asset]:
+    return [Asset.from_dict(a) for a in manifest.get("assets", [])]

@@ -1,0 +1,75 @@
+"""Object keys: `stories/<story_id>/<stage>/<name>`, validated so nothing escapes its prefix."""
+
+from __future__ import annotations
+
+import re
+
+from newsroom.errors import InvalidKeyError
+
+STORY_PREFIX = "stories"
+STORY_ID_HEX_CHARS = 20  # 80 bits of the source's sha256: stable, collision-free in practice
+MAX_KEY_BYTES = 1024
+_STORY_ID_RE = re.compile(rf"^[0-9a-f]{{{STORY_ID_HEX_CHARS}}}$")
+_STAGE_RE = re.compile(r"^[a-z][a-z0-9-]{0,31}$")
+_CONTROL_RE = re.compile(r"[\x00-\x1f\x7f]")
+_SEGMENT_RE = re.compile(r"^[\w.\-+=@ ()\[\],]+$", re.UNICODE)
+
+
+def validate_key(key: str) -> str:
+    """Return `key` unchanged if it is a safe relative object key, else raise InvalidKeyError."""
+    if not isinstance(key, str) or not key:
+        raise InvalidKeyError("object key must be a non-empty string")
+    if len(key.encode("utf-8")) > MAX_KEY_BYTES:
+        raise InvalidKeyError(f"object key is longer than {MAX_KEY_BYTES} bytes")
+    if _CONTROL_RE.search(key):
+        raise InvalidKeyError(f"object key {key!r} contains control characters")
+    if key.startswith("/") or "\\" in key or re.match(r"^[A-Za-z]:", key):
+        raise InvalidKeyError(f"object key {key!r} must be relative and use '/' separators")
+    for segment in key.split("/"):
+        if segment in ("", ".", ".."):
+            raise InvalidKeyError(f"object key {key!r} has an empty, '.' or '..' segment")
+        if not _SEGMENT_RE.match(segment) or segment.startswith(".tmp-"):
+            raise InvalidKeyError(
+                f"object key {key!r} has an unsupported character in {segment!r} "
+                "(use letters, digits, spaces and . _ - + = @ ( ) [ ] ,)"
+            )
+    return key
+
+
+def validate_story_id(story_id: str) -> str:
+    if not isinstance(story_id, str) or not _STORY_ID_RE.match(story_id):
+        raise InvalidKeyError(
+            f"story id {story_id!r} is not valid: expected {STORY_ID_HEX_CHARS} lowercase hex characters"
+        )
+    return story_id
+
+
+def story_id_from_sha256(sha256_hex: str) -> str:
+    """A story id is the first characters of its source's sha256: re-ingesting a file is idempotent."""
+    if not re.fullmatch(r"[0-9a-f]{64}", sha256_hex):
+        raise ValueError(f"not a sha256 hex digest: {sha256_hex!r}")
+    return sha256_hex[:STORY_ID_HEX_CHARS]
+
+
+def story_prefix(story_id: str) -> str:
+    return f"{STORY_PREFIX}/{validate_story_id(story_id)}/"
+
+
+def story_key(story_id: str, stage: str, name: str) -> str:
+    """Build `stories/<story_id>/<stage>/<name>`; `name` may contain sub-folders but never escape."""
+    if not _STAGE_RE.match(stage or ""):
+        raise InvalidKeyError(f"stage {stage!r} must be lowercase letters, digits and '-'")
+    validate_key(name)
+    return validate_key(f"{story_prefix(story_id)}{stage}/{name}")
+
+
+def manifest_key(story_id: str) -> str:
+    return f"{story_prefix(story_id)}manifest.json"
+
+
+def story_id_of(key: str) -> str:
+    """The story id a key belongs to (InvalidKeyError if it is not under `stories/`)."""
+    parts = validate_key(key).split("/")
+    if len(parts) < 3 or parts[0] != STORY_PREFIX:
+        raise InvalidKeyError(f"key {key!r} is not under {STORY_PREFIX}/<story_id>/")
+    return validate_story_id(parts[1])

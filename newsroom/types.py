@@ -1,0 +1,207 @@
+"""Typed results shared across the library: frozen dataclasses, never loose dicts.
+
+`Transcript.to_dict()` is a published contract read by later stages and by tools outside the code:
+    {"language": "en", "duration_s": 12.3, "model": "whisper-base-int8", "text": "...",
+     "segments": [{"start": 0.0, "end": 2.1, "text": "...",
+                   "words": [{"start": 0.0, "end": 0.4, "word": "Good", "probability": 0.98}]}]}
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+# --------------------------------------------------------------------------- transcripts
+
+
+@dataclass(frozen=True, slots=True)
+class Word:
+    start: float
+    end: float
+    word: str
+    probability: float
+
+
+@dataclass(frozen=True, slots=True)
+class Segment:
+    start: float
+    end: float
+    text: str
+    words: tuple[Word, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Transcript:
+    language: str
+    duration_s: float
+    model: str
+    segments: tuple[Segment, ...] = ()
+
+    @property
+    def text(self) -> str:
+        joiner = "" if self.language == "zh" else " "
+        return joiner.join(s.text for s in self.segments if s.text)
+
+    @property
+    def is_empty(self) -> bool:
+        return not self.segments
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "language": self.language,
+            "duration_s": round(self.duration_s, 3),
+            "model": self.model,
+            "text": self.text,
+            "segments": [
+                {
+                    "start": round(s.start, 3),
+                    "end": round(s.end, 3),
+                    "text": s.text,
+                    "words": [
+                        {
+                            "start": round(w.start, 3),
+                            "end": round(w.end, 3),
+                            "word": w.word,
+                            "probability": round(w.probability, 4),
+                        }
+                        for w in s.words
+                    ],
+                }
+                for s in self.segments
+            ],
+        }
+
+    def to_json(self, indent: int | None = 2) -> str:
+        return json.dumps(self.to_dict(), ensure_ascii=False, indent=indent)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Transcript:
+        return cls(
+            language=data["language"],
+            duration_s=float(data["duration_s"]),
+            model=data["model"],
+            segments=tuple(
+                Segment(
+                    start=float(s["start"]),
+                    end=float(s["end"]),
+                    text=s["text"],
+                    words=tuple(Word(**w) for w in s.get("words", ())),
+                )
+                for s in data.get("segments", ())
+            ),
+        )
+
+    def to_text(self) -> str:
+        """Plain text, one segment per line with its start time: for people and search indexes."""
+        lines = []
+        for s in self.segments:
+            minutes, seconds = divmod(s.start, 60)
+            lines.append(f"[{int(minutes):02d}:{seconds:05.2f}] {s.text}")
+        return "\n".join(lines) + ("\n" if lines else "")
+
+
+# --------------------------------------------------------------------------- media
+
+
+@dataclass(frozen=True, slots=True)
+class StreamInfo:
+    index: int
+    kind: str  # "video" | "audio" | "subtitle" | "data"
+    codec: str
+    duration_s: float | None = None
+    width: int | None = None
+    height: int | None = None
+    fps: float | None = None
+    avg_fps: float | None = None
+    pix_fmt: str | None = None
+    field_order: str | None = None
+    sample_rate_hz: int | None = None
+    channels: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class MediaInfo:
+    path: str
+    format_name: str
+    duration_s: float
+    size_bytes: int
+    bit_rate: int | None
+    streams: tuple[StreamInfo, ...] = ()
+
+    @property
+    def video(self) -> StreamInfo | None:
+        return next((s for s in self.streams if s.kind == "video"), None)
+
+    @property
+    def audio(self) -> StreamInfo | None:
+        return next((s for s in self.streams if s.kind == "audio"), None)
+
+    @property
+    def has_video(self) -> bool:
+        return self.video is not None
+
+    @property
+    def has_audio(self) -> bool:
+        return self.audio is not None
+
+    @property
+    def is_variable_frame_rate(self) -> bool:
+        v = self.video
+        if v is None or not v.fps or not v.avg_fps:
+            return False
+        return abs(v.fps - v.avg_fps) / v.fps > 0.01
+
+    @property
+    def is_interlaced(self) -> bool:
+        v = self.video
+        return bool(v and v.field_order and v.field_order not in ("progressive", "unknown"))
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+# --------------------------------------------------------------------------- storage
+
+
+@dataclass(frozen=True, slots=True)
+class ObjectInfo:
+    key: str
+    size_bytes: int
+    content_type: str = "application/octet-stream"
+    etag: str | None = None
+    last_modified: str | None = None
+    metadata: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class ModelRef:
+    id: str
+    version: str
+
+
+@dataclass(frozen=True, slots=True)
+class Asset:
+    """One entry of a story's manifest."""
+
+    key: str
+    sha256: str
+    bytes: int
+    media_type: str
+    step: str
+    model: ModelRef | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Asset:
+        model = data.get("model")
+        return cls(
+            key=data["key"],
+            sha256=data["sha256"],
+            bytes=int(data["bytes"]),
+            media_type=data["media_type"],
+            step=data["step"],
+            model=ModelRef(**model) if model else None,
+        )

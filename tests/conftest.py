@@ -1,0 +1,80 @@
+"""Shared fixtures: real ffmpeg-generated media, a real S3-protocol server, both store backends."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from pathlib import Path
+
+import pytest
+
+# Any accidental model-hub call fails loudly instead of hanging on the closed network.
+os.environ["HF_HUB_OFFLINE"] = "1"
+os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "180")
+
+from newsroom.config import Settings  # noqa: E402
+from newsroom.storage import LocalStore  # noqa: E402
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED_FIXTURES = REPO.parent / "shared" / "fixtures"
+SAMPLE = REPO / "samples" / "city-bikes.mp4"
+
+
+def ffmpeg(*args: str) -> None:
+    subprocess.run(["ffmpeg", "-v", "error", "-y", *args], check=True)
+
+
+@pytest.fixture(scope="session")
+def media_dir(tmp_path_factory) -> Path:
+    """Small clips made with ffmpeg: test pattern + tone, and the bad inputs ingest must refuse."""
+    d = tmp_path_factory.mktemp("media")
+    ffmpeg("-f", "lavfi", "-i", "testsrc2=size=320x240:rate=25", "-f", "lavfi", "-i",
+           "sine=frequency=440:sample_rate=44100", "-t", "3", "-c:v", "libx264", "-pix_fmt", "yuv420p",
+           "-c:a", "aac", "-movflags", "+faststart", "-shortest", str(d / "av.mp4"))
+    # Odd size, no audio, moov at the end.
+    ffmpeg("-f", "lavfi", "-i", "testsrc2=size=321x241:rate=30", "-t", "2", "-c:v", "libx264",
+           "-pix_fmt", "yuv420p", str(d / "noaudio.mp4"))
+    # Variable frame rate: drop every third frame, keep original timestamps.
+    ffmpeg("-f", "lavfi", "-i", "testsrc2=size=320x240:rate=30", "-t", "3",
+           "-vf", "select='not(eq(mod(n\\,3)\\,2))'", "-fps_mode", "vfr", "-c:v", "libx264",
+           "-pix_fmt", "yuv420p", str(d / "vfr.mp4"))
+    ffmpeg("-f", "lavfi", "-i", "sine=frequency=330:sample_rate=44100", "-t", "2", str(d / "tone.wav"))
+    ffmpeg("-i", str(d / "tone.wav"), "-c:a", "libmp3lame", "-b:a", "64k", str(d / "tone.mp3"))
+    ffmpeg("-i", str(d / "tone.wav"), "-c:a", "aac", "-b:a", "64k", str(d / "tone.m4a"))
+    ffmpeg("-f", "lavfi", "-i", "anullsrc=r=16000:cl=mono", "-t", "4", str(d / "silence.wav"))
+    (d / "text.mp4").write_text("this is not a video, just text renamed to .mp4\n" * 20)
+    (d / "empty.mp4").write_bytes(b"")
+    data = (d / "av.mp4").read_bytes()
+    (d / "truncated.mp4").write_bytes(data[: len(data) // 3])
+    return d
+
+
+@pytest.fixture(scope="session")
+def s3_server():
+    """A real S3-protocol server on loopback (moto server mode; the minio SDK talks HTTP to it)."""
+    from moto.server import ThreadedMotoServer
+
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    yield f"{host}:{port}"
+    server.stop()
+
+
+@pytest.fixture
+def minio_settings(s3_server, tmp_path, request) -> Settings:
+    bucket = "nr-" + request.node.name.lower().replace("_", "-")[:40].strip("-[]").replace("[", "-").replace("]", "")
+    return Settings(storage_backend="minio", minio_endpoint=s3_server, minio_access_key="test",
+                    minio_secret_key="testsecret", minio_bucket=bucket, local_root=tmp_path / "unused")
+
+
+@pytest.fixture(params=["local", "minio"])
+def store(request, tmp_path, s3_server):
+    """Each storage contract test runs against both backends."""
+    if request.param == "local":
+        return LocalStore(tmp_path / "store")
+    from newsroom.storage.minio import MinioStore
+
+    bucket = f"contract-{abs(hash(request.node.nodeid)) % 10**8}"
+    return MinioStore(s3_server, "test", "testsecret", bucket)

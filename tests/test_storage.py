@@ -1,0 +1,104 @@
+"""The ObjectStore contract, run against LocalStore and MinioStore (real S3 server)."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import urllib.request
+
+import pytest
+
+from newsroom.errors import InvalidKeyError, ObjectNotFoundError
+from newsroom.storage import delete_prefix, open_store
+from newsroom.storage.minio import PART_SIZE_BYTES
+
+
+def test_bytes_and_json_round_trip(store):
+    info = store.put_bytes("stories/a/ingest/x.bin", b"\x00\x01payload", metadata={"step": "unit"})
+    assert info.size_bytes == 9
+    assert store.get_bytes("stories/a/ingest/x.bin") == b"\x00\x01payload"
+    store.put_json("stories/a/ingest/doc.json", {"headline": "市政府", "n": 3})
+    assert store.get_json("stories/a/ingest/doc.json") == {"headline": "市政府", "n": 3}
+    assert store.stat("stories/a/ingest/doc.json").content_type == "application/json"
+
+
+def test_files_round_trip_with_content_type_and_metadata(store, tmp_path):
+    src = tmp_path / "clip.mp4"
+    src.write_bytes(os.urandom(1000))
+    info = store.put_file("stories/a/source/clip.mp4", src, metadata={"sha256": "abc", "title": "Früh 新闻"})
+    assert info.content_type == "video/mp4"
+    assert info.metadata["sha256"] == "abc"
+    assert store.stat("stories/a/source/clip.mp4").metadata["title"] == "Früh 新闻"
+    out = store.get_file("stories/a/source/clip.mp4", tmp_path / "out" / "copy.mp4")
+    assert out.read_bytes() == src.read_bytes()
+
+
+def test_large_file_goes_multipart_and_round_trips(store, tmp_path):
+    big = tmp_path / "big.bin"
+    data = os.urandom(PART_SIZE_BYTES + 3 * 1024 * 1024)
+    big.write_bytes(data)
+    assert store.put_file("stories/a/edit/big.bin", big).size_bytes == len(data)
+    back = store.get_file("stories/a/edit/big.bin", tmp_path / "back.bin")
+    assert hashlib.sha256(back.read_bytes()).digest() == hashlib.sha256(data).digest()
+
+
+def test_exists_list_delete(store):
+    for name in ("stories/s1/a/1.txt", "stories/s1/b/2.txt", "stories/s2/a/3.txt", "inbox/x.mp4"):
+        store.put_bytes(name, b"x")
+    assert store.exists("stories/s1/a/1.txt")
+    assert not store.exists("stories/s1/a/nope.txt")
+    assert sorted(o.key for o in store.list("stories/s1/")) == ["stories/s1/a/1.txt", "stories/s1/b/2.txt"]
+    assert len(list(store.list(""))) == 4
+    assert delete_prefix(store, "stories/s1/") == 2
+    assert list(store.list("stories/s1/")) == []
+    store.delete("stories/s2/a/3.txt")
+    assert not store.exists("stories/s2/a/3.txt")
+
+
+def test_missing_object_is_a_clear_error(store, tmp_path):
+    with pytest.raises(ObjectNotFoundError, match="no object"):
+        store.get_bytes("stories/a/none.json")
+    with pytest.raises(ObjectNotFoundError):
+        store.stat("stories/a/none.json")
+    with pytest.raises(ObjectNotFoundError):
+        store.get_file("stories/a/none.json", tmp_path / "x")
+    assert not (tmp_path / "x").exists()
+
+
+@pytest.mark.parametrize("bad", ["../etc/passwd", "/abs/key", "stories/../../x", "a//b", "a/./b",
+                                 "stories/a\x00b", "tab\there", "C:/windows", "a\\b", ""])
+def test_hostile_keys_are_rejected(store, bad):
+    with pytest.raises(InvalidKeyError):
+        store.put_bytes(bad, b"x")
+
+
+def test_url_gives_a_readable_link(store):
+    store.put_bytes("stories/a/ingest/t.txt", b"hello")
+    url = store.url("stories/a/ingest/t.txt")
+    with urllib.request.urlopen(url, timeout=10) as response:  # file:// or presigned http://127.0.0.1
+        assert response.read() == b"hello"
+
+
+def test_local_writes_are_atomic_and_leave_no_temp_files(tmp_path):
+    from newsroom.storage import LocalStore
+
+    store = LocalStore(tmp_path)
+    with pytest.raises(TypeError):
+        store.put_bytes("stories/a/x.json", "not bytes")  # type: ignore[arg-type]
+    assert not store.exists("stories/a/x.json")
+    store.put_bytes("stories/a/x.json", b"1")
+    store.put_bytes("stories/a/x.json", b"22")
+    assert store.get_bytes("stories/a/x.json") == b"22"
+    leftovers = [p for p in tmp_path.rglob("*") if p.name.startswith(".tmp-")]
+    assert leftovers == []
+    assert [o.key for o in store.list()] == ["stories/a/x.json"]  # metadata sidecars are not objects
+
+
+def test_open_store_follows_settings(minio_settings, tmp_path):
+    from newsroom.config import Settings
+
+    assert "local:" in open_store(Settings(local_root=tmp_path)).location
+    minio = open_store(minio_settings)
+    assert minio.location.startswith("s3://")
+    minio.put_bytes("stories/a/b.txt", b"x")
+    assert minio.client.bucket_exists(minio_settings.minio_bucket)
