@@ -15,7 +15,6 @@ from enum import Enum
 from pathlib import Path
 from typing import Annotated
 
-import click
 import typer
 from rich.console import Console
 from rich.logging import RichHandler
@@ -48,12 +47,12 @@ class AsrModelChoice(str, Enum):
 
 @app.callback()
 def _setup(verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Show info logs.")] = False) -> None:
-    logging.basicConfig(
-        level=logging.INFO if verbose else logging.WARNING,
-        format="%(message)s",
-        handlers=[RichHandler(console=err, show_path=False, rich_tracebacks=False)],
-        force=True,
-    )
+    handler = RichHandler(console=err, show_path=False, rich_tracebacks=False)
+    handler.setLevel(logging.INFO if verbose else logging.WARNING)
+    if not verbose:
+        # Prefect logs a failed run with its traceback; the CLI reports the error itself, in one line.
+        handler.addFilter(lambda record: not record.name.startswith("prefect"))
+    logging.basicConfig(level=logging.INFO, format="%(message)s", handlers=[handler], force=True)
     if not verbose:
         # Prefect's console handler prints tracebacks for failed runs; the CLI reports errors itself.
         os.environ.setdefault("PREFECT_LOGGING_HANDLERS_CONSOLE_LEVEL", "CRITICAL")
@@ -134,6 +133,9 @@ def ingest(
     from newsroom.manifest import read_manifest
     from newsroom.storage import open_store
 
+    from newsroom.sources import parse_source
+
+    parse_source(source, open_store())  # fail fast, before a Prefect server starts
     with err.status(f"ingesting {source} (Prefect flow 'ingest')..."):
         story_id = ingest_flow(source, language=language.value, asr_model=model.value)
     store = open_store()
@@ -191,19 +193,13 @@ def _show_models(*, verify: bool, as_json: bool):
 def main(argv: list[str] | None = None) -> None:
     """Entry point: turn library errors into one line on stderr and a non-zero exit status."""
     try:
-        app(args=argv, standalone_mode=False)
+        app(args=argv)  # standalone: usage errors print help and exit 2
     except NewsroomError as exc:
         err.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
         sys.exit(1)
-    except click.exceptions.Exit as exc:
-        sys.exit(exc.exit_code)
-    except click.ClickException as exc:
-        exc.show()
-        sys.exit(exc.exit_code)
-    except (click.exceptions.Abort, KeyboardInterrupt):
+    except KeyboardInterrupt:
         err.print("interrupted")
         sys.exit(130)
-
 
 if __name__ == "__main__":
     main()

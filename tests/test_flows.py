@@ -1,0 +1,124 @@
+"""The ingest flow under a real Prefect harness (one temporary server for the whole session)."""
+
+from __future__ import annotations
+
+import shutil
+import time
+
+import pytest
+from prefect.client.orchestration import get_client
+from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId
+
+import tasks.common
+from flows.ingest import ingest
+from newsroom.errors import MediaError, SourceError
+from newsroom.manifest import read_manifest
+from newsroom.storage import open_store, sha256_file, story_id_from_sha256
+from newsroom.types import Transcript
+from tests.conftest import SAMPLE
+
+
+@pytest.fixture(scope="session")
+def prefect_harness():
+    from prefect.testing.utilities import prefect_test_harness
+
+    with prefect_test_harness(server_startup_timeout=180):
+        yield
+
+
+@pytest.fixture
+def local_env(prefect_harness, tmp_path, monkeypatch):
+    monkeypatch.setenv("NEWSROOM_STORAGE_BACKEND", "local")
+    monkeypatch.setenv("NEWSROOM_LOCAL_ROOT", str(tmp_path / "store"))
+    tasks.common.reset()
+    yield tmp_path / "store"
+    tasks.common.reset()
+
+
+@pytest.fixture
+def minio_env(prefect_harness, minio_settings, monkeypatch):
+    monkeypatch.setenv("NEWSROOM_STORAGE_BACKEND", "minio")
+    monkeypatch.setenv("NEWSROOM_MINIO_ENDPOINT", minio_settings.minio_endpoint)
+    monkeypatch.setenv("NEWSROOM_MINIO_ACCESS_KEY", "test")
+    monkeypatch.setenv("NEWSROOM_MINIO_SECRET_KEY", "testsecret")
+    monkeypatch.setenv("NEWSROOM_MINIO_BUCKET", minio_settings.minio_bucket)
+    tasks.common.reset()
+    yield minio_settings
+    tasks.common.reset()
+
+
+def task_states(flow_run_id) -> dict[str, str]:
+    with get_client(sync_client=True) as client:
+        runs = client.read_task_runs(flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[flow_run_id])))
+    return {run.name.rsplit("-", 1)[0]: run.state.name for run in runs}
+
+
+def test_ingest_sample_end_to_end_then_resume_from_cache(local_env):
+    state = ingest(str(SAMPLE), return_state=True)
+    story_id = state.result()
+    assert story_id == story_id_from_sha256(sha256_file(SAMPLE))
+    store = open_store()
+    manifest = read_manifest(store, story_id)
+    names = {a["key"].split("/", 2)[2] for a in manifest["assets"]}
+    assert names == {"source/original.mp4", "ingest/mezzanine.mp4", "ingest/proxy.mp4",
+                     "ingest/audio-16k.wav", "ingest/transcript.json", "ingest/transcript.txt"}
+    for asset in manifest["assets"]:  # every listed asset exists with the recorded size
+        assert store.stat(asset["key"]).size_bytes == asset["bytes"]
+    transcript = Transcript.from_dict(store.get_json(f"stories/{story_id}/ingest/transcript.json"))
+    assert transcript.language == "en"
+    assert "bike lane" in transcript.text.lower() and "maria lopez" in transcript.text.lower()
+    assert manifest["stages"]["ingest"]["language"] == "en"
+    by_key = {a["key"].split("/", 2)[2]: a for a in manifest["assets"]}
+    assert by_key["ingest/transcript.json"]["model"]["id"] == "whisper-base"
+    first_states = task_states(state.state_details.flow_run_id)
+    assert first_states["transcribe"] == "Completed"
+
+    # Same file again: same story, heavy steps come from the cache instead of being redone.
+    started = time.monotonic()
+    again = ingest(str(SAMPLE), return_state=True)
+    assert again.result() == story_id
+    states = task_states(again.state_details.flow_run_id)
+    assert states["normalise-media"] == "Cached" and states["transcribe"] == "Cached", states
+    assert time.monotonic() - started < 60
+
+
+def test_ingest_from_object_key_on_s3(minio_env, media_dir):
+    store = open_store()
+    store.put_file("inbox/tone-clip.m4a", media_dir / "tone.m4a")
+    story_id = ingest("inbox/tone-clip.m4a", language="en", asr_model="tiny.en")
+    manifest = read_manifest(store, story_id)
+    names = {a["key"].split("/", 2)[2] for a in manifest["assets"]}
+    assert "ingest/mezzanine.m4a" in names and "source/original.m4a" in names
+    transcript = store.get_json(f"stories/{story_id}/ingest/transcript.json")
+    assert transcript["segments"] == [], "a pure tone has no words"
+    assert store.exists("inbox/tone-clip.m4a")  # the inbox object is left for the scanner to archive
+
+
+def test_video_without_audio_ingests_with_a_note(local_env, media_dir):
+    story_id = ingest(str(media_dir / "noaudio.mp4"), asr_model="tiny.en")
+    manifest = read_manifest(open_store(), story_id)
+    assert "no audio track" in manifest["stages"]["ingest"]["note"]
+    assert not any(a["key"].endswith("audio-16k.wav") for a in manifest["assets"])
+
+
+@pytest.mark.parametrize(
+    ("name", "error", "message"),
+    [
+        ("text.mp4", MediaError, "not readable media"),
+        ("empty.mp4", MediaError, "empty"),
+        ("truncated.mp4", MediaError, "truncated or corrupt"),
+        ("missing.mp4", SourceError, "neither an existing local file"),
+    ],
+)
+def test_bad_input_leaves_nothing_behind(local_env, media_dir, name, error, message):
+    with pytest.raises(error, match=message):
+        ingest(str(media_dir / name) if name != "missing.mp4" else "no/such/file.mp4")
+    assert list(open_store().list("")) == []
+
+
+def test_unsupported_scheme_and_copy_of_sample_is_idempotent(local_env, tmp_path):
+    with pytest.raises(SourceError, match="unsupported source scheme"):
+        ingest("https://example.com/video.mp4")
+    copy = tmp_path / "renamed.mp4"
+    shutil.copy(SAMPLE, copy)
+    assert ingest(str(copy), asr_model="tiny.en") == story_id_from_sha256(sha256_file(SAMPLE))
