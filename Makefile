@@ -20,6 +20,7 @@ demo: setup
 	@echo "Demo outputs are in $(DEMO_ROOT)/stories/ (manifest.json lists every asset)."
 
 test: setup
+	@$(BIN)/ruff check newsroom tasks flows tests bench samples
 	@$(BIN)/python -m pytest -m "not slow" -p no:cacheprovider
 
 test-all: setup

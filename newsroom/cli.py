@@ -131,9 +131,8 @@ def ingest(
     """Run the ingest flow (store, normalise, transcribe) and show where the outputs are."""
     from flows.ingest import ingest as ingest_flow
     from newsroom.manifest import read_manifest
-    from newsroom.storage import open_store
-
     from newsroom.sources import parse_source
+    from newsroom.storage import open_store
 
     parse_source(source, open_store())  # fail fast, before a Prefect server starts
     with err.status(f"ingesting {source} (Prefect flow 'ingest')..."):
