@@ -5,11 +5,16 @@ from __future__ import annotations
 from typing import Literal
 
 from prefect import flow
-from prefect.artifacts import create_markdown_artifact
 
 from newsroom.errors import NewsroomError, TransientError
-from tasks.common import store
-from tasks.ingest import discard_story, normalise_media, publish_manifest, store_source, transcribe
+from tasks.ingest import (
+    discard_story,
+    normalise_media,
+    publish_manifest,
+    store_source,
+    summarise_ingest,
+    transcribe,
+)
 
 IngestLanguage = Literal["auto", "en", "zh"]
 AsrModel = Literal["base", "tiny.en"]
@@ -38,26 +43,5 @@ def ingest(source: str, language: IngestLanguage = "auto", asr_model: AsrModel =
         if not isinstance(exc, TransientError) and not ref.already_ingested:
             discard_story(ref.story_id)
         raise
-    _summary_artifact(ref.story_id, ref.filename, transcript_key, manifest_key)
+    summarise_ingest(ref.story_id, ref.filename, transcript_key, manifest_key)
     return ref.story_id
-
-
-def _summary_artifact(story_id: str, filename: str, transcript_key: str, manifest_key: str) -> None:
-    transcript = store().get_json(transcript_key)
-    manifest = store().get_json(manifest_key)
-    excerpt = transcript["text"][:600] + ("..." if len(transcript["text"]) > 600 else "")
-    rows = "\n".join(
-        f"| `{a['key'].split('/', 2)[2]}` | {a['media_type']} | {a['bytes']:,} | {a['step']} |"
-        for a in manifest["assets"]
-    )
-    create_markdown_artifact(
-        key=f"ingest-{story_id}",
-        description=f"Ingest of {filename}",
-        markdown=(
-            f"# Ingested: {filename}\n\nStory `{story_id}` - language **{transcript['language']}**, "
-            f"{transcript['duration_s']:.1f} s, {len(transcript['segments'])} segments "
-            f"({transcript['model']}).\n\n> {excerpt or '_no speech found_'}\n\n"
-            f"| asset | type | bytes | step |\n|---|---|---|---|\n{rows}\n\n"
-            f"Transcript: {store().url(transcript_key)}\n"
-        ),
-    )

@@ -47,7 +47,7 @@ install_python() {
   fi
   # Re-install only when the pins or the project metadata changed.
   local digest
-  digest="$(cat pyproject.toml requirements.lock infra/bootstrap.sh | sha256sum | cut -c1-16)"
+  digest="$(cat pyproject.toml requirements.lock requirements-nodeps.txt infra/bootstrap.sh | sha256sum | cut -c1-16)"
   if [ -f "$STAMP" ] && [ "$(cat "$STAMP")" = "$digest" ]; then
     log "python dependencies up to date ($EXTRAS)"
     return
@@ -56,6 +56,8 @@ install_python() {
   "$VENV/bin/python" -m pip install -q --upgrade "pip==25.3"
   # requirements.lock pins every transitive package; the project's own extras select which are used.
   "$VENV/bin/python" -m pip install -q -c requirements.lock -e ".[$EXTRAS]"
+  # Packages whose declared dependencies are wrong for us (see the file), installed without them.
+  "$VENV/bin/python" -m pip install -q --no-deps -r requirements-nodeps.txt
   echo "$digest" > "$STAMP"
 }
 

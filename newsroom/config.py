@@ -56,6 +56,7 @@ class Settings(BaseSettings):
     )
     asr_model: Literal["base", "tiny.en"] = "base"
     asr_beam_size: int = Field(5, ge=1, le=10)
+    upscale_gpu: int = Field(-1, ge=-1, description="Vulkan GPU index for Real-ESRGAN; -1 runs on the CPU.")
 
     # Languages and compute
     languages: list[Language] = Field(default_factory=lambda: ["en", "zh"])

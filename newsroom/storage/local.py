@@ -15,7 +15,7 @@ from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
-from newsroom.errors import ObjectNotFoundError
+from newsroom.errors import InvalidKeyError, ObjectNotFoundError
 from newsroom.storage.base import JsonMixin, guess_content_type
 from newsroom.storage.keys import validate_key
 from newsroom.types import ObjectInfo
@@ -41,7 +41,7 @@ class LocalStore(JsonMixin):
     def _path(self, key: str) -> Path:
         path = (self.root / validate_key(key)).resolve()
         if not path.is_relative_to(self.root) or path.is_relative_to(self.root / META_DIR):
-            raise ObjectNotFoundError(f"key {key!r} resolves outside the store")
+            raise InvalidKeyError(f"key {key!r} resolves outside the store or into its reserved {META_DIR}/ folder")
         return path
 
     def _meta_path(self, key: str) -> Path:

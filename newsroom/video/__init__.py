@@ -1,0 +1,1 @@
+"""Video analysis and processing for the edit stage."""
