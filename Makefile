@@ -15,9 +15,9 @@ setup:
 
 demo: setup
 	@NEWSROOM_LOCAL_ROOT=$(DEMO_ROOT) $(BIN)/newsroom models verify
-	@NEWSROOM_LOCAL_ROOT=$(DEMO_ROOT) $(BIN)/newsroom ingest $(SAMPLE)
+	@NEWSROOM_LOCAL_ROOT=$(DEMO_ROOT) $(BIN)/newsroom run $(SAMPLE) --target-s 15 --out $(DEMO_ROOT)/package
 	@echo
-	@echo "Demo outputs are in $(DEMO_ROOT)/stories/ (manifest.json lists every asset)."
+	@echo "Demo outputs: $(DEMO_ROOT)/package/ (finished files) and $(DEMO_ROOT)/stories/ (every asset + manifest.json)."
 
 test: setup
 	@$(BIN)/ruff check newsroom tasks flows tests bench samples

@@ -12,9 +12,9 @@ from tasks.ingest import (
     normalise_media,
     publish_manifest,
     store_source,
-    summarise_ingest,
     transcribe,
 )
+from tasks.reports import summarise_ingest
 
 IngestLanguage = Literal["auto", "en", "zh"]
 AsrModel = Literal["base", "tiny.en"]

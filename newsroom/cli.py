@@ -138,18 +138,200 @@ def ingest(
     with err.status(f"ingesting {source} (Prefect flow 'ingest')..."):
         story_id = ingest_flow(source, language=language.value, asr_model=model.value)
     store = open_store()
-    manifest = read_manifest(store, story_id)
     if as_json:
-        typer.echo(json.dumps(manifest, indent=2, ensure_ascii=False))
+        typer.echo(json.dumps(read_manifest(store, story_id), indent=2, ensure_ascii=False))
         return
-    table = Table(title=f"story {story_id}", show_lines=False)
+    _print_outputs(store, story_id)
+
+
+class SubtitleFormat(str, Enum):
+    srt = "srt"
+    vtt = "vtt"
+    ttml = "ttml"
+
+
+class UpscaleMethodChoice(str, Enum):
+    esrgan = "esrgan"
+    lanczos = "lanczos"
+
+
+class EditUpscaleChoice(str, Enum):
+    none = "none"
+    lanczos = "lanczos"
+    esrgan = "esrgan"
+
+
+@app.command()
+def scenes(
+    video: Annotated[Path, typer.Argument(help="A video file.")],
+    as_json: Annotated[bool, typer.Option("--json", help="Print cuts and scenes as JSON.")] = False,
+    threshold: Annotated[float, typer.Option(help="scdet threshold (0-100); lower finds more cuts.")] = 10.0,
+) -> None:
+    """Detect scene cuts (frame-exact times)."""
+    from newsroom.video.scenes import detect_scenes
+
+    with _progress() as bar:
+        step = bar.add_task("detecting scenes", total=1.0)
+        found = detect_scenes(video, threshold=threshold, progress=lambda f: bar.update(step, completed=f))
+    if as_json:
+        typer.echo(json.dumps(found.to_dict()))
+        return
+    typer.echo(f"{video}: {len(found.scenes)} scenes at {found.fps:g} fps")
+    for i, scene in enumerate(found.scenes):
+        typer.echo(f"  {i + 1:3d}  {scene.start_s:8.3f} -> {scene.end_s:8.3f}  ({scene.duration_s:.2f} s)")
+
+
+@app.command()
+def subtitles(
+    transcript: Annotated[Path, typer.Argument(help="Transcript JSON (newsroom transcribe --json).")],
+    fmt: Annotated[SubtitleFormat, typer.Option("--format", help="Subtitle format.")] = SubtitleFormat.srt,
+    out: Annotated[Path | None, typer.Option(help="Write here instead of stdout.")] = None,
+    fps: Annotated[float, typer.Option(help="Frame rate the cue timing snaps to.")] = 25.0,
+) -> None:
+    """Broadcast-rule subtitles from word timestamps; rule violations are reported on stderr."""
+    from newsroom.subtitles import build_cues, validate_cues, write_subtitles
+    from newsroom.types import Transcript
+
+    try:
+        data = Transcript.from_dict(json.loads(transcript.read_text("utf-8")))
+    except FileNotFoundError:
+        raise NewsroomError(f"{transcript} does not exist") from None
+    except (ValueError, KeyError, TypeError) as exc:
+        raise NewsroomError(f"{transcript} is not a newsroom transcript JSON ({exc})") from None
+    cues = build_cues(data, fps=fps)
+    for violation in validate_cues(cues, data, fps=fps):
+        log.warning("cue %s breaks %s: %s", violation.cue_index, violation.rule, violation.message)
+    text = write_subtitles(cues, fmt.value, data.language)
+    if out:
+        out.write_text(text, "utf-8")
+        err.print(f"wrote {len(cues)} cues to {out}")
+    else:
+        typer.echo(text, nl=False)
+
+
+@app.command()
+def restore(
+    video: Annotated[Path, typer.Argument(help="A video file.")],
+    out: Annotated[Path, typer.Option(help="Output MP4.")],
+    preset: Annotated[str, typer.Option(help="auto, or a preset name (none, light, denoise, denoise-hq, ...).")] = "auto",
+) -> None:
+    """Denoise / deinterlace / deband with a named or automatically chosen preset."""
+    from newsroom.video.restore import plan_restoration
+    from newsroom.video.restore import restore as run_restore
+
+    plan = plan_restoration(video, preset)
+    err.print(f"preset {plan.preset}: {plan.reason}")
+    with _progress() as bar:
+        step = bar.add_task(f"restoring ({plan.preset})", total=1.0)
+        run_restore(video, out, plan, progress=lambda f: bar.update(step, completed=f))
+    typer.echo(str(out))
+
+
+@app.command()
+def upscale(
+    video: Annotated[Path, typer.Argument(help="A video file.")],
+    out: Annotated[Path, typer.Option(help="Output MP4.")],
+    scale: Annotated[int, typer.Option(help="2, 3 or 4.")] = 2,
+    method: Annotated[UpscaleMethodChoice, typer.Option(help="Real-ESRGAN or Lanczos.")] = UpscaleMethodChoice.esrgan,
+    workers: Annotated[int, typer.Option(min=1, help="Worker processes sharing the chunks.")] = 1,
+    chunk_s: Annotated[float, typer.Option(help="Seconds per chunk.")] = 4.0,
+) -> None:
+    """Super-resolution in chunks across worker processes, audio kept."""
+    from newsroom.video.upscale import upscale_video
+
+    with _progress() as bar:
+        step = bar.add_task(f"upscaling x{scale} ({method.value}, {workers} workers)", total=1.0)
+        upscale_video(video, out, scale=scale, method=method.value, workers=workers, chunk_s=chunk_s,
+                      progress=lambda f: bar.update(step, completed=f))
+    typer.echo(str(out))
+
+
+@app.command()
+def cover(
+    video: Annotated[Path, typer.Argument(help="A video file.")],
+    headline: Annotated[str, typer.Option(help="Headline drawn on the covers.")],
+    out: Annotated[Path, typer.Option(help="Output folder.")],
+    language: Annotated[LanguageChoice, typer.Option(help="Headline language (wrapping rules).")] = LanguageChoice.en,
+) -> None:
+    """Covers in 16:9, 9:16 and 1:1 from the best frame, with the headline."""
+    from newsroom.covers import make_covers
+
+    out.mkdir(parents=True, exist_ok=True)
+    with err.status("choosing the best frame..."):
+        paths = make_covers(video, headline, out, language="en" if language.value == "auto" else language.value)
+    for path in paths.values():
+        typer.echo(str(path))
+
+
+@app.command()
+def edit(
+    story_id: Annotated[str, typer.Argument(help="Story id printed by ingest.")],
+    target_s: Annotated[float, typer.Option(help="Highlight length in seconds.")] = 60.0,
+    upscale: Annotated[EditUpscaleChoice, typer.Option(help="Super-resolution of the edit.")] = EditUpscaleChoice.none,
+    restore: Annotated[str, typer.Option(help="Restoration preset or auto.")] = "auto",
+    headline: Annotated[str | None, typer.Option(help="Headline for the covers.")] = None,
+    burn: Annotated[bool, typer.Option(help="Also burn subtitles into a copy.")] = True,
+    vertical: Annotated[bool, typer.Option(help="Also render a 9:16 version.")] = True,
+) -> None:
+    """Run the edit flow on an ingested story and list its outputs."""
+    from flows.edit import edit as edit_flow
+    from newsroom.manifest import read_manifest
+    from newsroom.storage import open_store
+
+    store = open_store()
+    read_manifest(store, story_id)  # fail fast, before a Prefect server starts
+    with err.status(f"editing story {story_id} (Prefect flow 'edit')..."):
+        edit_flow(story_id, target_s=target_s, upscale=upscale.value, restore=restore, headline=headline,
+                  burn_subtitles=burn, vertical=vertical)
+    _print_outputs(store, story_id, stage="edit")
+
+
+def _print_outputs(store, story_id: str, stage: str | None = None) -> None:
+    from newsroom.manifest import read_manifest
+
+    manifest = read_manifest(store, story_id)
+    table = Table(title=f"story {story_id}")
     for column in ("asset", "type", "bytes", "where"):
-        table.add_column(column)
+        table.add_column(column, overflow="fold")
     for asset in manifest["assets"]:
-        table.add_row(asset["key"].split("/", 2)[2], asset["media_type"], f"{asset['bytes']:,}", store.url(asset["key"]))
-    Console().print(table)
+        name = asset["key"].split("/", 2)[2]
+        if stage is None or name.startswith(f"{stage}/"):
+            table.add_row(name, asset["media_type"], f"{asset['bytes']:,}", store.url(asset["key"]))
+    Console(width=max(120, Console().width)).print(table)
     typer.echo(f"story id: {story_id}")
     typer.echo(f"manifest: {store.url(f'stories/{story_id}/manifest.json')}")
+
+
+@app.command()
+def run(
+    source: Annotated[str, typer.Argument(help="Local file path or object key (e.g. inbox/clip.mp4).")],
+    language: Annotated[LanguageChoice, typer.Option(help="Spoken language.")] = LanguageChoice.auto,
+    model: Annotated[AsrModelChoice, typer.Option(help="Whisper model.")] = AsrModelChoice.base,
+    target_s: Annotated[float, typer.Option(help="Highlight length in seconds.")] = 60.0,
+    upscale: Annotated[EditUpscaleChoice, typer.Option(help="Super-resolution of the edit.")] = EditUpscaleChoice.none,
+    headline: Annotated[str | None, typer.Option(help="Headline for the covers.")] = None,
+    out: Annotated[Path | None, typer.Option(help="Copy the finished files into this folder.")] = None,
+) -> None:
+    """Run the whole package for one story (flow 'newsroom-package') and collect the finished files."""
+    from flows.package import DELIVERABLES, newsroom_package
+    from newsroom.sources import parse_source
+    from newsroom.storage import open_store
+
+    store = open_store()
+    parse_source(source, store)  # fail fast, before a Prefect server starts
+    with err.status(f"producing {source} (Prefect flow 'newsroom-package')..."):
+        story_id = newsroom_package(source, language=language.value, asr_model=model.value, target_s=target_s,
+                                    upscale=upscale.value, headline=headline)
+    _print_outputs(store, story_id)
+    if out:
+        out.mkdir(parents=True, exist_ok=True)
+        copied = []
+        for key, name in DELIVERABLES.items():
+            full = f"stories/{story_id}/{key}"
+            if store.exists(full):
+                store.get_file(full, out / name)
+                copied.append(name)
+        typer.echo(f"copied {len(copied)} files to {out}: {' '.join(copied)}")
 
 
 @models_app.command("list")

@@ -8,7 +8,6 @@ from functools import cache
 from pathlib import Path
 
 from prefect import task
-from prefect.artifacts import create_markdown_artifact
 from prefect.cache_policies import NO_CACHE
 
 from newsroom import media
@@ -185,27 +184,3 @@ def discard_story(story_id: str) -> int:
     log.warning("removed %d partial objects of story %s", removed, story_id)
     return removed
 
-
-@task(name="summarise-ingest", cache_policy=NO_CACHE)
-def summarise_ingest(story_id: str, filename: str, transcript_key: str, manifest_key: str) -> None:
-    """A Markdown artifact for editors: language, length, transcript excerpt, every asset with a link."""
-    transcript = store().get_json(transcript_key)
-    manifest = store().get_json(manifest_key)
-    excerpt = transcript["text"][:600] + ("..." if len(transcript["text"]) > 600 else "")
-    rows = "\n".join(
-        f"| [`{a['key'].split('/', 2)[2]}`]({store().url(a['key'])}) | {a['media_type']} | {a['bytes']:,} | {a['step']} |"
-        for a in manifest["assets"]
-    )
-    note = manifest["stages"].get("ingest", {}).get("note")
-    create_markdown_artifact(
-        key=f"ingest-{story_id}",
-        description=f"Ingest of {filename}",
-        markdown=(
-            f"# Ingested: {filename}\n\nStory `{story_id}` - language **{transcript['language']}**, "
-            f"{transcript['duration_s']:.1f} s, {len(transcript['segments'])} segments "
-            f"({transcript['model']}).\n\n"
-            + (f"**Note:** {note}\n\n" if note else "")
-            + f"> {excerpt or '_no speech found_'}\n\n"
-            f"| asset | type | bytes | step |\n|---|---|---|---|\n{rows}\n"
-        ),
-    )

@@ -78,3 +78,42 @@ def store(request, tmp_path, s3_server):
 
     bucket = f"contract-{abs(hash(request.node.nodeid)) % 10**8}"
     return MinioStore(s3_server, "test", "testsecret", bucket)
+
+
+# -- Prefect: one temporary server for the whole session; stores configured through NEWSROOM_* env ---------
+
+@pytest.fixture(scope="session")
+def prefect_harness():
+    from prefect.testing.utilities import prefect_test_harness
+
+    with prefect_test_harness(server_startup_timeout=180):
+        yield
+
+
+@pytest.fixture
+def local_env(prefect_harness, tmp_path, monkeypatch):
+    monkeypatch.setenv("NEWSROOM_STORAGE_BACKEND", "local")
+    monkeypatch.setenv("NEWSROOM_LOCAL_ROOT", str(tmp_path / "store"))
+    _reset_task_state()
+    yield tmp_path / "store"
+    _reset_task_state()
+
+
+@pytest.fixture
+def minio_env(prefect_harness, minio_settings, monkeypatch):
+    monkeypatch.setenv("NEWSROOM_STORAGE_BACKEND", "minio")
+    monkeypatch.setenv("NEWSROOM_MINIO_ENDPOINT", minio_settings.minio_endpoint)
+    monkeypatch.setenv("NEWSROOM_MINIO_ACCESS_KEY", "test")
+    monkeypatch.setenv("NEWSROOM_MINIO_SECRET_KEY", "testsecret")
+    monkeypatch.setenv("NEWSROOM_MINIO_BUCKET", minio_settings.minio_bucket)
+    _reset_task_state()
+    yield minio_settings
+    _reset_task_state()
+
+
+
+
+def _reset_task_state() -> None:
+    import tasks.common
+
+    tasks.common.reset()

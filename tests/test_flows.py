@@ -9,42 +9,12 @@ import pytest
 from prefect.client.orchestration import get_client
 from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId
 
-import tasks.common
 from flows.ingest import ingest
 from newsroom.errors import MediaError, SourceError
 from newsroom.manifest import read_manifest
 from newsroom.storage import open_store, sha256_file, story_id_from_sha256
 from newsroom.types import Transcript
 from tests.conftest import SAMPLE
-
-
-@pytest.fixture(scope="session")
-def prefect_harness():
-    from prefect.testing.utilities import prefect_test_harness
-
-    with prefect_test_harness(server_startup_timeout=180):
-        yield
-
-
-@pytest.fixture
-def local_env(prefect_harness, tmp_path, monkeypatch):
-    monkeypatch.setenv("NEWSROOM_STORAGE_BACKEND", "local")
-    monkeypatch.setenv("NEWSROOM_LOCAL_ROOT", str(tmp_path / "store"))
-    tasks.common.reset()
-    yield tmp_path / "store"
-    tasks.common.reset()
-
-
-@pytest.fixture
-def minio_env(prefect_harness, minio_settings, monkeypatch):
-    monkeypatch.setenv("NEWSROOM_STORAGE_BACKEND", "minio")
-    monkeypatch.setenv("NEWSROOM_MINIO_ENDPOINT", minio_settings.minio_endpoint)
-    monkeypatch.setenv("NEWSROOM_MINIO_ACCESS_KEY", "test")
-    monkeypatch.setenv("NEWSROOM_MINIO_SECRET_KEY", "testsecret")
-    monkeypatch.setenv("NEWSROOM_MINIO_BUCKET", minio_settings.minio_bucket)
-    tasks.common.reset()
-    yield minio_settings
-    tasks.common.reset()
 
 
 def task_states(flow_run_id) -> dict[str, str]:

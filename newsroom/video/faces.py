@@ -66,7 +66,8 @@ class Box:
         return Box(self.x + dx, self.y + dy, self.w, self.h)
 
 
-def _cv2() -> Any:
+def import_cv2() -> Any:
+    """The cv2 module, or ModelNotInstalledError saying what to install."""
     try:
         import cv2
     except ImportError as exc:
@@ -79,7 +80,7 @@ def _cv2() -> Any:
 
 @functools.lru_cache(maxsize=4)
 def _load_cascade(name: str) -> Any:
-    cv2 = _cv2()
+    cv2 = import_cv2()
     folder = getattr(getattr(cv2, "data", None), "haarcascades", None)
     if not folder or not hasattr(cv2, "CascadeClassifier"):
         raise ModelNotInstalledError(
@@ -116,7 +117,7 @@ class FaceDetector:
     def detect(self, frame_rgb: np.ndarray) -> list[Box]:
         """Face boxes in `frame_rgb`'s pixel coordinates, largest first."""
         _check_rgb(frame_rgb)
-        cv2 = _cv2()
+        cv2 = import_cv2()
         height, width = frame_rgb.shape[:2]
         long_side = max(height, width)
         scale = 1.0

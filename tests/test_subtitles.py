@@ -1,0 +1,466 @@
+"""Subtitles: rule-keeping cues from word streams (hypothesis), file formats read back by independent
+parsers, and mux/burn-in on ffmpeg-generated clips checked frame by frame."""
+
+from __future__ import annotations
+
+import dataclasses
+import html
+import json
+import re
+import subprocess
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import numpy as np
+import pysubs2
+import pytest
+import webvtt
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from newsroom.errors import ConfigError, MediaError
+from newsroom.subtitles import (
+    RULES,
+    WRITERS,
+    Cue,
+    SubtitleError,
+    build_cues,
+    burn_subtitles,
+    mux_soft_subtitles,
+    rules_for,
+    subtitles_filter,
+    summary,
+    validate_cues,
+    write_subtitles,
+)
+from newsroom.types import Segment, Transcript, Word
+from tests.conftest import SHARED_FIXTURES
+
+FPS_CHOICES = (24.0, 25.0, 30000 / 1001, 30.0, 50.0)
+
+# --------------------------------------------------------------------------- word streams
+
+EN_VOCAB = (
+    "the", "council", "voted", "on", "Tuesday", "to", "approve", "a", "new", "budget", "for", "public",
+    "transport", "adding", "more", "buses", "officials", "said", "plan", "would", "cut", "waiting",
+    "times", "thousands", "of", "commuters", "shares", "technology", "companies", "fell", "sharply",
+    "interest", "rates", "stay", "high", "analysts", "warned", "smaller", "firms", "could", "struggle",
+    "heavy", "rain", "flooding", "river", "valley", "emergency", "teams", "helping", "families",
+    "leave", "homes", "I", "it's", "infrastructure", "and", "but", "or", "so", "because", "which",
+    "that", "who", "when", "while", "if", "although",
+)
+EN_PUNCT = ("",) * 8 + (",", ",", ".", ".", "?", "!", ";", ":")
+ZH_CHARS = (
+    "各位观众晚上好欢迎收看今天的新闻市政府宣布将在明年增加公共交通投资新建三条地铁线路专家表示这项计划有助于"
+    "减少拥堵另外气象部门提醒本周末南方地区出现大范围降雨请注意安全"
+)
+ZH_CONJUNCTIONS = ("但是", "因为", "所以", "而且", "如果", "和")
+ZH_PUNCT = ("",) * 8 + ("，", "，", "。", "、", "？", "！")
+
+
+@st.composite
+def en_token(draw) -> str:
+    word = draw(st.sampled_from(EN_VOCAB))
+    if draw(st.integers(0, 9)) == 0:
+        word = word.capitalize()
+    return word + draw(st.sampled_from(EN_PUNCT))
+
+
+@st.composite
+def zh_token(draw) -> str:
+    if draw(st.integers(0, 9)) == 0:
+        word = draw(st.sampled_from(ZH_CONJUNCTIONS))
+    else:
+        word = "".join(draw(st.lists(st.sampled_from(ZH_CHARS), min_size=1, max_size=4)))
+    return word + draw(st.sampled_from(ZH_PUNCT))
+
+
+def _reading_len(token: str, language: str) -> int:
+    return len(token) + (1 if language == "en" else 0)
+
+
+@st.composite
+def transcripts(draw, language: str, *, fast: bool = False) -> Transcript:
+    """Whisper-like output: monotonic words of 0.1-0.8 s, random pauses (some long), punctuation.
+
+    Speech is paced like a news read (at most 14 characters/s in English, 7 in Mandarin, counted as
+    the reading speed counts them) unless `fast`, where words may come back to back at any speed.
+    """
+    token = en_token() if language == "en" else zh_token()
+    tokens = draw(st.lists(token, min_size=0, max_size=70))
+    pace = draw(st.floats(6, 14) if language == "en" else st.floats(3, 7))
+    t = draw(st.floats(0, 3))
+    words: list[Word] = []
+    for text in tokens:
+        duration = draw(st.floats(0.1, 0.8))
+        pause = draw(st.one_of(st.just(0.0), st.floats(0, 0.3), st.floats(0.3, 2.5)))
+        overlap = draw(st.sampled_from((0.0,) * 5 + (0.03,)))  # Whisper sometimes overlaps words
+        start = max(t - overlap, words[-1].start if words else 0.0)
+        words.append(Word(round(start, 3), round(t + duration, 3), text, 0.9))
+        slot = duration + pause
+        if not fast:
+            slot = max(slot, _reading_len(text, language) / pace)
+        t += slot
+    # Segments end at sentence ends, like Whisper's.
+    segments, current = [], []
+    for w in words:
+        current.append(w)
+        if w.word[-1] in ".?!。？！":
+            segments.append(current)
+            current = []
+    if current:
+        segments.append(current)
+    joiner = " " if language == "en" else ""
+    return Transcript(
+        language=language,
+        duration_s=t + 1.0,
+        model="hypothesis",
+        segments=tuple(Segment(ws[0].start, ws[-1].end, joiner.join(w.word for w in ws), tuple(ws))
+                       for ws in segments),
+    )
+
+
+def _words(t: Transcript) -> list[str]:
+    return [w.word for s in t.segments for w in s.words]
+
+
+def assert_text_preserved(cues: list[Cue], t: Transcript) -> None:
+    """Every word in exactly one cue, in order: English joined by spaces, Mandarin with none."""
+    words = _words(t)
+    if t.language == "en":
+        assert [w for c in cues for w in c.text.split()] == words
+        assert all(line == " ".join(line.split()) for c in cues for line in c.lines)
+        return
+    assert "".join(c.text.replace("\n", "") for c in cues) == "".join(words)
+    assert not any(ch.isspace() for c in cues for ch in c.text.replace("\n", ""))
+    ends, at = set(), 0
+    for w in words:
+        at += len(w)
+        ends.add(at)
+    at = 0
+    for c in cues:  # no word split between two cues (all tokens here are shorter than a line)
+        at += len(c.text.replace("\n", ""))
+        assert at in ends
+
+
+PROPERTY = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+
+
+@PROPERTY
+@given(t=transcripts("en"), fps=st.sampled_from(FPS_CHOICES))
+def test_english_cues_keep_every_rule(t, fps):
+    cues = build_cues(t, fps)
+    assert validate_cues(cues, t, fps) == []
+    assert_text_preserved(cues, t)
+
+
+@PROPERTY
+@given(t=transcripts("zh"), fps=st.sampled_from(FPS_CHOICES))
+def test_mandarin_cues_keep_every_rule(t, fps):
+    cues = build_cues(t, fps)
+    assert validate_cues(cues, t, fps) == []
+    assert_text_preserved(cues, t)
+
+
+# Rules that no speech, however fast, forces a cue to break.
+STRUCTURAL = {"empty", "line_length", "line_count", "spaces", "order", "overlap", "frame", "sync_start", "text"}
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(language=st.sampled_from(("en", "zh")), data=st.data())
+def test_too_fast_speech_breaks_only_timing_rules(language, data):
+    t = data.draw(transcripts(language, fast=True))
+    cues = build_cues(t)
+    broken = {v.rule for v in validate_cues(cues, t)}
+    assert not broken & STRUCTURAL, broken
+    assert_text_preserved(cues, t)
+
+
+# --------------------------------------------------------------------------- hand-built transcripts
+
+
+def paced_transcript(tokens: list[str], language: str, chars_per_s: float, pause_s: float = 0.35) -> Transcript:
+    """The tokens read at a steady pace, with a pause after each sentence or clause."""
+    words, t = [], 0.5
+    for tok in tokens:
+        duration = _reading_len(tok, language) / chars_per_s
+        words.append(Word(round(t, 3), round(t + duration, 3), tok, 0.95))
+        t += duration + (pause_s if tok[-1] in ".?!,。，！？" else 0.0)
+    joiner = " " if language == "en" else ""
+    seg = Segment(words[0].start, words[-1].end, joiner.join(tokens), tuple(words))
+    return Transcript(language=language, duration_s=t + 0.5, model="hand", segments=(seg,))
+
+
+def zh_tokens(text: str) -> list[str]:
+    """Mandarin tokens of 1-2 characters, punctuation attached to the token before it (like Whisper)."""
+    tokens: list[str] = []
+    for piece in re.findall(r"[^，。！？、]{1,2}[，。！？、]?", text):
+        if piece[0] in "，。！？、" and tokens:
+            tokens[-1] += piece
+        else:
+            tokens.append(piece)
+    return tokens
+
+
+def test_news_script_in_english_breaks_at_sentences():
+    tokens = (SHARED_FIXTURES / "en_espeak.txt").read_text().split()
+    t = paced_transcript(tokens, "en", chars_per_s=14)
+    cues = build_cues(t)
+    assert validate_cues(cues, t) == []
+    assert_text_preserved(cues, t)
+    assert cues[0].text == "Good evening." and cues[-1].text.endswith("after the break.")
+    ends_at_punctuation = sum(c.lines[-1][-1] in ".,?!" for c in cues)
+    assert ends_at_punctuation >= 0.7 * len(cues), [c.text for c in cues]
+    assert all(c.start_s >= 0.5 and round(c.start_s * 25, 6) == round(c.start_s * 25) for c in cues)
+
+
+def test_news_script_in_mandarin_has_no_spaces_and_short_lines():
+    text = (SHARED_FIXTURES / "zh_neural.txt").read_text().strip()
+    tokens = zh_tokens(text)
+    assert "".join(tokens) == text
+    t = paced_transcript(tokens, "zh", chars_per_s=5)
+    cues = build_cues(t)
+    assert validate_cues(cues, t) == []
+    assert_text_preserved(cues, t)
+    assert cues[0].lines[0] == "各位观众晚上好，"  # the first line ends at the comma
+    assert all(len(line) <= 16 for c in cues for line in c.lines)
+    assert sum(c.lines[-1][-1] in "，。" for c in cues) == len(cues)
+
+
+def test_short_word_is_held_for_the_minimum_duration_and_long_word_is_wrapped():
+    long_word = "https://example.org/" + "x" * 60  # 80 characters: two lines on its own
+    t = Transcript("en", 10.0, "hand", (Segment(1.0, 5.0, "Yes. " + long_word, (
+        Word(1.0, 1.2, "Yes.", 0.9), Word(3.0, 5.0, long_word, 0.9))),))
+    cues = build_cues(t)
+    assert cues[0].lines == ("Yes.",)
+    assert cues[0].end_s - cues[0].start_s == pytest.approx(21 / 25)  # 5/6 s, rounded up to a frame
+    assert cues[1].lines == (long_word[:42], long_word[42:])
+    assert validate_cues(cues, t) == []
+
+
+def test_mandarin_run_longer_than_a_line_is_split():
+    run = "各位观众晚上好欢迎收看今天的新闻市政府宣布"  # 21 characters in one token
+    t = Transcript("zh", 9.0, "hand", (Segment(0.0, 5.0, run, (Word(0.0, 5.0, run, 0.9),)),))
+    cues = build_cues(t)
+    assert "".join(line for c in cues for line in c.lines) == run
+    assert all(len(line) <= 16 for c in cues for line in c.lines)
+    assert validate_cues(cues, t) == []
+
+
+def test_empty_transcript_gives_no_cues():
+    assert build_cues(Transcript("en", 3.0, "hand")) == []
+    assert validate_cues([], Transcript("zh", 3.0, "hand")) == []
+
+
+def test_validator_catches_each_broken_rule():
+    words = (Word(1.0, 1.5, "Hello", 0.9), Word(1.5, 2.0, "world.", 0.9), Word(4.0, 4.4, "Bye.", 0.9))
+    t = Transcript("en", 6.0, "hand", (Segment(1.0, 4.4, "Hello world. Bye.", words),))
+    good = build_cues(t)
+    assert validate_cues(good, t) == [] and summary([])["ok"]
+    bad = [
+        Cue(1, 1.2, 1.6, ("Hello world.",)),  # 5 frames late, too short and fast, ends before the speech
+        Cue(2, 1.62, 9.0, ("Bye.", "x" * 43, "")),  # off-frame, half a frame after cue 1, too long,
+    ]                                               # a line too long, 3 lines, an empty one, wrong text
+    report = summary(validate_cues(bad, t))
+    assert not report["ok"]
+    broken = {rule for rule, count in report["by_rule"].items() if count}
+    assert broken == {"sync_start", "min_duration", "reading_speed", "sync_end", "frame", "gap", "max_duration",
+                      "line_length", "line_count", "empty", "text"}
+    zh = Transcript("zh", 3.0, "hand", (Segment(0.0, 1.0, "你好", (Word(0.0, 1.0, "你好", 0.9),)),))
+    rules = {v.rule for v in validate_cues([Cue(2, 0.0, 0.2, ("你 好",))], zh)}
+    assert {"spaces", "order", "min_duration", "reading_speed"} <= rules
+
+
+def test_rules_per_language():
+    assert (RULES["en"].max_chars_per_line, RULES["zh"].max_chars_per_line) == (42, 16)
+    assert rules_for("zh-Hans") is RULES["zh"] and rules_for("en-GB") is RULES["en"]
+    with pytest.raises(ConfigError, match="en, zh"):
+        rules_for("fr")
+    # A cue of 85 characters needs 5 s at 17 characters/s; Mandarin counts characters, not spaces.
+    assert RULES["en"].min_display_frames(["a" * 42, "b" * 42], 25.0) == 125
+    assert RULES["zh"].reading_chars(["各位观众晚上好，", "欢迎收看"]) == 12
+
+
+# --------------------------------------------------------------------------- file formats
+
+SAMPLE_CUES = [
+    Cue(1, 0.52, 2.96, ("Good evening. Here are", "tonight's top stories & more")),
+    Cue(2, 3.04, 4.0, ("Thank you.",)),
+    Cue(3, 3725.04, 3727.2, ("After an hour.",)),
+]
+
+
+@pytest.fixture(scope="module")
+def en_cues() -> tuple[list[Cue], Transcript]:
+    t = paced_transcript((SHARED_FIXTURES / "en_espeak.txt").read_text().split(), "en", chars_per_s=14)
+    return build_cues(t), t
+
+
+@pytest.mark.parametrize("fmt", ["srt", "vtt"])
+def test_srt_and_vtt_read_back_with_pysubs2(fmt, en_cues):
+    for cues in (SAMPLE_CUES, en_cues[0]):
+        subs = pysubs2.SSAFile.from_string(write_subtitles(cues, fmt, "en"), format_=fmt)
+        assert len(subs) == len(cues)
+        for ev, cue in zip(subs, cues, strict=True):
+            assert abs(ev.start - cue.start_s * 1000) <= 1 and abs(ev.end - cue.end_s * 1000) <= 1
+            text = ev.plaintext if fmt == "srt" else html.unescape(ev.plaintext)
+            assert text == cue.text
+
+
+def _vtt_seconds(stamp: str) -> float:
+    h, m, s = stamp.split(":")
+    return int(h) * 3600 + int(m) * 60 + float(s)
+
+
+def test_vtt_reads_back_with_webvtt_py(en_cues):
+    for cues in (SAMPLE_CUES, en_cues[0]):
+        text = write_subtitles(cues, "vtt", "en")
+        assert text.startswith("WEBVTT\n\n")
+        captions = webvtt.from_string(text).captions
+        assert len(captions) == len(cues)
+        for cap, cue in zip(captions, cues, strict=True):
+            assert cap.identifier == str(cue.index)
+            assert abs(_vtt_seconds(cap.start) - cue.start_s) <= 0.001
+            assert abs(_vtt_seconds(cap.end) - cue.end_s) <= 0.001
+            assert [html.unescape(line) for line in cap.lines] == list(cue.lines)
+    tagged = [Cue(1, 0.0, 1.0, ("A <b>bold</b> claim & more -->",))]
+    assert "A &lt;b&gt;bold&lt;/b&gt; claim &amp; more --&gt;" in write_subtitles(tagged, "vtt", "en")
+    assert webvtt.from_string(write_subtitles(tagged, "vtt", "en")).captions[0].raw_text.startswith("A &lt;b")
+
+
+TT = "{http://www.w3.org/ns/ttml}"
+XML_LANG = "{http://www.w3.org/XML/1998/namespace}lang"
+
+
+@pytest.mark.parametrize("language", ["en", "zh"])
+def test_ttml_is_ebu_tt_d(language):
+    cues = SAMPLE_CUES if language == "en" else [Cue(1, 0.0, 3.64, ("各位观众晚上好，", "欢迎收看今天的新闻。"))]
+    text = write_subtitles(cues, "ttml", language)
+    assert text.startswith('<?xml version="1.0" encoding="UTF-8"?>')
+    root = ET.fromstring(text.encode("utf-8"))
+    assert root.tag == f"{TT}tt" and root.get(XML_LANG) == language
+    assert root.get("{http://www.w3.org/ns/ttml#parameter}timeBase") == "media"
+    conforms = root.find(f"{TT}head/{TT}metadata/{{urn:ebu:tt:metadata}}documentMetadata/"
+                         "{urn:ebu:tt:metadata}conformsToStandard")
+    assert conforms is not None and conforms.text.startswith("urn:ebu:tt:distribution")
+    assert root.find(f"{TT}head/{TT}styling/{TT}style").get("{http://www.w3.org/ns/ttml#styling}textAlign")
+    paragraphs = root.findall(f"{TT}body/{TT}div/{TT}p")
+    assert len(paragraphs) == len(cues)
+    for p, cue in zip(paragraphs, cues, strict=True):
+        assert re.fullmatch(r"\d\d:\d\d:\d\d\.\d\d\d", p.get("begin"))
+        assert abs(_vtt_seconds(p.get("begin")) - cue.start_s) <= 0.001
+        assert abs(_vtt_seconds(p.get("end")) - cue.end_s) <= 0.001
+        assert [span.text for span in p.findall(f"{TT}span")] == list(cue.lines)
+        assert len(p.findall(f"{TT}br")) == len(cue.lines) - 1
+        assert [child.tag for child in p][1::2] == [f"{TT}br"] * (len(cue.lines) - 1)
+        assert not (p.text or "").strip() and all(not (c.tail or "").strip() for c in p)
+    assert language != "en" or "01:02:05.040" in text  # hours written out
+
+
+def test_unknown_format_and_unwritable_cues_are_clear_errors():
+    with pytest.raises(ConfigError, match="srt, vtt, ttml"):
+        write_subtitles(SAMPLE_CUES, "sub", "en")
+    assert set(WRITERS) == {"srt", "vtt", "ttml"}
+    for fmt in WRITERS:
+        with pytest.raises(SubtitleError, match="empty line"):
+            write_subtitles([Cue(1, 0.0, 1.0, ("one", ""))], fmt, "en")
+    assert write_subtitles([], "srt", "en") == ""
+
+
+# --------------------------------------------------------------------------- mux and burn-in
+
+CLIP_S = 3.0
+SHOWN_S, HIDDEN_S = 1.5, 0.2  # a cue is on screen from 0.5 s to 2.5 s
+
+
+def _write(tmp: Path, name: str, cues: list[Cue], fmt: str, language: str) -> Path:
+    # A folder name with every character the filter graph treats specially.
+    folder = tmp / "it's [news], v1; 10:30"
+    folder.mkdir(exist_ok=True)
+    path = folder / f"{name}.{fmt}"
+    path.write_text(write_subtitles(cues, fmt, language), encoding="utf-8")
+    return path
+
+
+def _gray_frame(path: Path, at_s: float) -> np.ndarray:
+    raw = subprocess.run(
+        ["ffmpeg", "-v", "error", "-ss", str(at_s), "-i", str(path), "-frames:v", "1",
+         "-f", "rawvideo", "-pix_fmt", "gray", "-"], capture_output=True, check=True).stdout
+    return np.frombuffer(raw, np.uint8).reshape(240, 320).astype(np.int16)
+
+
+def _band_diff(a: Path, b: Path, at_s: float, rows: slice) -> float:
+    return float(np.abs(_gray_frame(a, at_s)[rows] - _gray_frame(b, at_s)[rows]).mean())
+
+
+def test_soft_subtitles_are_a_tagged_mov_text_track(media_dir, tmp_path):
+    for language, tag in (("en", "eng"), ("zh", "chi")):
+        cues = [Cue(1, 0.52, 2.48, ("各位观众晚上好，",) if language == "zh" else ("Hello there,", "world."))]
+        srt = _write(tmp_path, language, cues, "srt", language)
+        out = mux_soft_subtitles(media_dir / "av.mp4", srt, tmp_path / f"soft-{language}.mp4", language)
+        info = json.loads(subprocess.run(
+            ["ffprobe", "-v", "error", "-print_format", "json", "-show_streams", str(out)],
+            capture_output=True, check=True, text=True).stdout)
+        kinds = {s["codec_type"]: s for s in info["streams"]}
+        assert kinds["subtitle"]["codec_name"] == "mov_text"
+        assert kinds["subtitle"]["tags"]["language"] == tag
+        assert kinds["video"]["codec_name"] == "h264" and kinds["audio"]["codec_name"] == "aac"
+        back = subprocess.run(["ffmpeg", "-v", "error", "-i", str(out), "-map", "0:s:0", "-f", "srt", "-"],
+                              capture_output=True, check=True, text=True).stdout
+        assert cues[0].lines[0] in back and "00:00:00,520 --> 00:00:02,480" in back
+
+
+def test_burned_subtitles_change_the_picture_only_where_and_when_shown(media_dir, tmp_path):
+    src = media_dir / "av.mp4"
+    srt = _write(tmp_path, "en", [Cue(1, 0.5, 2.5, ("HELLO WORLD", "BURNED IN"))], "srt", "en")
+    out = burn_subtitles(src, srt, tmp_path / "burned.mp4", "en", font_size=24)
+    bottom, top = slice(150, 240), slice(40, 110)
+    assert _band_diff(src, out, SHOWN_S, bottom) > 4 * max(1.0, _band_diff(src, out, SHOWN_S, top))
+    assert _band_diff(src, out, HIDDEN_S, bottom) < 3
+    # A vertical-format margin lifts the text: with MarginV=120 px the bottom band stays clean.
+    high = burn_subtitles(src, srt, tmp_path / "high.mp4", "en", font_size=24, margin_v_px=120)
+    assert _band_diff(src, high, SHOWN_S, slice(200, 240)) < 3
+    assert _band_diff(src, high, SHOWN_S, slice(60, 120)) > 4 * max(1.0, _band_diff(src, high, SHOWN_S, bottom))
+
+
+def test_mandarin_burn_in_uses_the_cjk_font(media_dir, tmp_path):
+    src = media_dir / "av.mp4"
+    vtt = _write(tmp_path, "zh", [Cue(1, 0.5, 2.5, ("各位观众晚上好，", "欢迎收看今天的新闻。"))], "vtt", "zh")
+    out = burn_subtitles(src, vtt, tmp_path / "zh.mp4", "zh")
+    assert _band_diff(src, out, SHOWN_S, slice(170, 240)) > 4
+    # libass names the font file it picked for the style (same filter string as burn_subtitles).
+    log = subprocess.run(
+        ["ffmpeg", "-v", "info", "-i", str(src), "-t", "1", "-vf", subtitles_filter(vtt, 320, 240, "zh"),
+         "-f", "null", "-"], capture_output=True, text=True, check=True).stderr
+    assert re.search(r"fontselect: \(Noto Sans CJK SC.*-> .*NotoSansCJK", log), log[-2000:]
+
+
+def test_mux_and_burn_fail_clearly(media_dir, tmp_path):
+    srt = _write(tmp_path, "en", SAMPLE_CUES[:1], "srt", "en")
+    with pytest.raises(MediaError, match="does not exist"):
+        burn_subtitles(media_dir / "av.mp4", tmp_path / "missing.srt", tmp_path / "o.mp4", "en")
+    ttml = _write(tmp_path, "en", SAMPLE_CUES[:1], "ttml", "en")
+    with pytest.raises(MediaError, match="srt"):
+        burn_subtitles(media_dir / "av.mp4", ttml, tmp_path / "o.mp4", "en")
+    with pytest.raises(MediaError, match="no video"):
+        mux_soft_subtitles(media_dir / "tone.wav", srt, tmp_path / "o.mp4", "en")
+    with pytest.raises(MediaError, match="not readable media"):
+        burn_subtitles(media_dir / "text.mp4", srt, tmp_path / "o.mp4", "en")
+    with pytest.raises(ConfigError, match="language"):
+        mux_soft_subtitles(media_dir / "av.mp4", srt, tmp_path / "o.mp4", "english")
+    assert not (tmp_path / "o.mp4").exists()
+
+
+def test_rules_replace_cleanly():
+    # CueRules is a frozen dataclass: a stricter house rule is one replace() away.
+    strict = dataclasses.replace(RULES["en"], max_chars_per_line=32)
+    words = tuple(Word(i * 0.5, i * 0.5 + 0.4, w, 0.9) for i, w in enumerate(("one", "two", "three", "four", "five", "six")))
+    t = Transcript("en", 4.0, "hand", (Segment(0.0, 3.0, "one two three four five six", words),))
+    assert validate_cues(build_cues(t, rules=strict), t, rules=strict) == []
+
+
+def test_last_cue_never_runs_past_the_media_end():
+    words = (Word(0.0, 0.3, "Breaking", 0.9), Word(0.3, 0.55, "news.", 0.9))
+    transcript = Transcript("en", 0.6, "test", (Segment(0.0, 0.55, "Breaking news.", words),))
+    cues = build_cues(transcript, fps=25)
+    assert cues and cues[-1].end_s <= 0.6 + 1e-9
