@@ -59,6 +59,7 @@ def edit(
     vertical: bool = True,
     headline: str | None = None,
     sentence_ids: list[int] | None = None,
+    time_ranges: list[tuple[float, float]] | None = None,
 ) -> str:
     """Edit an ingested story: highlight cut, subtitles, covers and a vertical version.
 
@@ -73,6 +74,7 @@ def edit(
         vertical: Also render a 9:16 version for social platforms.
         headline: Headline for the covers (default: the story's first sentence until a draft exists).
         sentence_ids: Transcript sentence numbers to use instead of automatic selection.
+        time_ranges: Source time ranges [start_s, end_s] to use instead of sentences (win over sentence_ids).
 
     Returns:
         The key of the story's updated manifest.
@@ -83,7 +85,8 @@ def edit(
     first_sentence, language = pick_headline(inputs.transcript_key)
     cover_text = headline or first_sentence
     covers = make_covers.submit(story_id, restored_key, cover_text, language, found)
-    result = highlight_edit(story_id, restored_key, inputs.transcript_key, found, target_s, headline, sentence_ids)
+    result = highlight_edit(story_id, restored_key, inputs.transcript_key, found, target_s, headline, sentence_ids,
+                            time_ranges)
     clean_key = result.video_key
     if upscale != "none":
         cuts = [r["end_frame"] - r["start_frame"] for r in result.decision["ranges"]]

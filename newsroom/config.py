@@ -57,6 +57,9 @@ class Settings(BaseSettings):
     asr_model: Literal["base", "tiny.en"] = "base"
     asr_beam_size: int = Field(5, ge=1, le=10)
     upscale_gpu: int = Field(-1, ge=-1, description="Vulkan GPU index for Real-ESRGAN; -1 runs on the CPU.")
+    cover_superres: Literal["auto", "always", "never"] = Field(
+        "auto", description="Real-ESRGAN x4plus for cover frames: auto = only for small sources (<= 240 px)."
+    )
 
     # Languages and compute
     languages: list[Language] = Field(default_factory=lambda: ["en", "zh"])

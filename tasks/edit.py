@@ -152,13 +152,14 @@ class HighlightResult:
 
 @_retrying(name="highlight-edit", cache_policy=RESUMABLE, timeout_seconds=4 * 3600)
 def highlight_edit(story_id: str, video_key: str, transcript_key: str | None, found: scenes.SceneList,
-                   target_s: float, headline: str | None = None, sentence_ids: list[int] | None = None) -> HighlightResult:
+                   target_s: float, headline: str | None = None, sentence_ids: list[int] | None = None,
+                   time_ranges: list[tuple[float, float]] | None = None) -> HighlightResult:
     """Choose, render and export the highlight: edit-clean.mp4, .otio, .edl, decision and retimed transcript."""
     with scratch_dir() as tmp:
         video = store().get_file(video_key, tmp / "video.mp4")
         transcript = Transcript.from_dict(store().get_json(transcript_key)) if transcript_key else None
         decision = highlight.plan_highlight(transcript, found, target_s=target_s, headline=headline,
-                                            sentence_ids=sentence_ids)
+                                            sentence_ids=sentence_ids, time_ranges=time_ranges)
         info = media.probe(video)
         clean = highlight.render_edit(video, tmp / "edit-clean.mp4", decision, info=info,
                                       progress=ProgressArtifact("Rendering the highlight edit"))
@@ -264,15 +265,27 @@ def vertical_version(story_id: str, clean_key: str, srt_key: str | None, languag
     return asset.key
 
 
+COVER_SUPERRES_MAX_SIDE_PX = 240  # x4plus is ~40x slower than the video model: only for really small sources
+
+
 @_retrying(name="make-covers", cache_policy=RESUMABLE)
 def make_covers(story_id: str, video_key: str, headline: str, language: str, found: scenes.SceneList) -> list[str]:
+    """Covers in three sizes; small sources go through Real-ESRGAN x4plus first (settings.cover_superres)."""
     from newsroom import covers
 
     with scratch_dir() as tmp:
         video = store().get_file(video_key, tmp / "video.mp4")
-        paths = covers.make_covers(video, headline, tmp / "covers", language=language, scenes=found)
-        assets = [upload(p, story_key(story_id, STAGE, p.name), step="cover") for p in paths.values()]
-    record_assets(store(), story_id, STAGE, assets, info={"cover_headline": headline})
+        info = media.probe(video)
+        small = min(info.video.width, info.video.height) <= COVER_SUPERRES_MAX_SIDE_PX
+        mode = settings().cover_superres
+        upscaler = model = None
+        if mode == "always" or (mode == "auto" and small):
+            upscaler = upscale.FrameUpscaler.load("esrgan", 4, still=True, settings=settings())
+            model = ModelRef("realesrgan-x4plus", MODELS["realesrgan-x4plus"].version)
+        paths = covers.make_covers(video, headline, tmp / "covers", language=language, scenes=found, upscaler=upscaler)
+        assets = [upload(p, story_key(story_id, STAGE, p.name), step="cover", model=model) for p in paths.values()]
+    record_assets(store(), story_id, STAGE, assets, info={"cover_headline": headline,
+                                                          "cover_superres": model is not None})
     return [a.key for a in assets]
 
 

@@ -94,6 +94,8 @@ def test_edit_without_audio_and_with_esrgan_in_worker_processes(local_env, tmp_p
     assert out.duration_s == pytest.approx(1.6, abs=0.05)
     upscaled = next(a for a in manifest["assets"] if a["key"].endswith("edit/upscaled.mp4"))
     assert upscaled["model"]["id"] == "realesrgan-animevideov3"
+    cover = next(a for a in manifest["assets"] if a["key"].endswith("edit/cover-16x9.png"))
+    assert cover["model"]["id"] == "realesrgan-x4plus"  # a 160x96 source: covers go through x4plus first
 
 
 def test_audio_only_story_cannot_be_edited(local_env, media_dir):

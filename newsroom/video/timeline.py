@@ -55,5 +55,7 @@ def write_edl(timeline, path: str | Path) -> Path:
     return Path(path)
 
 
-def read_timeline(path: str | Path):
-    return _otio().adapters.read_from_file(str(path))
+def read_timeline(path: str | Path, *, fps: float | None = None):
+    """Read .otio or .edl (an EDL carries no frame rate: pass the edit's `fps`)."""
+    kwargs = {"rate": fps} if fps and str(path).lower().endswith(".edl") else {}
+    return _otio().adapters.read_from_file(str(path), **kwargs)
