@@ -61,6 +61,22 @@ class Settings(BaseSettings):
         "auto", description="Real-ESRGAN x4plus for cover frames: auto = only for small sources (<= 240 px)."
     )
 
+    # News-draft LLM
+    llm_backend: Literal["llama-cpp", "openai"] = Field(
+        "llama-cpp", description="llama-cpp: the packaged GGUF on this machine; openai: an OpenAI-compatible endpoint."
+    )
+    llm_model: str = Field("qwen2.5-1.5b-instruct", description="Registry id of the packaged GGUF model.")
+    llm_base_url: str | None = Field(None, description="OpenAI-compatible endpoint, e.g. http://llm:8080/v1.")
+    llm_endpoint_model: str = Field("default", description="Model name sent to the OpenAI-compatible endpoint.")
+    llm_api_key: SecretStr = SecretStr("")
+    llm_context_tokens: int = Field(8192, ge=1024)
+    llm_seed: int = 42
+    llm_timeout_s: float = Field(600.0, gt=0)
+
+    # Speech synthesis
+    tts_sample_rate_hz: int = Field(24_000, description="Every voice is delivered at this rate.")
+    tts_zh_voice: str = Field("jf_alpha", description="Kokoro voice for Mandarin (Japanese packs are what ships).")
+
     # Languages and compute
     languages: list[Language] = Field(default_factory=lambda: ["en", "zh"])
     threads: int = Field(default_factory=lambda: max(1, os.cpu_count() or 1), ge=1)

@@ -205,3 +205,36 @@ class Asset:
             step=data["step"],
             model=ModelRef(**model) if model else None,
         )
+
+
+# --------------------------------------------------------------------------- speech
+
+
+@dataclass(frozen=True, slots=True)
+class PhonemeTiming:
+    """One phoneme (as the engine spells it, e.g. espeak IPA for piper) and when it sounds."""
+
+    phoneme: str
+    start_s: float
+    end_s: float
+
+
+@dataclass(frozen=True, slots=True)
+class WordTiming:
+    word: str
+    start_s: float
+    end_s: float
+
+
+@dataclass(frozen=True, slots=True)
+class Speech:
+    """Synthesised speech: a WAV file plus whatever timings the engine gives (empty when none)."""
+
+    path: str
+    sample_rate_hz: int
+    duration_s: float
+    language: str
+    engine: str
+    text: str
+    phonemes: tuple[PhonemeTiming, ...] = ()
+    words: tuple[WordTiming, ...] = ()

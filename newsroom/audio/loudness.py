@@ -1,0 +1,130 @@
+"""Loudness: EBU R128 measurement and two-pass mastering with ffmpeg (`loudnorm`, verified by `ebur128`).
+
+Profiles: `broadcast` = EBU R128 (-23 LUFS integrated, true peak <= -1 dBTP); `web` = -16 LUFS (the
+common streaming/podcast level), same true-peak ceiling.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+
+from newsroom.errors import ConfigError, MediaError
+from newsroom.media import Progress, probe, run_ffmpeg
+from newsroom.media.ffmpeg import _binary, _last_lines
+
+log = logging.getLogger("newsroom.audio.loudness")
+
+
+@dataclass(frozen=True, slots=True)
+class LoudnessTarget:
+    name: str
+    integrated_lufs: float
+    true_peak_dbtp: float
+    lra_lu: float
+
+
+PROFILES = {
+    "broadcast": LoudnessTarget("broadcast", -23.0, -1.0, 15.0),
+    "web": LoudnessTarget("web", -16.0, -1.0, 11.0),
+}
+TOLERANCE_LU = 1.0
+
+
+@dataclass(frozen=True, slots=True)
+class Loudness:
+    integrated_lufs: float
+    true_peak_dbtp: float
+    lra_lu: float
+
+    def meets(self, target: LoudnessTarget, tolerance_lu: float = TOLERANCE_LU) -> bool:
+        return (abs(self.integrated_lufs - target.integrated_lufs) <= tolerance_lu
+                and self.true_peak_dbtp <= target.true_peak_dbtp + 0.1)
+
+
+def profile(name: str) -> LoudnessTarget:
+    try:
+        return PROFILES[name]
+    except KeyError:
+        raise ConfigError(f"unknown loudness profile {name!r}: choose one of {', '.join(PROFILES)}") from None
+
+
+def measure(path: str | Path) -> Loudness:
+    """Integrated loudness, true peak and loudness range per EBU R128 (ffmpeg's ebur128 filter)."""
+    cmd = [_binary("ffmpeg"), "-hide_banner", "-nostdin", "-nostats", "-i", str(path), "-map", "0:a:0",
+           "-af", "ebur128=peak=true", "-f", "null", "-"]
+    result = subprocess.run(cmd, capture_output=True, text=True, errors="replace", check=False)
+    if result.returncode != 0:
+        raise MediaError(f"cannot measure loudness of {Path(path).name}: {_last_lines(result.stderr)}")
+    summary = result.stderr[result.stderr.rfind("Summary:"):]
+    values = {}
+    for label, key in (("I:", "i"), ("LRA:", "lra"), ("Peak:", "tp")):
+        match = re.search(rf"{re.escape(label)}\s+(-?[\d.]+|-inf)", summary)
+        if not match:
+            raise MediaError(f"no loudness summary for {Path(path).name}: is there an audio track?")
+        values[key] = float("-inf") if match.group(1) == "-inf" else float(match.group(1))
+    return Loudness(values["i"], values["tp"], values["lra"])
+
+
+def _first_pass(path: Path, target: LoudnessTarget) -> dict:
+    spec = f"I={target.integrated_lufs}:TP={target.true_peak_dbtp}:LRA={target.lra_lu}:print_format=json"
+    cmd = [_binary("ffmpeg"), "-hide_banner", "-nostdin", "-nostats", "-i", str(path), "-map", "0:a:0",
+           "-af", f"loudnorm={spec}", "-f", "null", "-"]
+    result = subprocess.run(cmd, capture_output=True, text=True, errors="replace", check=False)
+    start = result.stderr.rfind("{")
+    if result.returncode != 0 or start < 0:
+        raise MediaError(f"cannot analyse loudness of {path.name}: {_last_lines(result.stderr)}")
+    return json.loads(result.stderr[start:result.stderr.rfind("}") + 1])
+
+
+def master(src: str | Path, dst: str | Path, target: LoudnessTarget | str = "broadcast", *,
+           progress: Progress | None = None, attempts: int = 3) -> Loudness:
+    """Two-pass loudnorm to the target (video and subtitles copied), verified with ebur128.
+
+    When loudnorm cannot stay linear (the gain would push peaks over the ceiling) its dynamic mode may
+    land off target; the next attempt aims past the miss (lower ceiling, corrected level).
+    """
+    target = profile(target) if isinstance(target, str) else target
+    src, dst = Path(src), Path(dst)
+    info = probe(src)
+    if not info.has_audio:
+        raise MediaError(f"{src.name} has no audio to master")
+    aim = target
+    result = None
+    for attempt in range(1, attempts + 1):
+        _normalise_once(src, dst, aim, info.duration_s, progress)
+        result = measure(dst)
+        if result.meets(target, tolerance_lu=0.5):
+            break
+        log.info("attempt %d: %.1f LUFS / %.1f dBTP misses %s; correcting", attempt, result.integrated_lufs,
+                 result.true_peak_dbtp, target.name)
+        aim = LoudnessTarget(
+            target.name,
+            aim.integrated_lufs + (target.integrated_lufs - result.integrated_lufs),
+            min(aim.true_peak_dbtp, aim.true_peak_dbtp - max(0.0, result.true_peak_dbtp - target.true_peak_dbtp) - 0.3),
+            target.lra_lu,
+        )
+    assert result is not None
+    log.info("%s mastered to %.1f LUFS, %.1f dBTP (target %s)", dst.name, result.integrated_lufs,
+             result.true_peak_dbtp, target.name)
+    return result
+
+
+def _normalise_once(src: Path, dst: Path, aim: LoudnessTarget, duration_s: float, progress: Progress | None) -> None:
+    measured = _first_pass(src, aim)
+    if measured["input_i"] in ("-inf", "inf") or float(measured["input_i"]) < -70:
+        raise MediaError(f"{src.name} is silent: there is nothing to master")
+    spec = (
+        f"I={aim.integrated_lufs:.2f}:TP={aim.true_peak_dbtp:.2f}:LRA={aim.lra_lu}"
+        f":measured_I={measured['input_i']}:measured_TP={measured['input_tp']}"
+        f":measured_LRA={measured['input_lra']}:measured_thresh={measured['input_thresh']}"
+        f":offset={measured['target_offset']}:linear=true:print_format=summary"
+    )
+    args = ["-i", str(src), "-map", "0:v:0?", "-map", "0:a:0", "-map", "0:s?", "-c:v", "copy", "-c:s", "copy",
+            "-af", f"loudnorm={spec}", "-c:a", "aac", "-b:a", "192k", "-ar", "48000",
+            "-movflags", "+faststart", str(dst)]
+    run_ffmpeg(args, duration_s=duration_s, progress=progress, what=f"mastering {src.name} ({aim.name})", output=dst)

@@ -1,0 +1,1 @@
+"""The broadcast segment: anchor intro + highlight edit, lower thirds, subtitles, mastered loudness."""

@@ -1,0 +1,91 @@
+"""Loudness mastering and segment assembly on ffmpeg-generated media (real ffmpeg measurements)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from newsroom.audio import loudness
+from newsroom.broadcast.segment import LowerThird, assemble_segment, join_transcripts, wrap_lower_third
+from newsroom.errors import ConfigError, MediaError
+from newsroom.media import probe
+from newsroom.media.frames import read_frame
+from newsroom.types import Segment, Transcript, Word
+from tests.conftest import ffmpeg
+
+
+@pytest.fixture(scope="module")
+def clips(tmp_path_factory):
+    d = tmp_path_factory.mktemp("segment")
+    # "Anchor": 2 s, quiet speech-like tone bursts; "story": 3 s, loud, different size and rate, mono.
+    ffmpeg("-f", "lavfi", "-i", "testsrc2=size=640x360:rate=25", "-f", "lavfi", "-i",
+           "sine=frequency=220:sample_rate=24000,volume=0.05,apulsator=hz=2", "-t", "2", "-c:v", "libx264",
+           "-pix_fmt", "yuv420p", "-c:a", "aac", "-shortest", str(d / "anchor.mp4"))
+    ffmpeg("-f", "lavfi", "-i", "smptehdbars=size=852x480:rate=30", "-f", "lavfi", "-i",
+           "sine=frequency=660:sample_rate=44100,volume=0.9", "-t", "3", "-c:v", "libx264", "-pix_fmt", "yuv420p",
+           "-c:a", "aac", "-ac", "1", "-shortest", str(d / "story.mp4"))
+    ffmpeg("-f", "lavfi", "-i", "rgbtestsrc=size=320x240:rate=25", "-t", "2", "-c:v", "libx264", "-pix_fmt",
+           "yuv420p", str(d / "silent-story.mp4"))
+    return d
+
+
+def test_assembled_segment_is_one_format_with_lower_thirds(clips, tmp_path):
+    out = assemble_segment(clips / "anchor.mp4", clips / "story.mp4", tmp_path / "seg.mp4",
+                           lower_thirds=[LowerThird("City council votes to expand bike lanes", 0.2, 1.5),
+                                         LowerThird("Maria Lopez, council member", 2.5, 4.0, "name")])
+    info = probe(out)
+    assert (info.video.width, info.video.height, info.video.avg_fps) == (1280, 720, 25)
+    assert (info.audio.sample_rate_hz, info.audio.channels) == (48000, 2)
+    assert info.duration_s == pytest.approx(5.0, abs=0.1)
+    plain = assemble_segment(clips / "anchor.mp4", clips / "story.mp4", tmp_path / "plain.mp4")
+    band = (slice(520, 700), slice(40, 900))
+    with_text = read_frame(out, 1.0, width=1280, height=720)[band].astype(int)
+    without = read_frame(plain, 1.0, width=1280, height=720)[band].astype(int)
+    assert np.abs(with_text - without).mean() > 10  # the headline box is drawn in the lower third
+    after = read_frame(out, 1.8, width=1280, height=720)[band].astype(int)
+    assert np.abs(after - read_frame(plain, 1.8, width=1280, height=720)[band].astype(int)).mean() < 2
+
+
+def test_story_without_audio_gets_silence(clips, tmp_path):
+    out = probe(assemble_segment(clips / "anchor.mp4", clips / "silent-story.mp4", tmp_path / "s.mp4"))
+    assert out.has_audio and out.duration_s == pytest.approx(4.0, abs=0.1)
+
+
+@pytest.mark.parametrize("name", ["broadcast", "web"])
+def test_mastering_hits_the_target(clips, tmp_path, name):
+    seg = assemble_segment(clips / "anchor.mp4", clips / "story.mp4", tmp_path / "seg.mp4")
+    target = loudness.profile(name)
+    before = loudness.measure(seg)
+    result = loudness.master(seg, tmp_path / "m.mp4", target)
+    assert abs(result.integrated_lufs - target.integrated_lufs) <= 1.0, (before, result)
+    assert result.true_peak_dbtp <= target.true_peak_dbtp + 0.1
+    assert loudness.measure(tmp_path / "m.mp4") == result
+    assert probe(tmp_path / "m.mp4").video.width == 1280  # video copied through
+
+
+def test_mastering_refuses_silence_and_unknown_profiles(clips, tmp_path):
+    silent = tmp_path / "silent.mp4"
+    ffmpeg("-f", "lavfi", "-i", "anullsrc=r=48000:cl=stereo", "-t", "2", "-c:a", "aac", str(silent))
+    with pytest.raises(MediaError, match="silent"):
+        loudness.master(silent, tmp_path / "out.mp4")
+    with pytest.raises(MediaError, match="no audio"):
+        loudness.master(clips / "silent-story.mp4", tmp_path / "out.mp4")
+    with pytest.raises(ConfigError, match="unknown loudness profile"):
+        loudness.profile("radio")
+
+
+def test_lower_third_text_never_overflows():
+    long = "A very long headline " * 10
+    wrapped = wrap_lower_third(long, "en")
+    assert len(wrapped.splitlines()) == 2 and wrapped.endswith("…")
+    zh = wrap_lower_third("市政府今天宣布将在明年增加公共交通投资新建三条地铁线路专家表示这项计划有助于减少交通拥堵", "zh")
+    assert all(len(line) <= 28 for line in zh.splitlines())
+
+
+def test_join_transcripts_shifts_the_story():
+    words = (Word(0.1, 0.4, "Hello", 1.0),)
+    first = Transcript("en", 2.0, "tts", (Segment(0.1, 0.4, "Hello", words),))
+    second = Transcript("en", 3.0, "asr", (Segment(0.5, 0.9, "World", (Word(0.5, 0.9, "World", 0.9),)),))
+    joined = join_transcripts(first, second, offset_s=2.0)
+    assert joined.duration_s == 5.0
+    assert joined.segments[1].words[0].start == pytest.approx(2.5)
