@@ -53,6 +53,9 @@ install_python() {
     return
   fi
   log "installing python dependencies (extras: $EXTRAS)"
+  # llama-cpp-python has no wheel for this Python on PyPI: compile it portable and lean (~7 min once;
+  # pip caches the wheel, so later installs take seconds).
+  export CMAKE_ARGS="${CMAKE_ARGS:--DGGML_NATIVE=OFF -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON -DLLAMA_BUILD_TESTS=OFF -DLLAMA_BUILD_EXAMPLES=OFF -DLLAMA_BUILD_TOOLS=OFF}"
   "$VENV/bin/python" -m pip install -q --upgrade "pip==25.3"
   # requirements.lock pins every transitive package; the project's own extras select which are used.
   "$VENV/bin/python" -m pip install -q -c requirements.lock -e ".[$EXTRAS]"

@@ -1,0 +1,100 @@
+"""Anchor benchmark: seconds of 720p25 anchor video per CPU-second and per wall-second, beside the floor
+every renderer pays - encoding the same number of (static) frames through the same ffmpeg pipe.
+
+CPU time counts this process and its ffmpeg children (resource.getrusage RUSAGE_CHILDREN).
+Speech: ~5 s of piper English with phoneme timings. Needs the tts extra and mediapipe.
+
+Run: .venv/bin/python bench/anchor.py [--portrait PHOTO] [--text TEXT]
+"""
+
+from __future__ import annotations
+
+import argparse
+import resource
+import tempfile
+import time
+import wave
+from pathlib import Path
+
+import numpy as np
+
+from newsroom.anchor import LandmarkAnchorRenderer, mouth_track
+from newsroom.media import probe
+from newsroom.media.frames import FrameWriter
+from newsroom.types import PhonemeTiming, Speech
+
+TEXT = "Good evening. The city council approved a new budget today, with more money for buses and bike lanes."
+
+
+def synthesise(text: str, path: Path) -> Speech:
+    from piper import PiperVoice, SynthesisConfig
+
+    from newsroom.models import ModelRegistry
+
+    voice = PiperVoice.load(ModelRegistry().resolve("piper-joe-en"), include_alignments=True)
+    rate, cursor = voice.config.sample_rate, 0
+    chunks, phonemes = [], []
+    for chunk in voice.synthesize(text, syn_config=SynthesisConfig(normalize_audio=False, volume=0.9), include_alignments=True):
+        for a in chunk.phoneme_alignments or ():
+            phonemes.append(PhonemeTiming(a.phoneme, cursor / rate, (cursor + a.num_samples) / rate))
+            cursor += a.num_samples
+        chunks.append(chunk.audio_int16_array)
+    audio = np.concatenate(chunks)
+    with wave.open(str(path), "wb") as wav:
+        wav.setnchannels(1)
+        wav.setsampwidth(2)
+        wav.setframerate(rate)
+        wav.writeframes(audio.tobytes())
+    return Speech(str(path), rate, len(audio) / rate, "en", "piper", text, tuple(phonemes))
+
+
+def cpu_seconds() -> float:
+    own, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
+
+
+def measured(fn) -> tuple[float, float]:
+    """(wall seconds, CPU seconds including finished children) of one call."""
+    wall, cpu = time.perf_counter(), cpu_seconds()
+    fn()
+    return time.perf_counter() - wall, cpu_seconds() - cpu
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--portrait", type=Path, default=None, help="a front-facing photo (default: NASA astronaut)")
+    parser.add_argument("--text", default=TEXT)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        tmp = Path(tmp)
+        speech = synthesise(args.text, tmp / "speech.wav")
+        holder: list[LandmarkAnchorRenderer] = []
+        load_wall, load_cpu = measured(lambda: holder.append(LandmarkAnchorRenderer.load(args.portrait)))
+        renderer = holder[0]
+        frames = round(speech.duration_s * renderer.fps)
+        width, height = renderer.size
+
+        def encode_only() -> None:
+            with FrameWriter(tmp / "floor.mp4", width=width, height=height, fps=renderer.fps, crf=renderer.crf,
+                             preset=renderer.preset) as writer:
+                for _ in range(frames):
+                    writer.write(renderer.rig.rest)
+
+        floor_wall, floor_cpu = measured(encode_only)
+        poses, _ = renderer.poses(mouth_track(speech, frames, renderer.fps), speech.duration_s)
+        rig_wall, rig_cpu = measured(lambda: [renderer.frame(p) for p in poses])
+        render_wall, render_cpu = measured(lambda: renderer.render(speech, tmp / "anchor.mp4"))
+        video_s = probe(tmp / "anchor.mp4").duration_s
+
+    print(f"speech: {speech.duration_s:.2f}s, {len(speech.phonemes)} phonemes; video: {video_s:.2f}s, {frames} frames "
+          f"{width}x{height}@{renderer.fps:g}")
+    print(f"portrait load (face mesh + rig): {load_wall:.2f}s wall, {load_cpu:.2f} CPU-s (once per renderer)")
+    print(f"{'step':34s} {'video-s/CPU-s':>14s} {'video-s/wall-s':>15s} {'ms/frame CPU':>13s}")
+    for name, wall, cpu in (("encode static frames (floor)", floor_wall, floor_cpu),
+                            ("rig warp only (no encoding)", rig_wall, rig_cpu),
+                            ("anchor render (warp+encode+mux)", render_wall, render_cpu)):
+        print(f"{name:34s} {video_s / cpu:14.2f} {video_s / wall:15.2f} {1000 * cpu / frames:13.1f}")
+
+
+if __name__ == "__main__":
+    main()

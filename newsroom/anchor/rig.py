@@ -1,0 +1,501 @@
+"""The face rig: MediaPipe Face Mesh landmarks moved by a few parameters, and the portrait warped to follow.
+
+Deformation. Every frame is described by three numbers - jaw opening (pixels of inner-lip gap), lip
+spread (-1 rounded .. +1 spread), eyelid closure (0..1) - plus a head pose (and how much of the teeth
+shows, for the painting). The landmark displacement is linear in the three, so the rig precomputes one displacement basis per parameter (`_mouth_bases`,
+`_eye_basis`) in the mouth's and each eye's own coordinate frame (so a tilted face works too):
+
+* Upper inner lip: lifts by `UPPER_LIP_SHARE` of the gap, fading out towards the nose.
+* Lower inner lip: lands exactly `gap * e(s)` below the upper lip, where e(s) = sqrt(1 - (s/W)^2) is an
+  elliptic opening profile across the mouth (corners stay joined). A portrait that smiles with an open
+  mouth is closed first (its rest gap is subtracted), so silence really shows a closed mouth.
+* Below the lower lip the motion blends into a jaw drop that moves the chin like the lip centre and
+  fades out towards the jaw angles; a ring of points around the face follows a little, and the edge
+  of the warped area stays put.
+* Spread/round moves the lips sideways around the mouth centre; opening also narrows the mouth a bit.
+* Blinks move the upper-lid margin onto the lower lid and drag the lid skin above it along.
+
+Warp. The landmarks (without the iris points), the ring and a border of fixed points are triangulated
+once (Delaunay on the rest pose). Per frame only the triangles that can move are rasterised into a
+triangle-id image; each pixel's source position is its triangle's inverse affine map (a piecewise-affine
+warp, seamless because neighbouring triangles share edges). Head motion is a small rotation about the
+neck plus a shift, weighted by a soft head mask so shoulders and background stay still; it is composed
+with the local field and the portrait is resampled once with `cv2.remap`, only inside the head's box.
+
+Mouth interior. Whatever shows between the portrait's lips (the teeth of a smile) is filled with lip
+once (inpainting), so a closed mouth reads as lips meeting; a soft darker seam marks where they meet.
+Where the lips part, the inner-lip polygon is painted as a mouth: a dark cavity, the upper teeth as a
+light band under the upper lip (how much depends on the viseme) and a hint of tongue at the bottom,
+anti-aliased at the lip edge, all in colours derived from the portrait's own lips (so they match its
+light and white balance, and a black-and-white photo gets a grey mouth).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from newsroom.anchor.portrait import MESH_LANDMARKS, face_height
+
+# MediaPipe Face Mesh indices (canonical face model topology).
+INNER_UPPER_LIP = (78, 191, 80, 81, 82, 13, 312, 311, 310, 415, 308)
+INNER_LOWER_LIP = (78, 95, 88, 178, 87, 14, 317, 402, 318, 324, 308)
+OUTER_UPPER_LIP = (61, 185, 40, 39, 37, 0, 267, 269, 270, 409, 291)
+OUTER_LOWER_LIP = (61, 146, 91, 181, 84, 17, 314, 405, 321, 375, 291)
+MOUTH_CORNERS = (61, 291)
+RIGHT_EYE_UPPER = (33, 246, 161, 160, 159, 158, 157, 173, 133)
+RIGHT_EYE_LOWER = (33, 7, 163, 144, 145, 153, 154, 155, 133)
+LEFT_EYE_UPPER = (263, 466, 388, 387, 386, 385, 384, 398, 362)
+LEFT_EYE_LOWER = (263, 249, 390, 373, 374, 380, 381, 382, 362)
+FACE_OVAL = (10, 338, 297, 332, 284, 251, 389, 356, 454, 323, 361, 288, 397, 365, 379, 378, 400, 377,
+             152, 148, 176, 149, 150, 136, 172, 58, 132, 93, 234, 127, 162, 21, 54, 103, 67, 109)
+FOREHEAD, CHIN = 10, 152
+
+MAX_GAP_FRACTION = 0.10  # inner-lip gap at openness 1, of the face height (forehead to chin)
+UPPER_LIP_SHARE = 0.2  # of the gap taken by the upper lip moving up
+UPPER_LIP_REACH = 0.6  # of the mouth half-width: how far above the lip the lift fades out
+JAW_BLEND = 0.6  # of the lip-to-chin distance: where the lip's motion has become the jaw's
+JAW_HALF_WIDTH = 1.6  # of the mouth half-width: where the jaw drop has fallen to 1/e
+SPREAD_GAIN = 0.13  # mouth corners move this share of the half-width at spread +-1
+OPEN_NARROWING = 0.06  # a fully open mouth is this much narrower
+RING_SCALE = 1.35  # ring of helper points around the face oval, from its centroid
+RING_FOLLOW = 0.35  # share of the jaw motion the ring follows
+BORDER_MARGIN = 0.12  # of the face height, between the ring and the fixed border
+LID_REACH = 1.4  # of the lid gap: how far above the lid margin the lid skin is dragged along
+HEAD_MASK_BLUR = 0.12  # of the face height
+REST_MOUTH_REACH = 0.012  # of the face height: strip above the inner upper lip also filled with lip
+MIN_MOTION_PX = 0.15  # points that would move less than this at most stay fixed
+TEETH_FRACTION = 0.045  # tallest visible upper-teeth band, of the face height
+TEETH_MIN_GAP = 0.015  # of the face height: narrower openings show no teeth
+
+SEAM_DARKENING = 0.35
+# The mouth interior takes its colours from the portrait's own lips, so it matches the photo's light,
+# white balance and saturation (a black-and-white photo gets a grey mouth).
+CAVITY_TOP_SHARE = 0.5  # of the lip colour
+CAVITY_BOTTOM_SHARE = 0.17
+TONGUE_SHARE = 0.8
+TEETH_SATURATION = 0.15  # of the lips' saturation
+
+
+@dataclass(frozen=True, slots=True)
+class RigPose:
+    """One frame's parameters."""
+
+    gap_px: float = 0.0
+    spread: float = 0.0
+    teeth: float = 0.5
+    blink: float = 0.0
+    roll_deg: float = 0.0
+    shift_x_px: float = 0.0
+    shift_y_px: float = 0.0
+
+
+@dataclass(frozen=True, slots=True)
+class MouthPalette:
+    """Float RGB colours of the painted mouth interior."""
+
+    cavity_top: np.ndarray
+    cavity_bottom: np.ndarray
+    teeth: np.ndarray
+    tongue: np.ndarray
+
+    @classmethod
+    def from_lips(cls, lip_rgb: np.ndarray) -> MouthPalette:
+        lip = np.asarray(lip_rgb, dtype=np.float32)
+        luma = float(lip @ np.float32([0.299, 0.587, 0.114]))
+        grey = luma + TEETH_SATURATION * (lip - luma)
+        teeth = grey * (min(220.0, 1.2 * luma + 40.0) / max(luma, 1.0))
+        return cls(lip * CAVITY_TOP_SHARE, lip * CAVITY_BOTTOM_SHARE, np.clip(teeth, 0, 255).astype(np.float32),
+                   lip * TONGUE_SHARE)
+
+
+def lip_colour(frame: np.ndarray, landmarks: np.ndarray) -> np.ndarray:
+    """Median RGB of the lips (between the outer and inner lip contours)."""
+    import cv2
+
+    outer = np.round(landmarks[list(OUTER_UPPER_LIP) + list(OUTER_LOWER_LIP[::-1])]).astype(np.int32)
+    inner = np.round(landmarks[list(INNER_UPPER_LIP) + list(INNER_LOWER_LIP[::-1])]).astype(np.int32)
+    mask = np.zeros(frame.shape[:2], np.uint8)
+    cv2.fillPoly(mask, [outer], 255)
+    cv2.fillPoly(mask, [inner], 0)
+    pixels = frame[mask > 0]
+    if len(pixels) < 10:
+        return np.float32([170, 95, 95])
+    return np.median(pixels, axis=0).astype(np.float32)
+
+
+def _unit(v: np.ndarray) -> np.ndarray:
+    return v / max(float(np.linalg.norm(v)), 1e-6)
+
+
+def _smoothstep(x: np.ndarray) -> np.ndarray:
+    x = np.clip(x, 0.0, 1.0)
+    return x * x * (3 - 2 * x)
+
+
+def _chain(s: np.ndarray, t: np.ndarray, indices: tuple[int, ...]) -> tuple[np.ndarray, np.ndarray]:
+    cs, ct = s[list(indices)], t[list(indices)]
+    order = np.argsort(cs)
+    return cs[order], ct[order]
+
+
+def _triangulate(points: np.ndarray, box: tuple[int, int, int, int]) -> np.ndarray:
+    """Delaunay triangles (k, 3) of point indices, with OpenCV's Subdiv2D."""
+    import cv2
+
+    x0, y0, x1, y1 = box
+    subdiv = cv2.Subdiv2D((x0 - 2, y0 - 2, x1 - x0 + 5, y1 - y0 + 5))
+    subdiv.insert([(float(x), float(y)) for x, y in points])
+    tris = subdiv.getTriangleList().reshape(-1, 3, 2)
+    inside = ((tris[..., 0] >= x0 - 1) & (tris[..., 0] <= x1 + 1) & (tris[..., 1] >= y0 - 1) & (tris[..., 1] <= y1 + 1)).all(axis=1)
+    tris = tris[inside]
+    # Back from coordinates to indices: the nearest input point (Subdiv2D keeps the coordinates exactly).
+    flat = tris.reshape(-1, 2)
+    idx = np.empty(len(flat), dtype=np.int64)
+    for start in range(0, len(flat), 512):
+        chunk = flat[start:start + 512]
+        idx[start:start + 512] = np.argmin(((chunk[:, None, :] - points[None]) ** 2).sum(-1), axis=1)
+    tri_idx = idx.reshape(-1, 3)
+    distinct = (tri_idx[:, 0] != tri_idx[:, 1]) & (tri_idx[:, 1] != tri_idx[:, 2]) & (tri_idx[:, 0] != tri_idx[:, 2])
+    return tri_idx[distinct]
+
+
+class FaceRig:
+    """Precomputed mesh, displacement bases and masks for one composed portrait frame."""
+
+    def __init__(self, frame: np.ndarray, landmarks: np.ndarray) -> None:
+        height, width = frame.shape[:2]
+        self.frame_size = (width, height)
+        lm = np.asarray(landmarks, dtype=np.float64)
+        self.face_h = face_height(lm)
+        self.max_gap_px = MAX_GAP_FRACTION * self.face_h
+        face = lm[:MESH_LANDMARKS]
+        oval = lm[list(FACE_OVAL)]
+        centroid = oval.mean(axis=0)
+        ring = centroid + RING_SCALE * (oval - centroid)
+        margin = BORDER_MARGIN * self.face_h
+        bx0, by0 = ring.min(axis=0) - margin
+        bx1, by1 = ring.max(axis=0) + margin
+        step = self.face_h / 5
+        nx, ny = max(2, int(np.ceil((bx1 - bx0) / step)) + 1), max(2, int(np.ceil((by1 - by0) / step)) + 1)
+        xs, ys = np.linspace(bx0, bx1, nx), np.linspace(by0, by1, ny)
+        border = np.concatenate([
+            np.stack([xs, np.full(nx, by0)], 1), np.stack([xs, np.full(nx, by1)], 1),
+            np.stack([np.full(ny - 2, bx0), ys[1:-1]], 1), np.stack([np.full(ny - 2, bx1), ys[1:-1]], 1),
+        ])
+        self.points = np.concatenate([face, ring, border])
+        self.n_face, self.n_ring = len(face), len(ring)
+        box = (int(np.floor(bx0)), int(np.floor(by0)), int(np.ceil(bx1)), int(np.ceil(by1)))
+        self.triangles = _triangulate(self.points, box)
+
+        self.base_const, self.base_gap, self.base_spread = self._mouth_bases(lm)
+        self.base_blink = self._eye_basis(lm, RIGHT_EYE_UPPER, RIGHT_EYE_LOWER) + self._eye_basis(lm, LEFT_EYE_UPPER, LEFT_EYE_LOWER)
+        ring_slice = slice(self.n_face, self.n_face + self.n_ring)
+        for base in (self.base_const, self.base_gap, self.base_spread):
+            base[ring_slice] *= RING_FOLLOW
+        self.base_blink[ring_slice] = 0.0
+
+        # Triangles that can move, and the box (frame pixels) they can reach.
+        bound = (np.linalg.norm(self.base_const, axis=1) + self.max_gap_px * np.linalg.norm(self.base_gap, axis=1)
+                 + np.linalg.norm(self.base_spread, axis=1) + np.linalg.norm(self.base_blink, axis=1))
+        moving = bound > MIN_MOTION_PX
+        for base in (self.base_const, self.base_gap, self.base_spread, self.base_blink):
+            base[~moving] = 0.0  # exponential tails: cut them so only the mouth and eyes get warped
+        self.active = self.triangles[moving[self.triangles].any(axis=1)]
+        reach = self.points[self.active.ravel()]
+        pad = bound[self.active.ravel()][:, None] + 2
+        lo = np.floor((reach - pad).min(axis=0)).astype(int)
+        hi = np.ceil((reach + pad).max(axis=0)).astype(int)
+        self.local_box = (max(0, int(lo[0])), max(0, int(lo[1])), min(width, int(hi[0]) + 1), min(height, int(hi[1]) + 1))
+
+        self._head_setup(lm, width, height)
+        self._grid_cache: dict[tuple[int, int, int, int], tuple[np.ndarray, np.ndarray]] = {}
+        self.palette = MouthPalette.from_lips(lip_colour(frame, lm))
+        self.rest = self._close_rest_mouth(frame)
+
+    # ------------------------------------------------------------------ displacement bases
+
+    def _mouth_bases(self, lm: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Per-point displacement: constant (close the rest gap), per pixel of gap, per unit spread."""
+        p = self.points
+        centre = (lm[13] + lm[14]) / 2
+        u = _unit(lm[MOUTH_CORNERS[1]] - lm[MOUTH_CORNERS[0]])
+        v = np.array([-u[1], u[0]])
+        if v[1] < 0:
+            v = -v
+        s, t = (p - centre) @ u, (p - centre) @ v
+        s_lm, t_lm = (lm - centre) @ u, (lm - centre) @ v
+        su, tu_c = _chain(s_lm, t_lm, INNER_UPPER_LIP)
+        sl, tl_c = _chain(s_lm, t_lm, INNER_LOWER_LIP)
+        s_mid = (s_lm[INNER_UPPER_LIP[-1]] + s_lm[INNER_UPPER_LIP[0]]) / 2
+        half_w = max(abs(s_lm[INNER_UPPER_LIP[-1]] - s_lm[INNER_UPPER_LIP[0]]) / 2, 1.0)
+        rel = s - s_mid
+        profile = np.sqrt(np.clip(1 - (rel / half_w) ** 2, 0.0, 1.0))
+        tu, tl = np.interp(s, su, tu_c), np.interp(s, sl, tl_c)
+        rest_gap = np.clip(tl - tu, 0.0, None)
+        rest_gap_mid = max(float(np.interp(s_mid, sl, tl_c) - np.interp(s_mid, su, tu_c)), 0.0)
+        lower = t > (tu + tl) / 2
+        lip_to_chin = max(float(t_lm[CHIN] - np.interp(s_mid, sl, tl_c)), 1.0)
+
+        const_t = np.zeros(len(p))
+        gap_t = np.zeros(len(p))
+        # Upper lip and above: lift, fading out upwards.
+        up_fade = np.exp(-((np.clip(tu - t, 0.0, None)) / (UPPER_LIP_REACH * half_w)) ** 2)
+        gap_t[~lower] = (-UPPER_LIP_SHARE * profile * up_fade)[~lower]
+        # Lower lip: the elliptic opening; further down: the jaw drop.
+        jaw = np.exp(-(np.abs(rel) / (JAW_HALF_WIDTH * half_w)) ** 3)
+        blend = _smoothstep(np.clip(t - tl, 0.0, None) / (JAW_BLEND * lip_to_chin))
+        lip_const, lip_gap = -rest_gap, (1 - UPPER_LIP_SHARE) * profile
+        jaw_const, jaw_gap = -rest_gap_mid * jaw, (1 - UPPER_LIP_SHARE) * jaw
+        const_t[lower] = ((1 - blend) * lip_const + blend * jaw_const)[lower]
+        gap_t[lower] = ((1 - blend) * lip_gap + blend * jaw_gap)[lower]
+        # Sideways: spread/round around the mouth centre, and a little narrowing as the jaw opens.
+        window = np.exp(-((t - 0.5 * rest_gap_mid) / (0.9 * half_w)) ** 2) * np.exp(-(rel / (1.8 * half_w)) ** 4)
+        spread_s = SPREAD_GAIN * rel * window
+        narrow_s = -OPEN_NARROWING / self.max_gap_px * rel * window
+        const = const_t[:, None] * v
+        per_gap = gap_t[:, None] * v + narrow_s[:, None] * u
+        per_spread = spread_s[:, None] * u
+        return const, per_gap, per_spread
+
+    def _eye_basis(self, lm: np.ndarray, upper: tuple[int, ...], lower: tuple[int, ...]) -> np.ndarray:
+        """Per-point displacement of a full blink of one eye."""
+        p = self.points
+        a, b = lm[upper[0]], lm[upper[-1]]
+        u = _unit(b - a)
+        v = np.array([-u[1], u[0]])
+        if v[1] < 0:
+            v = -v
+        centre = (a + b) / 2
+        s, t = (p - centre) @ u, (p - centre) @ v
+        s_lm, t_lm = (lm - centre) @ u, (lm - centre) @ v
+        su, tu_c = _chain(s_lm, t_lm, upper)
+        sl, tl_c = _chain(s_lm, t_lm, lower)
+        tu, tl = np.interp(s, su, tu_c), np.interp(s, sl, tl_c)
+        gap = np.clip(tl - tu, 0.0, None)
+        max_gap = max(float(gap[list(upper)].max()), 1.0)
+        half_w = max(float(su[-1] - su[0]) / 2, 1.0)
+        s_mid = float(su[-1] + su[0]) / 2
+        lateral = np.exp(-((s - s_mid) / (1.15 * half_w)) ** 8)
+        above = np.clip(tu - t, 0.0, None)
+        reach = np.clip(1 - above / (LID_REACH * max_gap), 0.0, 1.0) ** 2
+        weight = np.where(t <= tu + 0.5, reach * lateral, 0.0)
+        weight[self.n_face:] = 0.0
+        weight[list(upper[1:-1])] = 1.0
+        weight[list((upper[0], upper[-1]))] = 0.0
+        return (weight * gap)[:, None] * v
+
+    # ------------------------------------------------------------------ head motion
+
+    def _head_setup(self, lm: np.ndarray, width: int, height: int) -> None:
+        import cv2
+
+        fh = self.face_h
+        oval = lm[list(FACE_OVAL)]
+        face_w = float(oval[:, 0].max() - oval[:, 0].min())
+        up = _unit(lm[FOREHEAD] - lm[CHIN])
+        centre = (lm[FOREHEAD] + lm[CHIN]) / 2 + 0.12 * fh * up
+        axes = (0.5 * face_w + 0.25 * fh, 0.75 * fh)
+        blur = HEAD_MASK_BLUR * fh
+        pad = 3 * blur
+        x0 = int(max(0, np.floor(min(centre[0] - axes[0] - pad, self.local_box[0]))))
+        y0 = int(max(0, np.floor(min(centre[1] - axes[1] - pad, self.local_box[1]))))
+        x1 = int(min(width, np.ceil(max(centre[0] + axes[0] + pad, self.local_box[2]))))
+        y1 = int(min(height, np.ceil(max(centre[1] + axes[1] + pad, self.local_box[3]))))
+        self.head_box = (x0, y0, x1, y1)
+        mask = np.zeros((y1 - y0, x1 - x0), np.float32)
+        angle = float(np.degrees(np.arctan2(-up[0], up[1]))) if abs(up[1]) > 1e-6 else 0.0
+        cv2.ellipse(mask, ((float(centre[0] - x0), float(centre[1] - y0)), (2 * axes[0], 2 * axes[1]), angle), 1.0, -1)
+        self.head_mask = cv2.GaussianBlur(mask, (0, 0), blur)
+        xs, ys = np.meshgrid(np.arange(x0, x1, dtype=np.float32), np.arange(y0, y1, dtype=np.float32))
+        self._mask_xy = (self.head_mask * xs, self.head_mask * ys, self.head_mask)
+        self.pivot = lm[CHIN] - 0.25 * fh * up  # the neck: the chin barely moves, the crown most
+
+    def _close_rest_mouth(self, frame: np.ndarray) -> np.ndarray:
+        """The frame with whatever shows between the lips (the teeth of a smile) filled with lip.
+
+        Closing the mouth squeezes that area to a line; filled, the line reads as lips meeting.
+        Opening paints a fresh mouth interior over it, so every frame shows the same mouth.
+        """
+        import cv2
+
+        pts = self.points[list(INNER_UPPER_LIP) + list(INNER_LOWER_LIP[::-1])]
+        mask = np.zeros(frame.shape[:2], np.uint8)
+        cv2.fillPoly(mask, [np.round(pts * 4).astype(np.int32)], 255, lineType=cv2.LINE_8, shift=2)
+        if not mask.any():
+            return frame
+        # MediaPipe's inner upper-lip points tend to sit on the upper teeth: take a strip above them too.
+        reach = int(round(REST_MOUTH_REACH * self.face_h))
+        if reach > 0:
+            kernel = np.zeros((2 * reach + 1, 1), np.uint8)
+            kernel[reach:] = 1  # reflected by dilate: spreads the mask upwards
+            mask = cv2.dilate(mask, kernel)
+        mask = cv2.dilate(mask, np.ones((3, 3), np.uint8))
+        return cv2.inpaint(frame, mask, 3, cv2.INPAINT_TELEA)
+
+    def _grid(self, box: tuple[int, int, int, int]) -> tuple[np.ndarray, np.ndarray]:
+        if box not in self._grid_cache:
+            x0, y0, x1, y1 = box
+            xs, ys = np.meshgrid(np.arange(x0, x1, dtype=np.float32), np.arange(y0, y1, dtype=np.float32))
+            self._grid_cache[box] = (xs, ys)
+        return self._grid_cache[box]
+
+    # ------------------------------------------------------------------ per frame
+
+    def deformed_points(self, pose: RigPose) -> np.ndarray:
+        """Mesh points after the local (mouth, eyes) deformation, before head motion."""
+        return (self.points + self.base_const + pose.gap_px * self.base_gap + pose.spread * self.base_spread
+                + pose.blink * self.base_blink)
+
+    def _head_affine(self, pose: RigPose) -> np.ndarray:
+        theta = np.radians(pose.roll_deg)
+        c, s = np.cos(theta), np.sin(theta)
+        rot = np.array([[c, -s], [s, c]])
+        shift = self.pivot - rot @ self.pivot + np.array([pose.shift_x_px, pose.shift_y_px])
+        return np.hstack([rot, shift[:, None]])
+
+    def _local_field(self, moved: np.ndarray) -> np.ndarray:
+        """Backward displacement (source - target) over `local_box`: a piecewise-affine warp."""
+        import cv2
+
+        x0, y0, x1, y1 = self.local_box
+        src = self.points[self.active]  # (k, 3, 2) rest triangles
+        dst = moved[self.active]
+        dh = np.concatenate([dst.transpose(0, 2, 1), np.ones((len(dst), 1, 3))], axis=1)  # (k, 3, 3)
+        # Triangles that moved this frame (the eyes' only while blinking) and are not squeezed flat.
+        shifted = (np.abs(moved - self.points) > 0.01).any(axis=1)[self.active].any(axis=1)
+        ok = shifted & (np.abs(np.linalg.det(dh)) > 1e-3)
+        inv = np.zeros_like(dh)
+        inv[ok] = np.linalg.inv(dh[ok])
+        # Per triangle id: its affine map (target pixel -> source pixel) and the source triangle's box,
+        # to which results are clamped (rasterised edge pixels of a squeezed sliver would otherwise
+        # extrapolate far away). Id 0, outside every moving triangle, is the identity.
+        table = np.empty((len(dst) + 1, 10), np.float32)
+        table[0] = (1, 0, 0, 0, 1, 0, -1e9, -1e9, 1e9, 1e9)
+        table[1:, :6] = (src.transpose(0, 2, 1) @ inv).reshape(-1, 6)
+        table[1:, 6:8] = src.min(axis=1)
+        table[1:, 8:10] = src.max(axis=1)
+        labels = np.zeros((y1 - y0, x1 - x0), np.int32)
+        corners = np.round((dst - np.array([x0, y0])) * 16).astype(np.int32)
+        for k in np.flatnonzero(ok):
+            cv2.fillConvexPoly(labels, corners[k], int(k) + 1, lineType=cv2.LINE_8, shift=4)
+        xs, ys = self._grid(self.local_box)
+        c = table[labels]
+        field = np.empty((y1 - y0, x1 - x0, 2), np.float32)
+        field[..., 0] = np.clip(c[..., 0] * xs + c[..., 1] * ys + c[..., 2], c[..., 6], c[..., 8]) - xs
+        field[..., 1] = np.clip(c[..., 3] * xs + c[..., 4] * ys + c[..., 5], c[..., 7], c[..., 9]) - ys
+        return field
+
+    def render(self, pose: RigPose) -> np.ndarray:
+        """The frame for `pose`: the rest frame warped, with the mouth interior painted."""
+        import cv2
+
+        base = self.rest
+        moved = self.deformed_points(pose)
+        field = self._local_field(moved)
+        hx0, hy0, hx1, hy1 = self.head_box
+        lx0, ly0, _, _ = self.local_box
+        xs, ys = self._grid(self.head_box)
+        affine = self._head_affine(pose)
+        head_moves = abs(pose.roll_deg) > 1e-4 or abs(pose.shift_x_px) > 1e-3 or abs(pose.shift_y_px) > 1e-3
+        if head_moves:
+            # Forward head displacement d(x) = mask(x) * (A x - x); its inverse, for small d: x - d(x).
+            a = affine.astype(np.float32)
+            mx, my, m = self._mask_xy
+            dx = (a[0, 0] - 1) * mx + a[0, 1] * my + a[0, 2] * m
+            dy = a[1, 0] * mx + (a[1, 1] - 1) * my + a[1, 2] * m
+            x_rest, y_rest = xs - dx, ys - dy
+        else:
+            x_rest, y_rest = xs, ys
+        local = cv2.remap(field, x_rest - np.float32(lx0), y_rest - np.float32(ly0), cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT, borderValue=0)
+        map_x, map_y = x_rest + local[..., 0], y_rest + local[..., 1]
+        frame = base.copy()
+        frame[hy0:hy1, hx0:hx1] = cv2.remap(base, map_x, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+
+        upper = moved[list(INNER_UPPER_LIP)]
+        lower = moved[list(INNER_LOWER_LIP)]
+        if head_moves:
+            upper, lower = self._move_with_head(upper, affine), self._move_with_head(lower, affine)
+        if pose.gap_px > 0.6:
+            _paint_mouth(frame, upper, lower, pose.gap_px / self.max_gap_px, pose.teeth, self.face_h, self.palette)
+        else:
+            _paint_seam(frame, (upper + lower) / 2)
+        return frame
+
+    def _move_with_head(self, pts: np.ndarray, affine: np.ndarray) -> np.ndarray:
+        hx0, hy0, hx1, hy1 = self.head_box
+        ix = np.clip(np.round(pts[:, 0] - hx0).astype(int), 0, hx1 - hx0 - 1)
+        iy = np.clip(np.round(pts[:, 1] - hy0).astype(int), 0, hy1 - hy0 - 1)
+        weight = self.head_mask[iy, ix][:, None]
+        target = pts @ affine[:, :2].T + affine[:, 2]
+        return pts + weight * (target - pts)
+
+    def landmarks_for(self, pose: RigPose) -> np.ndarray:
+        """Where the face mesh landmarks (the first 468) end up for `pose`, head motion included."""
+        pts = self.deformed_points(pose)[: self.n_face]
+        return self._move_with_head(pts, self._head_affine(pose))
+
+
+def _paint_mouth(frame: np.ndarray, upper: np.ndarray, lower: np.ndarray, openness: float, teeth: float,
+                 face_h: float, palette: MouthPalette) -> None:
+    """Paint the open mouth inside the inner-lip polygon (upper chain + lower chain reversed)."""
+    import cv2
+
+    poly = np.concatenate([upper, lower[::-1]])
+    h, w = frame.shape[:2]
+    x0, y0 = np.floor(poly.min(axis=0)).astype(int) - 3
+    x1, y1 = np.ceil(poly.max(axis=0)).astype(int) + 4
+    x0, y0, x1, y1 = max(0, int(x0)), max(0, int(y0)), min(w, int(x1)), min(h, int(y1))
+    if x1 - x0 < 2 or y1 - y0 < 2:
+        return
+    alpha = np.zeros((y1 - y0, x1 - x0), np.uint8)
+    cv2.fillPoly(alpha, [np.round((poly - [x0, y0]) * 8).astype(np.int32)], 255, lineType=cv2.LINE_AA, shift=3)
+    alpha = cv2.GaussianBlur(alpha.astype(np.float32) / 255.0, (0, 0), 0.8)[..., None]
+    # Per column: the upper and lower lip edges and the gap between them; rows run down the patch.
+    order_u, order_l = np.argsort(upper[:, 0]), np.argsort(lower[:, 0])
+    cols = np.arange(x0, x1, dtype=np.float32) + 0.5
+    y_up = np.interp(cols, upper[order_u, 0], upper[order_u, 1])[None, :]
+    y_lo = np.interp(cols, lower[order_l, 0], lower[order_l, 1])[None, :]
+    gap = np.clip(y_lo - y_up, 0.0, None)
+    rows = np.arange(y0, y1, dtype=np.float32)[:, None] + 0.5
+    centre_share = np.clip(gap / max(float(gap.max()), 1.0), 0.0, 1.0)  # 1 mid-mouth .. 0 at the corners
+    depth = np.clip((rows - y_up) / np.maximum(gap, 1.0), 0.0, 1.0)  # 0 at the upper lip .. 1 at the lower
+    top, bottom = palette.cavity_top, palette.cavity_bottom
+    colour = top + (bottom - top) * np.sqrt(depth)[..., None]
+    # Upper teeth: a light band under the upper lip, darker towards the corners (they recede).
+    # (A slit stays dark: teeth only show once the lips are a little apart.)
+    teeth_h = np.minimum(0.45 * np.clip(gap - TEETH_MIN_GAP * face_h, 0.0, None), TEETH_FRACTION * face_h) * (0.4 + 0.6 * teeth)
+    below_lip = rows - y_up
+    tooth = (_soft_band(below_lip, teeth_h, 0.8) * (0.4 + 0.6 * centre_share))[..., None]
+    shade = ((0.6 + 0.4 * np.sqrt(centre_share)) * (1.0 - 0.2 * np.clip(below_lip / np.maximum(teeth_h, 1.0), 0, 1)))
+    colour = colour * (1 - tooth) + palette.teeth * shade[..., None] * tooth
+    # Tongue: low in the mouth, only when it is well open.
+    tongue_h = 0.25 * gap * float(_smoothstep(np.array((openness - 0.4) / 0.4)))
+    tongue = (_soft_band(y_lo - rows, tongue_h, 1.5) * 0.35)[..., None]
+    colour = colour * (1 - tongue) + palette.tongue * (0.6 + 0.4 * centre_share)[..., None] * tongue
+    patch = frame[y0:y1, x0:x1].astype(np.float32)
+    frame[y0:y1, x0:x1] = np.clip(patch * (1 - alpha) + colour * alpha + 0.5, 0, 255).astype(np.uint8)
+
+
+def _paint_seam(frame: np.ndarray, line: np.ndarray) -> None:
+    """Where closed lips meet: a soft, slightly darker line (the shadow between the lips)."""
+    import cv2
+
+    h, w = frame.shape[:2]
+    x0, y0 = np.floor(line.min(axis=0)).astype(int) - 3
+    x1, y1 = np.ceil(line.max(axis=0)).astype(int) + 4
+    x0, y0, x1, y1 = max(0, int(x0)), max(0, int(y0)), min(w, int(x1)), min(h, int(y1))
+    if x1 - x0 < 2 or y1 - y0 < 2:
+        return
+    mask = np.zeros((y1 - y0, x1 - x0), np.uint8)
+    cv2.polylines(mask, [np.round((line - [x0, y0]) * 8).astype(np.int32)], False, 255, 1, cv2.LINE_AA, shift=3)
+    mask = cv2.GaussianBlur(mask.astype(np.float32) / 255.0, (0, 0), 0.7)[..., None]
+    patch = frame[y0:y1, x0:x1].astype(np.float32)
+    frame[y0:y1, x0:x1] = np.clip(patch * (1 - SEAM_DARKENING * mask / max(float(mask.max()), 1e-6)) + 0.5,
+                                  0, 255).astype(np.uint8)
+
+
+def _soft_band(distance: np.ndarray, height: np.ndarray, soft: float) -> np.ndarray:
+    """1 for 0 <= distance <= height, falling off over `soft` pixels at the far edge; 0 where height ~ 0."""
+    return np.clip((height - distance) / soft + 0.5, 0.0, 1.0) * (distance >= -soft) * np.clip(height / soft, 0.0, 1.0)

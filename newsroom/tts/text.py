@@ -1,0 +1,454 @@
+"""Script text -> what the anchor says: normalisation, tokens and bounded chunks.
+
+A voice reads words, not symbols: "12" must become "twelve", "3.5%" "three point five percent",
+"2026" "twenty twenty-six", a URL its spoken domain, and emoji nothing. Normalisation works token by
+token and keeps each written token next to its spoken form (`Token`), so word timings can carry what the
+script says ("12") while the voice says "twelve".
+
+Chunks are what one engine call receives: a sentence, or a clause of a sentence that is too long to
+read in one breath (`MAX_CHUNK_WORDS_EN` words, `MAX_CHUNK_CHARS_ZH` characters). Scripts longer than
+`MAX_SCRIPT_CHARS` are refused: an anchor intro is a minute or two, not a chapter.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import unicodedata
+from dataclasses import dataclass
+
+from newsroom.errors import ConfigError
+
+log = logging.getLogger("newsroom.tts")
+
+MAX_SCRIPT_CHARS = 5_000
+MAX_CHUNK_WORDS_EN = 40
+MAX_CHUNK_CHARS_ZH = 80
+SENTENCE_PAUSE_S = {"en": 0.25, "zh": 0.20}
+CLAUSE_PAUSE_S = 0.10
+LANGUAGES = ("en", "zh")
+
+
+@dataclass(frozen=True, slots=True)
+class Token:
+    """One word of the script as written, and as it is to be spoken ("" when it is not spoken)."""
+
+    written: str
+    spoken: str
+
+
+@dataclass(frozen=True, slots=True)
+class Chunk:
+    """What one engine call reads: a sentence (or a clause of a long one) and the pause after it."""
+
+    tokens: tuple[Token, ...]
+    text: str
+    pause_after_s: float
+
+
+# --------------------------------------------------------------------------- English numbers
+
+_ONES = ("zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten", "eleven", "twelve",
+         "thirteen", "fourteen", "fifteen", "sixteen", "seventeen", "eighteen", "nineteen")
+_TENS = ("", "", "twenty", "thirty", "forty", "fifty", "sixty", "seventy", "eighty", "ninety")
+_SCALES = ((10**12, "trillion"), (10**9, "billion"), (10**6, "million"), (10**3, "thousand"))
+_SCALE_WORDS = {"thousand", "million", "billion", "trillion"}
+_ORDINAL_IRREGULAR = {"one": "first", "two": "second", "three": "third", "five": "fifth", "eight": "eighth",
+                      "nine": "ninth", "twelve": "twelfth"}
+_CURRENCIES = {"$": ("dollar", "dollars"), "£": ("pound", "pounds"), "€": ("euro", "euros"), "¥": ("yen", "yen")}
+_MAX_CARDINAL = 10**15
+
+
+def _below_thousand(n: int) -> str:
+    words = []
+    hundreds, rest = divmod(n, 100)
+    if hundreds:
+        words.append(f"{_ONES[hundreds]} hundred")
+    if rest >= 20:
+        tens, ones = divmod(rest, 10)
+        words.append(_TENS[tens] + (f"-{_ONES[ones]}" if ones else ""))
+    elif rest or not hundreds:
+        words.append(_ONES[rest])
+    return " ".join(words)
+
+
+def cardinal(n: int) -> str:
+    """12 -> "twelve", 1200 -> "one thousand two hundred" (US style, no "and"); digits past 10^15."""
+    if n < 0:
+        return "minus " + cardinal(-n)
+    if n >= _MAX_CARDINAL:
+        return " ".join(_ONES[int(d)] for d in str(n))
+    words = []
+    for value, name in _SCALES:
+        count, n = divmod(n, value)
+        if count:
+            words.append(f"{_below_thousand(count)} {name}")
+    if n or not words:
+        words.append(_below_thousand(n))
+    return " ".join(words)
+
+
+def ordinal(n: int) -> str:
+    """21 -> "twenty-first"."""
+    words = cardinal(n)
+    head, sep, last = words.rpartition(" ")
+    stem, hyphen, unit = last.rpartition("-")
+    if unit in _ORDINAL_IRREGULAR:
+        unit = _ORDINAL_IRREGULAR[unit]
+    elif unit.endswith("y"):
+        unit = unit[:-1] + "ieth"
+    else:
+        unit += "th"
+    return f"{head}{sep}{stem}{hyphen}{unit}"
+
+
+def year(n: int) -> str:
+    """2026 -> "twenty twenty-six", 1905 -> "nineteen oh five", 2005 -> "two thousand five"."""
+    if 2000 <= n <= 2009 or n % 1000 == 0:
+        return cardinal(n)
+    high, low = divmod(n, 100)
+    if low == 0:
+        return f"{cardinal(high)} hundred"
+    if low < 10:
+        return f"{cardinal(high)} oh {cardinal(low)}"
+    return f"{cardinal(high)} {cardinal(low)}"
+
+
+def _digits(text: str) -> str:
+    return " ".join(_ONES[int(d)] for d in text)
+
+
+def number(text: str, *, as_year: bool = True) -> str:
+    """A written number ("1,200", "3.5", "-4", "2026") in words; four-digit 1100-2099 reads as a year."""
+    negative = text.startswith(("-", "−"))
+    grouped = "," in text
+    text = text.lstrip("-−").replace(",", "")
+    whole, _, fraction = text.partition(".")
+    if as_year and not (negative or grouped or fraction) and len(whole) == 4 and 1100 <= int(whole) <= 2099:
+        return year(int(whole))
+    words = cardinal(int(whole or "0"))
+    if fraction:
+        words += " point " + _digits(fraction)
+    return ("minus " + words) if negative else words
+
+
+# --------------------------------------------------------------------------- symbols, URLs, emoji
+
+# ASCII only, so a URL inside Chinese text stops where the Chinese starts.
+_URL_RE = re.compile(
+    r"(?:https?://|www\.)[!-~]+"
+    r"|[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.(?:com|org|net|gov|edu|io|co|uk|cn|info|news|tv|ai)(?:/[!-~]*)?",
+    re.IGNORECASE,
+)
+_EMAIL_RE = re.compile(r"[A-Za-z0-9._+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+")
+_KEEP_PUNCT = set(".,;:!?'\"-()’‘“”。，、；：！？「」『』（）《》—–…")
+
+
+def spoken_domain(url: str, dot: str = " dot ") -> str:
+    """"https://www.example.com/a?b" -> "example dot com": what a presenter reads out."""
+    host = re.sub(r"^(?:https?://)?(?:www\.)?", "", url, flags=re.IGNORECASE)
+    host = re.split(r"[/?#:]", host, maxsplit=1)[0].rstrip(".")
+    return dot.join(part for part in host.split(".") if part)
+
+
+def strip_symbols(text: str) -> str:
+    """Emoji, pictographs, markup and other symbols out; letters, digits, marks and punctuation kept."""
+    out = []
+    for ch in text:
+        cat = unicodedata.category(ch)
+        if cat[0] in "LNM" or ch in _KEEP_PUNCT or ch.isspace():
+            out.append(ch)
+        elif cat == "Pd":
+            out.append("-")
+        else:
+            out.append(" ")
+    return "".join(out)
+
+
+# --------------------------------------------------------------------------- English tokens
+
+_LEAD_RE = re.compile(r"^[\"'“‘(\[]+")
+_TRAIL_RE = re.compile(r"[\"'”’)\].,;:!?…]+$")
+_CURRENCY_RE = re.compile(r"([$£€¥])(\d[\d,]*(?:\.\d+)?)")
+_PERCENT_RE = re.compile(r"([-−]?\d[\d,]*(?:\.\d+)?)%")
+_ORDINAL_RE = re.compile(r"(\d+)(st|nd|rd|th)", re.IGNORECASE)
+_TIME_RE = re.compile(r"(\d{1,2}):(\d{2})")
+_RANGE_RE = re.compile(r"(\d[\d,]*)[-–](\d[\d,]*)")
+_NUMBER_RE = re.compile(r"[-−]?\d[\d,]*(?:\.\d+)?")
+_DIGITS_RE = re.compile(r"\d+(?:\.\d+)?")
+_DEGREES_RE = re.compile(r"([-−]?\d+(?:\.\d+)?)°([CF])?")
+_LETTER_DIGIT_HYPHEN_RE = re.compile(r"(?<=[A-Za-z])[-–](?=\d)|(?<=\d)[-–](?=[A-Za-z])")
+_SYMBOL_WORDS = {"&": " and ", "+": " plus ", "@": " at ", "%": " percent ", "/": " ", "=": " equals ", "#": " number "}
+
+
+def _money(amount: str, symbol: str, scale: str | None) -> str:
+    one, many = _CURRENCIES[symbol]
+    if scale:
+        return f"{number(amount, as_year=False)} {scale} {many}"
+    whole, _, cents = amount.replace(",", "").partition(".")
+    unit = one if int(whole or "0") == 1 else many
+    words = f"{cardinal(int(whole or '0'))} {unit}"
+    if len(cents) == 2 and int(cents):
+        words += f" and {cardinal(int(cents))} {'cent' if cents == '01' else 'cents'}"
+    elif cents and int(cents):
+        words = f"{number(amount, as_year=False)} {many}"
+    return words
+
+
+def _clock(hours: str, minutes: str) -> str:
+    h, m = int(hours), int(minutes)
+    if m == 0:
+        return f"{cardinal(h)} o'clock"
+    return f"{cardinal(h)} {'oh ' if m < 10 else ''}{cardinal(m)}"
+
+
+def _speak_core_en(core: str, next_word: str) -> tuple[str, bool]:
+    """Spoken form of one token without its surrounding punctuation; True when it ate `next_word`."""
+    if _EMAIL_RE.fullmatch(core):
+        user, _, host = core.partition("@")
+        return f"{user.replace('.', ' dot ')} at {spoken_domain(host)}", False
+    if _URL_RE.fullmatch(core):
+        return spoken_domain(core), False
+    if m := _CURRENCY_RE.fullmatch(core):
+        scale = next_word.lower().strip(".,;:!?") if next_word.lower().strip(".,;:!?") in _SCALE_WORDS else None
+        return _money(m.group(2), m.group(1), scale), scale is not None
+    if m := _PERCENT_RE.fullmatch(core):
+        return f"{number(m.group(1), as_year=False)} percent", False
+    if m := _ORDINAL_RE.fullmatch(core):
+        return ordinal(int(m.group(1))), False
+    if (m := _TIME_RE.fullmatch(core)) and int(m.group(1)) < 24 and int(m.group(2)) < 60:
+        return _clock(m.group(1), m.group(2)), False
+    if m := _RANGE_RE.fullmatch(core):
+        return f"{number(m.group(1))} to {number(m.group(2))}", False
+    if _NUMBER_RE.fullmatch(core):
+        return number(core), False
+    if m := _DEGREES_RE.fullmatch(core):
+        scale = {"C": " Celsius", "F": " Fahrenheit"}.get(m.group(2), "")
+        value = number(m.group(1), as_year=False)
+        return f"{value} {'degree' if value == 'one' else 'degrees'}{scale}", False
+    # Letters and digits together ("G7", "COVID-19", "10km"), and symbols between words.
+    spoken = _LETTER_DIGIT_HYPHEN_RE.sub(" ", core)
+    spoken = re.sub(r"(?<![A-Za-z0-9])[-−](?=\d)", "minus ", spoken)
+    spoken = _DIGITS_RE.sub(lambda d: f" {number(d.group(), as_year=False)} ", spoken)
+    for symbol, words in _SYMBOL_WORDS.items():
+        spoken = spoken.replace(symbol, words)
+    return spoken, False
+
+
+def _tokens_en(text: str) -> list[Token]:
+    raw = text.split()
+    tokens: list[Token] = []
+    i = 0
+    while i < len(raw):
+        word = raw[i]
+        lead = _LEAD_RE.match(word)
+        lead_s = lead.group() if lead else ""
+        rest = word[len(lead_s):]
+        trail = _TRAIL_RE.search(rest)
+        trail_s = trail.group() if trail else ""
+        core = rest[: len(rest) - len(trail_s)]
+        next_word = raw[i + 1] if i + 1 < len(raw) and not trail_s.strip("\"'”’)]") else ""
+        spoken, ate_next = _speak_core_en(core, next_word) if core else ("", False)
+        written = word
+        if ate_next:
+            i += 1
+            written = f"{word} {raw[i]}"
+            trail_m = _TRAIL_RE.search(raw[i])
+            trail_s = trail_m.group() if trail_m else ""
+        spoken = " ".join(strip_symbols(spoken).split())
+        trail_s = "".join(ch for ch in trail_s if ch in ".,;:!?")
+        if spoken and not any(ch.isalnum() for ch in spoken):
+            # A dash or an ellipsis between words: a short pause, not a word.
+            trail_s = trail_s or ","
+            spoken = ""
+        if spoken:
+            tokens.append(Token(written, spoken + trail_s))
+        elif trail_s and tokens:
+            # A dropped token (an emoji) that carried the sentence's full stop: keep the stop.
+            prev = tokens[-1]
+            if not prev.spoken.endswith(tuple(".,;:!?")):
+                tokens[-1] = Token(prev.written, prev.spoken + trail_s)
+        i += 1
+    return tokens
+
+
+# --------------------------------------------------------------------------- Chinese tokens
+
+_ZH_NUMBER_RE = re.compile(r"(?<!\d)[-−]?\d(?:[\d,]*\d)?(?:\.\d+)?(?:/\d+)?(?:%|年|月|日|号)?")
+_ZH_YEARS_RE = re.compile(r"(?<!\d)(\d{4})\s*[-–~～至]\s*(\d{4})年")
+_ZH_RANGE_RE = re.compile(r"(?<=\d)\s*[-–~～]\s*(?=\d)")
+_ZH_PUNCT = set("。，、；：！？「」『』（）《》…—,.;:!?\"“”'‘’()")
+_ZH_DIGITS = "零一二三四五六七八九"
+_ZH_SPLIT_RE = re.compile(rf"({_URL_RE.pattern}|{_EMAIL_RE.pattern}|{_ZH_NUMBER_RE.pattern})", re.IGNORECASE)
+
+
+def zh_number(text: str) -> str:
+    """"2026年" -> "二零二六年", "3.5%" -> "百分之三点五", "1,200" -> "一千二百" (cn2an)."""
+    import cn2an
+
+    plain = text.replace(",", "").replace("−", "-")
+    try:
+        return cn2an.transform(plain, "an2cn")
+    except Exception:  # cn2an raises bare ValueErrors on odd input; read the digits one by one then
+        log.debug("cn2an could not read %r; reading digit by digit", text)
+        return re.sub(r"\d", lambda d: _ZH_DIGITS[int(d.group())], plain).replace(".", "点").replace("%", "")
+
+
+def _jieba_cut(text: str) -> list[str]:
+    import jieba
+
+    logging.getLogger("jieba").setLevel(logging.WARNING)
+    return jieba.lcut(text, cut_all=False)
+
+
+def _tokens_zh(text: str) -> list[Token]:
+    tokens: list[Token] = []
+    text = _ZH_YEARS_RE.sub(r"\1年至\2年", text)  # 2020-2025年 -> 2020年至2025年
+    text = _ZH_RANGE_RE.sub("至", text)  # 3-5度 -> 3至5度
+    for i, part in enumerate(_ZH_SPLIT_RE.split(text)):
+        if not part:
+            continue
+        if i % 2 == 1:  # a URL, an e-mail address or a number
+            if _EMAIL_RE.fullmatch(part):
+                user, _, host = part.partition("@")
+                spoken = f"{user} at {spoken_domain(host, '点')}"
+            elif _URL_RE.fullmatch(part) and not _ZH_NUMBER_RE.fullmatch(part):
+                spoken = spoken_domain(part, "点")
+            else:
+                spoken = zh_number(part)
+            tokens.append(Token(part, spoken))
+            continue
+        for word in _jieba_cut(strip_symbols(part)):
+            if not word.strip():
+                continue
+            word = word.strip()
+            if all(ch in _ZH_PUNCT for ch in word) and tokens:
+                prev = tokens[-1]
+                tokens[-1] = Token(prev.written + word, prev.spoken + word)
+            elif not all(ch in _ZH_PUNCT for ch in word):
+                tokens.append(Token(word, word))
+    return tokens
+
+
+# --------------------------------------------------------------------------- public helpers
+
+_FULL_WIDTH = {c: c - 0xFEE0 for c in range(0xFF01, 0xFF5F) if chr(c - 0xFEE0).isalnum() or chr(c - 0xFEE0) in "%."}
+_FULL_WIDTH[0x3000] = ord(" ")
+
+
+def _check(text: str, language: str) -> str:
+    if language not in LANGUAGES:
+        raise ConfigError(f"no voice for language {language!r}: choose one of {', '.join(LANGUAGES)}")
+    if not isinstance(text, str):
+        raise ConfigError(f"the script must be text, not {type(text).__name__}")
+    # Full-width digits, letters and % become ASCII; Chinese punctuation stays as written.
+    text = text.translate(_FULL_WIDTH) if language == "zh" else unicodedata.normalize("NFKC", text)
+    text = text.strip()
+    if len(text) > MAX_SCRIPT_CHARS:
+        raise ConfigError(
+            f"the script is {len(text):,} characters; the anchor reads at most {MAX_SCRIPT_CHARS:,}: "
+            "shorten the script (an intro of a minute or two is ~150-300 words) or split it into several stories"
+        )
+    return text
+
+
+def tokens(text: str, language: str) -> list[Token]:
+    """The script as (written, spoken) tokens; tokens that are not spoken (emoji) are left out."""
+    text = _check(text, language)
+    return _tokens_zh(text) if language == "zh" else _tokens_en(text)
+
+
+def _join(parts: list[str], language: str) -> str:
+    if language != "zh":
+        return " ".join(parts)
+    out = ""
+    for part in parts:
+        # Spaces only between two Latin words ("GDP" "and"); Chinese runs join directly.
+        if out and re.match(r"[A-Za-z0-9]", part[0]) and re.search(r"[A-Za-z0-9]$", out):
+            out += " "
+        out += part
+    return out
+
+
+def normalize_text(text: str, language: str) -> str:
+    """What the voice reads: numbers in words, URLs as spoken domains, no emoji, single spaces.
+
+    >>> normalize_text("Prices rose 3.5% in 2026, see example.com 📈", "en")
+    'Prices rose three point five percent in twenty twenty-six, see example dot com'
+    """
+    return _join([t.spoken for t in tokens(text, language)], language)
+
+
+# --------------------------------------------------------------------------- sentences and chunks
+
+_ABBREVIATIONS = {
+    "mr", "mrs", "ms", "dr", "prof", "st", "jr", "sr", "vs", "etc", "e.g", "i.e", "inc", "ltd", "corp",
+    "gen", "sen", "rep", "gov", "lt", "col", "capt", "sgt", "mt", "ft", "jan", "feb", "mar", "apr",
+    "jun", "jul", "aug", "sep", "sept", "oct", "nov", "dec", "u.s", "u.k", "u.n", "a.m", "p.m",
+}
+_SENTENCE_END = {"en": tuple(".!?"), "zh": tuple("。！？；!?;.")}
+_CLAUSE_END = {"en": tuple(",;:"), "zh": tuple("，、：,:")}
+_CLOSERS = "\"'”’)]」』）"
+
+
+def _ends_sentence(token: Token, language: str) -> bool:
+    spoken = token.spoken.rstrip(_CLOSERS)
+    if not spoken.endswith(_SENTENCE_END[language]):
+        return False
+    if language == "en" and spoken.endswith("."):
+        word = spoken.rstrip(".").lower()
+        if word in _ABBREVIATIONS or re.fullmatch(r"[a-z]", word) or re.fullmatch(r"(?:[a-z]\.)+[a-z]", word):
+            return False
+    return True
+
+
+def _size(chunk: list[Token], language: str) -> int:
+    if language == "zh":
+        return sum(len(re.sub(r"\s", "", t.spoken)) for t in chunk)
+    return sum(len(t.spoken.split()) for t in chunk)
+
+
+def _bound(sentence: list[Token], language: str) -> list[list[Token]]:
+    """A sentence within the size limit as it is; a longer one packed clause by clause, then cut."""
+    limit = MAX_CHUNK_CHARS_ZH if language == "zh" else MAX_CHUNK_WORDS_EN
+    if _size(sentence, language) <= limit:
+        return [sentence]
+    clauses: list[list[Token]] = [[]]
+    for token in sentence:
+        clauses[-1].append(token)
+        if token.spoken.rstrip(_CLOSERS).endswith(_CLAUSE_END[language]):
+            clauses.append([])
+    pieces: list[list[Token]] = []
+    for clause in filter(None, clauses):
+        if pieces and _size(pieces[-1], language) + _size(clause, language) <= limit:
+            pieces[-1].extend(clause)
+            continue
+        while _size(clause, language) > limit:  # no comma to break at: cut between words
+            cut, total = 0, 0
+            while cut < len(clause) - 1 and total + _size(clause[cut:cut + 1], language) <= limit:
+                total += _size(clause[cut:cut + 1], language)
+                cut += 1
+            cut = max(cut, 1)
+            pieces.append(clause[:cut])
+            clause = clause[cut:]
+        pieces.append(list(clause))
+    return [p for p in pieces if p]
+
+
+def chunks(text: str, language: str) -> list[Chunk]:
+    """The script as bounded chunks with the pause after each; raises ConfigError when nothing is said."""
+    toks = tokens(text, language)
+    if not toks:
+        raise ConfigError("the script has nothing to say (it is empty, or only symbols/emoji): write the anchor's words")
+    sentences: list[list[Token]] = [[]]
+    for token in toks:
+        sentences[-1].append(token)
+        if _ends_sentence(token, language):
+            sentences.append([])
+    out: list[Chunk] = []
+    for sentence in filter(None, sentences):
+        pieces = _bound(sentence, language)
+        for i, piece in enumerate(pieces):
+            pause = SENTENCE_PAUSE_S[language] if i == len(pieces) - 1 else CLAUSE_PAUSE_S
+            out.append(Chunk(tuple(piece), _join([t.spoken for t in piece], language), pause))
+    return out
