@@ -302,6 +302,113 @@ def _print_outputs(store, story_id: str, stage: str | None = None) -> None:
     typer.echo(f"manifest: {store.url(f'stories/{story_id}/manifest.json')}")
 
 
+class TtsLanguage(str, Enum):
+    en = "en"
+    zh = "zh"
+
+
+def _read_text(text: str | None, file: Path | None) -> str:
+    if (text is None) == (file is None):
+        raise NewsroomError("give the text as an argument or with --file (one of them)")
+    if file is not None:
+        try:
+            return file.read_text("utf-8")
+        except FileNotFoundError:
+            raise NewsroomError(f"{file} does not exist") from None
+    return text or ""
+
+
+@app.command()
+def draft(
+    transcript: Annotated[Path, typer.Argument(help="Transcript JSON (newsroom transcribe --json).")],
+    as_json: Annotated[bool, typer.Option("--json", help="Print the draft JSON instead of Markdown.")] = False,
+) -> None:
+    """Write a grounded news draft from a transcript (quotes verified against it)."""
+    from newsroom.config import get_settings
+    from newsroom.llm import load_backend, write_draft
+    from newsroom.types import Transcript
+
+    try:
+        data = Transcript.from_dict(json.loads(transcript.read_text("utf-8")))
+    except FileNotFoundError:
+        raise NewsroomError(f"{transcript} does not exist") from None
+    except (ValueError, KeyError, TypeError) as exc:
+        raise NewsroomError(f"{transcript} is not a newsroom transcript JSON ({exc})") from None
+    settings = get_settings()
+    with _progress() as bar:
+        step = bar.add_task("loading the model", total=1.0)
+        backend = load_backend(settings)
+        bar.update(step, description="writing the draft")
+        result = write_draft(data, backend, seed=settings.llm_seed, progress=lambda f: bar.update(step, completed=f))
+    for warning in getattr(result, "warnings", ()):
+        log.warning("check: %s", warning)
+    if as_json:
+        typer.echo(json.dumps(result.to_dict(), indent=2, ensure_ascii=False))
+    else:
+        typer.echo(result.to_markdown())
+
+
+@app.command()
+def speak(
+    text: Annotated[str | None, typer.Argument(help="Text to read (or use --file).")] = None,
+    file: Annotated[Path | None, typer.Option(help="Read the text from this file.")] = None,
+    language: Annotated[TtsLanguage, typer.Option(help="Voice language.")] = TtsLanguage.en,
+    out: Annotated[Path, typer.Option(help="Output WAV.")] = Path("speech.wav"),
+) -> None:
+    """Read text with the anchor voice (WAV at a fixed rate; timings on stderr with -v)."""
+    from newsroom.tts import load_voice
+
+    script = _read_text(text, file)
+    with _progress() as bar:
+        step = bar.add_task("loading the voice", total=1.0)
+        voice = load_voice(language.value)
+        bar.update(step, description="speaking")
+        speech = voice.synthesize(script, out, progress=lambda f: bar.update(step, completed=f))
+    log.info("%d phonemes, %d words timed", len(speech.phonemes), len(speech.words))
+    typer.echo(f"{out} ({speech.duration_s:.2f} s, {speech.sample_rate_hz} Hz, {speech.engine})")
+
+
+@app.command()
+def anchor(
+    script: Annotated[str | None, typer.Option(help="Text the anchor reads.")] = None,
+    file: Annotated[Path | None, typer.Option(help="Read the script from this file.")] = None,
+    language: Annotated[TtsLanguage, typer.Option(help="Voice language.")] = TtsLanguage.en,
+    portrait: Annotated[Path | None, typer.Option(help="Portrait photo (default: the public-domain one).")] = None,
+    out: Annotated[Path, typer.Option(help="Output MP4.")] = Path("anchor.mp4"),
+) -> None:
+    """Render the lip-synced digital anchor reading a script."""
+    from newsroom.anchor import LandmarkAnchorRenderer
+    from newsroom.tts import load_voice
+
+    text = _read_text(script, file)
+    with _progress() as bar, tempfile.TemporaryDirectory(prefix="newsroom-") as tmp:
+        step = bar.add_task("finding the face", total=1.0)
+        renderer = LandmarkAnchorRenderer.load(portrait)
+        bar.update(step, description="speaking")
+        speech = load_voice(language.value).synthesize(text, Path(tmp) / "speech.wav")
+        bar.update(step, description="rendering", completed=0)
+        video = renderer.render(speech, out, progress=lambda f: bar.update(step, completed=f))
+    typer.echo(f"{out} ({video.duration_s:.2f} s, {video.width}x{video.height} @ {video.fps:g} fps)")
+
+
+@app.command("broadcast")
+def broadcast_cmd(
+    story_id: Annotated[str, typer.Argument(help="Story id (ingested and edited).")],
+    portrait: Annotated[str | None, typer.Option(help="Object key of a portrait in the store.")] = None,
+    loudness: Annotated[str, typer.Option(help="broadcast (-23 LUFS) or web (-16 LUFS).")] = "broadcast",
+) -> None:
+    """Run the broadcast flow (draft, voice, anchor, mastered segment) for an edited story."""
+    from flows.broadcast import broadcast as broadcast_flow
+    from newsroom.manifest import read_manifest
+    from newsroom.storage import open_store
+
+    store = open_store()
+    read_manifest(store, story_id)
+    with err.status(f"producing the broadcast of {story_id} (Prefect flow 'broadcast')..."):
+        broadcast_flow(story_id, portrait_key=portrait, loudness=loudness)
+    _print_outputs(store, story_id, stage="broadcast")
+
+
 @app.command()
 def run(
     source: Annotated[str, typer.Argument(help="Local file path or object key (e.g. inbox/clip.mp4).")],
@@ -310,6 +417,8 @@ def run(
     target_s: Annotated[float, typer.Option(help="Highlight length in seconds.")] = 60.0,
     upscale: Annotated[EditUpscaleChoice, typer.Option(help="Super-resolution of the edit.")] = EditUpscaleChoice.none,
     headline: Annotated[str | None, typer.Option(help="Headline for the covers.")] = None,
+    portrait: Annotated[str | None, typer.Option(help="Object key of the anchor's portrait.")] = None,
+    loudness: Annotated[str, typer.Option(help="broadcast (-23 LUFS) or web (-16 LUFS).")] = "broadcast",
     out: Annotated[Path | None, typer.Option(help="Copy the finished files into this folder.")] = None,
 ) -> None:
     """Run the whole package for one story (flow 'newsroom-package') and collect the finished files."""
@@ -321,7 +430,8 @@ def run(
     parse_source(source, store)  # fail fast, before a Prefect server starts
     with err.status(f"producing {source} (Prefect flow 'newsroom-package')..."):
         story_id = newsroom_package(source, language=language.value, asr_model=model.value, target_s=target_s,
-                                    upscale=upscale.value, headline=headline)
+                                    upscale=upscale.value, headline=headline, portrait_key=portrait,
+                                    loudness=loudness)
     _print_outputs(store, story_id)
     if out:
         out.mkdir(parents=True, exist_ok=True)

@@ -304,3 +304,14 @@ def pick_headline(transcript_key: str | None) -> tuple[str, str]:
     words = text.split()
     return (" ".join(words[:12]) + ("..." if len(words) > 12 else "")), transcript.language
 
+
+
+@_retrying(name="refresh-covers", cache_policy=RESUMABLE)
+def refresh_covers(story_id: str, draft_key: str) -> list[str]:
+    """Re-draw the covers with the draft's headline once it exists (the edit ran before the draft)."""
+    draft = store().get_json(draft_key)
+    found_data = store().get_json(story_key(story_id, STAGE, "scenes.json"))
+    found = scenes.scenes_from_cuts(found_data["cuts_s"], found_data["fps"], found_data["duration_s"])
+    restored = story_key(story_id, STAGE, "restored.mp4")
+    video_key = restored if store().exists(restored) else story_key(story_id, "ingest", "mezzanine.mp4")
+    return make_covers.fn(story_id, video_key, draft["headline"], draft["language"], found)

@@ -73,3 +73,75 @@ def summarise_edit(story_id: str, found: SceneList, decision: dict, subtitle_sum
             + "\n"
         ),
     )
+
+
+@task(name="summarise-broadcast", cache_policy=NO_CACHE)
+def summarise_broadcast(story_id: str, draft_key: str, anchor_key: str, result) -> None:
+    """The draft for editors (verified and dropped quotes marked), previews and the loudness/subtitle checks."""
+    draft = store().get_json(draft_key)
+    quotes = "\n".join(
+        f"- ✅ “{q['text']}” — {q.get('speaker') or 'unattributed'} ({q['start_s']:.1f}-{q['end_s']:.1f} s)"
+        for q in draft.get("quotes", [])
+    ) or "_no verified quotes_"
+    dropped = "\n".join(f"- ❌ not in the transcript, not published: “{q}”" for q in draft.get("dropped_quotes", []))
+    create_markdown_artifact(
+        key=f"draft-{story_id}",
+        description="News draft",
+        markdown=(
+            f"# {draft['headline']}\n\n**{draft['lede']}**\n\n{draft['body']}\n\n## Quotes\n\n{quotes}\n"
+            + (f"\n{dropped}\n" if dropped else "")
+            + f"\n## Anchor script\n\n> {draft['anchor_script']}\n\n_Model: {draft.get('model', '?')}_\n"
+        ),
+    )
+    create_markdown_artifact(
+        key=f"broadcast-{story_id}",
+        description="Broadcast segment",
+        markdown=(
+            f"# Broadcast: {draft['headline']}\n\n- Anchor preview: {_link(anchor_key)}\n"
+            + "\n".join(f"- {_link(k)}" for k in result.keys)
+            + "\n\n" + _checklist(result.loudness, result.subtitles, draft)
+        ),
+    )
+    create_table_artifact(key=f"checklist-{story_id}", description="Final checklist",
+                          table=_checklist_rows(result.loudness, result.subtitles, draft))
+
+
+def _checklist_rows(loud: dict, subs: dict, draft: dict) -> list[dict]:
+    return [
+        {"check": "subtitle conformance", "ok": bool(subs.get("ok")),
+         "detail": f"{subs.get('violations', 0)} rule violations"},
+        {"check": "loudness", "ok": bool(loud.get("ok")),
+         "detail": f"{loud['integrated_lufs']:.1f} LUFS (target {loud['target_lufs']:.0f}), "
+                   f"true peak {loud['true_peak_dbtp']:.1f} dBTP"},
+        {"check": "quote verification", "ok": True,
+         "detail": f"{len(draft.get('quotes', []))} verified, {len(draft.get('dropped_quotes', []))} dropped"},
+    ]
+
+
+def _checklist(loud: dict, subs: dict, draft: dict) -> str:
+    rows = "\n".join(f"| {r['check']} | {'✅' if r['ok'] else '⚠️'} | {r['detail']} |"
+                     for r in _checklist_rows(loud, subs, draft))
+    return f"| check | ok | detail |\n|---|---|---|\n{rows}\n"
+
+
+@task(name="summarise-package", cache_policy=NO_CACHE)
+def summarise_package(story_id: str, note: str | None = None) -> None:
+    """One page per story: headline, cover, links to every deliverable, what was skipped and why."""
+    from newsroom.manifest import read_manifest
+
+    manifest = read_manifest(store(), story_id)
+    draft = manifest["stages"].get("broadcast", {}).get("draft", {})
+    cover = next((a["key"] for a in manifest["assets"] if a["key"].endswith("cover-16x9.png")), None)
+    wanted = ("transcript.json", "draft.md", "edit.mp4", "edit-vertical.mp4", "anchor.mp4", "broadcast.mp4",
+              "subtitles.srt", "highlight.otio")
+    links = [a["key"] for a in manifest["assets"] if Path(a["key"]).name in wanted]
+    create_markdown_artifact(
+        key=f"story-{story_id}",
+        description="Story package",
+        markdown=(
+            f"# {draft.get('headline') or 'Story ' + story_id}\n\n"
+            + (f"![cover]({store().url(cover)})\n\n" if cover else "")
+            + (f"**Note:** {note}\n\n" if note else "")
+            + "\n".join(f"- {_link(k)}" for k in links) + "\n"
+        ),
+    )

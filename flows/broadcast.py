@@ -1,0 +1,45 @@
+"""The broadcast flow: news draft, anchor voice, lip-synced anchor, mastered segment."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from prefect import flow
+
+from flows.ingest import IngestLanguage
+from tasks.broadcast import assemble, load_broadcast_inputs, render_anchor, speak, write_draft
+from tasks.ingest import publish_manifest
+from tasks.reports import summarise_broadcast
+
+LoudnessProfile = Literal["broadcast", "web"]
+
+
+@flow(name="broadcast", log_prints=False, validate_parameters=True)
+def broadcast(
+    story_id: str,
+    language: IngestLanguage = "auto",
+    portrait_key: str | None = None,
+    loudness: LoudnessProfile = "broadcast",
+    draft_key: str | None = None,
+) -> str:
+    """Write the draft, voice it, render the anchor and assemble the mastered broadcast segment.
+
+    Args:
+        story_id: The story id (ingested and edited).
+        language: auto = the transcript's language (drafts are never translated).
+        portrait_key: Object key of the anchor's portrait (default: the public-domain portrait that ships).
+        loudness: broadcast = EBU R128 (-23 LUFS, true peak <= -1 dBTP); web = -16 LUFS.
+        draft_key: An existing draft.json to use instead of writing one (the package flow passes it).
+
+    Returns:
+        The key of the story's manifest.
+    """
+    inputs = load_broadcast_inputs(story_id, language)
+    draft = draft_key or inputs.draft_key or write_draft(story_id, inputs.transcript_key)
+    speech = speak(story_id, draft)
+    anchor_key = render_anchor(story_id, speech, portrait_key)
+    result = assemble(story_id, anchor_key, speech, inputs.story_video_key, inputs.story_transcript_key, draft,
+                      inputs.decision, loudness)
+    manifest_key = publish_manifest(story_id)
+    summarise_broadcast(story_id, draft, anchor_key, result)
+    return manifest_key

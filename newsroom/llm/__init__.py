@@ -1,0 +1,57 @@
+"""News drafts from transcripts, grounded in them: quotes verified verbatim, facts checked.
+
+    backend = load_backend(settings)          # once: loads the GGUF (or connects to an endpoint)
+    draft = write_draft(transcript, backend)  # per story
+    draft.to_dict(), draft.to_markdown(), draft.warnings
+"""
+
+from newsroom.llm.backends import (
+    BACKENDS,
+    LlamaCppBackend,
+    LLMBackend,
+    OpenAICompatibleBackend,
+    Usage,
+    load_backend,
+)
+from newsroom.llm.draft import (
+    SUPPORTED_LANGUAGES,
+    Draft,
+    DraftOutput,
+    NotesOutput,
+    QuoteCandidate,
+    parse_json,
+    split_chunks,
+    unsupported_numbers,
+    write_draft,
+)
+from newsroom.llm.errors import EmptyTranscriptError, LLMError, LLMOutputError, LLMUnavailableError
+from newsroom.llm.prompts import PROMPT_VERSION, load_prompt
+from newsroom.llm.quotes import Quote, TranscriptIndex, normalise, verify_quotes
+
+__all__ = [
+    "BACKENDS",
+    "PROMPT_VERSION",
+    "SUPPORTED_LANGUAGES",
+    "Draft",
+    "DraftOutput",
+    "EmptyTranscriptError",
+    "LLMBackend",
+    "LLMError",
+    "LLMOutputError",
+    "LLMUnavailableError",
+    "LlamaCppBackend",
+    "NotesOutput",
+    "OpenAICompatibleBackend",
+    "Quote",
+    "QuoteCandidate",
+    "TranscriptIndex",
+    "Usage",
+    "load_backend",
+    "load_prompt",
+    "normalise",
+    "parse_json",
+    "split_chunks",
+    "unsupported_numbers",
+    "verify_quotes",
+    "write_draft",
+]

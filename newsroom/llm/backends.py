@@ -1,0 +1,353 @@
+"""Where the words come from: one small interface, two implementations, a name -> factory registry.
+
+`LLMBackend.complete(messages, ...)` is the one required method: chat messages in, the raw reply text
+out. Parsing and validating that text is the caller's job (`newsroom.llm.draft`), so every backend gets
+the same checks and retries.
+
+- `LlamaCppBackend`: the packaged GGUF (resolved and checksummed by the model registry) run by
+  llama-cpp-python on the CPU. Load once, call many.
+- `OpenAICompatibleBackend`: any `/chat/completions` endpoint (llama.cpp's server, vLLM, Ollama) over
+  httpx, with bounded retries for connection errors and 5xx answers.
+
+JSON decoding on llama-cpp (measured with bench/draft.py, see the README): llama-cpp-python checks a
+JSON-schema grammar against all 151,936 entries of Qwen's vocabulary before every greedy pick, which
+costs ~40-45 ms per generated token here (+25-40% wall time for a 1.5B draft). Unconstrained, the 1.5B
+model almost always answers with parseable JSON, but the 0.5B one falls into loops ("costs", "costs",
+...) that only the grammar's bounds stop. So the default `json_mode="auto"` decodes the first attempt
+freely (the fast path) and only retries - which the caller asks for with `strict=True` - under the grammar;
+a decoding loop is detected while streaming and cut short, so a failed free attempt costs little.
+`"validate"` never uses the grammar, `"grammar"` always does. String lengths are never put in the schema
+(a `maxLength` crashed llama.cpp's server; lengths are checked after parsing). The OpenAI-compatible
+backend always sends the schema in the form llama.cpp's server accepts (`{"type": "json_object",
+"schema": ...}`): servers apply grammars much more cheaply.
+
+Determinism: temperature 0 (greedy) by default, the seed passed through, and the local model starts
+every call from an empty KV cache, so the same messages give the same text in any process.
+
+Adding a backend (e.g. transformers + xgrammar, once torch is an extra): write a class with `name` and
+`complete(...)`, a factory taking `Settings`, and add it to `BACKENDS` (and to `Settings.llm_backend`).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Literal, Protocol, runtime_checkable
+from urllib.parse import urlsplit, urlunsplit
+
+from newsroom.config import Settings, get_settings
+from newsroom.errors import ConfigError, ModelNotInstalledError
+from newsroom.llm.errors import LLMError, LLMUnavailableError
+from newsroom.models.registry import ModelRegistry
+
+log = logging.getLogger("newsroom.llm")
+
+Message = dict[str, str]
+JsonMode = Literal["auto", "validate", "grammar"]
+DEFAULT_CONTEXT_TOKENS = 8192
+
+
+@runtime_checkable
+class LLMBackend(Protocol):
+    """Anything that turns chat messages into a reply. `name` ends up in `Draft.model`."""
+
+    name: str
+
+    def complete(
+        self,
+        messages: list[Message],
+        *,
+        schema: dict[str, Any] | None = None,
+        max_tokens: int = 1024,
+        seed: int = 42,
+        temperature: float = 0.0,
+        strict: bool = False,
+    ) -> str:
+        """The raw reply text. `schema` is the JSON schema the reply should follow: a hint or a constraint,
+        depending on the backend; `strict=True` asks backends that can enforce it to do so (the caller uses
+        it for retries). The caller validates the text either way."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class Usage:
+    """What the last call cost (for logs and benchmarks)."""
+
+    prompt_tokens: int
+    completion_tokens: int
+    seconds: float
+    finish_reason: str | None = None
+
+
+# --------------------------------------------------------------------------- llama.cpp (local GGUF)
+
+
+class LlamaCppBackend:
+    """A GGUF model in llama-cpp-python on the CPU. Construct with `LlamaCppBackend.load(settings)`."""
+
+    def __init__(self, llm: Any, *, name: str, context_tokens: int, json_mode: JsonMode = "auto") -> None:
+        self.llm = llm  # the llama_cpp.Llama (public for benchmarks)
+        self.name = name
+        self.context_tokens = context_tokens
+        self.json_mode: JsonMode = json_mode
+        self.last_usage: Usage | None = None
+
+    @classmethod
+    def load(
+        cls, settings: Settings | None = None, *, model_id: str | None = None, json_mode: JsonMode = "auto"
+    ) -> LlamaCppBackend:
+        settings = settings or get_settings()
+        model_id = model_id or settings.llm_model
+        registry = ModelRegistry(settings)
+        spec = registry.spec(model_id)
+        if spec.kind != "llm":
+            raise ConfigError(f"model {model_id!r} is a {spec.kind} model, not an LLM: set NEWSROOM_LLM_MODEL to "
+                              "qwen2.5-1.5b-instruct or qwen2.5-0.5b-instruct")
+        path = registry.resolve(model_id)
+        # libgomp's default busy-waiting makes llama.cpp 4-20x slower when the CPUs are shared with other
+        # work (measured: 0.9-4.5 vs 11-17 tok/s); passive waiting costs little on an idle machine. Only
+        # effective before OpenMP starts in this process; set OMP_WAIT_POLICY yourself to override.
+        os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+        try:
+            from llama_cpp import Llama
+        except ImportError as exc:
+            raise ModelNotInstalledError(
+                "the llama-cpp backend needs llama-cpp-python: install it with \"pip install "
+                "'llama-cpp-python==0.3.36'\" (part of the 'llm' extra; it compiles from source on Python 3.11), "
+                f"or set NEWSROOM_LLM_BACKEND=openai with an endpoint ({exc})"
+            ) from exc
+        started = time.perf_counter()
+        llm = Llama(
+            model_path=str(path),
+            n_ctx=settings.llm_context_tokens,
+            n_threads=settings.threads,
+            n_threads_batch=settings.threads,
+            seed=settings.llm_seed,
+            verbose=False,
+        )
+        log.info("loaded %s from %s in %.1f s (n_ctx=%d, threads=%d, json_mode=%s)", model_id, path,
+                 time.perf_counter() - started, settings.llm_context_tokens, settings.threads, json_mode)
+        return cls(llm, name=f"llama-cpp:{spec.id}@{spec.version}", context_tokens=settings.llm_context_tokens,
+                   json_mode=json_mode)
+
+    def count_tokens(self, text: str) -> int:
+        return len(self.llm.tokenize(text.encode("utf-8"), add_bos=False, special=False))
+
+    def complete(
+        self,
+        messages: list[Message],
+        *,
+        schema: dict[str, Any] | None = None,
+        max_tokens: int = 1024,
+        seed: int = 42,
+        temperature: float = 0.0,
+        strict: bool = False,
+    ) -> str:
+        kwargs: dict[str, Any] = {
+            "messages": messages,
+            "max_tokens": max_tokens,
+            "temperature": temperature,
+            "seed": seed,
+            "repeat_penalty": 1.0,
+            "stream": True,
+        }
+        if schema is not None and (self.json_mode == "grammar" or (strict and self.json_mode == "auto")):
+            kwargs["response_format"] = {"type": "json_object", "schema": schema}
+        self.llm.reset()  # no prefix reuse from an earlier call: the same messages give the same text
+        started = time.perf_counter()
+        pieces: list[str] = []
+        generated = 0
+        finish: str | None = None
+        try:
+            stream = self.llm.create_chat_completion(**kwargs)
+            for chunk in stream:
+                choice = chunk["choices"][0]
+                text = choice["delta"].get("content") or ""
+                if text:
+                    pieces.append(text)
+                    generated += 1
+                finish = choice.get("finish_reason") or finish
+                if generated % REPEAT_CHECK_EVERY == 0 and text and is_runaway("".join(pieces[-REPEAT_WINDOW:])):
+                    finish = "repetition"  # a small model looping ("costs", "costs", ...): stop paying for it
+                    stream.close()
+                    break
+        except ValueError as exc:  # llama-cpp-python raises ValueError when the prompt exceeds n_ctx
+            raise LLMError(f"{self.name}: {exc}; raise NEWSROOM_LLM_CONTEXT_TOKENS or shorten the input") from exc
+        seconds = time.perf_counter() - started
+        self.last_usage = Usage(max(0, self.llm.n_tokens - generated), generated, seconds, finish)
+        log.debug("%s: %d prompt + %d generated tokens in %.1f s (%s)", self.name, self.last_usage.prompt_tokens,
+                  generated, seconds, finish)
+        return "".join(pieces)
+
+
+# A decoding loop: the same 3-80 characters 8 times in a row, or the same 80-400 characters 3 times.
+_SHORT_LOOP_RE = re.compile(r"(.{3,80}?)(?:\s*\1){7,}\s*$", re.DOTALL)
+_LONG_LOOP_RE = re.compile(r"(.{80,400}?)(?:\s*\1){2,}\s*$", re.DOTALL)
+REPEAT_CHECK_EVERY = 24  # generated pieces between checks
+REPEAT_WINDOW = 400  # pieces looked at
+
+
+def is_runaway(text: str) -> bool:
+    """Whether `text` ends in a decoding loop (see the patterns above)."""
+    tail = text[-1300:]
+    return bool(_SHORT_LOOP_RE.search(tail) or _LONG_LOOP_RE.search(tail))
+
+
+# --------------------------------------------------------------------------- OpenAI-compatible endpoint
+
+
+def _redact(url: str) -> str:
+    """The URL without any user:password part (never put credentials into messages or logs)."""
+    parts = urlsplit(url)
+    if parts.username or parts.password:
+        host = parts.hostname or ""
+        netloc = f"{host}:{parts.port}" if parts.port else host
+        parts = parts._replace(netloc=f"***@{netloc}")
+    return urlunsplit(parts)
+
+
+class OpenAICompatibleBackend:
+    """POST {base_url}/chat/completions. Connection errors, 429 and 5xx are retried `attempts` times with
+    exponential backoff (`backoff_s`, 2*backoff_s, ...), then raise `LLMUnavailableError` (transient)."""
+
+    def __init__(
+        self,
+        base_url: str,
+        model: str = "default",
+        api_key: str | None = None,
+        timeout: float = 600.0,
+        *,
+        attempts: int = 3,
+        backoff_s: float = 1.0,
+        context_tokens: int = DEFAULT_CONTEXT_TOKENS,
+    ) -> None:
+        import httpx
+
+        if not base_url:
+            raise ConfigError("the openai LLM backend needs an endpoint: set NEWSROOM_LLM_BASE_URL, "
+                              "e.g. http://llm:8080/v1")
+        if attempts < 1:
+            raise ConfigError("attempts must be at least 1")
+        self.base_url = base_url.rstrip("/")
+        self.url = f"{self.base_url}/chat/completions"
+        self.model = model
+        self.name = f"openai:{model}"
+        self.attempts = attempts
+        self.backoff_s = backoff_s
+        self.context_tokens = context_tokens
+        self.last_usage: Usage | None = None
+        headers = {"Content-Type": "application/json"}
+        if api_key:
+            headers["Authorization"] = f"Bearer {api_key}"
+        self._client = httpx.Client(timeout=timeout, headers=headers)
+        self._transport_errors = (httpx.TransportError,)
+
+    @classmethod
+    def from_settings(cls, settings: Settings | None = None) -> OpenAICompatibleBackend:
+        settings = settings or get_settings()
+        return cls(
+            settings.llm_base_url or "",
+            settings.llm_endpoint_model,
+            settings.llm_api_key.get_secret_value() or None,
+            settings.llm_timeout_s,
+            context_tokens=settings.llm_context_tokens,
+        )
+
+    def close(self) -> None:
+        self._client.close()
+
+    def __enter__(self) -> OpenAICompatibleBackend:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def complete(
+        self,
+        messages: list[Message],
+        *,
+        schema: dict[str, Any] | None = None,
+        max_tokens: int = 1024,
+        seed: int = 42,
+        temperature: float = 0.0,
+        strict: bool = False,
+    ) -> str:
+        payload: dict[str, Any] = {
+            "model": self.model,
+            "messages": messages,
+            "max_tokens": max_tokens,
+            "temperature": temperature,
+            "seed": seed,
+        }
+        if schema is not None:
+            payload["response_format"] = {"type": "json_object", "schema": schema}
+        where = _redact(self.url)
+        problem = ""
+        for attempt in range(1, self.attempts + 1):
+            started = time.perf_counter()
+            try:
+                response = self._client.post(self.url, json=payload)
+            except self._transport_errors as exc:
+                problem = f"{type(exc).__name__}: {exc}"
+            else:
+                if response.status_code < 400:
+                    return self._content(response, where, time.perf_counter() - started)
+                if response.status_code != 429 and response.status_code < 500:
+                    raise LLMError(
+                        f"the LLM endpoint {where} refused the request with HTTP {response.status_code}: "
+                        f"{response.text[:300]!r}; check NEWSROOM_LLM_ENDPOINT_MODEL ({self.model!r}) "
+                        "and NEWSROOM_LLM_API_KEY"
+                    )
+                problem = f"HTTP {response.status_code}: {response.text[:200]!r}"
+            if attempt < self.attempts:
+                delay = self.backoff_s * 2 ** (attempt - 1)
+                log.warning("LLM endpoint %s failed (attempt %d/%d: %s); retrying in %.2f s", where, attempt,
+                            self.attempts, problem, delay)
+                time.sleep(delay)
+        raise LLMUnavailableError(
+            f"the LLM endpoint {where} failed {self.attempts} times ({problem}): check that the server is "
+            "running and NEWSROOM_LLM_BASE_URL points at it"
+        )
+
+    def _content(self, response: Any, where: str, seconds: float) -> str:
+        try:
+            data = response.json()
+            choice = data["choices"][0]
+            content = choice["message"]["content"]
+        except (ValueError, KeyError, IndexError, TypeError) as exc:
+            raise LLMError(
+                f"the LLM endpoint {where} answered without choices[0].message.content "
+                f"({type(exc).__name__}: {response.text[:200]!r}): is it an OpenAI-compatible /chat/completions?"
+            ) from exc
+        usage = data.get("usage") or {}
+        self.last_usage = Usage(usage.get("prompt_tokens", 0), usage.get("completion_tokens", 0), seconds,
+                                choice.get("finish_reason"))
+        return content or ""
+
+
+# --------------------------------------------------------------------------- registry
+
+BackendFactory = Callable[[Settings], LLMBackend]
+
+# Settings.llm_backend -> factory. A transformers backend (GGUF -> fp16 safetensors + xgrammar, see
+# MODELS.md) would be one more entry here once torch is an extra.
+BACKENDS: dict[str, BackendFactory] = {
+    "llama-cpp": LlamaCppBackend.load,
+    "openai": OpenAICompatibleBackend.from_settings,
+}
+
+
+def load_backend(settings: Settings | None = None) -> LLMBackend:
+    """The backend named by `settings.llm_backend`, loaded (the local model is read once, here)."""
+    settings = settings or get_settings()
+    try:
+        factory = BACKENDS[settings.llm_backend]
+    except KeyError:
+        raise ConfigError(
+            f"unknown LLM backend {settings.llm_backend!r}; choose one of: {', '.join(sorted(BACKENDS))}"
+        ) from None
+    return factory(settings)
