@@ -55,6 +55,10 @@ class Counting:
         self.calls += 1
         return self.inner.complete(messages, **kwargs)
 
+    @property
+    def last_usage(self):  # write_draft reads the finish reason ("length", "repetition") from here
+        return self.inner.last_usage
+
 
 def perf(backend: LlamaCppBackend):
     import llama_cpp
