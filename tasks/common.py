@@ -13,6 +13,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
+from prefect import task
 from prefect.artifacts import create_progress_artifact, update_progress_artifact
 from prefect.cache_policies import INPUTS, TASK_SOURCE, CachePolicy
 from prefect.context import TaskRunContext
@@ -56,6 +57,12 @@ def retry_on_transient(task: Any, task_run: Any, state: Any) -> bool:
     except Exception:
         return False
     return False
+
+
+def retrying_task(**kwargs: Any):
+    """@task with the house retry policy: a few retries with back-off, for transient errors only."""
+    return task(retries=TRANSIENT_RETRIES, retry_delay_seconds=RETRY_DELAYS_S, retry_condition_fn=retry_on_transient,
+                **kwargs)
 
 
 class StoredInputs(CachePolicy):

@@ -8,7 +8,6 @@ from dataclasses import asdict, dataclass
 from functools import cache
 from pathlib import Path
 
-from prefect import task
 from prefect.cache_policies import NO_CACHE
 
 from newsroom import media
@@ -20,10 +19,8 @@ from newsroom.types import ModelRef, Transcript
 from newsroom.video import highlight, restore, scenes, timeline, upscale, vertical
 from tasks.common import (
     RESUMABLE,
-    RETRY_DELAYS_S,
-    TRANSIENT_RETRIES,
     ProgressArtifact,
-    retry_on_transient,
+    retrying_task,
     scratch_dir,
     settings,
     store,
@@ -36,9 +33,7 @@ UPSCALE_TAG = "newsroom-upscale"
 SUBTITLE_FORMATS = ("srt", "vtt", "ttml")
 
 
-def _retrying(**kwargs):
-    return task(retries=TRANSIENT_RETRIES, retry_delay_seconds=RETRY_DELAYS_S,
-                retry_condition_fn=retry_on_transient, **kwargs)
+_retrying = retrying_task
 
 
 @dataclass(frozen=True, slots=True)
