@@ -230,6 +230,13 @@ def test_backend_registry_and_settings():
     assert backend.context_tokens == 4096
 
 
+def test_decoding_loops_are_detected():
+    assert is_runaway('"keywords": ["bike lanes", ' + '"costs", ' * 9)
+    sentence = "The project will make sure every child can ride to school safely, said council member Maria Lopez. "
+    assert is_runaway("Intro. " + sentence * 3) and not is_runaway("Intro. " + sentence * 2)
+    assert not is_runaway(" ".join(EN_STORY) + " " + " ".join(ZH_STORY))
+
+
 # --------------------------------------------------------------------------- a real HTTP endpoint
 
 
@@ -465,31 +472,29 @@ def test_real_chinese_draft_small_model(small, zh):
     assert has_cjk(draft.headline) and has_cjk(draft.body) and has_cjk(draft.anchor_script)
 
 
-def test_real_english_draft_default_model(en):
+@pytest.fixture(scope="module")
+def default() -> LlamaCppBackend:
     pytest.importorskip("llama_cpp")
     settings = Settings(llm_context_tokens=4096)
-    assert settings.llm_model == "qwen2.5-1.5b-instruct"
-    backend = load_backend(settings)
-    draft = write_draft(en, backend)
+    assert settings.llm_model == "qwen2.5-1.5b-instruct" and settings.llm_backend == "llama-cpp"
+    return load_backend(settings)  # the default backend and model, json_mode "auto"
+
+
+def test_real_english_draft_default_model(default, en):
+    draft = write_draft(en, default)
     assert_contract(draft, "en")
     assert_grounded(draft, en)
     assert draft.model.startswith("llama-cpp:qwen2.5-1.5b-instruct@")
 
 
-def test_decoding_loops_are_detected():
-    assert is_runaway('"keywords": ["bike lanes", ' + '"costs", ' * 9)
-    sentence = "The project will make sure every child can ride to school safely, said council member Maria Lopez. "
-    assert is_runaway("Intro. " + sentence * 3) and not is_runaway("Intro. " + sentence * 2)
-    assert not is_runaway(" ".join(EN_STORY) + " " + " ".join(ZH_STORY))
-
-
 @pytest.mark.slow
-def test_real_long_transcript_is_drafted_from_chunk_notes(small):
-    """The map-reduce path with a real model: a context too small for the whole transcript."""
+def test_real_long_transcript_is_drafted_from_chunk_notes(default):
+    """The map-reduce path with the default model (the 0.5B one rambles past the notes' token limit):
+    a context too small for the whole transcript."""
     text = (SHARED_FIXTURES / "en_espeak.txt").read_text("utf-8")
     bulletin = [s for s in re.split(r"(?<=[.!?])\s+", text.strip()) if s]
     transcript = build_transcript(bulletin + EN_STORY + bulletin[::-1])  # ~500 tokens
-    draft = write_draft(transcript, small, context_tokens=2200)  # leaves ~270 tokens for a transcript
+    draft = write_draft(transcript, default, context_tokens=2200)  # leaves ~270 tokens for a transcript
     assert "+summarise.v1.en+draft.v1.en" in draft.model
     assert_contract(draft, "en")
     assert_grounded(draft, transcript)

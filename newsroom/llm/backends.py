@@ -9,17 +9,24 @@ the same checks and retries.
 - `OpenAICompatibleBackend`: any `/chat/completions` endpoint (llama.cpp's server, vLLM, Ollama) over
   httpx, with bounded retries for connection errors and 5xx answers.
 
-JSON decoding on llama-cpp (measured with bench/draft.py, see the README): llama-cpp-python checks a
-JSON-schema grammar against all 151,936 entries of Qwen's vocabulary before every greedy pick, which
-costs ~40-45 ms per generated token here (+25-40% wall time for a 1.5B draft). Unconstrained, the 1.5B
-model almost always answers with parseable JSON, but the 0.5B one falls into loops ("costs", "costs",
-...) that only the grammar's bounds stop. So the default `json_mode="auto"` decodes the first attempt
-freely (the fast path) and only retries - which the caller asks for with `strict=True` - under the grammar;
-a decoding loop is detected while streaming and cut short, so a failed free attempt costs little.
-`"validate"` never uses the grammar, `"grammar"` always does. String lengths are never put in the schema
-(a `maxLength` crashed llama.cpp's server; lengths are checked after parsing). The OpenAI-compatible
-backend always sends the schema in the form llama.cpp's server accepts (`{"type": "json_object",
-"schema": ...}`): servers apply grammars much more cheaply.
+JSON decoding on llama-cpp (measured here on 2 busy cores with bench/draft.py and alternating runs):
+llama-cpp-python checks a JSON-schema grammar against all 151,936 entries of Qwen's vocabulary before
+every pick, ~40-45 ms per generated token whatever the model size: 150 draft tokens took 27.5 s free vs
+34.2 s constrained on the 1.5B model (+24%), 14-17 s vs 20 s on the 0.5B; a whole 1.5B draft of a 60 s
+transcript 68.6 s free vs 85.4 s constrained (one call each). (MODELS.md's 20 s vs 90 s was not
+reproduced; our schema has no string-length bounds, which blow grammars up.) Unconstrained, the 1.5B
+model answered with usable JSON at the first attempt in every run; the 0.5B one falls into loops
+("costs", "costs", ...), and constrained it may still ramble inside a string. So the default
+`json_mode="auto"` decodes the first attempt freely (the fast path) and constrains only retries, which
+the caller marks `strict=True`; loops are detected while streaming and cut short, so a failed free
+attempt costs little; and retries add a mild repeat penalty (RETRY_REPEAT_PENALTY), which is what got
+the 0.5B model out of its loops. `"validate"` never uses the grammar, `"grammar"` always does. String
+lengths are never put in the schema (a `maxLength` crashed llama.cpp's server; lengths are checked after
+parsing). The OpenAI-compatible backend always sends the schema in the form llama.cpp's server accepts
+(`{"type": "json_object", "schema": ...}`).
+
+CPU threads: libgomp's default busy-waiting made decoding 4-20x slower when other work shares the CPUs
+(0.9-4.5 vs 11-17 tok/s measured), so `load` defaults OMP_WAIT_POLICY to PASSIVE (see there).
 
 Determinism: temperature 0 (greedy) by default, the seed passed through, and the local model starts
 every call from an empty KV cache, so the same messages give the same text in any process.
@@ -49,6 +56,9 @@ log = logging.getLogger("newsroom.llm")
 Message = dict[str, str]
 JsonMode = Literal["auto", "validate", "grammar"]
 DEFAULT_CONTEXT_TOKENS = 8192
+# On retries (strict=True) a mild repeat penalty over the last 64 tokens: with it the 0.5B model wrote a
+# valid draft of the 60 s bench transcript in one constrained call; without it, three looping calls.
+RETRY_REPEAT_PENALTY = 1.1
 
 
 @runtime_checkable
@@ -89,11 +99,20 @@ class Usage:
 class LlamaCppBackend:
     """A GGUF model in llama-cpp-python on the CPU. Construct with `LlamaCppBackend.load(settings)`."""
 
-    def __init__(self, llm: Any, *, name: str, context_tokens: int, json_mode: JsonMode = "auto") -> None:
+    def __init__(
+        self,
+        llm: Any,
+        *,
+        name: str,
+        context_tokens: int,
+        json_mode: JsonMode = "auto",
+        retry_repeat_penalty: float = RETRY_REPEAT_PENALTY,
+    ) -> None:
         self.llm = llm  # the llama_cpp.Llama (public for benchmarks)
         self.name = name
         self.context_tokens = context_tokens
         self.json_mode: JsonMode = json_mode
+        self.retry_repeat_penalty = retry_repeat_penalty
         self.last_usage: Usage | None = None
 
     @classmethod
@@ -152,7 +171,7 @@ class LlamaCppBackend:
             "max_tokens": max_tokens,
             "temperature": temperature,
             "seed": seed,
-            "repeat_penalty": 1.0,
+            "repeat_penalty": self.retry_repeat_penalty if strict else 1.0,
             "stream": True,
         }
         if schema is not None and (self.json_mode == "grammar" or (strict and self.json_mode == "auto")):
