@@ -2,16 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Literal
-
 from prefect import flow
 
 from flows.ingest import IngestLanguage
+from newsroom.params import LoudnessProfile
 from tasks.broadcast import assemble, load_broadcast_inputs, render_anchor, speak, write_draft
 from tasks.ingest import publish_manifest
 from tasks.reports import summarise_broadcast
-
-LoudnessProfile = Literal["broadcast", "web"]
 
 
 @flow(name="broadcast", log_prints=False, validate_parameters=True)

@@ -9,6 +9,9 @@ from prefect import flow, unmapped
 from prefect.task_runners import ProcessPoolTaskRunner
 from pydantic import Field
 
+from flows.stages import run_stage
+from newsroom.params import RestorePreset, UpscaleMethod
+from newsroom.storage import story_key
 from tasks.edit import detect_scenes as detect_scenes_task
 from tasks.edit import (
     finish_edit_video,
@@ -26,11 +29,8 @@ from tasks.edit import (
 from tasks.ingest import publish_manifest
 from tasks.reports import summarise_edit
 
-RestorePreset = Literal["auto", "none", "deinterlace", "light", "denoise", "denoise-hq", "deband", "archive"]
-UpscaleMethod = Literal["none", "lanczos", "esrgan"]
 
-
-@flow(name="upscale-video", log_prints=False)
+@flow(name="upscale-video", log_prints=False, task_runner=ProcessPoolTaskRunner())
 def upscale_video(story_id: str, video_key: str, cut_frames: list[int], scale: int = 2, method: str = "esrgan") -> str:
     """Split the video into chunks that run as independent tasks, then join them frame-exactly with the audio.
 
@@ -92,7 +92,10 @@ def edit(
         cuts = [r["end_frame"] - r["start_frame"] for r in result.decision["ranges"]]
         cut_frames = [sum(cuts[: i + 1]) for i in range(len(cuts) - 1)]
         runner = ProcessPoolTaskRunner(max_workers=upscale_workers)
-        clean_key = upscale_video.with_options(task_runner=runner)(story_id, clean_key, cut_frames, upscale_scale, upscale)
+        # Dispatched (infra/prefect.yaml), super-resolution runs on the heavy pool; its output key is fixed.
+        clean_key = run_stage(upscale_video.with_options(task_runner=runner), "upscale", story_id=story_id,
+                              video_key=clean_key, cut_frames=cut_frames, scale=upscale_scale,
+                              method=upscale) or story_key(story_id, "edit", "upscaled.mp4")
     subtitles = make_subtitles(story_id, result.transcript_key, result.decision["fps"]) if result.transcript_key else None
     srt_key = subtitles.keys["srt"] if subtitles else None
     vertical_future = vertical_version.submit(story_id, clean_key, srt_key, language) if vertical else None

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Literal
-
 from prefect import flow
 
 from newsroom.errors import NewsroomError, TransientError
+from newsroom.params import AsrModel, IngestLanguage
 from tasks.ingest import (
     discard_story,
     normalise_media,
@@ -15,9 +14,6 @@ from tasks.ingest import (
     transcribe,
 )
 from tasks.reports import summarise_ingest
-
-IngestLanguage = Literal["auto", "en", "zh"]
-AsrModel = Literal["base", "tiny.en"]
 
 
 @flow(name="ingest", log_prints=False, validate_parameters=True)

@@ -10,35 +10,13 @@ from pydantic import Field
 from flows.broadcast import LoudnessProfile, broadcast
 from flows.edit import RestorePreset, UpscaleMethod, edit
 from flows.ingest import AsrModel, IngestLanguage, ingest
+from flows.stages import run_stage
 from newsroom.llm.errors import EmptyTranscriptError
+from newsroom.manifest import DELIVERABLES  # noqa: F401 (re-exported: the package flow's outputs)
 from newsroom.storage import story_key
 from tasks.broadcast import write_draft
 from tasks.edit import refresh_covers
-from tasks.reports import summarise_package
-
-# Finished files of a story and the names they get when copied out (newsroom run --out DIR).
-DELIVERABLES = {
-    "ingest/transcript.json": "transcript.json",
-    "ingest/transcript.txt": "transcript.txt",
-    "edit/subtitles.srt": "subtitles.srt",
-    "edit/subtitles.vtt": "subtitles.vtt",
-    "edit/subtitles.ttml": "subtitles.ttml",
-    "edit/cover-16x9.png": "cover-16x9.png",
-    "edit/cover-9x16.png": "cover-9x16.png",
-    "edit/cover-1x1.png": "cover-1x1.png",
-    "edit/edit.mp4": "edit.mp4",
-    "edit/edit-burned.mp4": "edit-burned.mp4",
-    "edit/edit-vertical.mp4": "edit-vertical.mp4",
-    "edit/highlight.otio": "highlight.otio",
-    "edit/highlight.edl": "highlight.edl",
-    "broadcast/draft.json": "draft.json",
-    "broadcast/draft.md": "draft.md",
-    "broadcast/anchor.wav": "anchor.wav",
-    "broadcast/anchor.mp4": "anchor.mp4",
-    "broadcast/broadcast.mp4": "broadcast.mp4",
-    "broadcast/broadcast-burned.mp4": "broadcast-burned.mp4",
-    "manifest.json": "manifest.json",
-}
+from tasks.reports import record_run, summarise_package
 
 
 @flow(name="newsroom-package", log_prints=False, validate_parameters=True)
@@ -74,17 +52,22 @@ def newsroom_package(
         The story id.
     """
     story_id = ingest(source, language=language, asr_model=asr_model)
+    record_run(story_id, source, "running")
     # The draft needs only the transcript: write it while the edit renders.
     draft_future = write_draft.submit(story_id, story_key(story_id, "ingest", "transcript.json"))
-    edit(story_id, target_s=target_s, upscale=upscale, restore=restore, burn_subtitles=burn_subtitles,
-         vertical=vertical, headline=headline)
+    run_stage(edit, "edit", story_id=story_id, target_s=target_s, upscale=upscale, restore=restore,
+               burn_subtitles=burn_subtitles, vertical=vertical, headline=headline)
     try:
         draft_key = draft_future.result()
     except EmptyTranscriptError as exc:
-        summarise_package(story_id, note=f"No broadcast: {exc}")
+        note = f"No broadcast: {exc}"
+        summarise_package(story_id, note=note)
+        record_run(story_id, source, "done", note)
         return story_id
     if not headline:
         refresh_covers(story_id, draft_key)
-    broadcast(story_id, portrait_key=portrait_key, loudness=loudness, draft_key=draft_key)
+    run_stage(broadcast, "broadcast", story_id=story_id, portrait_key=portrait_key, loudness=loudness,
+               draft_key=draft_key)
     summarise_package(story_id)
+    record_run(story_id, source, "done")
     return story_id

@@ -29,6 +29,8 @@ app = typer.Typer(
 )
 models_app = typer.Typer(no_args_is_help=True, help="Packaged models: status and checksums.")
 app.add_typer(models_app, name="models")
+ops_app = typer.Typer(no_args_is_help=True, help="Operations: Prefect work pools, concurrency limits, the API schema.")
+app.add_typer(ops_app, name="ops")
 
 err = Console(stderr=True)
 log = logging.getLogger("newsroom.cli")
@@ -479,6 +481,67 @@ def _show_models(*, verify: bool, as_json: bool):
                       f"{s.path}\n{s.message}" if s.path else s.message)
     Console().print(table)
     return statuses
+
+
+@app.command()
+def serve(
+    limit: Annotated[int | None, typer.Option(help="Most flow runs at once (default: no limit).")] = None,
+    inbox_cron: Annotated[str, typer.Option(help="Cron schedule of the inbox scan ('' = no schedule).")] = "*/5 * * * *",
+) -> None:
+    """Serve every deployment (package, ingest, edit, broadcast, inbox scan) from this process: one machine."""
+    from flows.deployments import serve_all
+
+    serve_all(limit=limit, inbox_cron=inbox_cron or None)
+
+
+@app.command()
+def webhook(
+    host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="TCP port.")] = 8000,
+) -> None:
+    """The CMS webhook service (needs NEWSROOM_WEBHOOK_SECRET; runs are started on the Prefect API)."""
+    import uvicorn
+
+    from flows.launch import PrefectLauncher
+    from newsroom.config import get_settings
+    from newsroom.webhook import create_app
+
+    settings = get_settings()
+    app_ = create_app(settings, PrefectLauncher(ui_url=settings.prefect_ui_url))
+    uvicorn.run(app_, host=host, port=port, log_level="info", access_log=True, proxy_headers=True)
+
+
+@ops_app.command("bootstrap")
+def ops_bootstrap(
+    limit: Annotated[list[str] | None, typer.Option(help="TAG=SLOTS, e.g. newsroom-llm=2 (repeatable).")] = None,
+    pool_type: Annotated[str, typer.Option(help="Worker type of the pools.")] = "process",
+) -> None:
+    """Create the work pools (cpu, heavy) and the named concurrency limits; safe to re-run."""
+    import asyncio
+
+    from flows.ops import bootstrap
+
+    limits = {}
+    for item in limit or []:
+        tag, _, slots = item.partition("=")
+        if not tag or not slots.isdigit():
+            raise NewsroomError(f"--limit {item!r}: write TAG=SLOTS, e.g. newsroom-llm=2")
+        limits[tag] = int(slots)
+    report = asyncio.run(bootstrap(limits, pool_type=pool_type))
+    typer.echo(json.dumps({"pools_created": report.pools_created, "pools_existing": report.pools_existing,
+                           "limits": report.limits}))
+
+
+@ops_app.command("openapi")
+def ops_openapi() -> None:
+    """Print the webhook's OpenAPI schema (committed as infra/openapi.json)."""
+    from newsroom.config import Settings
+    from newsroom.storage import LocalStore
+    from newsroom.webhook import create_app
+
+    settings = Settings(webhook_secret="schema-export-only-secret")
+    schema = create_app(settings, launcher=None, store=LocalStore(tempfile.gettempdir())).openapi()  # type: ignore[arg-type]
+    typer.echo(json.dumps(schema, indent=2, ensure_ascii=False))
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -62,8 +62,13 @@ class Settings(BaseSettings):
     )
 
     # News-draft LLM
-    llm_backend: Literal["llama-cpp", "openai"] = Field(
-        "llama-cpp", description="llama-cpp: the packaged GGUF on this machine; openai: an OpenAI-compatible endpoint."
+    llm_backend: Literal["llama-cpp", "transformers", "openai"] = Field(
+        "llama-cpp", description="llama-cpp: the packaged GGUF on this machine's CPU; transformers: the same GGUF "
+        "in torch (a GPU, or the CPU; the 'transformers' extra); openai: an OpenAI-compatible endpoint."
+    )
+    llm_device: Literal["auto", "cpu", "cuda"] = Field(
+        "auto", description="Where the transformers LLM backend runs: auto = a CUDA GPU when torch sees one, "
+        "else the CPU. llama-cpp always runs on the CPU."
     )
     llm_model: str = Field("qwen2.5-1.5b-instruct", description="Registry id of the packaged GGUF model.")
     llm_base_url: str | None = Field(None, description="OpenAI-compatible endpoint, e.g. http://llm:8080/v1.")
@@ -83,6 +88,36 @@ class Settings(BaseSettings):
 
     # Limits
     max_source_bytes: int = Field(50 * 1024**3, description="Largest source file ingest accepts.")
+
+    # Operations: deployments, inbox, CMS webhook
+    dispatch: Literal["inline", "deployments"] = Field(
+        "inline",
+        description="How the package flow runs its edit and broadcast stages: inline (one process) or as runs of "
+        "their deployments, so the heavy stages go to the heavy work pool (set by infra/prefect.yaml).",
+    )
+    inbox_prefix: str = Field("inbox/", description="Bucket prefix the scheduled inbox scan watches.")
+    inbox_settle_s: float = Field(
+        30.0, ge=0, description="Objects modified more recently than this are left for the next scan (still uploading)."
+    )
+    webhook_secret: SecretStr | None = Field(
+        None, description="Shared secret the CMS signs webhook requests with (HMAC-SHA256). Required by `newsroom webhook`."
+    )
+    storage_events_token: SecretStr | None = Field(
+        None, description="Bearer token MinIO sends with bucket notifications (MINIO_NOTIFY_WEBHOOK_AUTH_TOKEN_<ID>)."
+    )
+    webhook_max_body_bytes: int = Field(64 * 1024, ge=1024, description="Largest JSON body the webhook accepts.")
+    webhook_source_prefixes: list[str] = Field(
+        default_factory=lambda: ["inbox/", "uploads/", "archive/"],
+        description="Bucket prefixes a CMS may name as a story's source.",
+    )
+    concurrency_limits: dict[str, int] = Field(
+        default_factory=dict,
+        description="Task tag -> cluster-wide slots for `newsroom ops bootstrap`, over its defaults "
+        "(e.g. NEWSROOM_CONCURRENCY_LIMITS='{\"newsroom-llm\": 2}').",
+    )
+    prefect_ui_url: str | None = Field(
+        None, description="Base URL of the Prefect UI for links in webhook answers (default: derived from PREFECT_API_URL)."
+    )
 
     @field_validator("local_root", "model_cache")
     @classmethod

@@ -22,6 +22,31 @@ log = logging.getLogger("newsroom.manifest")
 MANIFEST_SCHEMA_VERSION = 1
 FRAGMENT_NAME = "assets.json"
 
+# A story's finished files (keys under stories/<id>/) and their names when handed out: `newsroom run
+# --out DIR` copies them, the webhook's status answer links them.
+DELIVERABLES = {
+    "ingest/transcript.json": "transcript.json",
+    "ingest/transcript.txt": "transcript.txt",
+    "edit/subtitles.srt": "subtitles.srt",
+    "edit/subtitles.vtt": "subtitles.vtt",
+    "edit/subtitles.ttml": "subtitles.ttml",
+    "edit/cover-16x9.png": "cover-16x9.png",
+    "edit/cover-9x16.png": "cover-9x16.png",
+    "edit/cover-1x1.png": "cover-1x1.png",
+    "edit/edit.mp4": "edit.mp4",
+    "edit/edit-burned.mp4": "edit-burned.mp4",
+    "edit/edit-vertical.mp4": "edit-vertical.mp4",
+    "edit/highlight.otio": "highlight.otio",
+    "edit/highlight.edl": "highlight.edl",
+    "broadcast/draft.json": "draft.json",
+    "broadcast/draft.md": "draft.md",
+    "broadcast/anchor.wav": "anchor.wav",
+    "broadcast/anchor.mp4": "anchor.mp4",
+    "broadcast/broadcast.mp4": "broadcast.mp4",
+    "broadcast/broadcast-burned.mp4": "broadcast-burned.mp4",
+    "manifest.json": "manifest.json",
+}
+
 
 def asset_for_file(
     key: str, path: str | Path, *, step: str, model: ModelRef | None = None, media_type: str | None = None

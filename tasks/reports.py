@@ -126,22 +126,43 @@ def _checklist(loud: dict, subs: dict, draft: dict) -> str:
 
 @task(name="summarise-package", cache_policy=NO_CACHE)
 def summarise_package(story_id: str, note: str | None = None) -> None:
-    """One page per story: headline, cover, links to every deliverable, what was skipped and why."""
-    from newsroom.manifest import read_manifest
+    """One page per story an editor can act on: headline, lede, cover, every deliverable, the checklist."""
+    from newsroom.manifest import DELIVERABLES, read_manifest
 
     manifest = read_manifest(store(), story_id)
-    draft = manifest["stages"].get("broadcast", {}).get("draft", {})
-    cover = next((a["key"] for a in manifest["assets"] if a["key"].endswith("cover-16x9.png")), None)
-    wanted = ("transcript.json", "draft.md", "edit.mp4", "edit-vertical.mp4", "anchor.mp4", "broadcast.mp4",
-              "subtitles.srt", "highlight.otio")
-    links = [a["key"] for a in manifest["assets"] if Path(a["key"]).name in wanted]
+    broadcast = manifest["stages"].get("broadcast", {})
+    stored = {a["key"] for a in manifest["assets"]}
+    prefix = f"stories/{story_id}/"
+    draft = store().get_json(prefix + "broadcast/draft.json") if prefix + "broadcast/draft.json" in stored else {}
+    cover = prefix + "edit/cover-16x9.png"
+    links = [f"- [{name}]({store().url(prefix + rel)})" for rel, name in DELIVERABLES.items()
+             if prefix + rel in stored and rel != "manifest.json"]
+    checklist = ""
+    if broadcast.get("loudness") and broadcast.get("subtitles") is not None and draft:
+        checklist = "\n## Checklist\n\n" + _checklist(broadcast["loudness"], broadcast["subtitles"], draft)
     create_markdown_artifact(
         key=f"story-{story_id}",
         description="Story package",
         markdown=(
             f"# {draft.get('headline') or 'Story ' + story_id}\n\n"
-            + (f"![cover]({store().url(cover)})\n\n" if cover else "")
+            + (f"**{draft['lede']}**\n\n" if draft.get("lede") else "")
+            + (f"![cover]({store().url(cover)})\n\n" if cover in stored else "")
             + (f"**Note:** {note}\n\n" if note else "")
-            + "\n".join(f"- {_link(k)}" for k in links) + "\n"
+            + f"Story `{story_id}` - {len(links)} files:\n\n" + "\n".join(links) + "\n" + checklist
         ),
     )
+
+
+@task(name="record-run", cache_policy=NO_CACHE)
+def record_run(story_id: str, source: str, state: str, note: str | None = None) -> None:
+    """runs/<flow-run id>.json: lets the webhook's status call find this run's story and its files."""
+    from datetime import UTC, datetime
+
+    from prefect.runtime import flow_run
+
+    from newsroom.storage.keys import run_record_key
+
+    if flow_run.id:
+        store().put_json(run_record_key(str(flow_run.id)), {
+            "story_id": story_id, "source": source, "state": state, "note": note,
+            "updated": datetime.now(UTC).isoformat(timespec="seconds")})

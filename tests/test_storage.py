@@ -55,6 +55,17 @@ def test_exists_list_delete(store):
     assert not store.exists("stories/s2/a/3.txt")
 
 
+def test_copy_keeps_content_type_and_metadata(store):
+    store.put_bytes("inbox/clip.mp4", b"video bytes", content_type="video/mp4", metadata={"cms-ref": "A 1"})
+    info = store.copy("inbox/clip.mp4", "archive/2026/clip.mp4")
+    assert info.key == "archive/2026/clip.mp4" and info.size_bytes == 11
+    assert info.content_type == "video/mp4" and info.metadata == {"cms-ref": "A 1"}
+    assert store.get_bytes("archive/2026/clip.mp4") == b"video bytes" and store.exists("inbox/clip.mp4")
+    with pytest.raises(ObjectNotFoundError):
+        store.copy("inbox/none.mp4", "archive/none.mp4")
+    assert not store.exists("archive/none.mp4")
+
+
 def test_missing_object_is_a_clear_error(store, tmp_path):
     with pytest.raises(ObjectNotFoundError, match="no object"):
         store.get_bytes("stories/a/none.json")

@@ -69,6 +69,10 @@ class ObjectStore(Protocol):
 
     def delete(self, key: str) -> None: ...
 
+    def copy(self, source_key: str, dest_key: str) -> ObjectInfo:
+        """Copy an object (content, type and metadata) inside the store; the copy appears whole or not at all."""
+        ...
+
     def url(self, key: str, expires_s: int | None = None) -> str:
         """A presigned URL (MinIO) or a file:// URL (local) for people and players."""
         ...

@@ -73,3 +73,13 @@ def story_id_of(key: str) -> str:
     if len(parts) < 3 or parts[0] != STORY_PREFIX:
         raise InvalidKeyError(f"key {key!r} is not under {STORY_PREFIX}/<story_id>/")
     return validate_story_id(parts[1])
+
+
+RUNS_PREFIX = "runs"
+
+
+def run_record_key(flow_run_id: str) -> str:
+    """`runs/<flow-run id>.json`: which story a package run is about (read by the webhook's status call)."""
+    if not re.fullmatch(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}", flow_run_id or ""):
+        raise InvalidKeyError(f"{flow_run_id!r} is not a flow-run id (a lowercase UUID)")
+    return f"{RUNS_PREFIX}/{flow_run_id}.json"

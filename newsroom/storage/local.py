@@ -135,6 +135,13 @@ class LocalStore(JsonMixin):
                     break
                 folder = folder.parent
 
+    def copy(self, source_key, dest_key) -> ObjectInfo:
+        info = self.stat(source_key)
+        source = self._existing(source_key)
+        self._atomic_write(self._path(dest_key), lambda fh: _copy(source, fh))
+        self._write_meta(dest_key, info.content_type, info.metadata)
+        return self.stat(dest_key)
+
     def url(self, key, expires_s=None) -> str:
         return self._existing(key).as_uri()
 

@@ -182,6 +182,15 @@ class MinioStore(JsonMixin):
         validate_key(key)
         self._call(self.client.remove_object, self.bucket, key, key=key)
 
+    def copy(self, source_key, dest_key) -> ObjectInfo:
+        from minio.commonconfig import CopySource
+
+        validate_key(source_key)
+        validate_key(dest_key)
+        # Server-side copy: no bytes through this process; metadata and content type are copied too.
+        self._call(self.client.copy_object, self.bucket, dest_key, CopySource(self.bucket, source_key), key=source_key)
+        return self.stat(dest_key)
+
     def url(self, key, expires_s=None) -> str:
         self.stat(key)  # a link to nothing helps nobody: fail clearly instead
         expires = timedelta(seconds=expires_s or self.presign_expiry_s)

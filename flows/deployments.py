@@ -1,0 +1,38 @@
+"""The deployments: the same set for `newsroom serve` (one process, one machine) and infra/prefect.yaml
+(work pools, many machines). Keep the names here in step with infra/prefect.yaml (a test checks)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+PACKAGE_DEPLOYMENT = "newsroom-package/package"
+INBOX_DEPLOYMENT = "inbox-scan/inbox"
+INBOX_CRON = "*/5 * * * *"
+TAGS = ["newsroom"]
+
+
+def deployments(*, inbox_cron: str | None = INBOX_CRON) -> list[Any]:
+    """RunnerDeployments of every flow an editor, the schedule or the CMS starts."""
+    from flows.broadcast import broadcast
+    from flows.edit import edit, upscale_video
+    from flows.inbox import scan_inbox
+    from flows.ingest import ingest
+    from flows.package import newsroom_package
+
+    return [
+        newsroom_package.to_deployment("package", tags=TAGS, description="The whole story: ingest, edit, draft, broadcast."),
+        ingest.to_deployment("ingest", tags=TAGS, description="Ingest and transcribe one source."),
+        edit.to_deployment("edit", tags=TAGS, description="Highlight edit, subtitles, covers, vertical version."),
+        upscale_video.to_deployment("upscale", tags=TAGS, description="Real-ESRGAN/Lanczos upscaling of one video in chunks."),
+        broadcast.to_deployment("broadcast", tags=TAGS, description="Draft, anchor voice and video, mastered segment."),
+        # One scan at a time: a second would only race the first for the same objects.
+        scan_inbox.to_deployment("inbox", tags=TAGS, cron=inbox_cron, concurrency_limit=1,
+                                 description="Start a package run for every new object in the inbox."),
+    ]
+
+
+def serve_all(*, limit: int | None = None, inbox_cron: str | None = INBOX_CRON) -> None:
+    """Serve every deployment from this process (blocks): the single-machine way to run newsroom."""
+    from prefect import serve
+
+    serve(*deployments(inbox_cron=inbox_cron), limit=limit)

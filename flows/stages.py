@@ -1,0 +1,31 @@
+"""Run a stage inline or as a run of its deployment (NEWSROOM_DISPATCH), so heavy stages reach their pool."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from newsroom.errors import NewsroomError
+from tasks.common import settings
+
+
+class StageRunFailed(NewsroomError):
+    """A stage dispatched to its deployment did not complete."""
+
+
+def dispatching() -> bool:
+    return settings().dispatch == "deployments"
+
+
+def run_stage(stage_flow: Any, deployment: str, **parameters: Any) -> Any:
+    """Call `stage_flow(**parameters)` inline; with NEWSROOM_DISPATCH=deployments (set by infra/prefect.yaml)
+    start a run of `<flow name>/<deployment>` instead - a linked subflow on that deployment's work pool -
+    wait for it and return None (its outputs are at known keys in the store)."""
+    if not dispatching():
+        return stage_flow(**parameters)
+    from prefect.deployments import run_deployment
+
+    run = run_deployment(f"{stage_flow.name}/{deployment}", parameters=parameters, timeout=None)
+    if run.state is None or not run.state.is_completed():
+        state = run.state.name if run.state else "unknown"
+        raise StageRunFailed(f"the {deployment} stage (flow run {run.id}) ended {state}: open it in the Prefect UI")
+    return None

@@ -1,0 +1,335 @@
+"""The CMS webhook: a small FastAPI app that validates signed requests and starts Prefect deployment runs.
+
+It never touches media: it checks the request, that the named object exists, and asks a `Launcher`
+(the Prefect side lives in `flows/launch.py`) to start the package or an inbox scan. One run per
+Idempotency-Key is enforced by the Prefect server itself (a flow run's idempotency key is unique per
+flow), so concurrent retries through any number of webhook replicas still start one run.
+
+Headers (documented in the OpenAPI schema): `X-Newsroom-Timestamp`, `X-Newsroom-Signature` (see
+`newsroom.webhook.auth`), `Idempotency-Key` on POST /v1/stories; MinIO's notifications on
+/v1/storage-events carry `Authorization: Bearer <storage_events_token>` instead (MinIO cannot sign).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import logging
+import re
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+from uuid import UUID
+
+from fastapi import FastAPI, Request
+from fastapi.encoders import jsonable_encoder
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from pydantic import ValidationError
+from starlette.concurrency import run_in_threadpool
+from starlette.exceptions import HTTPException
+
+from newsroom.config import Settings
+from newsroom.errors import ConfigError, NewsroomError, ObjectNotFoundError
+from newsroom.manifest import DELIVERABLES
+from newsroom.storage import ObjectStore, open_store
+from newsroom.storage.keys import RUNS_PREFIX, manifest_key, run_record_key
+from newsroom.webhook import auth
+from newsroom.webhook.schemas import (
+    ErrorBody,
+    EventsAccepted,
+    Health,
+    StorageEvent,
+    StoryAccepted,
+    StoryRequest,
+    StoryStatus,
+)
+
+log = logging.getLogger("newsroom.webhook")
+PORTRAIT_PREFIX = "portraits/"
+_IDEMPOTENCY_RE = re.compile(r"^[A-Za-z0-9._:\-]{8,128}$")
+
+
+class LaunchError(Exception):
+    """Prefect could not start or read a run; the message says what to check."""
+
+
+@dataclass(frozen=True, slots=True)
+class LaunchedRun:
+    id: str
+    parameters: dict[str, Any] = field(default_factory=dict)
+    duplicate: bool = False
+    ui_url: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class RunInfo:
+    id: str
+    state: str
+    state_name: str
+    message: str | None
+    parameters: dict[str, Any]
+    ui_url: str | None = None
+
+
+class Launcher(Protocol):
+    """Starts and reads the runs the webhook asks for (implemented over Prefect in flows/launch.py)."""
+
+    async def start_story(self, parameters: dict[str, Any], *, idempotency_key: str, tags: list[str]) -> LaunchedRun: ...
+
+    async def start_inbox_scan(self, *, idempotency_key: str) -> LaunchedRun: ...
+
+    async def story_run(self, run_id: str) -> RunInfo | None: ...
+
+    async def healthy(self) -> bool: ...
+
+
+class ApiError(Exception):
+    def __init__(self, status: int, error: str, *, detail: Any = None, flow_run_id: str | None = None) -> None:
+        super().__init__(error)
+        self.status = status
+        self.error = error
+        self.detail = detail
+        self.flow_run_id = flow_run_id
+
+
+_ERRORS: dict[int | str, dict[str, Any]] = {
+    status: {"model": ErrorBody, "description": text}
+    for status, text in {
+        400: "Malformed request (JSON, headers)",
+        401: "Missing, wrong or stale signature",
+        404: "No such story run",
+        409: "Replayed request, or an Idempotency-Key reused with different parameters",
+        413: "Body over the size limit",
+        422: "Invalid parameters or source object",
+        503: "Prefect or the object store is unavailable: retry later",
+    }.items()
+}
+_SIGNED = [
+    {"name": auth.TIMESTAMP_HEADER, "in": "header", "required": True, "schema": {"type": "string", "pattern": "^[0-9]{1,12}$"},
+     "description": "Unix seconds when the request was signed (a 5-minute window)."},
+    {"name": auth.SIGNATURE_HEADER, "in": "header", "required": True,
+     "schema": {"type": "string", "pattern": "^sha256=[0-9a-f]{64}$"},
+     "description": "sha256=<hex HMAC-SHA256 of '<timestamp>.' + raw body with the shared secret>."},
+]
+_IDEMPOTENCY = {"name": auth.IDEMPOTENCY_HEADER, "in": "header", "required": True,
+                "schema": {"type": "string", "pattern": _IDEMPOTENCY_RE.pattern},
+                "description": "Your id for this request; the same key never starts a second run."}
+_BEARER = {"name": "Authorization", "in": "header", "required": True, "schema": {"type": "string"},
+           "description": "Bearer <storage_events_token> (MinIO's notify_webhook auth_token)."}
+
+
+def _json_body(model: type) -> dict[str, Any]:
+    return {"required": True, "content": {"application/json": {"schema": {"$ref": f"#/components/schemas/{model.__name__}"}}}}
+
+
+def create_app(settings: Settings, launcher: Launcher, store: ObjectStore | None = None) -> FastAPI:
+    """The webhook app. Refuses to exist without a shared secret."""
+    if settings.webhook_secret is None or len(settings.webhook_secret.get_secret_value()) < 16:
+        raise ConfigError("the webhook needs a shared secret of at least 16 characters: set NEWSROOM_WEBHOOK_SECRET")
+    secret = settings.webhook_secret.get_secret_value()
+    events_token = settings.storage_events_token.get_secret_value() if settings.storage_events_token else None
+    objects = store or open_store(settings)
+    guard = auth.ReplayGuard()
+    limit = settings.webhook_max_body_bytes
+    source_prefixes = tuple(settings.webhook_source_prefixes)
+
+    app = FastAPI(
+        title="newsroom webhook",
+        version="1",
+        summary="Start and follow story packages from a CMS or MinIO bucket notifications.",
+        description=__doc__,
+    )
+
+    @app.exception_handler(ApiError)
+    async def _api_error(request: Request, exc: ApiError) -> JSONResponse:
+        log.warning("%s %s -> %d: %s", request.method, request.url.path, exc.status, exc.error)
+        body = ErrorBody(error=exc.error, detail=jsonable_encoder(exc.detail), flow_run_id=exc.flow_run_id)
+        return JSONResponse(body.model_dump(exclude_none=True), status_code=exc.status)
+
+    @app.exception_handler(RequestValidationError)
+    async def _invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
+        return await _api_error(request, ApiError(422, "invalid request", detail=_errors(exc.errors())))
+
+    @app.exception_handler(HTTPException)
+    async def _http(request: Request, exc: HTTPException) -> JSONResponse:  # unknown paths, wrong methods
+        return await _api_error(request, ApiError(exc.status_code, str(exc.detail)))
+
+    async def read_body(request: Request) -> bytes:
+        declared = request.headers.get("content-length")
+        if declared and (not declared.isdigit() or int(declared) > limit):
+            raise ApiError(413, f"body is over the {limit}-byte limit")
+        chunks, size = [], 0
+        async for chunk in request.stream():
+            size += len(chunk)
+            if size > limit:
+                raise ApiError(413, f"body is over the {limit}-byte limit")
+            chunks.append(chunk)
+        return b"".join(chunks)
+
+    def check_signature(request: Request, body: bytes) -> str:
+        signature = request.headers.get(auth.SIGNATURE_HEADER)
+        try:
+            auth.verify(secret, request.headers.get(auth.TIMESTAMP_HEADER), signature, body)
+        except auth.AuthError as exc:
+            log.warning("refused %s %s from %s: %s", request.method, request.url.path,
+                        request.client.host if request.client else "?", exc)
+            raise ApiError(401, str(exc)) from None
+        return signature or ""
+
+    def parse(model: type, body: bytes) -> Any:
+        try:
+            data = json.loads(body)
+        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+            raise ApiError(400, f"body is not valid JSON: {exc}") from None
+        if not isinstance(data, dict):
+            raise ApiError(422, "body must be a JSON object")
+        try:
+            return model.model_validate(data)
+        except ValidationError as exc:
+            raise ApiError(422, "invalid parameters", detail=_errors(exc.errors(include_url=False))) from None
+
+    async def check_object(key: str, what: str, prefixes: tuple[str, ...]) -> None:
+        if not key.startswith(prefixes):
+            raise ApiError(422, f"{what} {key!r} is outside the allowed prefixes {', '.join(prefixes)}")
+        try:
+            info = await run_in_threadpool(objects.stat, key)
+        except ObjectNotFoundError:
+            raise ApiError(422, f"{what} {key!r} does not exist in the bucket: upload it first") from None
+        except NewsroomError as exc:
+            raise ApiError(503, f"object store unavailable: {exc}") from None
+        if info.size_bytes == 0:
+            raise ApiError(422, f"{what} {key!r} is empty")
+        if info.size_bytes > settings.max_source_bytes:
+            raise ApiError(422, f"{what} {key!r} is {info.size_bytes} bytes, over the {settings.max_source_bytes}-byte limit")
+
+    @app.post("/v1/stories", status_code=202, response_model=StoryAccepted, responses=_ERRORS,
+              openapi_extra={"requestBody": _json_body(StoryRequest), "parameters": [*_SIGNED, _IDEMPOTENCY]})
+    async def create_story(request: Request) -> StoryAccepted:
+        """Start the whole package (ingest, edit, draft, broadcast) for a media object."""
+        body = await read_body(request)
+        signature = check_signature(request, body)
+        seen = guard.claim(signature)
+        if seen is not None:
+            raise ApiError(409, "replayed request: this exact signed request was already received; "
+                                "sign each retry with a fresh timestamp (the Idempotency-Key keeps it one run)",
+                           flow_run_id=seen.flow_run_id)
+        try:
+            key = request.headers.get(auth.IDEMPOTENCY_HEADER)
+            if not key or not _IDEMPOTENCY_RE.match(key):
+                raise ApiError(400, f"{auth.IDEMPOTENCY_HEADER} header is required: 8-128 characters of "
+                                    "letters, digits and . _ : -")
+            story: StoryRequest = parse(StoryRequest, body)
+            await check_object(story.source_key, "source_key", source_prefixes)
+            if story.portrait_key:
+                await check_object(story.portrait_key, "portrait_key", (*source_prefixes, PORTRAIT_PREFIX))
+            parameters = story.flow_parameters()
+            tags = ["cms"] + ([f"cms-ref:{story.cms_ref}"] if story.cms_ref else [])
+            try:
+                run = await launcher.start_story(parameters, idempotency_key=f"cms:{key}", tags=tags)
+            except LaunchError as exc:
+                raise ApiError(503, str(exc)) from None
+            if run.duplicate and any(run.parameters.get(k) != v for k, v in parameters.items()):
+                raise ApiError(409, f"{auth.IDEMPOTENCY_HEADER} {key!r} was already used for a different request",
+                               flow_run_id=run.id)
+        except BaseException:
+            guard.release(signature)  # nothing started: the same bytes may be retried
+            raise
+        guard.settle(signature, run.id)
+        log.info("story run %s for %s (%s)", run.id, story.source_key, "duplicate" if run.duplicate else "new")
+        return StoryAccepted(id=run.id, status_url=str(request.url_for("story_status", run_id=run.id)),
+                             ui_url=run.ui_url, duplicate=run.duplicate)
+
+    @app.get("/v1/stories/{run_id}", response_model=StoryStatus, responses=_ERRORS, name="story_status",
+             openapi_extra={"parameters": _SIGNED})
+    async def story_status(run_id: UUID, request: Request) -> StoryStatus:
+        """Where a story's package run is, and links to its finished files."""
+        check_signature(request, await read_body(request))
+        try:
+            run = await launcher.story_run(str(run_id))
+        except LaunchError as exc:
+            raise ApiError(503, str(exc)) from None
+        if run is None:
+            raise ApiError(404, f"no story run {run_id}")
+        status = StoryStatus(id=run.id, state=run.state, state_name=run.state_name, message=run.message,
+                             source_key=run.parameters.get("source"), ui_url=run.ui_url)
+        try:
+            record = await run_in_threadpool(objects.get_json, run_record_key(run.id))
+        except ObjectNotFoundError:
+            return status
+        except NewsroomError as exc:
+            raise ApiError(503, f"object store unavailable: {exc}") from None
+        status.story_id = record.get("story_id")
+        status.note = record.get("note")
+        if status.story_id:
+            status.outputs = await run_in_threadpool(_outputs, objects, status.story_id)
+        return status
+
+    @app.post("/v1/storage-events", status_code=202, response_model=EventsAccepted, responses=_ERRORS,
+              openapi_extra={"requestBody": _json_body(StorageEvent), "parameters": [_BEARER]})
+    async def storage_events(request: Request) -> EventsAccepted:
+        """MinIO bucket notifications: a new object under the inbox prefix starts an inbox scan right away."""
+        token = request.headers.get("authorization", "")
+        if not events_token or not hmac.compare_digest(token.encode("utf-8", "replace"),
+                                                       f"Bearer {events_token}".encode()):
+            log.warning("refused storage event from %s: bad or missing bearer token",
+                        request.client.host if request.client else "?")
+            raise ApiError(401, "storage events need 'Authorization: Bearer <token>' matching NEWSROOM_STORAGE_EVENTS_TOKEN")
+        event: StorageEvent = parse(StorageEvent, await read_body(request))
+        wanted = [r for r in event.records
+                  if r.event_name.startswith("s3:ObjectCreated:") and r.s3.bucket.name == settings.minio_bucket
+                  and r.key.startswith(settings.inbox_prefix)]
+        if not wanted:
+            return EventsAccepted(scans=[], ignored=len(event.records))
+        # One scan per distinct batch of objects: a storm of the same notification starts one scan.
+        digest = hashlib.sha256(json.dumps(sorted((r.key, r.s3.object.etag or "", r.s3.object.sequencer or "")
+                                                  for r in wanted)).encode()).hexdigest()[:32]
+        try:
+            run = await launcher.start_inbox_scan(idempotency_key=f"inbox-event:{digest}")
+        except LaunchError as exc:
+            raise ApiError(503, str(exc)) from None
+        return EventsAccepted(scans=[run.id], ignored=len(event.records) - len(wanted))
+
+    @app.get("/healthz", response_model=Health, responses={503: {"model": Health}})
+    async def healthz() -> JSONResponse:
+        """Liveness and the two services the webhook needs (no authentication, no details)."""
+        prefect_ok = await launcher.healthy()
+        try:
+            await run_in_threadpool(objects.exists, f"{RUNS_PREFIX}/healthz.json")
+            storage_ok = True
+        except NewsroomError:
+            storage_ok = False
+        health = Health(ok=prefect_ok and storage_ok, prefect=prefect_ok, storage=storage_ok)
+        return JSONResponse(health.model_dump(), status_code=200 if health.ok else 503)
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            from fastapi.openapi.utils import get_openapi
+
+            schema = get_openapi(title=app.title, version=app.version, summary=app.summary,
+                                 description=app.description, routes=app.routes)
+            components = schema.setdefault("components", {}).setdefault("schemas", {})
+            for model in (StoryRequest, StorageEvent):
+                spec = model.model_json_schema(ref_template="#/components/schemas/{model}", by_alias=True)
+                components.update(spec.pop("$defs", {}))
+                components[model.__name__] = spec
+            app.openapi_schema = schema
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
+    return app
+
+
+def _errors(errors: Any) -> list[dict[str, Any]]:
+    """Pydantic errors without the offending input echoed back (it may be huge or hostile)."""
+    return [{"loc": list(e.get("loc", ())), "msg": e.get("msg", ""), "type": e.get("type", "")} for e in errors]
+
+
+def _outputs(store: ObjectStore, story_id: str) -> dict[str, str]:
+    try:
+        manifest = store.get_json(manifest_key(story_id))
+    except ObjectNotFoundError:
+        return {}
+    stored = {a["key"] for a in manifest.get("assets", [])} | {manifest_key(story_id)}
+    prefix = manifest_key(story_id).rsplit("/", 1)[0] + "/"
+    return {name: store.url(prefix + rel) for rel, name in DELIVERABLES.items() if prefix + rel in stored}

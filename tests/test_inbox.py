@@ -1,0 +1,91 @@
+"""The inbox scan against the S3 test server and a real Prefect API: two scans, one run per object."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+
+import pytest
+
+from flows.inbox import scan_inbox
+from newsroom.inbox import archive_key, scan
+from newsroom.storage import LocalStore, open_store, sha256_file
+
+
+@pytest.fixture
+def package_deployment(prefect_harness):
+    """The package deployment registered on the API, with no worker: its runs stay scheduled for counting."""
+    from prefect.client.orchestration import get_client
+
+    from flows.package import newsroom_package
+
+    deployment_id = newsroom_package.to_deployment("package").apply()
+    yield deployment_id
+
+    async def cleanup():
+        async with get_client() as client:
+            for run in await client.read_flow_runs(limit=200):
+                if run.deployment_id == deployment_id:
+                    await client.delete_flow_run(run.id)
+            await client.delete_deployment(deployment_id)
+
+    asyncio.run(cleanup())
+
+
+def _package_runs(deployment_id):
+    from prefect.client.orchestration import get_client
+
+    async def read():
+        async with get_client() as client:
+            return [r for r in await client.read_flow_runs(limit=200) if r.deployment_id == deployment_id]
+
+    return asyncio.run(read())
+
+
+def test_settle_time_and_hidden_names(tmp_path):
+    store = LocalStore(tmp_path)
+    for key in ("inbox/a.mp4", "inbox/.b.mp4.part", "inbox/c.mp4.error.json", "inbox/sub/d.wav", "other/e.mp4"):
+        store.put_bytes(key, b"x")
+    ready, waiting = scan(store, "inbox/", settle_s=3600)
+    assert ready == [] and sorted(o.key for o in waiting) == ["inbox/a.mp4", "inbox/sub/d.wav"]
+    ready, waiting = scan(store, "inbox/", settle_s=0)
+    assert sorted(o.key for o in ready) == ["inbox/a.mp4", "inbox/sub/d.wav"] and waiting == []
+
+
+def test_two_scans_start_one_run_per_object(minio_env, package_deployment, media_dir):
+    store = open_store()
+    store.put_file("inbox/news-a.mp4", media_dir / "av.mp4")
+    store.put_file("inbox/tone.m4a", media_dir / "tone.m4a")
+    store.put_file("inbox/notes.mp4", media_dir / "text.mp4")  # not media
+    store.put_file("inbox/broken.mp4", media_dir / "empty.mp4")  # an upload that died at 0 bytes
+
+    # Everything was just written: a long settle time leaves it all for later (maybe still uploading).
+    waiting = scan_inbox(settle_s=3600)
+    assert {r.outcome for r in waiting} == {"waiting"} and len(waiting) == 4
+    assert _package_runs(package_deployment) == []
+
+    first = {r.key: r for r in scan_inbox(settle_s=0)}
+    assert first["inbox/news-a.mp4"].outcome == "started" and first["inbox/tone.m4a"].outcome == "started"
+    assert first["inbox/notes.mp4"].outcome == "failed" and first["inbox/broken.mp4"].outcome == "failed"
+    assert list(store.list("inbox/")) == []
+    archived = archive_key("inbox/news-a.mp4", sha256_file(media_dir / "av.mp4"))
+    assert first["inbox/news-a.mp4"].moved_to == archived and store.exists(archived)
+    failed = first["inbox/notes.mp4"].moved_to
+    assert failed.startswith("failed/") and store.get_bytes(failed) == (media_dir / "text.mp4").read_bytes()
+    assert "not usable media" in json.loads(store.get_bytes(failed + ".error.json"))["error"]
+
+    # The same content again, under another name, plus one new object: one new run only.
+    store.put_file("inbox/news-a-again.mp4", media_dir / "av.mp4")
+    store.put_file("inbox/vfr.mp4", media_dir / "vfr.mp4")
+    second = {r.key: r for r in scan_inbox(settle_s=0)}
+    assert second["inbox/news-a-again.mp4"].outcome == "duplicate"
+    assert second["inbox/news-a-again.mp4"].flow_run_id == first["inbox/news-a.mp4"].flow_run_id
+    assert second["inbox/vfr.mp4"].outcome == "started"
+    assert scan_inbox(settle_s=0) == []  # nothing left
+
+    runs = _package_runs(package_deployment)
+    assert len(runs) == 3
+    assert {r.parameters["source"] for r in runs} == {first["inbox/news-a.mp4"].moved_to,
+                                                      first["inbox/tone.m4a"].moved_to,
+                                                      second["inbox/vfr.mp4"].moved_to}
+    assert all("inbox" in r.tags for r in runs)
