@@ -46,6 +46,10 @@ class Settings(BaseSettings):
     minio_bucket: str = "newsroom"
     minio_secure: bool = Field(False, description="Use HTTPS to reach MinIO.")
     minio_region: str | None = None
+    minio_public_url: str | None = Field(
+        None, description="Address people and the CMS reach MinIO at (e.g. https://media.example.org), for the "
+        "links in artifacts and webhook answers; default: the endpoint above.",
+    )
     presign_expiry_s: int = Field(7 * 24 * 3600, ge=60, le=7 * 24 * 3600)
 
     # Models

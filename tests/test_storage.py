@@ -8,7 +8,7 @@ import urllib.request
 
 import pytest
 
-from newsroom.errors import InvalidKeyError, ObjectNotFoundError
+from newsroom.errors import ConfigError, InvalidKeyError, ObjectNotFoundError
 from newsroom.storage import delete_prefix, open_store
 from newsroom.storage.minio import PART_SIZE_BYTES
 
@@ -88,6 +88,21 @@ def test_url_gives_a_readable_link(store):
     url = store.url("stories/a/ingest/t.txt")
     with urllib.request.urlopen(url, timeout=10) as response:  # file:// or presigned http://127.0.0.1
         assert response.read() == b"hello"
+
+
+def test_links_name_the_public_address(minio_settings):
+    """Presigned links for people use NEWSROOM_MINIO_PUBLIC_URL (here: the same server as 'localhost')."""
+    from newsroom.storage import open_store
+
+    host, port = minio_settings.minio_endpoint.split(":")
+    public = open_store(minio_settings.model_copy(update={"minio_public_url": f"http://localhost:{port}"}))
+    public.put_bytes("stories/a/edit/p.txt", b"public")
+    url = public.url("stories/a/edit/p.txt")
+    assert url.startswith(f"http://localhost:{port}/") and host not in url
+    with urllib.request.urlopen(url, timeout=10) as response:
+        assert response.read() == b"public"
+    with pytest.raises(ConfigError, match="PUBLIC_URL"):
+        open_store(minio_settings.model_copy(update={"minio_public_url": "http://media.example.org/some/path"}))
 
 
 def test_local_writes_are_atomic_and_leave_no_temp_files(tmp_path):

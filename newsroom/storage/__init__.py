@@ -44,5 +44,6 @@ def open_store(settings: Settings | None = None) -> ObjectStore:
             secure=settings.minio_secure,
             region=settings.minio_region,
             presign_expiry_s=settings.presign_expiry_s,
+            public_url=settings.minio_public_url,
         )
     return LocalStore(settings.local_root)

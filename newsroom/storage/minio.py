@@ -15,7 +15,7 @@ import tempfile
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
-from urllib.parse import quote, unquote
+from urllib.parse import quote, unquote, urlsplit
 
 from newsroom.errors import ConfigError, NewsroomError, ObjectNotFoundError, TransientError
 from newsroom.storage.base import JsonMixin, guess_content_type
@@ -39,6 +39,7 @@ class MinioStore(JsonMixin):
         region: str | None = None,
         presign_expiry_s: int = 7 * 24 * 3600,
         create_bucket: bool = True,
+        public_url: str | None = None,
     ) -> None:
         try:
             from minio import Minio
@@ -50,6 +51,16 @@ class MinioStore(JsonMixin):
         self.bucket = bucket
         self.presign_expiry_s = presign_expiry_s
         self.client = Minio(endpoint, access_key=access_key, secret_key=secret_key, secure=secure, region=region)
+        # Links for people (presigned URLs) must name the host *they* reach, not the in-cluster one. A
+        # signature covers the host, so sign with a client for the public address; with the region given,
+        # presigning is pure computation (no request to that address from here).
+        self.presigner = self.client
+        if public_url:
+            parsed = urlsplit(public_url if "://" in public_url else f"http://{public_url}")
+            if not parsed.netloc or parsed.path not in ("", "/"):
+                raise ConfigError(f"NEWSROOM_MINIO_PUBLIC_URL must be like https://media.example.org, not {public_url!r}")
+            self.presigner = Minio(parsed.netloc, access_key=access_key, secret_key=secret_key,
+                                   secure=parsed.scheme == "https", region=region or "us-east-1")
         if create_bucket:
             self._call(self._ensure_bucket)
 
@@ -194,4 +205,4 @@ class MinioStore(JsonMixin):
     def url(self, key, expires_s=None) -> str:
         self.stat(key)  # a link to nothing helps nobody: fail clearly instead
         expires = timedelta(seconds=expires_s or self.presign_expiry_s)
-        return self._call(self.client.presigned_get_object, self.bucket, key, expires=expires, key=key)
+        return self._call(self.presigner.presigned_get_object, self.bucket, key, expires=expires, key=key)
