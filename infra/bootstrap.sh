@@ -5,7 +5,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 EXTRAS="${1:-all,dev}"
-SYSTEM_PACKAGES=(ffmpeg fonts-noto-cjk libomp5 espeak-ng)
+SYSTEM_PACKAGES=(ffmpeg fonts-noto-cjk libomp5 libvulkan1 espeak-ng)
 PYTHON="${PYTHON:-python3}"
 VENV=.venv
 STAMP="$VENV/.installed-$EXTRAS"
