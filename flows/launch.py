@@ -34,6 +34,21 @@ class PrefectLauncher:
         self.inbox_deployment = inbox_deployment
         self._ui = prefect_ui_url(ui_url)
         self._package_id: uuid.UUID | None = None
+        self._client: Any = None
+
+    async def client(self) -> Any:
+        """One Prefect client for the service's lifetime (opened in its event loop on first use): a new one
+        per request would repeat the connection set-up and the API version check every time."""
+        if self._client is None:
+            client = get_client()
+            await client.__aenter__()
+            self._client = client
+        return self._client
+
+    async def aclose(self) -> None:
+        if self._client is not None:
+            client, self._client = self._client, None
+            await client.__aexit__(None, None, None)
 
     def run_url(self, run_id: str) -> str | None:
         return f"{self._ui}/runs/flow-run/{run_id}" if self._ui else None
@@ -44,10 +59,9 @@ class PrefectLauncher:
         # Prefect server answers a repeated key with the existing run): no clocks compared, no race.
         proposed = f"{name}-{uuid.uuid4().hex[:10]}"
         try:
-            async with get_client() as client:
-                run = await arun_deployment(deployment, client=client, parameters=parameters, timeout=0,
-                                           idempotency_key=idempotency_key, tags=tags, flow_run_name=proposed,
-                                           as_subflow=False)
+            run = await arun_deployment(deployment, client=await self.client(), parameters=parameters, timeout=0,
+                                        idempotency_key=idempotency_key, tags=tags, flow_run_name=proposed,
+                                        as_subflow=False)
         except ObjectNotFound:
             raise LaunchError(f"deployment {deployment!r} does not exist: start `newsroom serve`, or deploy "
                               "infra/prefect.yaml (`newsroom ops bootstrap` then `prefect deploy --all`)") from None
@@ -68,10 +82,10 @@ class PrefectLauncher:
 
     async def story_run(self, run_id: str) -> RunInfo | None:
         try:
-            async with get_client() as client:
-                if self._package_id is None:
-                    self._package_id = (await client.read_deployment_by_name(self.package_deployment)).id
-                run = await client.read_flow_run(uuid.UUID(run_id))
+            client = await self.client()
+            if self._package_id is None:
+                self._package_id = (await client.read_deployment_by_name(self.package_deployment)).id
+            run = await client.read_flow_run(uuid.UUID(run_id))
         except ObjectNotFound:
             return None
         except Exception as exc:
@@ -85,7 +99,6 @@ class PrefectLauncher:
 
     async def healthy(self) -> bool:
         try:
-            async with get_client() as client:
-                return await client.api_healthcheck() is None
+            return await (await self.client()).api_healthcheck() is None
         except Exception:
             return False

@@ -17,6 +17,7 @@ import hmac
 import json
 import logging
 import re
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 from uuid import UUID
@@ -134,7 +135,15 @@ def create_app(settings: Settings, launcher: Launcher, store: ObjectStore | None
     limit = settings.webhook_max_body_bytes
     source_prefixes = tuple(settings.webhook_source_prefixes)
 
+    @asynccontextmanager
+    async def lifespan(_: FastAPI):
+        yield
+        close = getattr(launcher, "aclose", None)  # a launcher holding connections releases them
+        if close is not None:
+            await close()
+
     app = FastAPI(
+        lifespan=lifespan,
         title="newsroom webhook",
         version="1",
         summary="Start and follow story packages from a CMS or MinIO bucket notifications.",
