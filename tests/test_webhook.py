@@ -76,7 +76,7 @@ def stack(prefect_harness, tmp_path_factory):
            "NEWSROOM_LOCAL_ROOT": str(root), "NEWSROOM_WEBHOOK_SECRET": SECRET,
            "NEWSROOM_STORAGE_EVENTS_TOKEN": EVENTS_TOKEN, "NEWSROOM_WEBHOOK_MAX_BODY_BYTES": "4096",
            "NEWSROOM_LLM_MODEL": "qwen2.5-0.5b-instruct", "NEWSROOM_DISPATCH": "deployments",
-           "PREFECT_RUNNER_POLL_FREQUENCY": "2", "PREFECT_SERVER_ANALYTICS_ENABLED": "false"}
+           "PREFECT_RUNNER_POLL_FREQUENCY": "2", "NEWSROOM_MAX_SOURCE_BYTES": "3000000", "PREFECT_SERVER_ANALYTICS_ENABLED": "false"}
     port = _free_port()
     with open(logs / "serve.log", "w") as serve_log, open(logs / "webhook.log", "w") as web_log:
         serve = subprocess.Popen([NEWSROOM, "-v", "serve", "--inbox-cron", ""], env=env, stdout=serve_log,
@@ -207,6 +207,39 @@ def test_signed_request_starts_one_run(stack, sample_run):
     runs = _runs("newsroom-package/package", key_prefix="cms:sample-story-0001")
     assert [str(r.id) for r in runs] == [accepted["id"]]
     assert "cms-ref:cms/story-42" in runs[0].tags
+
+
+def _upload(stack: Stack, data: bytes, filename: str = "clip.mp4", *, secret: str = SECRET, ts: int | None = None):
+    headers = {**auth.signed_headers(secret, data, timestamp=ts), "Content-Type": "application/octet-stream"}
+    return httpx.post(f"{stack.url}/v1/uploads", params={"filename": filename}, content=data, headers=headers,
+                      timeout=60)
+
+
+def test_upload_then_story(stack, media_dir):
+    data = (media_dir / "av.mp4").read_bytes()
+    stored = _upload(stack, data, "council meeting.mp4")
+    assert stored.status_code == 201, stored.text
+    key = stored.json()["source_key"]
+    assert key.startswith("uploads/") and key.endswith("/council meeting.mp4")
+    assert stack.store.get_bytes(key) == data and stored.json()["bytes"] == len(data)
+    assert stack.store.stat(key).metadata["sha256"] == stored.json()["sha256"]
+    story = post(stack, "/v1/stories", {"source_key": key, "asr_model": "tiny.en"}, key="upload-then-story")
+    assert story.status_code == 202 and story.json()["duplicate"] is False
+
+
+@pytest.mark.parametrize("case", ["bad signature", "too big", "no extension", "path in name", "empty"])
+def test_bad_uploads_store_nothing(stack, case):
+    before = {o.key for o in stack.store.list("uploads/")}
+    response = {
+        "bad signature": lambda: _upload(stack, b"\x00" * 1000, secret="not-the-secret-at-all"),
+        "too big": lambda: _upload(stack, b"\x00" * 3_000_001),
+        "no extension": lambda: _upload(stack, b"\x00" * 10, "clip"),
+        "path in name": lambda: _upload(stack, b"\x00" * 10, "../../etc/clip.mp4"),
+        "empty": lambda: _upload(stack, b""),
+    }[case]()
+    assert response.status_code == {"bad signature": 401, "too big": 413, "empty": 422}.get(case, 422), response.text
+    assert response.json()["error"]
+    assert {o.key for o in stack.store.list("uploads/")} == before
 
 
 def _abuse_cases():

@@ -17,6 +17,9 @@ import hmac
 import json
 import logging
 import re
+import tempfile
+import time
+import uuid
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -44,10 +47,14 @@ from newsroom.webhook.schemas import (
     StoryAccepted,
     StoryRequest,
     StoryStatus,
+    Uploaded,
 )
 
 log = logging.getLogger("newsroom.webhook")
 PORTRAIT_PREFIX = "portraits/"
+UPLOAD_PREFIX = "uploads"
+UPLOAD_CHUNK_BYTES = 1024 * 1024
+_FILENAME_RE = re.compile(r"^[\w\-+=@()\[\],][\w.\-+=@ ()\[\],]{0,150}\.[A-Za-z0-9]{1,8}$")
 _IDEMPOTENCY_RE = re.compile(r"^[A-Za-z0-9._:\-]{8,128}$")
 
 
@@ -248,6 +255,55 @@ def create_app(settings: Settings, launcher: Launcher, store: ObjectStore | None
         log.info("story run %s for %s (%s)", run.id, story.source_key, "duplicate" if run.duplicate else "new")
         return StoryAccepted(id=run.id, status_url=str(request.url_for("story_status", run_id=run.id)),
                              ui_url=run.ui_url, duplicate=run.duplicate)
+
+    @app.post("/v1/uploads", status_code=201, response_model=Uploaded, responses=_ERRORS,
+              openapi_extra={"requestBody": {"required": True, "content": {"application/octet-stream": {
+                  "schema": {"type": "string", "format": "binary"}}}}, "parameters": [*_SIGNED, {
+                  "name": "filename", "in": "query", "required": True,
+                  "schema": {"type": "string", "pattern": _FILENAME_RE.pattern},
+                  "description": "The file's name, with its extension (e.g. council-meeting.mp4)."}]})
+    async def upload(request: Request) -> Uploaded:
+        """Store raw media for a story (streamed, up to max_source_bytes); then POST /v1/stories with its key."""
+        filename = request.query_params.get("filename", "")
+        signature = request.headers.get(auth.SIGNATURE_HEADER) or ""
+        try:
+            ts = auth.parse_headers(request.headers.get(auth.TIMESTAMP_HEADER), signature)
+            auth.check_fresh(ts)
+        except auth.AuthError as exc:
+            raise ApiError(401, str(exc)) from None
+        if not _FILENAME_RE.match(filename):
+            raise ApiError(422, "filename query parameter is required: a plain name with an extension, "
+                                "e.g. ?filename=council-meeting.mp4")
+        cap = settings.max_source_bytes
+        declared = request.headers.get("content-length")
+        if declared and (not declared.isdigit() or int(declared) > cap):
+            raise ApiError(413, f"upload is over the {cap}-byte limit (NEWSROOM_MAX_SOURCE_BYTES)")
+        mac, digest, size = auth.start_mac(secret, ts), hashlib.sha256(), 0
+        with tempfile.NamedTemporaryFile(prefix="newsroom-upload-") as tmp:
+            async for chunk in request.stream():
+                size += len(chunk)
+                if size > cap:
+                    raise ApiError(413, f"upload is over the {cap}-byte limit (NEWSROOM_MAX_SOURCE_BYTES)")
+                mac.update(chunk)
+                digest.update(chunk)
+                tmp.write(chunk)
+            tmp.flush()
+            try:
+                auth.check_mac(mac, signature)
+            except auth.AuthError as exc:
+                raise ApiError(401, str(exc)) from None
+            if guard.claim(signature) is not None:
+                raise ApiError(409, "replayed request: this exact signed upload was already received")
+            if size == 0:
+                raise ApiError(422, "the upload is empty")
+            key = f"{UPLOAD_PREFIX}/{time.strftime('%Y-%m-%d', time.gmtime())}/{uuid.uuid4().hex[:12]}/{filename}"
+            try:
+                await run_in_threadpool(objects.put_file, key, tmp.name, metadata={"sha256": digest.hexdigest()})
+            except NewsroomError as exc:
+                guard.release(signature)
+                raise ApiError(503, f"object store unavailable: {exc}") from None
+        log.info("stored upload %s (%d bytes)", key, size)
+        return Uploaded(source_key=key, bytes=size, sha256=digest.hexdigest())
 
     @app.get("/v1/stories/{run_id}", response_model=StoryStatus, responses=_ERRORS, name="story_status",
              openapi_extra={"parameters": _SIGNED})

@@ -40,9 +40,8 @@ def signed_headers(secret: str, body: bytes, *, timestamp: int | None = None) ->
     return {TIMESTAMP_HEADER: str(ts), SIGNATURE_HEADER: sign(secret, ts, body)}
 
 
-def verify(secret: str, timestamp: str | None, signature: str | None, body: bytes, *,
-           now: float | None = None, window_s: int = WINDOW_S) -> int:
-    """Check a request's signature and freshness; returns the timestamp. Raises AuthError."""
+def parse_headers(timestamp: str | None, signature: str | None) -> int:
+    """Check the two headers are present and well-formed; returns the timestamp. Raises AuthError."""
     if not timestamp or not signature:
         raise AuthError(f"missing {TIMESTAMP_HEADER} or {SIGNATURE_HEADER} header: sign the request "
                         "(HMAC-SHA256 of '<timestamp>.' + body with the shared secret)")
@@ -52,14 +51,36 @@ def verify(secret: str, timestamp: str | None, signature: str | None, body: byte
         raise AuthError(f"{TIMESTAMP_HEADER} must be Unix seconds (an integer)") from None
     if not signature.startswith(SIGNATURE_SCHEME) or len(signature) != len(SIGNATURE_SCHEME) + 64:
         raise AuthError(f"{SIGNATURE_HEADER} must look like 'sha256=<64 hex digits>'")
-    expected = sign(secret, ts, body)
-    # Compare before looking at the clock, in constant time, so timing says nothing about the secret.
-    if not hmac.compare_digest(expected.encode("ascii"), signature.encode("ascii", "replace")):
-        raise AuthError("signature does not match: sign '<timestamp>.' + the exact body bytes with the shared secret")
+    return ts
+
+
+def check_fresh(ts: int, *, now: float | None = None, window_s: int = WINDOW_S) -> None:
     skew = (time.time() if now is None else now) - ts
     if abs(skew) > window_s:
         raise AuthError(f"timestamp is {abs(skew):.0f} s away from the server's clock (limit {window_s} s): "
                         "sign each request when you send it and keep clocks in sync (NTP)")
+
+
+def start_mac(secret: str, ts: int) -> hmac.HMAC:
+    """An HMAC to feed a streamed body into (large uploads are never held in memory)."""
+    return hmac.new(secret.encode("utf-8"), f"{ts}.".encode("ascii"), hashlib.sha256)
+
+
+def check_mac(mac: hmac.HMAC, signature: str) -> None:
+    # Constant-time comparison: timing says nothing about the expected value.
+    if not hmac.compare_digest((SIGNATURE_SCHEME + mac.hexdigest()).encode("ascii"),
+                               signature.encode("ascii", "replace")):
+        raise AuthError("signature does not match: sign '<timestamp>.' + the exact body bytes with the shared secret")
+
+
+def verify(secret: str, timestamp: str | None, signature: str | None, body: bytes, *,
+           now: float | None = None, window_s: int = WINDOW_S) -> int:
+    """Check a request's signature and freshness; returns the timestamp. Raises AuthError."""
+    ts = parse_headers(timestamp, signature)
+    mac = start_mac(secret, ts)
+    mac.update(body)
+    check_mac(mac, signature or "")
+    check_fresh(ts, now=now, window_s=window_s)
     return ts
 
 

@@ -73,6 +73,12 @@ class StoryAccepted(BaseModel):
     duplicate: bool = Field(False, description="True when this Idempotency-Key had already started the run.")
 
 
+class Uploaded(BaseModel):
+    source_key: str = Field(description="Where the upload is stored: pass it as source_key to POST /v1/stories.")
+    bytes: int
+    sha256: str
+
+
 class StoryStatus(BaseModel):
     id: str
     state: str = Field(description="Prefect state type: SCHEDULED, PENDING, RUNNING, COMPLETED, FAILED, ...")
