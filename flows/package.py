@@ -29,8 +29,8 @@ def newsroom_package(
     restore: RestorePreset = "auto",
     burn_subtitles: bool = True,
     vertical: bool = True,
-    headline: str | None = None,
-    portrait_key: str | None = None,
+    headline: str = "",
+    portrait_key: str = "",
     loudness: LoudnessProfile = "broadcast",
 ) -> str:
     """Produce everything for one story: ingest -> (edit, draft) side by side -> broadcast.
@@ -44,8 +44,8 @@ def newsroom_package(
         restore: Restoration preset (auto measures the source).
         burn_subtitles: Also render a copy with burned-in subtitles.
         vertical: Also render a 9:16 version.
-        headline: Headline for the covers (default: the draft's headline... or the first sentence).
-        portrait_key: Object key of the anchor's portrait (default: the public-domain portrait that ships).
+        headline: Headline for the covers; leave empty to use the draft's headline.
+        portrait_key: Object key of the anchor's portrait; leave empty for the public-domain portrait that ships.
         loudness: broadcast = EBU R128 (-23 LUFS); web = -16 LUFS.
 
     Returns:
@@ -56,7 +56,7 @@ def newsroom_package(
     # The draft needs only the transcript: write it while the edit renders.
     draft_future = write_draft.submit(story_id, story_key(story_id, "ingest", "transcript.json"))
     run_stage(edit, "edit", story_id=story_id, target_s=target_s, upscale=upscale, restore=restore,
-               burn_subtitles=burn_subtitles, vertical=vertical, headline=headline)
+               burn_subtitles=burn_subtitles, vertical=vertical, headline=headline or None)
     try:
         draft_key = draft_future.result()
     except EmptyTranscriptError as exc:
@@ -66,7 +66,7 @@ def newsroom_package(
         return story_id
     if not headline:
         refresh_covers(story_id, draft_key)
-    run_stage(broadcast, "broadcast", story_id=story_id, portrait_key=portrait_key, loudness=loudness,
+    run_stage(broadcast, "broadcast", story_id=story_id, portrait_key=portrait_key or None, loudness=loudness,
                draft_key=draft_key)
     summarise_package(story_id)
     record_run(story_id, source, "done")

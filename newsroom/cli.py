@@ -432,7 +432,7 @@ def run(
     parse_source(source, store)  # fail fast, before a Prefect server starts
     with err.status(f"producing {source} (Prefect flow 'newsroom-package')..."):
         story_id = newsroom_package(source, language=language.value, asr_model=model.value, target_s=target_s,
-                                    upscale=upscale.value, headline=headline, portrait_key=portrait,
+                                    upscale=upscale.value, headline=headline or "", portrait_key=portrait or "",
                                     loudness=loudness)
     _print_outputs(store, story_id)
     if out:
