@@ -14,8 +14,10 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import os
+import signal
 import socket
 import statistics
 import subprocess
@@ -163,7 +165,7 @@ def main() -> None:
                         await asyncio.gather(*(client.delete_flow_run(run.id) for run in runs))
             asyncio.run(drop_backlog())
             serve = subprocess.Popen([NEWSROOM, "serve", "--inbox-cron", ""], env=env, stdout=subprocess.DEVNULL,
-                                     stderr=subprocess.DEVNULL)
+                                     stderr=subprocess.DEVNULL, start_new_session=True)
             try:
                 time.sleep(15)
                 delays = []
@@ -175,9 +177,11 @@ def main() -> None:
                 poll = os.environ.get("PREFECT_RUNNER_POLL_FREQUENCY", "10 (default)")
                 print(f"accepted -> flow run RUNNING: median {statistics.median(delays):.1f} s, max {max(delays):.1f} s "
                       f"over {len(delays)} runs (runner poll every {poll} s)")
-            finally:
-                serve.terminate()
+            finally:  # the whole group: the runner's flow-run processes too
+                os.killpg(serve.pid, signal.SIGTERM)
                 serve.wait(30)
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(serve.pid, signal.SIGKILL)
         finally:
             for proc in (web, floor):
                 proc.terminate()

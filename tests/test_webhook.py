@@ -9,9 +9,11 @@ nothing; a storm of identical requests starts one run; a fuzz pass over the Open
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 import random
+import signal
 import socket
 import subprocess
 import sys
@@ -79,10 +81,11 @@ def stack(prefect_harness, tmp_path_factory):
            "PREFECT_RUNNER_POLL_FREQUENCY": "2", "NEWSROOM_MAX_SOURCE_BYTES": "3000000", "PREFECT_SERVER_ANALYTICS_ENABLED": "false"}
     port = _free_port()
     with open(logs / "serve.log", "w") as serve_log, open(logs / "webhook.log", "w") as web_log:
+        # Own process groups: stopping one also stops the flow-run processes the runner started.
         serve = subprocess.Popen([NEWSROOM, "-v", "serve", "--inbox-cron", ""], env=env, stdout=serve_log,
-                                 stderr=subprocess.STDOUT, cwd=ROOT)
+                                 stderr=subprocess.STDOUT, cwd=ROOT, start_new_session=True)
         web = subprocess.Popen([NEWSROOM, "webhook", "--port", str(port)], env=env, stdout=web_log,
-                               stderr=subprocess.STDOUT, cwd=ROOT)
+                               stderr=subprocess.STDOUT, cwd=ROOT, start_new_session=True)
     url = f"http://127.0.0.1:{port}"
 
     async def deployed() -> bool:
@@ -104,13 +107,23 @@ def stack(prefect_harness, tmp_path_factory):
         yield Stack(url, LocalStore(root), logs)
     finally:
         for proc in (web, serve):
-            proc.terminate()
-        for proc in (web, serve):
-            try:
-                proc.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                proc.kill()
+            _stop_group(proc)
         print((logs / "webhook.log").read_text()[-3000:])
+
+
+def _stop_group(proc: subprocess.Popen) -> None:
+    for sig in (signal.SIGTERM, signal.SIGKILL):
+        try:
+            os.killpg(proc.pid, sig)
+        except ProcessLookupError:
+            return
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            continue
+        with contextlib.suppress(ProcessLookupError):  # the leader is gone; a flow-run process left in its group too
+            os.killpg(proc.pid, signal.SIGKILL)
+        return
 
 
 def post(stack: Stack, path: str, body: bytes | dict, *, key: str | None = "auto", ts: int | None = None,
