@@ -2,11 +2,14 @@
 
 Run: .venv/bin/python bench/draft.py [--models qwen2.5-1.5b-instruct,qwen2.5-0.5b-instruct]
      [--modes auto,validate,grammar] [--language en|zh] [--threads N] [--show]
+     [--backend llama-cpp|transformers] [--device auto|cpu|cuda]
 The transcript is fixed: the shared English fixture's text (or the Mandarin one) with synthetic word
 timings spread over ~60 s. Token counts and times come from llama.cpp's own counters (summed over every
 call a draft needed, retries included). `--modes` picks the JSON decoding modes to compare (see
 newsroom/llm/backends.py): `auto` (free first attempt, grammar on retries: the default), `validate`
 (never a grammar), `grammar` (always). Machines here are noisy: compare rows, not absolute seconds.
+`--backend transformers` runs the same GGUF in transformers (no grammar, so `--modes` does not apply;
+its counts come from the backend's per-call usage, and "gen tok/s" there includes the prefill).
 No assertions.
 """
 
@@ -20,7 +23,7 @@ import time
 from pathlib import Path
 
 from newsroom.config import Settings
-from newsroom.llm import LlamaCppBackend, LLMError, write_draft
+from newsroom.llm import LlamaCppBackend, LLMError, TransformersBackend, write_draft
 from newsroom.types import Segment, Transcript, Word
 
 FIXTURES = Path(__file__).resolve().parents[2] / "shared" / "fixtures"
@@ -46,14 +49,23 @@ def fixed_transcript(language: str) -> Transcript:
 class Counting:
     """An LLMBackend wrapper that counts calls (the interface is one method, so wrapping is trivial)."""
 
-    def __init__(self, inner: LlamaCppBackend) -> None:
+    def __init__(self, inner: LlamaCppBackend | TransformersBackend) -> None:
         self.inner, self.name, self.calls = inner, inner.name, 0
         self.context_tokens = inner.context_tokens
         self.count_tokens = inner.count_tokens
+        self.prompt_tokens = self.gen_tokens = 0
+        self.seconds = 0.0
 
     def complete(self, messages, **kwargs) -> str:
         self.calls += 1
-        return self.inner.complete(messages, **kwargs)
+        try:
+            return self.inner.complete(messages, **kwargs)
+        finally:
+            usage = self.inner.last_usage
+            if usage is not None:
+                self.prompt_tokens += usage.prompt_tokens
+                self.gen_tokens += usage.completion_tokens
+                self.seconds += usage.seconds
 
     @property
     def last_usage(self):  # write_draft reads the finish reason ("length", "repetition") from here
@@ -72,13 +84,19 @@ def perf_reset(backend: LlamaCppBackend) -> None:
     llama_cpp.llama_perf_context_reset(backend.llm._ctx.ctx)
 
 
-def run(model_id: str, json_mode: str, transcript: Transcript, threads: int) -> dict:
-    settings = Settings(llm_model=model_id, threads=threads, llm_context_tokens=4096)
+def run(model_id: str, json_mode: str, transcript: Transcript, threads: int, backend_name: str = "llama-cpp",
+        device: str = "auto") -> dict:
+    settings = Settings(llm_model=model_id, threads=threads, llm_context_tokens=4096, llm_backend=backend_name,
+                        llm_device=device)
     started = time.perf_counter()
-    backend = LlamaCppBackend.load(settings, json_mode=json_mode)  # type: ignore[arg-type]
+    if backend_name == "transformers":
+        backend = TransformersBackend.load(settings)
+        json_mode = "none"
+    else:
+        backend = LlamaCppBackend.load(settings, json_mode=json_mode)  # type: ignore[arg-type]
+        perf_reset(backend)
     load_s = time.perf_counter() - started
     counting = Counting(backend)
-    perf_reset(backend)
     cpu, wall = time.process_time(), time.perf_counter()
     try:
         draft = write_draft(transcript, counting)
@@ -86,15 +104,22 @@ def run(model_id: str, json_mode: str, transcript: Transcript, threads: int) -> 
     except LLMError as exc:
         draft, outcome = None, f"FAILED: {exc}"[:90]
     wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
-    data = perf(backend)
+    if isinstance(backend, TransformersBackend):
+        prompt_tps, prompt_tokens, gen_tokens = 0.0, counting.prompt_tokens, counting.gen_tokens
+        gen_tps = gen_tokens / counting.seconds if counting.seconds else 0.0
+    else:
+        data = perf(backend)
+        prompt_tps = data.n_p_eval / (data.t_p_eval_ms / 1000) if data.t_p_eval_ms else 0.0
+        gen_tps = data.n_eval / (data.t_eval_ms / 1000) if data.t_eval_ms else 0.0
+        prompt_tokens, gen_tokens = data.n_p_eval, data.n_eval
     return {
         "model": model_id.removeprefix("qwen2.5-").removesuffix("-instruct"),
         "mode": json_mode,
         "load_s": load_s,
-        "prompt_tps": data.n_p_eval / (data.t_p_eval_ms / 1000) if data.t_p_eval_ms else 0.0,
-        "gen_tps": data.n_eval / (data.t_eval_ms / 1000) if data.t_eval_ms else 0.0,
-        "prompt_tokens": data.n_p_eval,
-        "gen_tokens": data.n_eval,
+        "prompt_tps": prompt_tps,
+        "gen_tps": gen_tps,
+        "prompt_tokens": prompt_tokens,
+        "gen_tokens": gen_tokens,
         "draft_s": wall,
         "cpu_s": cpu,
         "calls": counting.calls,
@@ -110,14 +135,17 @@ def main() -> None:
     parser.add_argument("--modes", default="auto", help="comma-separated json_mode values to time")
     parser.add_argument("--threads", type=int, default=os.cpu_count() or 1)
     parser.add_argument("--show", action="store_true", help="print each draft as Markdown")
+    parser.add_argument("--backend", choices=("llama-cpp", "transformers"), default="llama-cpp")
+    parser.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto", help="for --backend transformers")
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING)
     transcript = fixed_transcript(args.language)
     words = len(transcript.text) if args.language == "zh" else len(transcript.text.split())
     print(f"transcript: {args.language}, {transcript.duration_s:.0f} s, {words} "
           f"{'characters' if args.language == 'zh' else 'words'}; threads={args.threads}, cores={os.cpu_count()}")
-    modes = args.modes.split(",")
-    rows = [run(m, mode, transcript, args.threads) for m in args.models.split(",") for mode in modes]
+    modes = ["none"] if args.backend == "transformers" else args.modes.split(",")
+    rows = [run(m, mode, transcript, args.threads, args.backend, args.device)
+            for m in args.models.split(",") for mode in modes]
     header = (f"{'model':6s} {'json':8s} {'load s':>6s} {'prompt tok/s':>12s} {'gen tok/s':>9s} {'prompt tok':>10s} "
               f"{'gen tok':>7s} {'calls':>5s} {'draft s':>7s} {'CPU s':>6s}  outcome")
     print(header)

@@ -50,15 +50,18 @@ def write_draft(story_id: str, transcript_key: str) -> str:
 
     transcript = Transcript.from_dict(store().get_json(transcript_key))
     draft = draft_story(transcript, _backend(), seed=settings().llm_seed)
-    model_id = settings().llm_model if settings().llm_backend == "llama-cpp" else None
+    model_id = settings().llm_model if settings().llm_backend in ("llama-cpp", "transformers") else None
     ref = ModelRef(model_id, MODELS[model_id].version) if model_id in MODELS else None
     with scratch_dir() as tmp:
         json_path, md_path = tmp / "draft.json", tmp / "draft.md"
         json_path.write_text(json.dumps(draft.to_dict(), indent=2, ensure_ascii=False), "utf-8")
         md_path.write_text(draft.to_markdown(), "utf-8")
         assets = [upload(p, story_key(story_id, STAGE, p.name), step="draft", model=ref) for p in (json_path, md_path)]
+    # The editor's checks (dropped quotes with the reason, unsupported numbers and names, missed lengths)
+    # are not part of draft.json: the manifest carries them for editors and the CMS.
     record_assets(store(), story_id, STAGE, assets, info={
-        "draft": {"headline": draft.headline, "quotes": len(draft.quotes), "dropped_quotes": len(draft.dropped_quotes),
+        "draft": {"key": assets[0].key, "headline": draft.headline, "quotes": len(draft.quotes),
+                  "dropped_quotes": len(draft.dropped_quotes), "warnings": list(draft.warnings),
                   "model": draft.model}})
     return assets[0].key
 

@@ -1,6 +1,6 @@
 """News drafts from transcripts, grounded in them: quotes verified verbatim, facts checked.
 
-    backend = load_backend(settings)          # once: loads the GGUF (or connects to an endpoint)
+    backend = load_backend(settings)          # once: loads the GGUF (llama-cpp or transformers) or connects
     draft = write_draft(transcript, backend)  # per story
     draft.to_dict(), draft.to_markdown(), draft.warnings
 """
@@ -10,6 +10,7 @@ from newsroom.llm.backends import (
     LlamaCppBackend,
     LLMBackend,
     OpenAICompatibleBackend,
+    TransformersBackend,
     Usage,
     load_backend,
 )
@@ -45,6 +46,7 @@ __all__ = [
     "Quote",
     "QuoteCandidate",
     "TranscriptIndex",
+    "TransformersBackend",
     "Usage",
     "load_backend",
     "load_prompt",

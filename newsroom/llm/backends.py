@@ -1,4 +1,4 @@
-"""Where the words come from: one small interface, two implementations, a name -> factory registry.
+"""Where the words come from: one small interface, three implementations, a name -> factory registry.
 
 `LLMBackend.complete(messages, ...)` is the one required method: chat messages in, the raw reply text
 out. Parsing and validating that text is the caller's job (`newsroom.llm.draft`), so every backend gets
@@ -6,6 +6,9 @@ the same checks and retries.
 
 - `LlamaCppBackend`: the packaged GGUF (resolved and checksummed by the model registry) run by
   llama-cpp-python on the CPU. Load once, call many.
+- `TransformersBackend`: the same verified GGUF file, dequantised by transformers into a torch model, on
+  a CUDA GPU (`NEWSROOM_LLM_DEVICE`) or on the CPU for those who prefer it. No grammar: the caller's
+  validation and re-prompting retries are the JSON guarantee.
 - `OpenAICompatibleBackend`: any `/chat/completions` endpoint (llama.cpp's server, vLLM, Ollama) over
   httpx, with bounded retries for connection errors and 5xx answers.
 
@@ -25,14 +28,22 @@ lengths are never put in the schema (a `maxLength` crashed llama.cpp's server; l
 parsing). The OpenAI-compatible backend always sends the schema in the form llama.cpp's server accepts
 (`{"type": "json_object", "schema": ...}`).
 
+transformers on the CPU (0.5B, fp32, 2 busy cores, transformers 5.24 / torch 2.13): loading takes
+~90-100 s - the GGUF's metadata (the 151,936-entry vocabulary) is parsed in Python three times, for the
+tokenizer, the config and the weights, and dequantising takes ~18 s - and 4 GB peak RSS; decoding ran at
+~4 tok/s against llama-cpp's 8-13 on the same prompt, and a whole English draft took 154 s (the free first
+attempt looped and was cut short; the retry, with the repeat penalty, was valid). So on a CPU llama-cpp
+stays the default; transformers is for GPUs (bf16, or fp16 where bf16 is missing).
+
 CPU threads: libgomp's default busy-waiting made decoding 4-20x slower when other work shares the CPUs
 (0.9-4.5 vs 11-17 tok/s measured), so `load` defaults OMP_WAIT_POLICY to PASSIVE (see there).
 
-Determinism: temperature 0 (greedy) by default, the seed passed through, and the local model starts
-every call from an empty KV cache, so the same messages give the same text in any process.
+Determinism: temperature 0 (greedy) by default, the seed passed through, and the local models start
+every call from an empty KV cache, so the same messages give the same text in any process (on the same
+hardware: a GPU's kernels may pick differently from the CPU's).
 
-Adding a backend (e.g. transformers + xgrammar, once torch is an extra): write a class with `name` and
-`complete(...)`, a factory taking `Settings`, and add it to `BACKENDS` (and to `Settings.llm_backend`).
+Adding a backend: write a class with `name` and `complete(...)`, a factory taking `Settings`, and add it
+to `BACKENDS` (and to `Settings.llm_backend`).
 """
 
 from __future__ import annotations
@@ -43,13 +54,14 @@ import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Literal, Protocol, runtime_checkable
 from urllib.parse import urlsplit, urlunsplit
 
 from newsroom.config import Settings, get_settings
 from newsroom.errors import ConfigError, ModelNotInstalledError
 from newsroom.llm.errors import LLMError, LLMUnavailableError
-from newsroom.models.registry import ModelRegistry
+from newsroom.models.registry import ModelRegistry, ModelSpec
 
 log = logging.getLogger("newsroom.llm")
 
@@ -96,6 +108,26 @@ class Usage:
 # --------------------------------------------------------------------------- llama.cpp (local GGUF)
 
 
+def verified_gguf(settings: Settings, model_id: str | None = None) -> tuple[ModelSpec, Path]:
+    """The registry entry and the checksummed local GGUF file of an LLM (assembled on first use): every
+    local backend reads this one file."""
+    model_id = model_id or settings.llm_model
+    registry = ModelRegistry(settings)
+    spec = registry.spec(model_id)
+    if spec.kind != "llm":
+        raise ConfigError(f"model {model_id!r} is a {spec.kind} model, not an LLM: set NEWSROOM_LLM_MODEL to "
+                          "qwen2.5-1.5b-instruct or qwen2.5-0.5b-instruct")
+    return spec, registry.resolve(model_id)
+
+
+def _passive_omp_wait() -> None:
+    # libgomp's default busy-waiting makes llama.cpp 4-20x slower when the CPUs are shared with other work
+    # (measured: 0.9-4.5 vs 11-17 tok/s); passive waiting costs little on an idle machine. torch's CPU
+    # kernels use OpenMP too. Only effective before OpenMP starts in this process; set OMP_WAIT_POLICY
+    # yourself to override.
+    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+
+
 class LlamaCppBackend:
     """A GGUF model in llama-cpp-python on the CPU. Construct with `LlamaCppBackend.load(settings)`."""
 
@@ -107,9 +139,11 @@ class LlamaCppBackend:
         context_tokens: int,
         json_mode: JsonMode = "auto",
         retry_repeat_penalty: float = RETRY_REPEAT_PENALTY,
+        path: Path | None = None,
     ) -> None:
         self.llm = llm  # the llama_cpp.Llama (public for benchmarks)
         self.name = name
+        self.path = path  # the verified GGUF file
         self.context_tokens = context_tokens
         self.json_mode: JsonMode = json_mode
         self.retry_repeat_penalty = retry_repeat_penalty
@@ -120,17 +154,8 @@ class LlamaCppBackend:
         cls, settings: Settings | None = None, *, model_id: str | None = None, json_mode: JsonMode = "auto"
     ) -> LlamaCppBackend:
         settings = settings or get_settings()
-        model_id = model_id or settings.llm_model
-        registry = ModelRegistry(settings)
-        spec = registry.spec(model_id)
-        if spec.kind != "llm":
-            raise ConfigError(f"model {model_id!r} is a {spec.kind} model, not an LLM: set NEWSROOM_LLM_MODEL to "
-                              "qwen2.5-1.5b-instruct or qwen2.5-0.5b-instruct")
-        path = registry.resolve(model_id)
-        # libgomp's default busy-waiting makes llama.cpp 4-20x slower when the CPUs are shared with other
-        # work (measured: 0.9-4.5 vs 11-17 tok/s); passive waiting costs little on an idle machine. Only
-        # effective before OpenMP starts in this process; set OMP_WAIT_POLICY yourself to override.
-        os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+        spec, path = verified_gguf(settings, model_id)
+        _passive_omp_wait()
         try:
             from llama_cpp import Llama
         except ImportError as exc:
@@ -148,10 +173,10 @@ class LlamaCppBackend:
             seed=settings.llm_seed,
             verbose=False,
         )
-        log.info("loaded %s from %s in %.1f s (n_ctx=%d, threads=%d, json_mode=%s)", model_id, path,
+        log.info("loaded %s from %s in %.1f s (n_ctx=%d, threads=%d, json_mode=%s)", spec.id, path,
                  time.perf_counter() - started, settings.llm_context_tokens, settings.threads, json_mode)
         return cls(llm, name=f"llama-cpp:{spec.id}@{spec.version}", context_tokens=settings.llm_context_tokens,
-                   json_mode=json_mode)
+                   json_mode=json_mode, path=path)
 
     def count_tokens(self, text: str) -> int:
         return len(self.llm.tokenize(text.encode("utf-8"), add_bos=False, special=False))
@@ -214,6 +239,171 @@ def is_runaway(text: str) -> bool:
     """Whether `text` ends in a decoding loop (see the patterns above)."""
     tail = text[-1300:]
     return bool(_SHORT_LOOP_RE.search(tail) or _LONG_LOOP_RE.search(tail))
+
+
+# --------------------------------------------------------------------------- transformers (the same GGUF)
+
+REPEAT_LAST_TOKENS = 64  # the retry repeat penalty looks this far back (llama.cpp's repeat_last_n)
+SAMPLING_TOP_K = 40  # when a retry samples (temperature > 0): llama-cpp-python's defaults, so backends agree
+SAMPLING_TOP_P = 0.95
+
+
+class TransformersBackend:
+    """The packaged GGUF in transformers: dequantised on load into a dense torch model (fp32 on the CPU,
+    bf16/fp16 on a GPU). Construct with `TransformersBackend.load(settings)`; every call runs the GGUF's
+    own chat template, greedy (or, on retries at temperature > 0, seeded sampling) decoding, the retry
+    repeat penalty over the last REPEAT_LAST_TOKENS tokens, and the same loop detection as llama-cpp."""
+
+    def __init__(
+        self,
+        model: Any,
+        tokenizer: Any,
+        *,
+        name: str,
+        context_tokens: int,
+        path: Path | None = None,
+        retry_repeat_penalty: float = RETRY_REPEAT_PENALTY,
+    ) -> None:
+        self.model = model  # the transformers model (public for benchmarks)
+        self.tokenizer = tokenizer
+        self.name = name
+        self.context_tokens = context_tokens
+        self.path = path  # the verified GGUF file
+        self.retry_repeat_penalty = retry_repeat_penalty
+        self.last_usage: Usage | None = None
+        stops = [tokenizer.eos_token_id, *(tokenizer.convert_tokens_to_ids(t) for t in ("<|im_end|>", "<|endoftext|>"))]
+        self._stop_ids = sorted({i for i in stops if isinstance(i, int) and i != tokenizer.unk_token_id})
+
+    @classmethod
+    def load(cls, settings: Settings | None = None, *, model_id: str | None = None) -> TransformersBackend:
+        settings = settings or get_settings()
+        _passive_omp_wait()
+        try:
+            import accelerate  # noqa: F401  (transformers needs it to load GGUF files)
+            import gguf  # noqa: F401  (transformers reads and dequantises GGUF files with it)
+            import torch
+            from transformers import AutoModelForCausalLM, AutoTokenizer
+        except ImportError as exc:
+            raise ModelNotInstalledError(
+                "the transformers LLM backend needs torch, transformers, accelerate and gguf: install them with "
+                "\"pip install 'newsroom[transformers]'\" (a CPU or CUDA torch build, as you need), or use "
+                f"NEWSROOM_LLM_BACKEND=llama-cpp ({exc})"
+            ) from exc
+        device = _torch_device(settings.llm_device, torch)
+        spec, path = verified_gguf(settings, model_id)
+        torch.set_num_threads(settings.threads)
+        if device.type == "cuda":
+            dtype = torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
+        else:
+            dtype = torch.float32  # half precision is slower than fp32 on most CPUs
+        started = time.perf_counter()
+        # A local folder and local_files_only: nothing is ever fetched from a model hub.
+        tokenizer = AutoTokenizer.from_pretrained(path.parent, gguf_file=path.name, local_files_only=True)
+        model = AutoModelForCausalLM.from_pretrained(path.parent, gguf_file=path.name, dtype=dtype,
+                                                     local_files_only=True)
+        model.to(device).eval()
+        log.info("loaded %s from %s in %.1f s (transformers, %s, %s, threads=%d)", spec.id, path,
+                 time.perf_counter() - started, device, dtype, settings.threads)
+        return cls(model, tokenizer, name=f"transformers:{spec.id}@{spec.version}",
+                   context_tokens=settings.llm_context_tokens, path=path)
+
+    @property
+    def device(self) -> Any:
+        return self.model.device
+
+    def count_tokens(self, text: str) -> int:
+        return len(self.tokenizer.encode(text, add_special_tokens=False))
+
+    def complete(
+        self,
+        messages: list[Message],
+        *,
+        schema: dict[str, Any] | None = None,
+        max_tokens: int = 1024,
+        seed: int = 42,
+        temperature: float = 0.0,
+        strict: bool = False,
+    ) -> str:
+        """`schema` is not enforced here (no grammar): the caller validates the reply and retries."""
+        import torch
+        from transformers import GenerationConfig, RepetitionPenaltyLogitsProcessor
+
+        inputs = self.tokenizer.apply_chat_template(messages, add_generation_prompt=True, return_tensors="pt",
+                                                    return_dict=True).to(self.device)
+        prompt_tokens = int(inputs["input_ids"].shape[-1])
+        room = self.context_tokens - prompt_tokens
+        if room <= 0:
+            raise LLMError(f"{self.name}: the prompt has {prompt_tokens} tokens, more than the context of "
+                           f"{self.context_tokens}; raise NEWSROOM_LLM_CONTEXT_TOKENS or shorten the input")
+        sample = temperature > 0
+        config = GenerationConfig(
+            max_new_tokens=min(max_tokens, room),
+            do_sample=sample,
+            temperature=temperature if sample else None,
+            top_k=SAMPLING_TOP_K if sample else None,
+            top_p=SAMPLING_TOP_P if sample else None,
+            eos_token_id=self._stop_ids,
+            pad_token_id=self._stop_ids[0],
+        )
+        processors = []
+        if strict and self.retry_repeat_penalty != 1.0:
+            processors.append(_RecentTokens(RepetitionPenaltyLogitsProcessor(self.retry_repeat_penalty),
+                                            REPEAT_LAST_TOKENS))
+        runaway = _RunawayStop(self.tokenizer, prompt_tokens)
+        started = time.perf_counter()
+        devices = [self.device] if self.device.type == "cuda" else []
+        with torch.inference_mode(), torch.random.fork_rng(devices=devices):
+            torch.manual_seed(seed)  # only sampling draws from it; greedy decoding ignores it
+            output = self.model.generate(**inputs, generation_config=config, logits_processor=processors,
+                                         stopping_criteria=[runaway])
+        generated = output[0, prompt_tokens:].tolist()
+        seconds = time.perf_counter() - started
+        if runaway.hit:
+            finish = "repetition"
+        elif generated and generated[-1] in self._stop_ids:
+            finish = "stop"
+        else:
+            finish = "length"
+        self.last_usage = Usage(prompt_tokens, len(generated), seconds, finish)
+        log.debug("%s: %d prompt + %d generated tokens in %.1f s (%s)", self.name, prompt_tokens, len(generated),
+                  seconds, finish)
+        return self.tokenizer.decode(generated, skip_special_tokens=True)
+
+
+def _torch_device(choice: str, torch: Any) -> Any:
+    if choice == "cuda" and not torch.cuda.is_available():
+        raise ConfigError(f"NEWSROOM_LLM_DEVICE=cuda, but torch {torch.__version__} sees no CUDA GPU: install a CUDA "
+                          "build of torch, or set NEWSROOM_LLM_DEVICE=cpu (or auto)")
+    if choice == "auto":
+        choice = "cuda" if torch.cuda.is_available() else "cpu"
+    return torch.device(choice)
+
+
+class _RecentTokens:
+    """A transformers logits processor applied to the last `window` tokens only (llama.cpp's repeat_last_n):
+    a repeat penalty over the whole prompt would push the model away from quoting the transcript."""
+
+    def __init__(self, inner: Any, window: int) -> None:
+        self.inner, self.window = inner, window
+
+    def __call__(self, input_ids: Any, scores: Any) -> Any:
+        return self.inner(input_ids[:, -self.window:], scores)
+
+
+class _RunawayStop:
+    """A stopping criterion: every REPEAT_CHECK_EVERY generated tokens, `is_runaway` on the recent text."""
+
+    def __init__(self, tokenizer: Any, prompt_tokens: int) -> None:
+        self.tokenizer, self.prompt_tokens, self.hit = tokenizer, prompt_tokens, False
+
+    def __call__(self, input_ids: Any, scores: Any, **kwargs: Any) -> Any:
+        import torch
+
+        generated = input_ids.shape[-1] - self.prompt_tokens
+        if not self.hit and generated and generated % REPEAT_CHECK_EVERY == 0:
+            recent = input_ids[0, -min(generated, REPEAT_WINDOW):].tolist()
+            self.hit = is_runaway(self.tokenizer.decode(recent, skip_special_tokens=True))
+        return torch.full((input_ids.shape[0],), self.hit, dtype=torch.bool, device=input_ids.device)
 
 
 # --------------------------------------------------------------------------- OpenAI-compatible endpoint
@@ -352,10 +542,10 @@ class OpenAICompatibleBackend:
 
 BackendFactory = Callable[[Settings], LLMBackend]
 
-# Settings.llm_backend -> factory. A transformers backend (GGUF -> fp16 safetensors + xgrammar, see
-# MODELS.md) would be one more entry here once torch is an extra.
+# Settings.llm_backend -> factory.
 BACKENDS: dict[str, BackendFactory] = {
     "llama-cpp": LlamaCppBackend.load,
+    "transformers": TransformersBackend.load,
     "openai": OpenAICompatibleBackend.from_settings,
 }
 
