@@ -8,7 +8,7 @@ SAMPLE := samples/city-bikes.mp4
 export PREFECT_SERVER_ANALYTICS_ENABLED ?= false
 export PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS ?= 180
 
-.PHONY: setup demo test test-all lint bench sample lock clean
+.PHONY: setup demo test test-all test-transformers lint bench sample lock clean
 
 setup:
 	@infra/bootstrap.sh all,dev
@@ -25,6 +25,11 @@ test: setup
 
 test-all: setup
 	@$(BIN)/python -m pytest -p no:cacheprovider
+
+# The optional transformers LLM backend (installs torch: the local CPU build on these machines).
+test-transformers: setup
+	@$(BIN)/python -m pip install -q -c requirements.lock -e ".[transformers]"
+	@$(BIN)/python -m pytest -p no:cacheprovider tests/test_llm.py -k transformers
 
 lint: setup
 	@$(BIN)/ruff check newsroom tasks flows tests bench samples
