@@ -88,8 +88,12 @@ def test_bootstrap_then_deploy_with_the_prefect_cli(prefect_harness):
             limits = {c.tag: c.concurrency_limit for c in await client.read_concurrency_limits(limit=100, offset=0)}
             for tag in DEFAULT_LIMITS:  # leave the shared harness unlimited for the other tests
                 await client.delete_concurrency_limit_by_tag(tag)
-            for dep in (package, inbox, broadcast):
-                await client.delete_deployment(dep.id)
+            for dep in yaml.safe_load(PREFECT_YAML.read_text("utf-8"))["deployments"]:
+                # Every deployment `prefect deploy` made: later tests serve their own under the same names.
+                flow_name = importlib.import_module(dep["entrypoint"].partition(":")[0].removesuffix(".py")
+                                                    .replace("/", ".")).__dict__[dep["entrypoint"].partition(":")[2]].name
+                found = await client.read_deployment_by_name(f"{flow_name}/{dep['name']}")
+                await client.delete_deployment(found.id)
             return package, inbox, broadcast, limits
 
     package, inbox, broadcast, limits = asyncio.run(check())

@@ -213,7 +213,7 @@ def test_signed_request_starts_one_run(stack, sample_run):
     request, accepted = sample_run
     assert accepted["duplicate"] is False and accepted["status_url"].endswith(f"/v1/stories/{accepted['id']}")
     # A retry of the same story with a fresh signature: the same run, flagged as a duplicate.
-    again = post(stack, "/v1/stories", request, key="sample-story-0001")
+    again = post(stack, "/v1/stories", request, key="sample-story-0001", ts=int(time.time()) - 30)  # re-signed
     assert again.status_code == 202 and again.json()["id"] == accepted["id"] and again.json()["duplicate"] is True
     status = get(stack, f"/v1/stories/{accepted['id']}")
     assert status.status_code == 200 and status.json()["source_key"] == "uploads/city-bikes.mp4"
