@@ -192,14 +192,8 @@ def subtitles(
 ) -> None:
     """Broadcast-rule subtitles from word timestamps; rule violations are reported on stderr."""
     from newsroom.subtitles import build_cues, validate_cues, write_subtitles
-    from newsroom.types import Transcript
 
-    try:
-        data = Transcript.from_dict(json.loads(transcript.read_text("utf-8")))
-    except FileNotFoundError:
-        raise NewsroomError(f"{transcript} does not exist") from None
-    except (ValueError, KeyError, TypeError) as exc:
-        raise NewsroomError(f"{transcript} is not a newsroom transcript JSON ({exc})") from None
+    data = _load_transcript(transcript)
     cues = build_cues(data, fps=fps)
     for violation in validate_cues(cues, data, fps=fps):
         log.warning("cue %s breaks %s: %s", violation.cue_index, violation.rule, violation.message)
@@ -309,6 +303,18 @@ class TtsLanguage(str, Enum):
     zh = "zh"
 
 
+def _load_transcript(path: Path):
+    """A transcript JSON written by `newsroom transcribe --json` (or ingest), or a one-line error."""
+    from newsroom.types import Transcript
+
+    try:
+        return Transcript.from_dict(json.loads(path.read_text("utf-8")))
+    except FileNotFoundError:
+        raise NewsroomError(f"{path} does not exist") from None
+    except (ValueError, KeyError, TypeError) as exc:
+        raise NewsroomError(f"{path} is not a newsroom transcript JSON ({exc})") from None
+
+
 def _read_text(text: str | None, file: Path | None) -> str:
     if (text is None) == (file is None):
         raise NewsroomError("give the text as an argument or with --file (one of them)")
@@ -328,14 +334,8 @@ def draft(
     """Write a grounded news draft from a transcript (quotes verified against it)."""
     from newsroom.config import get_settings
     from newsroom.llm import load_backend, write_draft
-    from newsroom.types import Transcript
 
-    try:
-        data = Transcript.from_dict(json.loads(transcript.read_text("utf-8")))
-    except FileNotFoundError:
-        raise NewsroomError(f"{transcript} does not exist") from None
-    except (ValueError, KeyError, TypeError) as exc:
-        raise NewsroomError(f"{transcript} is not a newsroom transcript JSON ({exc})") from None
+    data = _load_transcript(transcript)
     settings = get_settings()
     with _progress() as bar:
         step = bar.add_task("loading the model", total=1.0)
