@@ -41,6 +41,22 @@ def make_clip(out: Path) -> Path:
     return out
 
 
+def print_timeline() -> None:
+    """Every task run of the package (all stages), in start order, with its start offset and duration."""
+    from prefect.client.orchestration import get_client
+
+    with get_client(sync_client=True) as client:
+        runs = [r for r in client.read_task_runs(limit=200) if r.start_time and r.end_time]
+    if not runs:
+        return
+    runs.sort(key=lambda r: r.start_time)
+    zero = runs[0].start_time
+    print("task timeline (start offset, duration):")
+    for r in runs:
+        print(f"  {(r.start_time - zero).total_seconds():7.1f} s  {(r.end_time - r.start_time).total_seconds():7.1f} s  "
+              f"{r.name}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--llm-model", default="qwen2.5-1.5b-instruct")
@@ -75,6 +91,7 @@ def main() -> None:
 
             newsroom_package(str(clip), asr_model=args.asr_model, target_s=30, upscale=args.upscale)
             total = time.perf_counter() - started
+            print_timeline()
             print(f"clip: {duration:.1f} s; cores: {os.cpu_count()}; asr {args.asr_model}, llm {args.llm_model}")
             print(f"package flow (ingest -> edit || draft -> broadcast): {total:.1f} s = {total / duration:.2f}x the clip "
                   "(target <= 1.0)")

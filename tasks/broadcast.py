@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import shutil
 from dataclasses import asdict, dataclass
 from functools import cache
 from pathlib import Path
@@ -155,8 +156,6 @@ def assemble(story_id: str, anchor_key: str, speech: SpeechRef, story_video_key:
         anchor_s = media.probe(anchor).duration_s
         thirds = [segment.LowerThird(draft["headline"], 0.3, min(anchor_s, segment.HEADLINE_SHOW_S), "headline")]
         thirds += _name_thirds(draft, decision, offset_s=anchor_s)
-        raw = segment.assemble_segment(anchor, story, tmp / "segment-raw.mp4", lower_thirds=thirds, language=language,
-                                       progress=ProgressArtifact("Assembling the broadcast segment"))
         # Subtitles on the segment's timeline: the anchor's words, then the story's.
         lines = segment.speech_transcript(spoken)
         if story_transcript_key:
@@ -167,12 +166,16 @@ def assemble(story_id: str, anchor_key: str, speech: SpeechRef, story_video_key:
         report = subtitles.summary(subtitles.validate_cues(cues, lines, fps=fps))
         srt = tmp / "broadcast.srt"
         srt.write_text(subtitles.write_subtitles(cues, "srt", language), "utf-8")
-        soft = subtitles.mux_soft_subtitles(raw, srt, tmp / "segment-soft.mp4", language) if cues else raw
-        burned = subtitles.burn_subtitles(raw, srt, tmp / "segment-burned.mp4", language) if cues else raw
-        final = tmp / "broadcast.mp4"
-        measured = loudness.master(soft, final, target)
-        final_burned = tmp / "broadcast-burned.mp4"
-        loudness.master(burned, final_burned, target)
+        final, final_burned = tmp / "broadcast.mp4", tmp / "broadcast-burned.mp4"
+        # One pass renders both variants: soft subtitle track and burned in, mastered to the profile.
+        rendered = segment.assemble_segment(
+            anchor, story, final, lower_thirds=thirds, language=language, subtitles=srt if cues else None,
+            burned=final_burned if cues else None, master_to=target,
+            progress=ProgressArtifact("Assembling the broadcast segment"))
+        if not cues:
+            shutil.copyfile(final, final_burned)
+        measured = rendered.loudness
+        assert measured is not None  # master_to was given
         outputs = [(final, "master"), (final_burned, "master"), (srt, "subtitles")]
         assets = [upload(p, story_key(story_id, STAGE, p.name), step=step) for p, step in outputs]
     result = {"profile": target.name, "target_lufs": target.integrated_lufs, "integrated_lufs": measured.integrated_lufs,

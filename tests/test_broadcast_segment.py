@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+
 import numpy as np
 import pytest
 
@@ -32,12 +34,12 @@ def clips(tmp_path_factory):
 def test_assembled_segment_is_one_format_with_lower_thirds(clips, tmp_path):
     out = assemble_segment(clips / "anchor.mp4", clips / "story.mp4", tmp_path / "seg.mp4",
                            lower_thirds=[LowerThird("City council votes to expand bike lanes", 0.2, 1.5),
-                                         LowerThird("Maria Lopez, council member", 2.5, 4.0, "name")])
+                                         LowerThird("Maria Lopez, council member", 2.5, 4.0, "name")]).path
     info = probe(out)
     assert (info.video.width, info.video.height, info.video.avg_fps) == (1280, 720, 25)
     assert (info.audio.sample_rate_hz, info.audio.channels) == (48000, 2)
     assert info.duration_s == pytest.approx(5.0, abs=0.1)
-    plain = assemble_segment(clips / "anchor.mp4", clips / "story.mp4", tmp_path / "plain.mp4")
+    plain = assemble_segment(clips / "anchor.mp4", clips / "story.mp4", tmp_path / "plain.mp4").path
     band = (slice(520, 700), slice(40, 900))
     with_text = read_frame(out, 1.0, width=1280, height=720)[band].astype(int)
     without = read_frame(plain, 1.0, width=1280, height=720)[band].astype(int)
@@ -47,13 +49,13 @@ def test_assembled_segment_is_one_format_with_lower_thirds(clips, tmp_path):
 
 
 def test_story_without_audio_gets_silence(clips, tmp_path):
-    out = probe(assemble_segment(clips / "anchor.mp4", clips / "silent-story.mp4", tmp_path / "s.mp4"))
+    out = probe(assemble_segment(clips / "anchor.mp4", clips / "silent-story.mp4", tmp_path / "s.mp4").path)
     assert out.has_audio and out.duration_s == pytest.approx(4.0, abs=0.1)
 
 
 @pytest.mark.parametrize("name", ["broadcast", "web"])
 def test_mastering_hits_the_target(clips, tmp_path, name):
-    seg = assemble_segment(clips / "anchor.mp4", clips / "story.mp4", tmp_path / "seg.mp4")
+    seg = assemble_segment(clips / "anchor.mp4", clips / "story.mp4", tmp_path / "seg.mp4").path
     target = loudness.profile(name)
     before = loudness.measure(seg)
     result = loudness.master(seg, tmp_path / "m.mp4", target)
@@ -61,6 +63,63 @@ def test_mastering_hits_the_target(clips, tmp_path, name):
     assert result.true_peak_dbtp <= target.true_peak_dbtp + 0.1
     assert loudness.measure(tmp_path / "m.mp4") == result
     assert probe(tmp_path / "m.mp4").video.width == 1280  # video copied through
+
+
+SRT = """1
+00:00:00,500 --> 00:00:01,800
+The council met tonight.
+
+2
+00:00:02,200 --> 00:00:04,600
+Bike lanes will double by spring.
+"""
+
+
+@pytest.mark.parametrize("name", ["broadcast", "web"])
+def test_one_pass_renders_soft_and_burned_variants_mastered(clips, tmp_path, name):
+    srt = tmp_path / "seg.srt"
+    srt.write_text(SRT, "utf-8")
+    target = loudness.profile(name)
+    seg = assemble_segment(clips / "anchor.mp4", clips / "story.mp4", tmp_path / "soft.mp4",
+                           lower_thirds=[LowerThird("City council votes", 0.2, 1.5)], subtitles=srt,
+                           burned=tmp_path / "burned.mp4", master_to=target)
+    soft, burned = probe(seg.path), probe(seg.burned)
+    assert soft.duration_s == pytest.approx(5.0, abs=0.1) and burned.duration_s == pytest.approx(5.0, abs=0.1)
+    assert [s.codec for s in soft.streams if s.kind == "subtitle"] == ["mov_text"]
+    assert not [s for s in burned.streams if s.kind == "subtitle"]
+    for path in (seg.path, seg.burned):  # both variants carry the mastered audio, measured independently
+        measured = loudness.measure(path)
+        assert abs(measured.integrated_lufs - target.integrated_lufs) <= 1.0, measured
+        assert measured.true_peak_dbtp <= target.true_peak_dbtp + 0.1
+    assert seg.loudness == loudness.measure(seg.path)
+    band, top = (slice(600, 700), slice(200, 1080)), (slice(0, 400), slice(0, 1280))
+    for t, shown in ((1.0, True), (2.0, False), (3.0, True)):
+        a = read_frame(seg.path, t, width=1280, height=720).astype(int)
+        b = read_frame(seg.burned, t, width=1280, height=720).astype(int)
+        assert (np.abs(a[band] - b[band]).mean() > 3) == shown, t  # the subtitle is drawn only while its cue is on
+        assert np.abs(a[top] - b[top]).mean() < 1.5  # and nowhere else
+
+
+def test_segment_keeps_sound_and_picture_in_step(tmp_path):
+    # An anchor whose sound ends 1 s before its picture: the story's sound must still start with its picture.
+    ffmpeg("-f", "lavfi", "-i", "color=black:size=640x360:rate=25:duration=3", "-f", "lavfi", "-i",
+           "sine=frequency=440:sample_rate=48000:duration=2,volume=0.5", "-c:v", "libx264", "-pix_fmt", "yuv420p",
+           "-c:a", "aac", str(tmp_path / "anchor.mp4"))
+    ffmpeg("-f", "lavfi", "-i", "color=white:size=640x360:rate=25:duration=2", "-f", "lavfi", "-i",
+           "sine=frequency=880:sample_rate=48000:duration=2,volume=4", "-c:v", "libx264", "-pix_fmt", "yuv420p",
+           "-c:a", "aac", "-shortest", str(tmp_path / "story.mp4"))
+    out = assemble_segment(tmp_path / "anchor.mp4", tmp_path / "story.mp4", tmp_path / "seg.mp4").path
+    rate = 8000
+    pcm = subprocess.run(["ffmpeg", "-v", "error", "-i", str(out), "-map", "0:a", "-ac", "1", "-ar", str(rate),
+                          "-f", "s16le", "-"], capture_output=True, check=True).stdout
+    samples = np.frombuffer(pcm, np.int16).astype(float)
+    loud = np.flatnonzero(np.abs(samples[2 * rate:]) > 8000)  # the loud story tone, after the anchor's tone
+    assert loud.size and abs(2 * rate + loud[0] - 3 * rate) < 0.08 * rate  # it starts with the white picture at 3 s
+
+
+def test_a_burned_copy_needs_subtitles(clips, tmp_path):
+    with pytest.raises(MediaError, match="needs subtitles"):
+        assemble_segment(clips / "anchor.mp4", clips / "story.mp4", tmp_path / "o.mp4", burned=tmp_path / "b.mp4")
 
 
 def test_mastering_refuses_silence_and_unknown_profiles(clips, tmp_path):

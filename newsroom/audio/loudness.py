@@ -70,15 +70,35 @@ def measure(path: str | Path) -> Loudness:
     return Loudness(values["i"], values["tp"], values["lra"])
 
 
-def _first_pass(path: Path, target: LoudnessTarget) -> dict:
-    spec = f"I={target.integrated_lufs}:TP={target.true_peak_dbtp}:LRA={target.lra_lu}:print_format=json"
-    cmd = [_binary("ffmpeg"), "-hide_banner", "-nostdin", "-nostats", "-i", str(path), "-map", "0:a:0",
-           "-af", f"loudnorm={spec}", "-f", "null", "-"]
+def first_pass_filter(aim: LoudnessTarget) -> str:
+    """The `loudnorm` analysis filter: append it to any audio chain and run `analyse` on the command."""
+    return f"loudnorm=I={aim.integrated_lufs}:TP={aim.true_peak_dbtp}:LRA={aim.lra_lu}:print_format=json"
+
+
+def analyse(args: list[str], what: str) -> dict:
+    """Run an ffmpeg analysis command whose audio ends in `first_pass_filter` (output `-f null -`).
+
+    Returns loudnorm's measurement; MediaError when the audio is silent (nothing to master).
+    """
+    cmd = [_binary("ffmpeg"), "-hide_banner", "-nostdin", "-nostats", *args]
     result = subprocess.run(cmd, capture_output=True, text=True, errors="replace", check=False)
     start = result.stderr.rfind("{")
     if result.returncode != 0 or start < 0:
-        raise MediaError(f"cannot analyse loudness of {path.name}: {_last_lines(result.stderr)}")
-    return json.loads(result.stderr[start:result.stderr.rfind("}") + 1])
+        raise MediaError(f"cannot analyse the loudness of {what}: {_last_lines(result.stderr)}")
+    measured = json.loads(result.stderr[start:result.stderr.rfind("}") + 1])
+    if measured["input_i"] in ("-inf", "inf") or float(measured["input_i"]) < -70:
+        raise MediaError(f"{what} is silent: there is nothing to master")
+    return measured
+
+
+def second_pass_filter(measured: dict, aim: LoudnessTarget) -> str:
+    """The linear `loudnorm` that moves audio with `measured` (from `analyse`) to `aim`."""
+    return (
+        f"loudnorm=I={aim.integrated_lufs:.2f}:TP={aim.true_peak_dbtp:.2f}:LRA={aim.lra_lu}"
+        f":measured_I={measured['input_i']}:measured_TP={measured['input_tp']}"
+        f":measured_LRA={measured['input_lra']}:measured_thresh={measured['input_thresh']}"
+        f":offset={measured['target_offset']}:linear=true:print_format=summary"
+    )
 
 
 def master(src: str | Path, dst: str | Path, target: LoudnessTarget | str = "broadcast", *,
@@ -115,16 +135,8 @@ def master(src: str | Path, dst: str | Path, target: LoudnessTarget | str = "bro
 
 
 def _normalise_once(src: Path, dst: Path, aim: LoudnessTarget, duration_s: float, progress: Progress | None) -> None:
-    measured = _first_pass(src, aim)
-    if measured["input_i"] in ("-inf", "inf") or float(measured["input_i"]) < -70:
-        raise MediaError(f"{src.name} is silent: there is nothing to master")
-    spec = (
-        f"I={aim.integrated_lufs:.2f}:TP={aim.true_peak_dbtp:.2f}:LRA={aim.lra_lu}"
-        f":measured_I={measured['input_i']}:measured_TP={measured['input_tp']}"
-        f":measured_LRA={measured['input_lra']}:measured_thresh={measured['input_thresh']}"
-        f":offset={measured['target_offset']}:linear=true:print_format=summary"
-    )
+    measured = analyse(["-i", str(src), "-map", "0:a:0", "-af", first_pass_filter(aim), "-f", "null", "-"], src.name)
     args = ["-i", str(src), "-map", "0:v:0?", "-map", "0:a:0", "-map", "0:s?", "-c:v", "copy", "-c:s", "copy",
-            "-af", f"loudnorm={spec}", "-c:a", "aac", "-b:a", "192k", "-ar", "48000",
+            "-af", second_pass_filter(measured, aim), "-c:a", "aac", "-b:a", "192k", "-ar", "48000",
             "-movflags", "+faststart", str(dst)]
     run_ffmpeg(args, duration_s=duration_s, progress=progress, what=f"mastering {src.name} ({aim.name})", output=dst)

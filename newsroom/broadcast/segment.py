@@ -6,11 +6,15 @@ from __future__ import annotations
 import logging
 import tempfile
 import textwrap
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from newsroom.audio import loudness
+from newsroom.audio.loudness import Loudness, LoudnessTarget
 from newsroom.errors import MediaError
 from newsroom.media import Progress, probe, run_ffmpeg
+from newsroom.subtitles.burn import language_tag, subtitles_filter
 from newsroom.types import MediaInfo, Segment, Speech, Transcript, Word
 
 log = logging.getLogger("newsroom.broadcast.segment")
@@ -61,41 +65,103 @@ def _drawtext(third: LowerThird, textfile: Path) -> str:
     )
 
 
+@dataclass(frozen=True, slots=True)
+class AssembledSegment:
+    """The rendered segment: `path` (soft subtitle track when subtitles were given), the burned-in copy, and
+    the measured loudness when it was mastered."""
+
+    path: Path
+    burned: Path | None = None
+    loudness: Loudness | None = None
+
+
 def assemble_segment(
-    anchor: str | Path, story: str | Path, out: str | Path, *, lower_thirds: list[LowerThird] = (),
-    language: str = "en", progress: Progress | None = None,
-) -> Path:
-    """anchor.mp4 + story.mp4 -> one 1280x720/25 fps H.264 + 48 kHz stereo AAC file with lower thirds."""
+    anchor: str | Path, story: str | Path, out: str | Path, *, lower_thirds: Sequence[LowerThird] = (),
+    language: str = "en", subtitles: str | Path | None = None, burned: str | Path | None = None,
+    master_to: LoudnessTarget | None = None, progress: Progress | None = None,
+) -> AssembledSegment:
+    """anchor.mp4 + story.mp4 -> one 1280x720/25 fps H.264 + 48 kHz stereo AAC file with lower thirds.
+
+    One decode, one filter graph, one encode per output: with `subtitles` (SRT on the segment's timeline)
+    `out` carries them as a soft mov_text track and `burned` (if given) gets them drawn into the picture;
+    with `master_to` the audio is loudness-normalised in the same pass (two-pass loudnorm: the analysis
+    reads only the audio) and verified with ebur128, corrected by an audio-only re-master if it misses.
+    """
     anchor_info, story_info = probe(anchor), probe(story)
     for info in (anchor_info, story_info):
         if not info.has_video:
             raise MediaError(f"{Path(info.path).name} has no video stream for the broadcast segment")
+    if burned is not None and subtitles is None:
+        raise MediaError("a burned-in copy of the segment needs subtitles: pass the SRT as `subtitles`")
+    out = Path(out)
     duration = anchor_info.duration_s + story_info.duration_s
     with tempfile.TemporaryDirectory(prefix="newsroom-segment-") as tmp:
         inputs = ["-i", str(anchor), "-i", str(story)]
-        graph = [_scale_pad("0:v", "av"), _scale_pad("1:v", "sv")]
-        graph.append(_audio("0", anchor_info, "aa", inputs, 2))
-        graph.append(_audio("1", story_info, "sa", inputs, 3 if not anchor_info.has_audio else 2))
-        graph.append("[av][aa][sv][sa]concat=n=2:v=1:a=1[cv][ca]")
+        audio = [_audio("0", anchor_info, "aa", inputs, 2),
+                 _audio("1", story_info, "sa", inputs, 3 if not anchor_info.has_audio else 2),
+                 "[aa][sa]concat=n=2:v=0:a=1[ca]"]
+        measured = None
+        if master_to is not None:
+            measured = loudness.analyse([*inputs, "-filter_complex", ";".join(audio) + f";[ca]"
+                                         f"{loudness.first_pass_filter(master_to)}[m]", "-map", "[m]", "-f", "null", "-"],
+                                        "the broadcast segment's audio")
+            audio.append(f"[ca]{loudness.second_pass_filter(measured, master_to)},aresample={AUDIO_RATE_HZ},asetpts=N/SR/TB[ma]")
+        else:
+            audio.append("[ca]anull[ma]")
+        graph = [_scale_pad("0:v", "av"), _scale_pad("1:v", "sv"), "[av][sv]concat=n=2:v=1:a=0[cv]", *audio]
         chain = []
         for i, third in enumerate(t for t in lower_thirds if t.text.strip()):
             textfile = Path(tmp) / f"third{i}.txt"
             textfile.write_text(wrap_lower_third(third.text, language), "utf-8")
             chain.append(_drawtext(third, textfile))
         graph.append(f"[cv]{','.join(chain) or 'null'}[v]")
-        run_ffmpeg(
-            [*inputs, "-filter_complex", ";".join(graph), "-map", "[v]", "-map", "[ca]",
-             "-c:v", "libx264", "-preset", "veryfast", "-crf", "20", "-pix_fmt", "yuv420p",
-             "-c:a", "aac", "-b:a", "192k", "-ar", str(AUDIO_RATE_HZ), "-ac", "2", "-movflags", "+faststart", str(out)],
-            duration_s=duration, progress=progress, what="assembling the broadcast segment", output=out,
-        )
-    return Path(out)
+        video_args = ["-c:v", "libx264", "-preset", "veryfast", "-crf", "20", "-pix_fmt", "yuv420p"]
+        audio_args = ["-c:a", "aac", "-b:a", "192k", "-ar", str(AUDIO_RATE_HZ), "-ac", "2"]
+        outputs: list[str] = []
+        if burned is not None:
+            graph += ["[v]split=2[v0][v1]", f"[v1]{subtitles_filter(subtitles, *SEGMENT_SIZE, language)}[vb]",
+                      "[ma]asplit=2[a0][a1]"]
+            streams = [("[v0]", "[a0]"), ("[vb]", "[a1]")]
+        else:
+            streams = [("[v]", "[ma]")]
+        subtitle_input = sum(1 for a in inputs if a == "-i")
+        if subtitles is not None:
+            inputs += ["-i", str(subtitles)]
+        for i, (video, sound) in enumerate(streams):
+            outputs += ["-map", video, "-map", sound, *video_args, *audio_args]
+            if i == 0 and subtitles is not None:
+                outputs += ["-map", f"{subtitle_input}:0", "-c:s", "mov_text",
+                            "-metadata:s:s:0", f"language={language_tag(language)}", "-disposition:s:0", "default"]
+            outputs += ["-movflags", "+faststart", "-f", "mp4", str(out if i == 0 else burned)]
+        try:
+            run_ffmpeg([*inputs, "-filter_complex", ";".join(graph), *outputs], duration_s=duration,
+                       progress=progress, what="assembling the broadcast segment", output=out)
+        except MediaError:
+            if burned is not None:
+                Path(burned).unlink(missing_ok=True)
+            raise
+    result = None
+    if master_to is not None:
+        result = loudness.measure(out)
+        if not result.meets(master_to, tolerance_lu=0.5):
+            # loudnorm left linear mode (peaks): re-master the audio only, the pictures are copied.
+            log.info("segment at %.1f LUFS / %.1f dBTP misses %s: re-mastering the audio", result.integrated_lufs,
+                     result.true_peak_dbtp, master_to.name)
+            for path in [out, *([Path(burned)] if burned is not None else [])]:
+                fixed = path.with_name(f".{path.stem}.master{path.suffix}")
+                mastered = loudness.master(path, fixed, master_to)
+                fixed.replace(path)
+                if path == out:
+                    result = mastered
+    return AssembledSegment(out, Path(burned) if burned is not None else None, result)
 
 
 def _audio(index: str, info: MediaInfo, label: str, inputs: list[str], silent_input: int) -> str:
-    """The input's audio at 48 kHz stereo, or silence of the same length when it has none."""
+    """The input's audio at 48 kHz stereo, exactly as long as the input (padded or trimmed, so the audio
+    and video concatenations stay in step), or silence of that length when it has none."""
     if info.has_audio:
-        return f"[{index}:a]aresample={AUDIO_RATE_HZ},aformat=channel_layouts=stereo[{label}]"
+        return (f"[{index}:a]aresample={AUDIO_RATE_HZ},aformat=channel_layouts=stereo,"
+                f"apad=whole_dur={info.duration_s:.3f},atrim=duration={info.duration_s:.3f}[{label}]")
     inputs += ["-f", "lavfi", "-t", f"{info.duration_s:.3f}", "-i", f"anullsrc=r={AUDIO_RATE_HZ}:cl=stereo"]
     return f"[{silent_input}:a]anull[{label}]"
 
