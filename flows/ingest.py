@@ -8,6 +8,7 @@ from newsroom.errors import NewsroomError, TransientError
 from newsroom.params import AsrModel, IngestLanguage
 from tasks.ingest import (
     discard_story,
+    extract_speech_audio,
     normalise_media,
     publish_manifest,
     store_source,
@@ -29,11 +30,17 @@ def ingest(source: str, language: IngestLanguage = "auto", asr_model: AsrModel =
         The story id; every output lives under stories/<story id>/ in the store.
     """
     ref = store_source(source)
+    transcript = None
     try:
-        normalised = normalise_media(ref.story_id, ref.key)
-        transcript_key = transcribe(ref.story_id, normalised.audio_key, language, asr_model)
+        # Speech first: the transcription runs while the video is normalised.
+        audio_key = extract_speech_audio(ref.story_id, ref.key)
+        transcript = transcribe.submit(ref.story_id, audio_key, language, asr_model)
+        normalise_media(ref.story_id, ref.key)
+        transcript_key = transcript.result()
         manifest_key = publish_manifest(ref.story_id)
     except NewsroomError as exc:
+        if transcript is not None:
+            transcript.wait()  # nothing may still be writing when the story is discarded
         # Bad media discovered past the probe (e.g. a truncated file): leave no partial story behind.
         # Transient failures keep finished work so a re-run resumes from the cache.
         if not isinstance(exc, TransientError) and not ref.already_ingested:

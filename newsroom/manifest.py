@@ -8,6 +8,7 @@ rebuilt from the fragments and written last (one atomic PUT / rename), after eve
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Iterable
 from datetime import UTC, datetime
 from pathlib import Path
@@ -21,6 +22,7 @@ from newsroom.types import Asset, ModelRef
 log = logging.getLogger("newsroom.manifest")
 MANIFEST_SCHEMA_VERSION = 1
 FRAGMENT_NAME = "assets.json"
+_FRAGMENT_LOCK = threading.RLock()  # one merge at a time per process (see record_assets)
 
 # A story's finished files (keys under stories/<id>/) and their names when handed out: `newsroom run
 # --out DIR` copies them, the webhook's status answer links them.
@@ -68,17 +70,21 @@ def record_assets(
 ) -> str:
     """Merge `assets` (and `info`) into the stage's fragment. Returns the fragment key."""
     key = story_key(story_id, stage, FRAGMENT_NAME)
-    fragment: dict[str, Any] = {"stage": stage, "info": {}, "assets": []}
-    if store.exists(key):
-        fragment = store.get_json(key)
-    by_key = {a["key"]: a for a in fragment.get("assets", [])}
+    assets = list(assets)
     for asset in assets:
         if story_id_of(asset.key) != story_id:
             raise ValueError(f"asset {asset.key} does not belong to story {story_id}")
-        by_key[asset.key] = asset.to_dict()
-    fragment["assets"] = [by_key[k] for k in sorted(by_key)]
-    fragment["info"] = {**fragment.get("info", {}), **(info or {})}
-    store.put_json(key, fragment)
+    # A stage's tasks run side by side in one flow run's threads (covers next to the edit, the transcript
+    # next to the mezzanine): the read-merge-write of their shared fragment must not interleave.
+    with _FRAGMENT_LOCK:
+        fragment: dict[str, Any] = {"stage": stage, "info": {}, "assets": []}
+        if store.exists(key):
+            fragment = store.get_json(key)
+        by_key = {a["key"]: a for a in fragment.get("assets", [])}
+        by_key.update((asset.key, asset.to_dict()) for asset in assets)
+        fragment["assets"] = [by_key[k] for k in sorted(by_key)]
+        fragment["info"] = {**fragment.get("info", {}), **(info or {})}
+        store.put_json(key, fragment)
     return key
 
 

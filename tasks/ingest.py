@@ -56,7 +56,6 @@ class SourceRef:
 class NormalisedMedia:
     mezzanine_key: str
     proxy_key: str
-    audio_key: str | None  # None when the source has no audio track
 
 
 @task(name="store-source", retries=TRANSIENT_RETRIES, retry_delay_seconds=RETRY_DELAYS_S,
@@ -99,32 +98,44 @@ def store_source(source: str) -> SourceRef:
     return SourceRef(story_id, key, digest, spec.name, info, already)
 
 
+@task(name="extract-speech-audio", retries=TRANSIENT_RETRIES, retry_delay_seconds=RETRY_DELAYS_S,
+      retry_condition_fn=retry_on_transient, cache_policy=RESUMABLE, timeout_seconds=3600)
+def extract_speech_audio(story_id: str, source_key: str) -> str | None:
+    """16 kHz mono WAV for speech recognition (None when the source has no audio): done first, so the
+    transcription runs while the video is normalised."""
+    with scratch_dir() as tmp:
+        src = store().get_file(source_key, tmp / Path(source_key).name)
+        info = media.probe(src)
+        if not info.has_audio:
+            return None
+        wav = media.extract_audio(src, tmp / ASR_AUDIO, info)
+        asset = upload(wav, story_key(story_id, "ingest", ASR_AUDIO), step="extract-audio")
+    record_assets(store(), story_id, "ingest", [asset])
+    return asset.key
+
+
 @task(name="normalise-media", retries=TRANSIENT_RETRIES, retry_delay_seconds=RETRY_DELAYS_S,
       retry_condition_fn=retry_on_transient, cache_policy=RESUMABLE, timeout_seconds=4 * 3600)
 def normalise_media(story_id: str, source_key: str) -> NormalisedMedia:
-    """Mezzanine (H.264/AAC, CFR), a 360p proxy and 16 kHz mono WAV for speech recognition."""
+    """Mezzanine (H.264/AAC, CFR; conforming streams copied) and a 360p proxy."""
     with scratch_dir() as tmp:
         src = store().get_file(source_key, tmp / Path(source_key).name)
         info = media.probe(src)
         progress = ProgressArtifact(f"Normalising {Path(source_key).name}")
         mezz_name = MEZZANINE if info.has_video else MEZZANINE_AUDIO_ONLY
-        mezz = media.normalise(src, tmp / mezz_name, info, progress=lambda f: progress(0.6 * f))
-        proxy = media.make_proxy(src, tmp / PROXY, info, progress=lambda f: progress(0.6 + 0.3 * f))
-        outputs = [(mezz, "normalise"), (proxy, "proxy")]
-        audio_key = None
-        if info.has_audio:
-            wav = media.extract_audio(src, tmp / ASR_AUDIO, info, progress=lambda f: progress(0.9 + 0.1 * f))
-            outputs.append((wav, "extract-audio"))
-            audio_key = story_key(story_id, "ingest", ASR_AUDIO)
+        mezz = media.normalise(src, tmp / mezz_name, info, progress=lambda f: progress(0.7 * f))
+        proxy = media.make_proxy(src, tmp / PROXY, info, progress=lambda f: progress(0.7 + 0.3 * f))
         progress(1.0)
-        assets = [upload(path, story_key(story_id, "ingest", path.name), step=step) for path, step in outputs]
+        assets = [upload(path, story_key(story_id, "ingest", path.name), step=step)
+                  for path, step in ((mezz, "normalise"), (proxy, "proxy"))]
     record_assets(store(), story_id, "ingest", assets,
                   info={"media": {"duration_s": info.duration_s, "has_video": info.has_video,
                                   "has_audio": info.has_audio, "fps": media.target_fps(info) if info.has_video else None,
                                   "width": info.video.width if info.video else None,
                                   "height": info.video.height if info.video else None,
-                                  "variable_frame_rate": info.is_variable_frame_rate}})
-    return NormalisedMedia(story_key(story_id, "ingest", mezz_name), story_key(story_id, "ingest", PROXY), audio_key)
+                                  "variable_frame_rate": info.is_variable_frame_rate,
+                                  "video_copied": media.copyable_video(info)}})
+    return NormalisedMedia(story_key(story_id, "ingest", mezz_name), story_key(story_id, "ingest", PROXY))
 
 
 @cache

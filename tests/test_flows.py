@@ -59,7 +59,7 @@ def test_ingest_sample_end_to_end_then_resume_from_cache(local_env):
     again = ingest(str(SAMPLE), return_state=True)
     assert again.result() == story_id
     states = task_states(again.state_details.flow_run_id)
-    assert states["normalise-media"] == "Cached" and states["transcribe"] == "Cached", states
+    assert states["normalise-media"] == states["transcribe"] == states["extract-speech-audio"] == "Cached", states
     assert time.monotonic() - started < 60
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
@@ -57,6 +58,21 @@ def test_manifest_merges_stage_fragments(store, tmp_path):
     assert entry["media_type"] == "application/json"
     assert set(manifest["stages"]) == {"source", "ingest", "edit"}
     assert read_manifest(store, SID) == store.get_json(manifest_key(SID))
+
+
+def test_tasks_recording_side_by_side_lose_nothing(store, tmp_path):
+    # Threads of one flow run record into the same stage fragment at once (e.g. covers next to the edit).
+    def record(i: int) -> None:
+        path = tmp_path / f"part{i}.txt"
+        path.write_text(str(i))
+        key = story_key(SID, "edit", path.name)
+        store.put_file(key, path)
+        record_assets(store, SID, "edit", [asset_for_file(key, path, step="part")], info={f"part{i}": i})
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        list(pool.map(record, range(24)))
+    fragment = store.get_json(story_key(SID, "edit", "assets.json"))
+    assert len(fragment["assets"]) == 24 and len(fragment["info"]) == 24
 
 
 def test_manifest_refuses_to_list_missing_objects(store, tmp_path):

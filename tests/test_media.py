@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import subprocess
 import wave
 
 import pytest
@@ -33,6 +34,35 @@ def test_normalise_makes_cfr_h264_aac_with_even_size(media_dir, tmp_path):
     o = media.probe(odd)
     assert (o.video.width, o.video.height) == (320, 240)  # 321x241 -> even for yuv420p
     assert not o.has_audio
+
+
+def _video_md5(path) -> str:
+    """The MD5 of the video stream's packets: equal only when the stream was copied bit for bit."""
+    result = subprocess.run(["ffmpeg", "-v", "error", "-i", str(path), "-map", "0:v:0", "-c", "copy", "-f", "md5", "-"],
+                            capture_output=True, text=True, check=True)
+    return result.stdout.strip()
+
+
+def test_conforming_h264_is_copied_not_re_encoded(media_dir, tmp_path):
+    src = tmp_path / "conforming.mp4"
+    media.run_ffmpeg(["-f", "lavfi", "-i", "testsrc2=size=640x360:rate=25:duration=2", "-f", "lavfi", "-i",
+                      "sine=sample_rate=48000:duration=2", "-c:v", "libx264", "-pix_fmt", "yuv420p", "-c:a", "aac",
+                      str(src)])
+    info = media.probe(src)
+    assert media.copyable_video(info)
+    mezz = media.normalise(src, tmp_path / "m.mp4", info)
+    assert _video_md5(mezz) == _video_md5(src)
+    assert media.probe(mezz).audio.sample_rate_hz == 48000
+    proxy = media.make_proxy(src, tmp_path / "p.mp4", info)  # already 360p: the proxy keeps the video too
+    assert _video_md5(proxy) == _video_md5(src)
+    # What does not conform is re-encoded: variable frame rate, 4:4:4 chroma.
+    assert not media.copyable_video(media.probe(media_dir / "vfr.mp4"))
+    yuv444 = tmp_path / "444.mp4"
+    media.run_ffmpeg(["-f", "lavfi", "-i", "testsrc2=size=640x360:rate=25:duration=1", "-c:v", "libx264",
+                      "-pix_fmt", "yuv444p", str(yuv444)])
+    assert not media.copyable_video(media.probe(yuv444))
+    again = media.probe(media.normalise(yuv444, tmp_path / "444m.mp4"))
+    assert again.video.pix_fmt == "yuv420p"
 
 
 def test_proxy_is_small(media_dir, tmp_path):

@@ -3,6 +3,7 @@
 from newsroom.media.ffmpeg import (
     ASR_SAMPLE_RATE_HZ,
     Progress,
+    copyable_video,
     extract_audio,
     make_proxy,
     normalise,
@@ -15,6 +16,7 @@ __all__ = [
     "ASR_SAMPLE_RATE_HZ",
     "Progress",
     "extract_audio",
+    "copyable_video",
     "make_proxy",
     "normalise",
     "probe",
