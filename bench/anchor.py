@@ -2,9 +2,9 @@
 every renderer pays - encoding the same number of (static) frames through the same ffmpeg pipe.
 
 CPU time counts this process and its ffmpeg children (resource.getrusage RUSAGE_CHILDREN).
-Speech: ~5 s of piper English with phoneme timings. Needs the tts extra and mediapipe.
+Speech: ~15 s of piper English with phoneme timings. Needs the tts extra and mediapipe.
 
-Run: .venv/bin/python bench/anchor.py [--portrait PHOTO] [--text TEXT]
+Run: .venv/bin/python bench/anchor.py [--portrait PHOTO] [--text TEXT] [--workers N]
 """
 
 from __future__ import annotations
@@ -19,11 +19,14 @@ from pathlib import Path
 import numpy as np
 
 from newsroom.anchor import LandmarkAnchorRenderer, mouth_track
+from newsroom.config import get_settings
 from newsroom.media import probe
 from newsroom.media.frames import FrameWriter
 from newsroom.types import PhonemeTiming, Speech
 
-TEXT = "Good evening. The city council approved a new budget today, with more money for buses and bike lanes."
+TEXT = ("Good evening. The city council approved a new budget today, with more money for buses and bike lanes. "
+        "Council member Maria Lopez said the plan would cut waiting times for thousands of riders. "
+        "Work on the first new routes begins in the spring, and the council will review progress in a year.")
 
 
 def synthesise(text: str, path: Path) -> Speech:
@@ -64,6 +67,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--portrait", type=Path, default=None, help="a front-facing photo (default: NASA astronaut)")
     parser.add_argument("--text", default=TEXT)
+    parser.add_argument("--workers", type=int, default=get_settings().anchor_workers,
+                        help="processes for the parallel render (default: NEWSROOM_ANCHOR_WORKERS)")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
@@ -76,14 +81,17 @@ def main() -> None:
 
         def encode_only() -> None:
             with FrameWriter(tmp / "floor.mp4", width=width, height=height, fps=renderer.fps, crf=renderer.crf,
-                             preset=renderer.preset) as writer:
+                             preset=renderer.preset, yuv=True) as writer:
                 for _ in range(frames):
                     writer.write(renderer.rig.rest)
 
         floor_wall, floor_cpu = measured(encode_only)
         poses, _ = renderer.poses(mouth_track(speech, frames, renderer.fps), speech.duration_s)
         rig_wall, rig_cpu = measured(lambda: [renderer.frame(p) for p in poses])
+        renderer.workers = 1
         render_wall, render_cpu = measured(lambda: renderer.render(speech, tmp / "anchor.mp4"))
+        renderer.workers = args.workers
+        parts_wall, parts_cpu = measured(lambda: renderer.render(speech, tmp / "anchor-parts.mp4"))
         video_s = probe(tmp / "anchor.mp4").duration_s
 
     print(f"speech: {speech.duration_s:.2f}s, {len(speech.phonemes)} phonemes; video: {video_s:.2f}s, {frames} frames "
@@ -92,8 +100,10 @@ def main() -> None:
     print(f"{'step':34s} {'video-s/CPU-s':>14s} {'video-s/wall-s':>15s} {'ms/frame CPU':>13s}")
     for name, wall, cpu in (("encode static frames (floor)", floor_wall, floor_cpu),
                             ("rig warp only (no encoding)", rig_wall, rig_cpu),
-                            ("anchor render (warp+encode+mux)", render_wall, render_cpu)):
+                            ("anchor render (warp+encode+mux)", render_wall, render_cpu),
+                            (f"anchor render, {args.workers} processes", parts_wall, parts_cpu)):
         print(f"{name:34s} {video_s / cpu:14.2f} {video_s / wall:15.2f} {1000 * cpu / frames:13.1f}")
+    print(f"{args.workers} processes vs 1: {render_wall / parts_wall:.2f}x faster (wall)")
 
 
 if __name__ == "__main__":

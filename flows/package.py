@@ -16,6 +16,7 @@ from newsroom.manifest import DELIVERABLES  # noqa: F401 (re-exported: the packa
 from newsroom.storage import story_key
 from tasks.broadcast import write_draft
 from tasks.edit import refresh_covers
+from tasks.ingest import publish_manifest
 from tasks.reports import record_run, summarise_package
 
 
@@ -64,10 +65,13 @@ def newsroom_package(
         summarise_package(story_id, note=note)
         record_run(story_id, source, "done", note)
         return story_id
-    if not headline:
-        refresh_covers(story_id, draft_key)
+    # The covers get the draft's headline while the broadcast renders.
+    covers = None if headline else refresh_covers.submit(story_id, draft_key)
     run_stage(broadcast, "broadcast", story_id=story_id, portrait_key=portrait_key or None, loudness=loudness,
                draft_key=draft_key)
+    if covers is not None:
+        covers.result()
+        publish_manifest(story_id)  # the manifest lists the re-drawn covers' sizes and checksums
     summarise_package(story_id)
     record_run(story_id, source, "done")
     return story_id

@@ -380,12 +380,13 @@ def anchor(
 ) -> None:
     """Render the lip-synced digital anchor reading a script."""
     from newsroom.anchor import LandmarkAnchorRenderer
+    from newsroom.config import get_settings
     from newsroom.tts import load_voice
 
     text = _read_text(script, file)
     with _progress() as bar, tempfile.TemporaryDirectory(prefix="newsroom-") as tmp:
         step = bar.add_task("finding the face", total=1.0)
-        renderer = LandmarkAnchorRenderer.load(portrait)
+        renderer = LandmarkAnchorRenderer.load(portrait, workers=get_settings().anchor_workers)
         bar.update(step, description="speaking")
         speech = load_voice(language.value).synthesize(text, Path(tmp) / "speech.wav")
         bar.update(step, description="rendering", completed=0)

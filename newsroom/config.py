@@ -89,6 +89,9 @@ class Settings(BaseSettings):
     # Languages and compute
     languages: list[Language] = Field(default_factory=lambda: ["en", "zh"])
     threads: int = Field(default_factory=lambda: max(1, os.cpu_count() or 1), ge=1)
+    anchor_workers: int = Field(
+        default_factory=lambda: max(1, min(4, os.cpu_count() or 1)), ge=1,
+        description="Processes that render parts of the anchor video at once (each warps and encodes its part).")
 
     # Limits
     max_source_bytes: int = Field(50 * 1024**3, description="Largest source file ingest accepts.")

@@ -125,7 +125,7 @@ def render_anchor(story_id: str, speech: SpeechRef, portrait_key: str | None = N
 
     with scratch_dir() as tmp:
         portrait = store().get_file(portrait_key, tmp / Path(portrait_key).name) if portrait_key else None
-        renderer = LandmarkAnchorRenderer.load(portrait)
+        renderer = LandmarkAnchorRenderer.load(portrait, workers=settings().anchor_workers)
         video = renderer.render(_load_speech(speech, tmp), tmp / "anchor.mp4",
                                 progress=ProgressArtifact("Rendering the anchor"))
         asset = upload(Path(video.path), story_key(story_id, STAGE, "anchor.mp4"), step="anchor")

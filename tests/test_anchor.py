@@ -22,6 +22,7 @@ from newsroom.anchor import (
     load_renderer,
     phoneme_track,
 )
+from newsroom.anchor.renderer import split_parts
 from newsroom.anchor.visemes import ANTICIPATION_S, VISEMES, energy_track, viseme_for
 from newsroom.errors import ConfigError, NewsroomError
 from newsroom.media import probe
@@ -131,6 +132,30 @@ def test_render_is_720p25_with_audio_as_long_as_the_speech(rendered, speech):
     assert video.size == (WIDTH, HEIGHT) and video.fps == FPS and video.face_found
     assert video.mouth_source == "phonemes"
     assert progress == sorted(progress) and progress[-1] == 1.0 and len(progress) > 5
+
+
+def test_parts_rendered_in_processes_join_into_the_same_video(renderer, tmp_path):
+    assert split_parts(40, 4) == [(0, 40)]  # too short to be worth a process
+    assert split_parts(301, 2) == [(0, 150), (150, 301)] and split_parts(1000, 3)[-1] == (667, 1000)
+    speech = piper_speech("The council approved the budget today. Work on the new bus routes begins in spring.",
+                          tmp_path / "long.wav")
+    frames = round(speech.duration_s * FPS)
+    assert len(split_parts(frames, 2)) == 2
+    renderer.workers = 1
+    one = renderer.render(speech, tmp_path / "one.mp4")
+    renderer.workers = 2
+    try:
+        progress: list[float] = []
+        two = renderer.render(speech, tmp_path / "two.mp4", progress=progress.append)
+    finally:
+        renderer.workers = 1
+    assert progress == sorted(progress) and progress[-1] == 1.0
+    assert probe(two.path).video.duration_s == pytest.approx(probe(one.path).video.duration_s, abs=1e-3)
+    a = np.stack(list(read_frames(one.path, width=320, height=180, fps=FPS))).astype(int)
+    b = np.stack(list(read_frames(two.path, width=320, height=180, fps=FPS))).astype(int)
+    assert len(a) == len(b) == frames
+    diff = np.abs(a - b).mean(axis=(1, 2, 3))
+    assert diff.max() < 1.0, f"frames differ most at {int(diff.argmax())} of {frames} (part boundary {frames // 2})"
 
 
 def test_face_mesh_finds_the_face_on_every_frame(rendered):

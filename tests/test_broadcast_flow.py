@@ -29,6 +29,10 @@ def test_whole_package_on_the_sample(local_env, fast_llm, tmp_path):
     for key in DELIVERABLES:
         if key != "manifest.json":
             assert key in names, f"{key} missing"
+    for asset in manifest["assets"]:  # files written side by side (covers, segment, vertical) are listed as stored
+        assert store.stat(asset["key"]).size_bytes == asset["bytes"], asset["key"]
+    assert manifest["stages"]["edit"]["cover_headline"] == store.get_json(f"stories/{story_id}/broadcast/draft.json")[
+        "headline"]
 
     def local(name):
         return store.get_file(f"stories/{story_id}/{name}", tmp_path / name.replace("/", "_"))

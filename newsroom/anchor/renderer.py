@@ -3,16 +3,23 @@
 Load once (portrait, face mesh, composed frame, rig), render many: each render computes the mouth track,
 blinks and head motion for the speech, warps one frame per 1/fps, pipes the frames to ffmpeg (H.264,
 yuv420p) and muxes the speech as AAC. The video is exactly `round(duration * fps)` frames long.
+
+Frames depend only on their pose, so a long read is cut into contiguous parts rendered by `workers`
+processes at once (each warping and encoding its own part), then joined without re-encoding: one
+Python warp loop and one ffmpeg encoder each keep about one core busy, so this is what uses the rest.
 """
 
 from __future__ import annotations
 
 import logging
 import math
+import multiprocessing
+import tempfile
 import time
-from collections.abc import Callable
-from concurrent.futures import Future, ThreadPoolExecutor
+from collections.abc import Callable, Sequence
+from concurrent.futures import FIRST_EXCEPTION, Future, ProcessPoolExecutor, ThreadPoolExecutor, wait
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -33,6 +40,7 @@ ANCHOR_FPS = 25.0
 ANCHOR_CRF = 20
 ANCHOR_AUDIO_BITRATE = "160k"
 RENDER_SHARE = 0.95  # of the progress: frames; the rest is muxing
+MIN_PART_FRAMES = 50  # 2 s: shorter parts are not worth a process start (about a second)
 
 
 class LandmarkAnchorRenderer:
@@ -41,7 +49,7 @@ class LandmarkAnchorRenderer:
     name = "landmark"
 
     def __init__(self, portrait: Portrait, *, fps: float = ANCHOR_FPS, seed: int = 0, crf: int = ANCHOR_CRF,
-                 preset: str = "veryfast", head_motion: float = 1.0, blinks: bool = True) -> None:
+                 preset: str = "veryfast", head_motion: float = 1.0, blinks: bool = True, workers: int = 1) -> None:
         if fps <= 0 or fps > 60:
             raise ConfigError(f"anchor fps {fps} is out of range: use 25 (PAL broadcast) or another rate up to 60")
         width, height = portrait.size
@@ -54,6 +62,9 @@ class LandmarkAnchorRenderer:
         self.preset = preset
         self.head_motion = head_motion
         self.blinks = blinks
+        if workers < 1:
+            raise ConfigError(f"anchor workers must be at least 1 (got {workers})")
+        self.workers = workers
         self.rig = FaceRig(portrait.frame, portrait.landmarks)
 
     @classmethod
@@ -62,7 +73,7 @@ class LandmarkAnchorRenderer:
         """Find the face in `portrait` (default: the NASA astronaut) once and prepare the rig.
 
         NewsroomError when the photo has no detectable face. `options` go to the constructor
-        (fps, seed, crf, preset, head_motion, blinks).
+        (fps, seed, crf, preset, head_motion, blinks, workers).
         """
         started = time.perf_counter()
         renderer = cls(load_portrait(portrait, width, height), **options)
@@ -95,8 +106,6 @@ class LandmarkAnchorRenderer:
         return self.rig.render(pose)
 
     def render(self, speech: Speech, out: str | Path, *, progress: Progress | None = None) -> AnchorVideo:
-        from newsroom.media.frames import FrameWriter
-
         out = Path(out)
         if not Path(speech.path).is_file():
             raise NewsroomError(f"speech audio {speech.path} does not exist: synthesise the speech first")
@@ -110,19 +119,12 @@ class LandmarkAnchorRenderer:
         silent = out.with_name(f".{out.stem}.video.mp4")
         started, cpu_started = time.perf_counter(), time.process_time()
         report = _throttled(progress)
+        parts = split_parts(frames, self.workers)
         try:
-            # One writer thread: the next frame is warped while ffmpeg takes the previous one.
-            with (FrameWriter(silent, width=width, height=height, fps=self.fps, crf=self.crf, preset=self.preset) as writer,
-                  ThreadPoolExecutor(max_workers=1, thread_name_prefix="anchor-writer") as pool):
-                pending: Future | None = None
-                for i, pose in enumerate(poses):
-                    frame = self.rig.render(pose)
-                    if pending is not None:
-                        pending.result()
-                    pending = pool.submit(writer.write, frame)
-                    report(RENDER_SHARE * i / frames)
-                if pending is not None:
-                    pending.result()
+            if len(parts) == 1:
+                self.encode(poses, silent, lambda done: report(RENDER_SHARE * done / frames))
+            else:
+                self._encode_parts(poses, parts, silent, lambda done: report(RENDER_SHARE * done / frames))
             run_ffmpeg(
                 ["-i", str(silent), "-i", str(speech.path), "-map", "0:v:0", "-map", "1:a:0",
                  "-c:v", "copy", "-c:a", "aac", "-b:a", ANCHOR_AUDIO_BITRATE, "-ar", str(MEZZANINE_AUDIO_RATE_HZ),
@@ -134,14 +136,83 @@ class LandmarkAnchorRenderer:
         if progress:
             progress(1.0)
         wall = time.perf_counter() - started
-        log.info("anchor video %s: %d frames (%.2fs) in %.1fs wall, %.1fs CPU in Python (mouth from %s)",
-                 out.name, frames, frames / self.fps, wall, time.process_time() - cpu_started, track.source)
+        log.info("anchor video %s: %d frames (%.2fs) in %.1fs wall, %d part(s), %.1fs CPU in this process "
+                 "(mouth from %s)", out.name, frames, frames / self.fps, wall, len(parts),
+                 time.process_time() - cpu_started, track.source)
         return AnchorVideo(
             path=str(out), fps=self.fps, width=width, height=height, frames=frames,
             duration_s=frames / self.fps, renderer=self.name, face_found=True,
             mouth_openness=tuple(float(x) for x in track.open),
             eye_closure=tuple(float(x) for x in closure), mouth_source=track.source,
         )
+
+
+    def encode(self, poses: Sequence[RigPose], dst: Path, done: Callable[[int], None] | None = None) -> Path:
+        """Warp and encode `poses` (no audio) to `dst`; `done(n)` after each frame."""
+        from newsroom.media.frames import FrameWriter
+
+        width, height = self.size
+        # One writer thread: the next frame is warped while ffmpeg takes the previous one.
+        with (FrameWriter(dst, width=width, height=height, fps=self.fps, crf=self.crf, preset=self.preset,
+                          yuv=True) as writer,
+              ThreadPoolExecutor(max_workers=1, thread_name_prefix="anchor-writer") as pool):
+            pending: Future | None = None
+            for i, pose in enumerate(poses):
+                frame = self.rig.render(pose)
+                if pending is not None:
+                    pending.result()
+                pending = pool.submit(writer.write, frame)
+                if done:
+                    done(i + 1)
+            if pending is not None:
+                pending.result()
+        return dst
+
+    def _encode_parts(self, poses: list[RigPose], parts: list[tuple[int, int]], dst: Path,
+                      done: Callable[[int], None]) -> None:
+        """Render `parts` of `poses` in as many processes, then join them (same encoder settings: no re-encode)."""
+        context = multiprocessing.get_context("spawn")  # no fork: the caller may hold threads (Prefect, OpenMP)
+        counter = context.Value("i", 0)
+        with tempfile.TemporaryDirectory(prefix=".anchor-parts-", dir=dst.parent) as tmp:
+            paths = [Path(tmp) / f"part{i:03d}.mp4" for i in range(len(parts))]
+            with ProcessPoolExecutor(len(parts), mp_context=context, initializer=_init_worker,
+                                     initargs=(self, counter)) as pool:
+                futures = [pool.submit(_encode_part, poses[a:b], str(path)) for (a, b), path in zip(parts, paths, strict=True)]
+                pending = set(futures)
+                while pending:
+                    finished, pending = wait(pending, timeout=0.5, return_when=FIRST_EXCEPTION)
+                    done(counter.value)
+                    for future in finished:
+                        future.result()  # the first failure stops the render
+            listing = Path(tmp) / "parts.txt"
+            listing.write_text("".join(f"file '{p.name}'\n" for p in paths), "utf-8")
+            run_ffmpeg(["-f", "concat", "-safe", "0", "-i", str(listing), "-c", "copy", "-f", "mp4", str(dst)],
+                       what=f"joining {len(parts)} anchor parts", output=dst)
+
+
+def split_parts(frames: int, workers: int, min_frames: int = MIN_PART_FRAMES) -> list[tuple[int, int]]:
+    """Contiguous [start, end) frame ranges, one per worker, none shorter than `min_frames`."""
+    count = max(1, min(workers, frames // min_frames))
+    bounds = [round(i * frames / count) for i in range(count + 1)]
+    return list(zip(bounds[:-1], bounds[1:], strict=True))
+
+
+_worker: dict[str, Any] = {}
+
+
+def _init_worker(renderer: LandmarkAnchorRenderer, counter: Any) -> None:
+    _worker.update(renderer=renderer, counter=counter)
+
+
+def _encode_part(poses: list[RigPose], path: str) -> str:
+    counter = _worker["counter"]
+
+    def done(_: int) -> None:
+        with counter.get_lock():
+            counter.value += 1
+
+    _worker["renderer"].encode(poses, Path(path), done)
+    return path
 
 
 def _throttled(progress: Progress | None, step: float = 0.01) -> Progress:

@@ -56,15 +56,28 @@ def read_frame(path: str | Path, time_s: float, *, width: int, height: int) -> n
 
 
 class FrameWriter:
-    """Encode RGB frames to H.264 (yuv420p, constant frame rate) through ffmpeg's stdin."""
+    """Encode RGB frames to H.264 (yuv420p, constant frame rate) through ffmpeg's stdin.
+
+    With `yuv=True` (needs OpenCV) each frame is converted to yuv420p here (BT.601 limited range, as
+    ffmpeg's own conversion) and half the bytes cross the pipe: ffmpeg reads and converts frames on one
+    thread, so this takes a third of its work per frame off the encoder's critical path.
+    """
 
     def __init__(self, dst: str | Path, *, width: int, height: int, fps: float, crf: int = 18,
-                 preset: str = "veryfast") -> None:
+                 preset: str = "veryfast", yuv: bool = False) -> None:
         self.dst = Path(dst)
         self.width, self.height = width, height
         self.frames = 0
+        self._to_yuv = None
+        if yuv:
+            if width % 2 or height % 2:
+                raise ValueError(f"yuv420p frames need an even size, not {width}x{height}")
+            import cv2
+
+            self._to_yuv = lambda frame: cv2.cvtColor(frame, cv2.COLOR_RGB2YUV_I420)
         cmd = [_binary("ffmpeg"), "-hide_banner", "-nostdin", "-y", "-v", "error",
-               "-f", "rawvideo", "-pix_fmt", "rgb24", "-s", f"{width}x{height}", "-r", f"{fps:g}", "-i", "pipe:0",
+               "-f", "rawvideo", "-pix_fmt", "yuv420p" if yuv else "rgb24", "-s", f"{width}x{height}",
+               "-r", f"{fps:g}", "-i", "pipe:0",
                "-c:v", "libx264", "-preset", preset, "-crf", str(crf), "-pix_fmt", "yuv420p",
                "-r", f"{fps:g}", "-movflags", "+faststart", str(self.dst)]
         self._proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stderr=subprocess.PIPE)
@@ -73,7 +86,8 @@ class FrameWriter:
         if frame.shape != (self.height, self.width, 3) or frame.dtype != np.uint8:
             raise ValueError(f"frame {frame.shape} {frame.dtype} does not match {self.height}x{self.width}x3 uint8")
         assert self._proc.stdin is not None
-        self._proc.stdin.write(np.ascontiguousarray(frame).tobytes())
+        data = np.ascontiguousarray(frame if self._to_yuv is None else self._to_yuv(frame))
+        self._proc.stdin.write(memoryview(data).cast("B"))
         self.frames += 1
 
     def close(self) -> Path:
