@@ -241,20 +241,14 @@ def _focus_x(video: Path, info) -> float | None:
 
 @_retrying(name="vertical-version", cache_policy=RESUMABLE, timeout_seconds=4 * 3600)
 def vertical_version(story_id: str, clean_key: str, srt_key: str | None, language: str) -> str:
-    """9:16 edit (face-aware crop, else blurred fill) with subtitles burned inside the safe zone."""
-    from newsroom import subtitles
-
+    """9:16 edit (face-aware crop, else blurred fill) with subtitles burned inside the safe zone, in one encode."""
     with scratch_dir() as tmp:
         clean = store().get_file(clean_key, tmp / "edit-clean.mp4")
+        srt = store().get_file(srt_key, tmp / "subtitles.srt") if srt_key is not None else None
         info = media.probe(clean)
-        out = vertical.make_vertical(clean, tmp / "vertical-clean.mp4", focus_x=_focus_x(clean, info), info=info,
+        out = vertical.make_vertical(clean, tmp / "edit-vertical.mp4", focus_x=_focus_x(clean, info), info=info,
+                                     subtitles=srt, language=language,
                                      progress=ProgressArtifact("Rendering the vertical version"))
-        if srt_key is not None:
-            srt = store().get_file(srt_key, tmp / "subtitles.srt")
-            margin = round(vertical.VERTICAL_SIZE[1] * vertical.SAFE_BOTTOM_FRACTION)
-            out = subtitles.burn_subtitles(out, srt, tmp / "edit-vertical.mp4", language, margin_v_px=margin)
-        else:
-            out = out.rename(tmp / "edit-vertical.mp4")
         asset = upload(out, story_key(story_id, STAGE, "edit-vertical.mp4"), step="vertical")
     record_assets(store(), story_id, STAGE, [asset])
     return asset.key

@@ -126,6 +126,45 @@ def test_sharp_segment_beats_blurred(clips, detector, name, sharp_from_s):
     assert score.sharpness > 0.5
 
 
+class _CountingDetector:
+    def __init__(self, detector: FaceDetector) -> None:
+        self.detector, self.calls = detector, 0
+
+    def detect(self, frame: np.ndarray) -> list[Box]:
+        self.calls += 1
+        return self.detector.detect(frame)
+
+
+@pytest.mark.parametrize("name", ["face", "blur-sharp", "black"])
+def test_faces_are_looked_for_only_where_they_could_win(clips, detector, name):
+    samples = sample_frames(clips[name], max_side=covers.ANALYSIS_MAX_SIDE_PX)
+    every = [covers.score_frame(f, detector, t) for t, f in samples]
+    counting = _CountingDetector(detector)
+    pruned = covers._score_samples(samples, counting)
+
+    def winner(scores):
+        return max(range(len(scores)), key=lambda i: (scores[i].score, scores[i].exposure, scores[i].sharpness))
+
+    assert winner(pruned) == winner(every) and pruned[winner(pruned)] == every[winner(every)]
+    assert all(p.score <= e.score for p, e in zip(pruned, every, strict=True))
+    assert counting.calls <= sum(s.score > 0 for s in every)
+    if name == "blur-sharp":  # no face bonus lifts a blurred frame over a sharp one: those are skipped
+        assert counting.calls < sum(s.score > 0 for s in every)
+
+
+def test_the_winner_is_decoded_again_only_when_it_was_scaled(clips, detector, tmp_path, monkeypatch):
+    clip = tmp_path / "640x360.mp4"
+    ffmpeg("-f", "lavfi", "-i", "testsrc2=s=640x360:r=25:d=1", "-c:v", "libx264", "-preset", "ultrafast",
+           "-pix_fmt", "yuv420p", str(clip))
+    calls = []
+    decode = covers._decode_frame
+    monkeypatch.setattr(covers, "_decode_frame", lambda *args: calls.append(args) or decode(*args))
+    _, frame = select_cover_frame(clip, detector=detector)
+    assert frame.shape == (360, 640, 3) and calls == []  # the analysis size is the full size
+    _, frame = select_cover_frame(clips["face"], detector=detector)
+    assert frame.shape == (576, 1024, 3) and len(calls) == 1  # scored at 640x360, fetched at 1024x576
+
+
 def test_no_video_stream_is_a_media_error(clips, tmp_path):
     with pytest.raises(MediaError, match="no video stream"):
         select_cover_frame(clips["tone"])

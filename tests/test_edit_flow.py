@@ -57,7 +57,8 @@ def test_edit_sample_end_to_end(edited_sample, tmp_path):
     assert edit_mp4.duration_s == pytest.approx(decision["duration_s"], abs=0.1)
     assert "mov_text" in stream_codecs(local("edit/edit.mp4"))
     vertical = probe(local("edit/edit-vertical.mp4"))
-    assert (vertical.video.width, vertical.video.height) == (720, 1280)
+    assert (vertical.video.width, vertical.video.height) == (720, 1280) and vertical.has_audio
+    assert vertical.duration_s == pytest.approx(decision["duration_s"], abs=0.1)
     report = json.loads(local("edit/subtitles-report.json").read_text())
     assert report["ok"], report["violations"]  # the sample is read at a news pace: every rule holds
     assert "-->" in local("edit/subtitles.srt").read_text()

@@ -1,4 +1,5 @@
-"""Scene cuts, restoration and super-resolution on ffmpeg-generated clips (real ffmpeg, real Real-ESRGAN)."""
+"""Scene cuts, restoration, super-resolution and the vertical version on ffmpeg-generated clips (real ffmpeg, real
+Real-ESRGAN)."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ import pytest
 
 from newsroom.errors import ConfigError, MediaError
 from newsroom.media import probe
-from newsroom.media.frames import FrameWriter, read_frames
+from newsroom.media.frames import FrameWriter, read_frame, read_frames
 from newsroom.video.restore import PRESETS, estimate_noise_sigma, plan_restoration, restore
 from newsroom.video.scenes import detect_scenes, scenes_from_cuts
 from newsroom.video.upscale import (
@@ -22,6 +23,7 @@ from newsroom.video.upscale import (
     upscale_chunk,
     upscale_video,
 )
+from newsroom.video.vertical import VERTICAL_SIZE, make_vertical
 from tests.conftest import ffmpeg
 
 FPS = 25
@@ -214,3 +216,41 @@ def test_frame_writer_rejects_wrong_frames(tmp_path):
         FrameUpscaler.load("magic", 2)
     with pytest.raises(ConfigError):
         FrameUpscaler.load("esrgan", 5)
+
+
+# -- vertical version ---------------------------------------------------------------------------------
+
+
+def _vertical_gray(path, at_s: float) -> np.ndarray:
+    w, h = VERTICAL_SIZE
+    return read_frame(path, at_s, width=w, height=h).astype(np.float32).mean(axis=2)
+
+
+@pytest.mark.parametrize("focus_x", [None, 0.3])  # blurred fill (pad), face-aware crop
+def test_vertical_burns_subtitles_in_the_same_encode(media_dir, tmp_path, focus_x):
+    src = media_dir / "av.mp4"
+    srt = tmp_path / "cue.srt"
+    srt.write_text("1\n00:00:00,500 --> 00:00:02,000\nHELLO WORLD\nBURNED IN\n")
+    plain = make_vertical(src, tmp_path / "plain.mp4", focus_x=focus_x)
+    burned = make_vertical(src, tmp_path / "burned.mp4", focus_x=focus_x, subtitles=srt, language="en")
+    info = probe(burned)
+    assert (info.video.width, info.video.height) == VERTICAL_SIZE and info.has_audio
+    assert info.duration_s == pytest.approx(probe(plain).duration_s, abs=0.05)
+    # The text sits just above the bottom fifth (platform controls): rows 960-1030 change while it is shown;
+    # the picture above it and the bottom fifth do not, and nothing changes once the cue has ended.
+    shown_a, shown_b = _vertical_gray(plain, 1.2), _vertical_gray(burned, 1.2)
+    text, above, safe = slice(960, 1030), slice(0, 900), slice(1030, 1280)
+    assert float(np.abs(shown_a[text] - shown_b[text]).mean()) > 4
+    assert float(np.abs(shown_a[above] - shown_b[above]).mean()) < 0.5
+    assert float(np.abs(shown_a[safe] - shown_b[safe]).mean()) < 1.0
+    assert float(np.abs(_vertical_gray(plain, 2.6) - _vertical_gray(burned, 2.6)).mean()) < 1.0
+
+
+def test_vertical_refuses_unburnable_subtitles(media_dir, tmp_path):
+    with pytest.raises(MediaError, match="does not exist"):
+        make_vertical(media_dir / "av.mp4", tmp_path / "v.mp4", subtitles=tmp_path / "missing.srt")
+    ttml = tmp_path / "cues.ttml"
+    ttml.write_text("<tt/>")
+    with pytest.raises(MediaError, match="srt"):
+        make_vertical(media_dir / "av.mp4", tmp_path / "v.mp4", subtitles=ttml)
+    assert not (tmp_path / "v.mp4").exists()
