@@ -12,9 +12,11 @@ from __future__ import annotations
 import argparse
 import logging
 import os
+import resource
 import subprocess
 import tempfile
 import time
+from datetime import UTC, datetime
 from pathlib import Path
 
 os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
@@ -41,12 +43,18 @@ def make_clip(out: Path) -> Path:
     return out
 
 
-def print_timeline() -> None:
+def cpu_seconds() -> float:
+    """User + system CPU of this process and of its finished children (ffmpeg, render processes)."""
+    own, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
+
+
+def print_timeline(since: datetime) -> None:
     """Every task run of the package (all stages), in start order, with its start offset and duration."""
     from prefect.client.orchestration import get_client
 
     with get_client(sync_client=True) as client:
-        runs = [r for r in client.read_task_runs(limit=200) if r.start_time and r.end_time]
+        runs = [r for r in client.read_task_runs(limit=200) if r.start_time and r.end_time and r.start_time >= since]
     if not runs:
         return
     runs.sort(key=lambda r: r.start_time)
@@ -89,12 +97,15 @@ def main() -> None:
         if args.flow:
             from flows.package import newsroom_package
 
+            cpu_started, since = cpu_seconds(), datetime.now(UTC)
             newsroom_package(str(clip), asr_model=args.asr_model, target_s=30, upscale=args.upscale)
             total = time.perf_counter() - started
-            print_timeline()
+            cpu = cpu_seconds() - cpu_started
+            print_timeline(since)
             print(f"clip: {duration:.1f} s; cores: {os.cpu_count()}; asr {args.asr_model}, llm {args.llm_model}")
             print(f"package flow (ingest -> edit || draft -> broadcast): {total:.1f} s = {total / duration:.2f}x the clip "
                   "(target <= 1.0)")
+            print(f"CPU time: {cpu:.1f} s ({cpu / total:.2f} cores busy on average; this process and its children)")
             return
 
         t = time.perf_counter()

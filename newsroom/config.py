@@ -80,6 +80,9 @@ class Settings(BaseSettings):
     llm_api_key: SecretStr = SecretStr("")
     llm_context_tokens: int = Field(8192, ge=1024)
     llm_seed: int = 42
+    llm_prefix_cache: bool = Field(
+        True, description="Keep llama.cpp's state after a prompt's fixed instructions on disk (under model_cache), "
+        "so each draft reads only its transcript.")
     llm_timeout_s: float = Field(600.0, gt=0)
 
     # Speech synthesis

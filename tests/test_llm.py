@@ -34,6 +34,8 @@ from newsroom.llm import (
     write_draft,
 )
 from newsroom.llm.backends import is_runaway
+from newsroom.llm.prefix import MIN_PREFIX_TOKENS, PrefixStore, split_prompt
+from newsroom.llm.prompts import load_prompt
 from newsroom.llm.quotes import compact, has_cjk
 from newsroom.models.registry import ModelRegistry
 from newsroom.storage import LocalStore, story_key
@@ -504,6 +506,29 @@ def test_real_decoding_is_seeded_and_reproducible(small):
     reply = constrained.complete([{"role": "user", "content": "Which city is the capital of France? JSON."}],
                                  schema=schema, max_tokens=24)
     assert isinstance(json.loads(reply, strict=False)["city"], str)
+
+
+def test_real_prompt_prefix_state_is_kept_and_gives_the_same_text(small, en, tmp_path):
+    prompt = load_prompt("draft", "en")
+    messages, stable = prompt.messages(source=en.text), prompt.stable_prefix()
+    tokens = split_prompt(small._formatter, small.llm, messages, stable)
+    assert tokens is not None and MIN_PREFIX_TOKENS <= len(tokens) < small.count_tokens(messages[1]["content"])
+    assert split_prompt(small._formatter, small.llm, [{"role": "user", "content": "Hello"}], stable) is None
+    kept = small.prefixes
+    try:
+        small.prefixes = PrefixStore(tmp_path)
+        cold = small.complete(messages, max_tokens=24, seed=3, stable_prefix=stable)
+        (state,) = tmp_path.glob("*.kv")
+        assert state.stat().st_size > 1_000_000  # the KV of a few hundred tokens
+        assert small.complete(messages, max_tokens=24, seed=3, stable_prefix=stable) == cold  # loaded, same text
+        small.prefixes = None  # evaluated every time, kept nowhere: still the same text
+        assert small.complete(messages, max_tokens=24, seed=3, stable_prefix=stable) == cold
+        state.write_bytes(state.read_bytes()[: state.stat().st_size // 2])  # a damaged file is read again
+        small.prefixes = PrefixStore(tmp_path)
+        assert small.complete(messages, max_tokens=24, seed=3, stable_prefix=stable) == cold
+        assert state.stat().st_size > 1_000_000  # and replaced
+    finally:
+        small.prefixes = kept
 
 
 def test_real_english_draft_small_model(small, en):

@@ -39,8 +39,10 @@ CPU threads: libgomp's default busy-waiting made decoding 4-20x slower when othe
 (0.9-4.5 vs 11-17 tok/s measured), so `load` defaults OMP_WAIT_POLICY to PASSIVE (see there).
 
 Determinism: temperature 0 (greedy) by default, the seed passed through, and the local models start
-every call from an empty KV cache, so the same messages give the same text in any process (on the same
-hardware: a GPU's kernels may pick differently from the CPU's).
+every call from an empty KV cache - except llama-cpp's stable prompt prefix, which is always evaluated as
+a batch of its own and so is the same state whether computed or loaded (newsroom.llm.prefix) - so the
+same messages give the same text in any process (on the same hardware: a GPU's kernels may pick
+differently from the CPU's).
 
 Adding a backend: write a class with `name` and `complete(...)`, a factory taking `Settings`, and add it
 to `BACKENDS` (and to `Settings.llm_backend`).
@@ -61,6 +63,7 @@ from urllib.parse import urlsplit, urlunsplit
 from newsroom.config import Settings, get_settings
 from newsroom.errors import ConfigError, ModelNotInstalledError
 from newsroom.llm.errors import LLMError, LLMUnavailableError
+from newsroom.llm.prefix import PrefixStore, restore, seq_state, split_prompt
 from newsroom.models.registry import ModelRegistry, ModelSpec
 
 log = logging.getLogger("newsroom.llm")
@@ -88,10 +91,13 @@ class LLMBackend(Protocol):
         seed: int = 42,
         temperature: float = 0.0,
         strict: bool = False,
+        stable_prefix: list[Message] | None = None,
     ) -> str:
         """The raw reply text. `schema` is the JSON schema the reply should follow: a hint or a constraint,
         depending on the backend; `strict=True` asks backends that can enforce it to do so (the caller uses
-        it for retries). The caller validates the text either way."""
+        it for retries). The caller validates the text either way. `stable_prefix` is the start of `messages`
+        that every call with this prompt shares (the last message's content cut where the variable part
+        begins): a backend may keep its state between calls (llama-cpp does, see newsroom.llm.prefix)."""
         ...
 
 
@@ -140,8 +146,11 @@ class LlamaCppBackend:
         json_mode: JsonMode = "auto",
         retry_repeat_penalty: float = RETRY_REPEAT_PENALTY,
         path: Path | None = None,
+        prefixes: PrefixStore | None = None,
     ) -> None:
         self.llm = llm  # the llama_cpp.Llama (public for benchmarks)
+        self.prefixes = prefixes  # where prompt-prefix states are kept between processes (None: not kept)
+        self._formatter = _chat_formatter(llm)
         self.name = name
         self.path = path  # the verified GGUF file
         self.context_tokens = context_tokens
@@ -175,8 +184,10 @@ class LlamaCppBackend:
         )
         log.info("loaded %s from %s in %.1f s (n_ctx=%d, threads=%d, json_mode=%s)", spec.id, path,
                  time.perf_counter() - started, settings.llm_context_tokens, settings.threads, json_mode)
+        prefixes = (PrefixStore.for_model(settings.model_cache / "llm-prefix", f"{spec.id}-{spec.version}",
+                                          settings.llm_context_tokens) if settings.llm_prefix_cache else None)
         return cls(llm, name=f"llama-cpp:{spec.id}@{spec.version}", context_tokens=settings.llm_context_tokens,
-                   json_mode=json_mode, path=path)
+                   json_mode=json_mode, path=path, prefixes=prefixes)
 
     def count_tokens(self, text: str) -> int:
         return len(self.llm.tokenize(text.encode("utf-8"), add_bos=False, special=False))
@@ -190,6 +201,7 @@ class LlamaCppBackend:
         seed: int = 42,
         temperature: float = 0.0,
         strict: bool = False,
+        stable_prefix: list[Message] | None = None,
     ) -> str:
         kwargs: dict[str, Any] = {
             "messages": messages,
@@ -201,8 +213,9 @@ class LlamaCppBackend:
         }
         if schema is not None and (self.json_mode == "grammar" or (strict and self.json_mode == "auto")):
             kwargs["response_format"] = {"type": "json_object", "schema": schema}
-        self.llm.reset()  # no prefix reuse from an earlier call: the same messages give the same text
         started = time.perf_counter()
+        self.llm.reset()  # no reuse of an earlier call's state, except the stable prefix below
+        reused = self._read_prefix(messages, stable_prefix)
         pieces: list[str] = []
         generated = 0
         finish: str | None = None
@@ -223,9 +236,44 @@ class LlamaCppBackend:
             raise LLMError(f"{self.name}: {exc}; raise NEWSROOM_LLM_CONTEXT_TOKENS or shorten the input") from exc
         seconds = time.perf_counter() - started
         self.last_usage = Usage(max(0, self.llm.n_tokens - generated), generated, seconds, finish)
-        log.debug("%s: %d prompt + %d generated tokens in %.1f s (%s)", self.name, self.last_usage.prompt_tokens,
-                  generated, seconds, finish)
+        log.debug("%s: %d prompt (%d of them a stored prefix) + %d generated tokens in %.1f s (%s)", self.name,
+                  self.last_usage.prompt_tokens, reused, generated, seconds, finish)
         return "".join(pieces)
+
+    def _read_prefix(self, messages: list[Message], stable: list[Message] | None) -> int:
+        """Put the stable prefix's state in the context (stored, or evaluated now as a batch of its own and
+        stored); llama-cpp-python then evaluates only the rest. Returns how many tokens came from the store."""
+        if not stable or self._formatter is None:
+            return 0
+        try:
+            tokens = split_prompt(self._formatter, self.llm, messages, stable)
+        except Exception as exc:  # a template the formatter cannot render: read the prompt in full
+            log.debug("no stable prefix for this prompt: %s", exc)
+            return 0
+        if tokens is None:
+            return 0
+        data = self.prefixes.load(tokens) if self.prefixes else None
+        if data is not None and restore(self.llm, tokens, data):
+            return len(tokens)
+        self.llm.reset()
+        self.llm._ctx.kv_cache_seq_rm(-1, 0, -1)
+        self.llm.eval(tokens)
+        if self.prefixes:
+            self.prefixes.save(tokens, seq_state(self.llm))
+        return 0
+
+
+def _chat_formatter(llm: Any) -> Any:
+    """The GGUF's own chat template as llama-cpp-python applies it (None without one)."""
+    template = getattr(llm, "metadata", {}).get("tokenizer.chat_template")
+    if not template or getattr(llm, "chat_handler", None) is not None:
+        return None
+    from llama_cpp import llama_chat_format
+
+    eos, bos = llm.token_eos(), llm.token_bos()
+    return llama_chat_format.Jinja2ChatFormatter(
+        template=template, eos_token=llm._model.token_get_text(eos) if eos != -1 else "",
+        bos_token=llm._model.token_get_text(bos) if bos != -1 else "", stop_token_ids=[eos])
 
 
 # A decoding loop: the same 3-80 characters 8 times in a row, or the same 80-400 characters 3 times.
@@ -323,6 +371,7 @@ class TransformersBackend:
         seed: int = 42,
         temperature: float = 0.0,
         strict: bool = False,
+        stable_prefix: list[Message] | None = None,  # unused: no state kept between calls
     ) -> str:
         """`schema` is not enforced here (no grammar): the caller validates the reply and retries."""
         import torch
@@ -484,6 +533,7 @@ class OpenAICompatibleBackend:
         seed: int = 42,
         temperature: float = 0.0,
         strict: bool = False,
+        stable_prefix: list[Message] | None = None,  # unused: no state kept between calls
     ) -> str:
         payload: dict[str, Any] = {
             "model": self.model,

@@ -311,7 +311,7 @@ def ask_json(
     for attempt in range(1, attempts + 1):
         reply = backend.complete(conversation, schema=schema, max_tokens=max_tokens, seed=seed + attempt - 1,
                                  temperature=temperature if attempt <= 2 else max(temperature, RETRY_TEMPERATURE),
-                                 strict=attempt > 1)
+                                 strict=attempt > 1, stable_prefix=prompt.stable_prefix())
         try:
             result = output.model_validate(parse_json(reply))
             if check is not None:

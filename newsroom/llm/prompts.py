@@ -34,6 +34,15 @@ class PromptTemplate:
             {"role": "user", "content": Template(self.user).substitute(values)},
         ]
 
+    def stable_prefix(self) -> list[dict[str, str]] | None:
+        """The messages' fixed start: the system message and the user message up to its first placeholder
+        (None when the system message itself has placeholders)."""
+        if Template(self.system).get_identifiers():
+            return None
+        first = Template.pattern.search(self.user)
+        return [{"role": "system", "content": self.system},
+                {"role": "user", "content": self.user[: first.start()] if first else self.user}]
+
     def retry_message(self, problem: str) -> dict[str, str]:
         return {"role": "user", "content": Template(self.retry).substitute(problem=problem)}
 
