@@ -93,8 +93,9 @@ class Settings(BaseSettings):
     languages: list[Language] = Field(default_factory=lambda: ["en", "zh"])
     threads: int = Field(default_factory=lambda: max(1, os.cpu_count() or 1), ge=1)
     anchor_workers: int = Field(
-        default_factory=lambda: max(1, min(4, os.cpu_count() or 1)), ge=1,
-        description="Processes that render parts of the anchor video at once (each warps and encodes its part).")
+        default_factory=lambda: max(1, min(4, (os.cpu_count() or 1) // 2)), ge=1,
+        description="Processes that render parts of the anchor video at once. One render keeps about 1.5 cores "
+        "busy (warp + encoder), so the default is one per 2 cores, at most 4.")
 
     # Limits
     max_source_bytes: int = Field(50 * 1024**3, description="Largest source file ingest accepts.")
