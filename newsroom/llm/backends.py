@@ -64,6 +64,7 @@ from newsroom.config import Settings, get_settings
 from newsroom.errors import ConfigError, ModelNotInstalledError
 from newsroom.llm.errors import LLMError, LLMUnavailableError
 from newsroom.llm.prefix import PrefixStore, restore, seq_state, split_prompt
+from newsroom.llm.prefix import clear as clear_context
 from newsroom.models.registry import ModelRegistry, ModelSpec
 
 log = logging.getLogger("newsroom.llm")
@@ -255,8 +256,7 @@ class LlamaCppBackend:
         data = self.prefixes.load(tokens) if self.prefixes else None
         if data is not None and restore(self.llm, tokens, data):
             return len(tokens)
-        self.llm.reset()
-        self.llm._ctx.kv_cache_seq_rm(-1, 0, -1)
+        clear_context(self.llm)
         self.llm.eval(tokens)
         if self.prefixes:
             self.prefixes.save(tokens, seq_state(self.llm))

@@ -85,15 +85,20 @@ def seq_state(llm: Any) -> bytes:
     return bytes(buffer)[:written]
 
 
+def clear(llm: Any) -> None:
+    """An empty context: no tokens in llama-cpp-python's view, no cells in llama.cpp's KV cache."""
+    llm.reset()
+    llm._ctx.kv_cache_seq_rm(-1, 0, -1)
+
+
 def restore(llm: Any, tokens: Sequence[int], data: bytes) -> bool:
     """Put a saved state back as sequence 0 and tell llama-cpp-python which tokens it holds."""
     import llama_cpp
 
-    llm.reset()
-    llm._ctx.kv_cache_seq_rm(-1, 0, -1)
+    clear(llm)
     buffer = (ctypes.c_uint8 * len(data)).from_buffer_copy(data)
     if llama_cpp.llama_state_seq_set_data(llm._ctx.ctx, buffer, len(data), 0) != len(data):
-        llm._ctx.kv_cache_seq_rm(-1, 0, -1)
+        clear(llm)
         return False
     llm.input_ids[: len(tokens)] = tokens
     llm.n_tokens = len(tokens)
