@@ -117,6 +117,11 @@ class Settings(BaseSettings):
         None, description="Bearer token MinIO sends with bucket notifications (MINIO_NOTIFY_WEBHOOK_AUTH_TOKEN_<ID>)."
     )
     webhook_max_body_bytes: int = Field(64 * 1024, ge=1024, description="Largest JSON body the webhook accepts.")
+    webhook_prefect_timeout_s: float = Field(
+        20.0, gt=0, le=600,
+        description="Longest the webhook waits on the Prefect API for one request; past it the answer is 503 with "
+        "Retry-After (a retry with the same Idempotency-Key never starts a second run).",
+    )
     webhook_source_prefixes: list[str] = Field(
         default_factory=lambda: ["inbox/", "uploads/", "archive/"],
         description="Bucket prefixes a CMS may name as a story's source.",

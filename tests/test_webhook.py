@@ -126,20 +126,36 @@ def _stop_group(proc: subprocess.Popen) -> None:
         return
 
 
+def answered(send, budget_s: float = 300) -> httpx.Response:
+    """Send until the answer is not a 503 with Retry-After, as a CMS does: on this 2-core machine the test
+    harness's Prefect server (SQLite) can stall while the sample story runs, and the webhook then answers
+    503 instead of hanging. Retrying is safe: the Idempotency-Key keeps it one run."""
+    deadline = time.monotonic() + budget_s
+    while True:
+        response = send()
+        if response.status_code != 503 or "retry-after" not in response.headers or time.monotonic() > deadline:
+            return response
+        time.sleep(min(float(response.headers["retry-after"]), 5))
+
+
 def post(stack: Stack, path: str, body: bytes | dict, *, key: str | None = "auto", ts: int | None = None,
          secret: str = SECRET, headers: dict | None = None, client: httpx.Client | None = None) -> httpx.Response:
     data = body if isinstance(body, bytes) else json.dumps(body).encode()
-    sent = {"Content-Type": "application/json", **auth.signed_headers(secret, data, timestamp=ts)}
     if key == "auto":
         key = f"test-{uuid.uuid4().hex}"
-    if key:
-        sent[auth.IDEMPOTENCY_HEADER] = key
-    sent.update(headers or {})
-    return (client or httpx).post(f"{stack.url}{path}", content=data, headers=sent, timeout=60)
+
+    def send() -> httpx.Response:  # signed afresh on every try, as a retry must be
+        sent = {"Content-Type": "application/json", **auth.signed_headers(secret, data, timestamp=ts)}
+        if key:
+            sent[auth.IDEMPOTENCY_HEADER] = key
+        sent.update(headers or {})
+        return (client or httpx).post(f"{stack.url}{path}", content=data, headers=sent, timeout=60)
+
+    return answered(send)
 
 
 def get(stack: Stack, path: str) -> httpx.Response:
-    return httpx.get(f"{stack.url}{path}", headers=auth.signed_headers(SECRET, b""), timeout=60)
+    return answered(lambda: httpx.get(f"{stack.url}{path}", headers=auth.signed_headers(SECRET, b""), timeout=60))
 
 
 def _runs(deployment: str, *, key_prefix: str | None = None):
@@ -195,6 +211,50 @@ def test_committed_openapi_schema_is_current():
         "infra/openapi.json is stale: newsroom ops openapi > infra/openapi.json")
 
 
+@pytest.mark.timeout(120)  # without the deadline, the Prefect client's own retries hang each request for minutes
+def test_a_stalled_prefect_api_gets_503_with_retry_after(tmp_path):
+    """A Prefect API that accepts connections and never answers (a server stuck on a locked database): the
+    webhook answers 503 + Retry-After within its deadline, starts nothing, and lets the same bytes be retried."""
+    from prefect.settings import PREFECT_API_URL, temporary_settings
+
+    from flows.launch import PrefectLauncher
+    from newsroom.config import Settings
+    from newsroom.webhook.app import create_app
+
+    store = LocalStore(tmp_path)
+    store.put_bytes("uploads/clip.mp4", b"not media")
+    settings = Settings(webhook_secret=SECRET, storage_backend="local", local_root=tmp_path,
+                        webhook_prefect_timeout_s=2)
+    body = json.dumps({"source_key": "uploads/clip.mp4"}).encode()
+    headers = {**auth.signed_headers(SECRET, body), auth.IDEMPOTENCY_HEADER: "stalled-api-0001",
+               "Content-Type": "application/json"}
+
+    async def exercise(app, launcher) -> list[httpx.Response]:
+        answers = []
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://webhook") as client:
+            for send in (lambda: client.post("/v1/stories", content=body, headers=headers),
+                         lambda: client.post("/v1/stories", content=body, headers=headers),  # the same bytes again
+                         lambda: client.get(f"/v1/stories/{uuid.uuid4()}", headers=auth.signed_headers(SECRET, b"")),
+                         lambda: client.get("/healthz")):
+                answers.append(await send())
+        await launcher.aclose()
+        return answers
+
+    with socket.socket() as hole:
+        hole.bind(("127.0.0.1", 0))
+        hole.listen(64)  # the kernel completes connections; nothing ever reads or answers them
+        with temporary_settings({PREFECT_API_URL: f"http://127.0.0.1:{hole.getsockname()[1]}/api"}):
+            launcher = PrefectLauncher()
+            answers = asyncio.run(exercise(create_app(settings, launcher, store), launcher))
+    first, again, status, health = answers
+    for response in (first, again, status):
+        # The deadline's own message: without it the Prefect client retries for minutes, then fails otherwise.
+        assert response.status_code == 503 and response.headers["retry-after"] == "10", response.text
+        assert "Prefect API did not answer within 2 s" in response.json()["error"]
+    assert "same Idempotency-Key" in first.json()["error"]
+    assert health.status_code == 503 and health.json()["prefect"] is False and health.json()["storage"] is True
+
+
 # --------------------------------------------------------------------------- through HTTP
 
 
@@ -238,6 +298,19 @@ def test_upload_then_story(stack, media_dir):
     assert stack.store.stat(key).metadata["sha256"] == stored.json()["sha256"]
     story = post(stack, "/v1/stories", {"source_key": key, "asr_model": "tiny.en"}, key="upload-then-story")
     assert story.status_code == 202 and story.json()["duplicate"] is False
+    _cancel(story.json()["id"])  # not followed here: the two cores stay with the sample story
+
+
+def _cancel(run_id: str) -> None:
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.objects import StateType
+    from prefect.states import State
+
+    async def cancel():
+        async with get_client() as client:  # what `prefect flow-run cancel` does: the runner stops the process
+            await client.set_flow_run_state(uuid.UUID(run_id), State(type=StateType.CANCELLING), force=True)
+
+    asyncio.run(cancel())
 
 
 @pytest.mark.parametrize("case", ["bad signature", "too big", "no extension", "path in name", "empty"])
@@ -300,7 +373,8 @@ def test_replayed_request_is_refused(stack):
     body = json.dumps({"source_key": "uploads/notes.mp4"}).encode()
     headers = {**auth.signed_headers(SECRET, body), auth.IDEMPOTENCY_HEADER: "replay-test-0001",
                "Content-Type": "application/json"}
-    first = httpx.post(f"{stack.url}/v1/stories", content=body, headers=headers, timeout=60)
+    # A 503 (Prefect slow) starts nothing and forgets the signature, so the same bytes may be sent again.
+    first = answered(lambda: httpx.post(f"{stack.url}/v1/stories", content=body, headers=headers, timeout=60))
     replay = httpx.post(f"{stack.url}/v1/stories", content=body, headers=headers, timeout=60)
     assert first.status_code == 202 and replay.status_code == 409
     assert "replayed" in replay.json()["error"] and replay.json()["flow_run_id"] == first.json()["id"]
@@ -321,8 +395,8 @@ def test_a_storm_of_identical_requests_starts_one_run(stack):
         data = json.dumps(body).encode()
         same = {**auth.signed_headers(SECRET, data), auth.IDEMPOTENCY_HEADER: "storm-key-0002",
                 "Content-Type": "application/json"}
-        copies = list(pool.map(lambda _: client.post(f"{stack.url}/v1/stories", content=data, headers=same,
-                                                     timeout=60), range(20)))
+        copies = list(pool.map(lambda _: answered(lambda: client.post(f"{stack.url}/v1/stories", content=data,
+                                                                      headers=same, timeout=60)), range(20)))
     assert [r.status_code for r in fresh] == [202] * 20
     assert len({r.json()["id"] for r in fresh}) == 1
     assert sum(not r.json()["duplicate"] for r in fresh) == 1
@@ -372,7 +446,10 @@ def test_fuzzed_requests_never_get_a_5xx(stack, case):
     headers = {k: v for k, v in headers.items() if k.lower() not in ("content-length", "host")}
     response = httpx.request(kwargs["method"], kwargs["url"], params=kwargs.get("params"), content=body,
                              headers=headers, timeout=60)
-    assert response.status_code < 500, f"{case.method} {case.path} -> {response.status_code}: {response.text[:500]}"
+    # The one 5xx allowed: 503 + Retry-After when the Prefect API is too slow to answer (a dependency, not a bug).
+    overloaded = response.status_code == 503 and "retry-after" in response.headers and "Prefect API" in response.text
+    assert response.status_code < 500 or overloaded, (
+        f"{case.method} {case.path} -> {response.status_code}: {response.text[:500]}")
     if response.status_code >= 400 and case.path != "/healthz":
         assert response.json()["error"]
 

@@ -12,6 +12,7 @@ Headers (documented in the OpenAPI schema): `X-Newsroom-Timestamp`, `X-Newsroom-
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import hmac
 import json
@@ -20,9 +21,10 @@ import re
 import tempfile
 import time
 import uuid
+from collections.abc import Awaitable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 from uuid import UUID
 
 from fastapi import FastAPI, Request
@@ -51,6 +53,8 @@ from newsroom.webhook.schemas import (
 )
 
 log = logging.getLogger("newsroom.webhook")
+T = TypeVar("T")
+RETRY_AFTER_S = 10  # what a 503 asks the client to wait before retrying
 PORTRAIT_PREFIX = "portraits/"
 UPLOAD_PREFIX = "uploads"
 UPLOAD_CHUNK_BYTES = 1024 * 1024
@@ -93,12 +97,19 @@ class Launcher(Protocol):
 
 
 class ApiError(Exception):
-    def __init__(self, status: int, error: str, *, detail: Any = None, flow_run_id: str | None = None) -> None:
+    def __init__(self, status: int, error: str, *, detail: Any = None, flow_run_id: str | None = None,
+                 retry_after_s: int | None = None) -> None:
         super().__init__(error)
         self.status = status
         self.error = error
         self.detail = detail
         self.flow_run_id = flow_run_id
+        self.retry_after_s = retry_after_s
+
+
+def unavailable(error: str) -> ApiError:
+    """503 with Retry-After: a service behind the webhook is down or too slow; the request may be retried."""
+    return ApiError(503, error, retry_after_s=RETRY_AFTER_S)
 
 
 _ERRORS: dict[int | str, dict[str, Any]] = {
@@ -110,7 +121,7 @@ _ERRORS: dict[int | str, dict[str, Any]] = {
         409: "Replayed request, or an Idempotency-Key reused with different parameters",
         413: "Body over the size limit",
         422: "Invalid parameters or source object",
-        503: "Prefect or the object store is unavailable: retry later",
+        503: "Prefect or the object store is unavailable or too slow: retry after Retry-After seconds",
     }.items()
 }
 _SIGNED = [
@@ -161,7 +172,8 @@ def create_app(settings: Settings, launcher: Launcher, store: ObjectStore | None
     async def _api_error(request: Request, exc: ApiError) -> JSONResponse:
         log.warning("%s %s -> %d: %s", request.method, request.url.path, exc.status, exc.error)
         body = ErrorBody(error=exc.error, detail=jsonable_encoder(exc.detail), flow_run_id=exc.flow_run_id)
-        return JSONResponse(body.model_dump(exclude_none=True), status_code=exc.status)
+        headers = {"Retry-After": str(exc.retry_after_s)} if exc.retry_after_s is not None else None
+        return JSONResponse(body.model_dump(exclude_none=True), status_code=exc.status, headers=headers)
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
@@ -170,6 +182,21 @@ def create_app(settings: Settings, launcher: Launcher, store: ObjectStore | None
     @app.exception_handler(HTTPException)
     async def _http(request: Request, exc: HTTPException) -> JSONResponse:  # unknown paths, wrong methods
         return await _api_error(request, ApiError(exc.status_code, str(exc.detail)))
+
+    prefect_timeout = settings.webhook_prefect_timeout_s
+
+    async def on_prefect(call: Awaitable[T], what: str) -> T:
+        """Await a Launcher call for at most webhook_prefect_timeout_s. The Prefect client retries a busy
+        server with backoff for a minute or more; a CMS should hear 503 + Retry-After long before that."""
+        try:
+            return await asyncio.wait_for(call, prefect_timeout)
+        except TimeoutError:
+            log.warning("the Prefect API did not answer within %.0f s (%s)", prefect_timeout, what)
+            raise unavailable(f"the Prefect API did not answer within {prefect_timeout:.0f} s ({what}): retry in "
+                              f"{RETRY_AFTER_S} s with a fresh signature and the same Idempotency-Key, which never "
+                              "starts a second run") from None
+        except LaunchError as exc:
+            raise unavailable(str(exc)) from None
 
     async def read_body(request: Request) -> bytes:
         declared = request.headers.get("content-length")
@@ -213,7 +240,7 @@ def create_app(settings: Settings, launcher: Launcher, store: ObjectStore | None
         except ObjectNotFoundError:
             raise ApiError(422, f"{what} {key!r} does not exist in the bucket: upload it first") from None
         except NewsroomError as exc:
-            raise ApiError(503, f"object store unavailable: {exc}") from None
+            raise unavailable(f"object store unavailable: {exc}") from None
         if info.size_bytes == 0:
             raise ApiError(422, f"{what} {key!r} is empty")
         if info.size_bytes > settings.max_source_bytes:
@@ -241,10 +268,8 @@ def create_app(settings: Settings, launcher: Launcher, store: ObjectStore | None
                 await check_object(story.portrait_key, "portrait_key", (*source_prefixes, PORTRAIT_PREFIX))
             parameters = story.flow_parameters()
             tags = ["cms"] + ([f"cms-ref:{story.cms_ref}"] if story.cms_ref else [])
-            try:
-                run = await launcher.start_story(parameters, idempotency_key=f"cms:{key}", tags=tags)
-            except LaunchError as exc:
-                raise ApiError(503, str(exc)) from None
+            run = await on_prefect(launcher.start_story(parameters, idempotency_key=f"cms:{key}", tags=tags),
+                                   "starting the story run")
             if run.duplicate and any(run.parameters.get(k) != v for k, v in parameters.items()):
                 raise ApiError(409, f"{auth.IDEMPOTENCY_HEADER} {key!r} was already used for a different request",
                                flow_run_id=run.id)
@@ -301,7 +326,7 @@ def create_app(settings: Settings, launcher: Launcher, store: ObjectStore | None
                 await run_in_threadpool(objects.put_file, key, tmp.name, metadata={"sha256": digest.hexdigest()})
             except NewsroomError as exc:
                 guard.release(signature)
-                raise ApiError(503, f"object store unavailable: {exc}") from None
+                raise unavailable(f"object store unavailable: {exc}") from None
         log.info("stored upload %s (%d bytes)", key, size)
         return Uploaded(source_key=key, bytes=size, sha256=digest.hexdigest())
 
@@ -310,10 +335,7 @@ def create_app(settings: Settings, launcher: Launcher, store: ObjectStore | None
     async def story_status(run_id: UUID, request: Request) -> StoryStatus:
         """Where a story's package run is, and links to its finished files."""
         check_signature(request, await read_body(request))
-        try:
-            run = await launcher.story_run(str(run_id))
-        except LaunchError as exc:
-            raise ApiError(503, str(exc)) from None
+        run = await on_prefect(launcher.story_run(str(run_id)), "reading the story run")
         if run is None:
             raise ApiError(404, f"no story run {run_id}")
         status = StoryStatus(id=run.id, state=run.state, state_name=run.state_name, message=run.message,
@@ -323,7 +345,7 @@ def create_app(settings: Settings, launcher: Launcher, store: ObjectStore | None
         except ObjectNotFoundError:
             return status
         except NewsroomError as exc:
-            raise ApiError(503, f"object store unavailable: {exc}") from None
+            raise unavailable(f"object store unavailable: {exc}") from None
         status.story_id = record.get("story_id")
         status.note = record.get("note")
         if status.story_id:
@@ -349,16 +371,17 @@ def create_app(settings: Settings, launcher: Launcher, store: ObjectStore | None
         # One scan per distinct batch of objects: a storm of the same notification starts one scan.
         digest = hashlib.sha256(json.dumps(sorted((r.key, r.s3.object.etag or "", r.s3.object.sequencer or "")
                                                   for r in wanted)).encode()).hexdigest()[:32]
-        try:
-            run = await launcher.start_inbox_scan(idempotency_key=f"inbox-event:{digest}")
-        except LaunchError as exc:
-            raise ApiError(503, str(exc)) from None
+        run = await on_prefect(launcher.start_inbox_scan(idempotency_key=f"inbox-event:{digest}"),
+                               "starting the inbox scan")
         return EventsAccepted(scans=[run.id], ignored=len(event.records) - len(wanted))
 
     @app.get("/healthz", response_model=Health, responses={503: {"model": Health}})
     async def healthz() -> JSONResponse:
         """Liveness and the two services the webhook needs (no authentication, no details)."""
-        prefect_ok = await launcher.healthy()
+        try:
+            prefect_ok = await asyncio.wait_for(launcher.healthy(), prefect_timeout)
+        except TimeoutError:
+            prefect_ok = False
         try:
             await run_in_threadpool(objects.exists, f"{RUNS_PREFIX}/healthz.json")
             storage_ok = True
