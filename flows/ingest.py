@@ -8,7 +8,6 @@ from newsroom.errors import NewsroomError, TransientError
 from newsroom.params import AsrModel, IngestLanguage
 from tasks.ingest import (
     discard_story,
-    extract_speech_audio,
     normalise_media,
     publish_manifest,
     store_source,
@@ -32,9 +31,8 @@ def ingest(source: str, language: IngestLanguage = "auto", asr_model: AsrModel =
     ref = store_source(source)
     transcript = None
     try:
-        # Speech first: the transcription runs while the video is normalised.
-        audio_key = extract_speech_audio(ref.story_id, ref.key)
-        transcript = transcribe.submit(ref.story_id, audio_key, language, asr_model)
+        # store_source also stored the speech audio: the transcription runs while the video is normalised.
+        transcript = transcribe.submit(ref.story_id, ref.audio_key, language, asr_model)
         normalise_media(ref.story_id, ref.key)
         transcript_key = transcript.result()
         manifest_key = publish_manifest(ref.story_id)

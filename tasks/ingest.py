@@ -17,8 +17,9 @@ from newsroom.manifest import record_assets, write_manifest
 from newsroom.models.registry import ASR_MODEL_IDS, MODELS
 from newsroom.sources import MEDIA_SUFFIXES, parse_source
 from newsroom.storage import delete_prefix, sha256_file, story_id_from_sha256, story_key, story_prefix
+from newsroom.storage.base import guess_content_type
 from newsroom.storage.keys import manifest_key
-from newsroom.types import MediaInfo, ModelRef, Transcript
+from newsroom.types import Asset, MediaInfo, ModelRef, Transcript
 from tasks.common import (
     RESUMABLE,
     RETRY_DELAYS_S,
@@ -50,6 +51,7 @@ class SourceRef:
     filename: str
     info: MediaInfo
     already_ingested: bool  # the story had a manifest before this run
+    audio_key: str | None = None  # 16 kHz mono speech audio; None when the source has no audio track
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,10 +63,12 @@ class NormalisedMedia:
 @task(name="store-source", retries=TRANSIENT_RETRIES, retry_delay_seconds=RETRY_DELAYS_S,
       retry_condition_fn=retry_on_transient, cache_policy=NO_CACHE)
 def store_source(source: str) -> SourceRef:
-    """Check the source is readable media, then store it under its content-derived story id.
+    """Check the source is readable media, store it under its content-derived story id, and store its
+    speech audio (16 kHz mono WAV) so transcription can start while the video is normalised.
 
     Idempotent by content: the same file always maps to the same story and is uploaded once.
-    Nothing is stored when the file is not usable media.
+    Nothing is stored when the file is not usable media. The speech audio comes from the copy this task
+    already holds (it must read every byte to hash it), so the source is fetched once for both.
     """
     spec = parse_source(source, store())
     with scratch_dir() as tmp:
@@ -84,34 +88,38 @@ def store_source(source: str) -> SourceRef:
         suffix = Path(spec.name).suffix.lower()
         key = story_key(story_id, "source", f"original{suffix if suffix in MEDIA_SUFFIXES else '.bin'}")
         already = store().exists(manifest_key(story_id))
+        audio = _speech_audio(local, info, story_id, digest, tmp)  # before anything is stored
         if store().exists(key) and store().stat(key).metadata.get("sha256") == digest:
             log.info("source already stored as %s", key)
             asset = None
         else:
             asset = upload(local, key, step="store-source", metadata={"filename": spec.name[:200]})
+        if isinstance(audio, Path):
+            audio = upload(audio, story_key(story_id, "ingest", ASR_AUDIO), step="extract-audio",
+                           metadata={"source-sha256": digest})
     if asset is not None:
         record_assets(store(), story_id, "source", [asset],
                       info={"filename": spec.name, "sha256": digest, "duration_s": info.duration_s,
                             "format": info.format_name})
+    if audio is not None:
+        record_assets(store(), story_id, "ingest", [audio])
     log.info("story %s: %s (%.1fs, video=%s, audio=%s)", story_id, spec.name, info.duration_s,
              info.has_video, info.has_audio)
-    return SourceRef(story_id, key, digest, spec.name, info, already)
+    return SourceRef(story_id, key, digest, spec.name, info, already, audio.key if audio is not None else None)
 
 
-@task(name="extract-speech-audio", retries=TRANSIENT_RETRIES, retry_delay_seconds=RETRY_DELAYS_S,
-      retry_condition_fn=retry_on_transient, cache_policy=RESUMABLE, timeout_seconds=3600)
-def extract_speech_audio(story_id: str, source_key: str) -> str | None:
-    """16 kHz mono WAV for speech recognition (None when the source has no audio): done first, so the
-    transcription runs while the video is normalised."""
-    with scratch_dir() as tmp:
-        src = store().get_file(source_key, tmp / Path(source_key).name)
-        info = media.probe(src)
-        if not info.has_audio:
-            return None
-        wav = media.extract_audio(src, tmp / ASR_AUDIO, info)
-        asset = upload(wav, story_key(story_id, "ingest", ASR_AUDIO), step="extract-audio")
-    record_assets(store(), story_id, "ingest", [asset])
-    return asset.key
+def _speech_audio(local: Path, info: MediaInfo, story_id: str, digest: str, tmp: Path) -> Path | Asset | None:
+    """The speech WAV to upload (a Path), the one an earlier run stored from the same bytes (its Asset),
+    or None for a source without audio."""
+    if not info.has_audio:
+        return None
+    key = story_key(story_id, "ingest", ASR_AUDIO)
+    if store().exists(key):
+        stored = store().stat(key)
+        if stored.metadata.get("source-sha256") == digest and stored.metadata.get("sha256"):
+            return Asset(key=key, sha256=stored.metadata["sha256"], bytes=stored.size_bytes,
+                         media_type=guess_content_type(key), step="extract-audio")
+    return media.extract_audio(local, tmp / ASR_AUDIO, info)
 
 
 @task(name="normalise-media", retries=TRANSIENT_RETRIES, retry_delay_seconds=RETRY_DELAYS_S,
