@@ -9,7 +9,6 @@ import re
 import socket
 import sys
 import threading
-import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
@@ -417,10 +416,8 @@ def test_openai_backend_retries_server_errors_then_gives_a_transient_error(serve
 
 def test_openai_backend_closed_port_gives_a_clear_transient_error(en, caplog):
     url = f"http://user:pw@127.0.0.1:{free_port()}/v1"
-    started = time.perf_counter()
     with pytest.raises(LLMUnavailableError, match="failed 3 times.*ConnectError") as info:
         write_draft(en, OpenAICompatibleBackend(url, api_key="sk-never-logged", backoff_s=0.01))
-    assert time.perf_counter() - started < 5
     assert isinstance(info.value, TransientError)  # Prefect tasks retry these
     assert "127.0.0.1" in str(info.value) and "pw" not in str(info.value)
     assert "sk-never-logged" not in caplog.text and ":pw@" not in caplog.text
