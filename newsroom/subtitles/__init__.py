@@ -2,6 +2,7 @@
 
 from newsroom.subtitles.burn import (
     FONT_FAMILY,
+    burn_in_filter,
     burn_subtitles,
     escape_filter_value,
     language_tag,
@@ -22,6 +23,7 @@ __all__ = [
     "SubtitleError",
     "Violation",
     "build_cues",
+    "burn_in_filter",
     "burn_subtitles",
     "escape_filter_value",
     "language_tag",

@@ -108,6 +108,24 @@ def _font_installed(family: str) -> bool | None:
     return bool(result.stdout.strip())
 
 
+def burn_in_filter(
+    subtitle_path: str | Path, width: int, height: int, language: str, *,
+    margin_v_px: int | None = None, font_size: int | None = None,
+) -> str:
+    """`subtitles_filter` for a file that libass can read, checked first (MediaError if it cannot be
+    burned); warns when the font is missing. For any graph that burns subtitles in: this module's
+    `burn_subtitles`, the vertical version, the broadcast segment."""
+    subtitle_path = Path(subtitle_path)
+    _require_file(subtitle_path, "subtitle file")
+    if subtitle_path.suffix.lower() not in BURN_FORMATS:
+        raise MediaError(f"cannot burn {subtitle_path.name}: libass reads {', '.join(BURN_FORMATS)} files "
+                         "(write the cues as srt or vtt for burn-in)")
+    if _font_installed(FONT_FAMILY) is False:
+        log.warning("font %r is not installed (apt-get install fonts-noto-cjk): libass falls back to "
+                    "another font and Chinese may render as boxes", FONT_FAMILY)
+    return subtitles_filter(subtitle_path, width, height, language, margin_v_px=margin_v_px, font_size=font_size)
+
+
 def burn_subtitles(
     video: str | Path, subtitle_path: str | Path, out: str | Path, language: str, *,
     margin_v_px: int | None = None, font_size: int | None = None,
@@ -115,17 +133,11 @@ def burn_subtitles(
     """`video` re-encoded (H.264, audio copied) with the subtitles drawn into the picture."""
     video, subtitle_path, out = Path(video), Path(subtitle_path), Path(out)
     _require_file(subtitle_path, "subtitle file")
-    if subtitle_path.suffix.lower() not in BURN_FORMATS:
-        raise MediaError(f"cannot burn {subtitle_path.name}: libass reads {', '.join(BURN_FORMATS)} files "
-                         "(write the cues as srt or vtt for burn-in)")
     info = probe(video)
     v = info.video
     if v is None or not v.width or not v.height:
         raise MediaError(f"{video.name} has no video stream to burn subtitles into")
-    if _font_installed(FONT_FAMILY) is False:
-        log.warning("font %r is not installed (apt-get install fonts-noto-cjk): libass falls back to "
-                    "another font and Chinese may render as boxes", FONT_FAMILY)
-    vf = subtitles_filter(subtitle_path, v.width, v.height, language, margin_v_px=margin_v_px, font_size=font_size)
+    vf = burn_in_filter(subtitle_path, v.width, v.height, language, margin_v_px=margin_v_px, font_size=font_size)
     args = [
         "-i", str(video), "-map", "0:v:0", "-map", "0:a?", "-vf", vf,
         "-c:v", "libx264", "-preset", "veryfast", "-crf", "18", "-pix_fmt", "yuv420p",

@@ -11,6 +11,7 @@ from pathlib import Path
 
 from newsroom.errors import ConfigError, MediaError
 from newsroom.media import Progress, probe, run_ffmpeg
+from newsroom.subtitles.burn import burn_in_filter
 from newsroom.types import MediaInfo
 
 log = logging.getLogger("newsroom.video.vertical")
@@ -59,23 +60,6 @@ def choose_mode(mode: str, focus_x: float | None) -> str:
     return "crop" if focus_x is not None else "pad"  # a face to follow -> crop; otherwise keep the whole frame
 
 
-def _burn_in_filter(subtitles: Path, size: tuple[int, int], language: str, margin_v_px: int | None) -> str:
-    """libass's `subtitles=` filter for the vertical frame; the text sits above the bottom safe zone."""
-    from newsroom.subtitles.burn import BURN_FORMATS, FONT_FAMILY, _font_installed, subtitles_filter
-
-    if not subtitles.is_file():
-        raise MediaError(f"subtitle file {subtitles} does not exist or is not a file")
-    if subtitles.suffix.lower() not in BURN_FORMATS:
-        raise MediaError(f"cannot burn {subtitles.name}: libass reads {', '.join(BURN_FORMATS)} files "
-                         "(write the cues as srt or vtt for burn-in)")
-    if _font_installed(FONT_FAMILY) is False:
-        log.warning("font %r is not installed (apt-get install fonts-noto-cjk): libass falls back to "
-                    "another font and Chinese may render as boxes", FONT_FAMILY)
-    w, h = size
-    margin = margin_v_px if margin_v_px is not None else round(h * SAFE_BOTTOM_FRACTION)
-    return subtitles_filter(subtitles, w, h, language, margin_v_px=margin)
-
-
 def make_vertical(src: str | Path, dst: str | Path, *, mode: str = "auto", focus_x: float | None = None,
                   size: tuple[int, int] = VERTICAL_SIZE, info: MediaInfo | None = None,
                   subtitles: str | Path | None = None, language: str = "en", margin_v_px: int | None = None,
@@ -89,7 +73,9 @@ def make_vertical(src: str | Path, dst: str | Path, *, mode: str = "auto", focus
     chosen = choose_mode(mode, focus_x)
     graph = vertical_filter(info, chosen, focus_x, size)
     if subtitles is not None:
-        graph += "," + _burn_in_filter(Path(subtitles), size, language, margin_v_px)
+        w, h = size
+        margin = margin_v_px if margin_v_px is not None else round(h * SAFE_BOTTOM_FRACTION)
+        graph += "," + burn_in_filter(subtitles, w, h, language, margin_v_px=margin)
     log.info("vertical version of %s: %s%s", Path(src).name, chosen, " with burned-in subtitles" if subtitles else "")
     run_ffmpeg(
         ["-i", str(src), "-filter_complex", f"[0:v]{graph}[v]", "-map", "[v]", "-map", "0:a:0?", "-c:v", "libx264",
