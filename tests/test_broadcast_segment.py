@@ -100,6 +100,33 @@ def test_one_pass_renders_soft_and_burned_variants_mastered(clips, tmp_path, nam
         assert np.abs(a[top] - b[top]).mean() < 1.5  # and nowhere else
 
 
+def test_a_missed_target_is_re_mastered_once_for_both_variants(tmp_path, caplog):
+    # Clicks at full scale over a very quiet tone: linear loudnorm cannot reach the target under the peak
+    # limit, so the one-pass render misses and the sound is re-mastered.
+    clicks = "aevalsrc='if(lt(mod(t\\,0.5)\\,0.002)\\,0.99\\,0.003*sin(2*PI*440*t))':s=48000"
+    for name, seconds in (("anchor", 4), ("story", 3)):
+        ffmpeg("-f", "lavfi", "-i", f"testsrc2=size=320x240:rate=25:duration={seconds}", "-f", "lavfi", "-i",
+               f"{clicks}:d={seconds}", "-c:v", "libx264", "-pix_fmt", "yuv420p", "-c:a", "aac", "-shortest",
+               str(tmp_path / f"{name}.mp4"))
+    srt = tmp_path / "seg.srt"
+    srt.write_text(SRT, "utf-8")
+    with caplog.at_level("INFO", logger="newsroom"):
+        seg = assemble_segment(tmp_path / "anchor.mp4", tmp_path / "story.mp4", tmp_path / "soft.mp4",
+                               subtitles=srt, burned=tmp_path / "burned.mp4", master_to=loudness.profile("broadcast"))
+    assert "re-mastering the audio" in caplog.text
+    assert caplog.text.count("mastered to") == 1  # worked out once, for the soft variant
+
+    def sound(path):  # the audio packets, bit for bit
+        return subprocess.run(["ffmpeg", "-v", "error", "-i", str(path), "-map", "0:a", "-c", "copy", "-f", "md5",
+                               "-"], capture_output=True, text=True, check=True).stdout
+
+    assert sound(seg.path) == sound(seg.burned)  # the burned copy carries the re-mastered track
+    assert loudness.measure(seg.burned) == seg.loudness == loudness.measure(seg.path)
+    soft, burned = probe(seg.path), probe(seg.burned)
+    assert [s.codec for s in soft.streams if s.kind == "subtitle"] == ["mov_text"]
+    assert burned.has_video and not [s for s in burned.streams if s.kind == "subtitle"]
+
+
 def test_segment_keeps_sound_and_picture_in_step(tmp_path):
     # An anchor whose sound ends 1 s before its picture: the story's sound must still start with its picture.
     ffmpeg("-f", "lavfi", "-i", "color=black:size=640x360:rate=25:duration=3", "-f", "lavfi", "-i",

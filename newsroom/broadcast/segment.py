@@ -14,7 +14,7 @@ from newsroom.audio import loudness
 from newsroom.audio.loudness import Loudness, LoudnessTarget
 from newsroom.errors import MediaError
 from newsroom.media import Progress, probe, run_ffmpeg
-from newsroom.subtitles.burn import language_tag, subtitles_filter
+from newsroom.subtitles.burn import burn_in_filter, language_tag
 from newsroom.types import MediaInfo, Segment, Speech, Transcript, Word
 
 log = logging.getLogger("newsroom.broadcast.segment")
@@ -119,7 +119,7 @@ def assemble_segment(
         audio_args = ["-c:a", "aac", "-b:a", "192k", "-ar", str(AUDIO_RATE_HZ), "-ac", "2"]
         outputs: list[str] = []
         if burned is not None:
-            graph += ["[v]split=2[v0][v1]", f"[v1]{subtitles_filter(subtitles, *SEGMENT_SIZE, language)}[vb]",
+            graph += ["[v]split=2[v0][v1]", f"[v1]{burn_in_filter(subtitles, *SEGMENT_SIZE, language)}[vb]",
                       "[ma]asplit=2[a0][a1]"]
             streams = [("[v0]", "[a0]"), ("[vb]", "[a1]")]
         else:
@@ -147,12 +147,16 @@ def assemble_segment(
             # loudnorm left linear mode (peaks): re-master the audio only, the pictures are copied.
             log.info("segment at %.1f LUFS / %.1f dBTP misses %s: re-mastering the audio", result.integrated_lufs,
                      result.true_peak_dbtp, master_to.name)
-            for path in [out, *([Path(burned)] if burned is not None else [])]:
-                fixed = path.with_name(f".{path.stem}.master{path.suffix}")
-                mastered = loudness.master(path, fixed, master_to)
-                fixed.replace(path)
-                if path == out:
-                    result = mastered
+            fixed = out.with_name(f".{out.stem}.master{out.suffix}")
+            result = loudness.master(out, fixed, master_to)
+            fixed.replace(out)
+            if burned is not None:  # the same sound: its re-mastered track is copied over, not worked out again
+                burned = Path(burned)
+                joined = burned.with_name(f".{burned.stem}.master{burned.suffix}")
+                run_ffmpeg(["-i", str(burned), "-i", str(out), "-map", "0:v:0", "-map", "1:a:0", "-c", "copy",
+                            "-movflags", "+faststart", "-f", "mp4", str(joined)],
+                           what="copying the re-mastered sound into the burned-in segment", output=joined)
+                joined.replace(burned)
     return AssembledSegment(out, Path(burned) if burned is not None else None, result)
 
 
