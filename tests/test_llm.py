@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import re
 import socket
 import sys
@@ -526,6 +527,24 @@ def test_real_prompt_prefix_state_is_kept_and_gives_the_same_text(small, en, tmp
         assert state.stat().st_size > 1_000_000  # and replaced
     finally:
         small.prefixes = kept
+
+
+def test_prefix_states_are_kept_per_model_file(tmp_path):
+    """States of other weights under the same model id (a user's own file, one replaced in place) or of
+    another context size are never shared: a state is only valid for the exact weights it came from."""
+    ours, theirs = tmp_path / "qwen.gguf", tmp_path / "own" / "qwen.gguf"
+    theirs.parent.mkdir()
+    ours.write_bytes(b"weights A")
+    theirs.write_bytes(b"weights B")
+    root = tmp_path / "llm-prefix"
+    first = PrefixStore.for_model(root, ours, 4096).folder
+    assert PrefixStore.for_model(root, ours, 4096).folder == first
+    assert PrefixStore.for_model(root, theirs, 4096).folder != first
+    assert PrefixStore.for_model(root, ours, 8192).folder != first
+    stat = ours.stat()
+    ours.write_bytes(b"weights C")  # replaced in place
+    os.utime(ours, ns=(stat.st_atime_ns, stat.st_mtime_ns + 1_000_000_000))
+    assert PrefixStore.for_model(root, ours, 4096).folder != first
 
 
 def test_real_english_draft_small_model(small, en):

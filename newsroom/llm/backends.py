@@ -185,8 +185,8 @@ class LlamaCppBackend:
         )
         log.info("loaded %s from %s in %.1f s (n_ctx=%d, threads=%d, json_mode=%s)", spec.id, path,
                  time.perf_counter() - started, settings.llm_context_tokens, settings.threads, json_mode)
-        prefixes = (PrefixStore.for_model(settings.model_cache / "llm-prefix", f"{spec.id}-{spec.version}",
-                                          settings.llm_context_tokens) if settings.llm_prefix_cache else None)
+        prefixes = (PrefixStore.for_model(settings.model_cache / "llm-prefix", path, settings.llm_context_tokens)
+                    if settings.llm_prefix_cache else None)
         return cls(llm, name=f"llama-cpp:{spec.id}@{spec.version}", context_tokens=settings.llm_context_tokens,
                    json_mode=json_mode, path=path, prefixes=prefixes)
 

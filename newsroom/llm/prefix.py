@@ -39,10 +39,14 @@ class PrefixStore:
         self.max_entries = max_entries
 
     @classmethod
-    def for_model(cls, root: Path, model_sha256: str, n_ctx: int) -> PrefixStore:
+    def for_model(cls, root: Path, model_file: Path, n_ctx: int) -> PrefixStore:
+        """The folder for the GGUF `model_file` as it is now (path, size, modification time: other weights
+        under the same model id - a user's own file, or one replaced in place - never share states)."""
         import llama_cpp
 
-        build = f"{model_sha256[:16]}-llama-cpp-{llama_cpp.__version__}-ctx{n_ctx}"
+        stat = model_file.stat()
+        identity = hashlib.sha256(f"{model_file.resolve()}|{stat.st_size}|{stat.st_mtime_ns}".encode()).hexdigest()
+        build = f"{model_file.stem[:48]}-{identity[:16]}-llama-cpp-{llama_cpp.__version__}-ctx{n_ctx}"
         return cls(root / build)
 
     def path(self, tokens: Sequence[int]) -> Path:
