@@ -98,7 +98,22 @@ class Settings(BaseSettings):
         "busy (warp + encoder), so the default is one per 2 cores, at most 4.")
 
     # Limits
-    max_source_bytes: int = Field(50 * 1024**3, description="Largest source file ingest accepts.")
+    max_source_bytes: int = Field(50 * 1024**3, ge=1, description="Largest source file ingest accepts.")
+    max_duration_s: float = Field(6 * 3600.0, gt=0, description="Longest source (declared duration) ingest accepts.")
+    max_video_pixels: int = Field(7680 * 4320, ge=1, description="Largest video frame (width x height): 8K UHD.")
+    max_video_side_px: int = Field(8192, ge=16, description="Longest side of a video frame.")
+    max_fps: float = Field(120.0, gt=0, description="Highest video frame rate ingest accepts.")
+    max_streams: int = Field(16, ge=1, description="Most streams (video, audio, subtitles, data) in one source.")
+    max_image_pixels: int = Field(50_000_000, ge=1, description="Largest still (portraits, article images).")
+    max_damaged_s: float = Field(
+        2.0, ge=0, description="Damaged or missing media a source may have and still be ingested (with a warning); "
+        "at most a tenth of a short clip.")
+    max_damaged_fraction: float = Field(
+        0.01, ge=0, le=1, description="...or this share of a long recording, whichever is more.")
+    subprocess_deadline_floor_s: float = Field(
+        120.0, gt=0, description="Every ffmpeg/ffprobe run may take this long plus the factor below x the media's "
+        "duration before it is killed (and retried as a transient failure).")
+    subprocess_deadline_factor: float = Field(30.0, gt=0, description="Seconds of run time allowed per media second.")
 
     # Operations: deployments, inbox, CMS webhook
     dispatch: Literal["inline", "deployments"] = Field(

@@ -16,7 +16,6 @@ import math
 import os
 import re
 import shutil
-import subprocess
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
@@ -27,7 +26,8 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from newsroom.errors import MediaError, NewsroomError
-from newsroom.media import probe
+from newsroom.media import probe, process
+from newsroom.media.inputs import input_args
 from newsroom.types import MediaInfo
 from newsroom.video.faces import Box, FaceDetector, focus_point, import_cv2
 
@@ -109,10 +109,7 @@ class FrameScore:
 
 
 def _ffmpeg() -> str:
-    found = shutil.which("ffmpeg")
-    if not found:
-        raise MediaError("ffmpeg is not installed: run 'make setup' or 'apt-get install ffmpeg'")
-    return found
+    return process.binary("ffmpeg")
 
 
 def _scene_bounds(scenes: Any) -> list[tuple[float, float]]:
@@ -169,18 +166,23 @@ def _frame_filters(max_side: int | None) -> list[str]:
     return [*filters, "format=rgb24"]
 
 
-def _ppm_pipe(video: Path, before_input: list[str], filters: list[str], after: list[str]) -> subprocess.CompletedProcess:
+def _ppm_pipe(video: Path, before_input: list[str], filters: list[str], after: list[str]) -> process.Completed:
     """ffmpeg with the first video stream's frames piped out as PPM: raw RGB behind a short header.
 
     PPM rather than bare rawvideo because only ffmpeg knows the output size once it has applied rotation
     metadata, square-pixel correction and the analysis scale. Nothing is written to disk.
     """
     cmd = [
-        _ffmpeg(), "-hide_banner", "-nostdin", "-nostats", *before_input, "-i", str(video),
+        _ffmpeg(), "-hide_banner", "-nostdin", "-nostats", *before_input, *input_args(video),
         "-map", "0:v:0", "-an", "-sn", "-dn", "-vf", ",".join(filters), *after,
         "-fps_mode", "passthrough", "-c:v", "ppm", "-f", "image2pipe", "-",
     ]
-    return subprocess.run(cmd, capture_output=True, check=False)
+    result = process.run(cmd, what=f"reading frames of {video.name}", timeout_s=process.deadline_for(None))
+    if result.returncode != 0:
+        transient = process.classify_failure(f"reading frames of {video.name}", result.returncode, result.stderr)
+        if transient is not None:
+            raise transient
+    return result
 
 
 def _last_line(text: str) -> str:
@@ -196,7 +198,7 @@ def _decode_frame(video: Path, time_s: float, max_side: int | None) -> tuple[flo
     """
     filters = ["showinfo", *_frame_filters(max_side)]
     result = _ppm_pipe(video, ["-v", "info", "-ss", f"{time_s:.4f}"], filters, ["-frames:v", "1"])
-    stderr = result.stderr.decode(errors="replace")
+    stderr = result.stderr
     frames = _parse_ppms(result.stdout) if result.returncode == 0 else []
     if not frames:
         return time_s, None, "\n".join(ln for ln in stderr.splitlines() if "showinfo" not in ln)
@@ -213,7 +215,7 @@ def _decode_single_pass(video: Path, times: Sequence[float], max_side: int | Non
     picks = "+".join(f"gte(t,{t:.4f})*not(gte(prev_t,{t:.4f}))" for t in times)
     filters = [f"select='{picks}'", "showinfo", *_frame_filters(max_side)]
     result = _ppm_pipe(video, ["-v", "info"], filters, [])
-    stderr = result.stderr.decode(errors="replace")
+    stderr = result.stderr
     if result.returncode != 0:
         raise MediaError(f"could not decode frames of {video.name} ({_last_line(stderr)}): the video may be corrupt")
     found = [float(m.group(1)) for line in stderr.splitlines() if "showinfo" in line and (m := _PTS_TIME.search(line))]
@@ -438,11 +440,9 @@ def headline_font(language: str = "en") -> tuple[str, int]:
             return path, FONT_FACE_INDEX[region]
     fc_match = shutil.which("fc-match")
     if fc_match:
-        result = subprocess.run(
-            [fc_match, "-f", "%{file}|%{index}|%{family}", f"Noto Sans CJK {region}:bold"],
-            capture_output=True, text=True, check=False,
-        )
-        path, _, rest = result.stdout.partition("|")
+        result = process.run([fc_match, "-f", "%{file}|%{index}|%{family}", f"Noto Sans CJK {region}:bold"],
+                             what="looking up the headline font", timeout_s=30, text=True)
+        path, _, rest = str(result.stdout).partition("|")
         index, _, family = rest.partition("|")
         if result.returncode == 0 and "Noto Sans CJK" in family and Path(path).is_file():
             return path, int(index or 0)

@@ -128,6 +128,7 @@ class MediaInfo:
     size_bytes: int
     bit_rate: int | None
     streams: tuple[StreamInfo, ...] = ()
+    stream_count: int = 0  # every stream in the container, attached pictures and data included
 
     @property
     def video(self) -> StreamInfo | None:

@@ -32,6 +32,7 @@ from newsroom.anchor.visemes import MouthTrack, mouth_track
 from newsroom.errors import ConfigError, NewsroomError
 from newsroom.media import Progress, run_ffmpeg
 from newsroom.media.ffmpeg import MEZZANINE_AUDIO_RATE_HZ
+from newsroom.media.inputs import input_args
 from newsroom.types import Speech
 
 log = logging.getLogger("newsroom.anchor")
@@ -127,7 +128,7 @@ class LandmarkAnchorRenderer:
             else:
                 self._encode_parts(poses, parts, silent, lambda done: report(RENDER_SHARE * done / frames))
             run_ffmpeg(
-                ["-i", str(silent), "-i", str(speech.path), "-map", "0:v:0", "-map", "1:a:0",
+                [*input_args(silent), *input_args(speech.path), "-map", "0:v:0", "-map", "1:a:0",
                  "-c:v", "copy", "-c:a", "aac", "-b:a", ANCHOR_AUDIO_BITRATE, "-ar", str(MEZZANINE_AUDIO_RATE_HZ),
                  "-movflags", "+faststart", "-f", "mp4", str(out)],
                 what=f"muxing the anchor video {out.name}", output=out,

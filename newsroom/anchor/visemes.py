@@ -19,7 +19,6 @@ noise gate so the mouth stays closed in silence.
 from __future__ import annotations
 
 import logging
-import subprocess
 import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -257,16 +256,18 @@ def phoneme_track(phonemes: Sequence[PhonemeTiming], frames: int, fps: float) ->
 
 def read_mono(path: str | Path, sample_rate_hz: int = ENERGY_SAMPLE_RATE_HZ) -> np.ndarray:
     """Any audio file -> mono float32 samples at `sample_rate_hz` (decoded by ffmpeg through a pipe)."""
-    from newsroom.media.ffmpeg import _binary, _last_lines
+    from newsroom.media import process
+    from newsroom.media.inputs import input_args
 
     path = Path(path)
     if not path.is_file():
         raise NewsroomError(f"speech audio {path} does not exist: synthesise the speech first")
-    cmd = [_binary("ffmpeg"), "-hide_banner", "-nostdin", "-v", "error", "-i", str(path), "-map", "0:a:0",
+    cmd = [process.binary("ffmpeg"), "-hide_banner", "-nostdin", "-v", "error", *input_args(path), "-map", "0:a:0",
            "-ac", "1", "-ar", str(sample_rate_hz), "-f", "f32le", "pipe:1"]
-    result = subprocess.run(cmd, capture_output=True, check=False)
+    result = process.run(cmd, what=f"reading the speech audio {path.name}", timeout_s=process.deadline_for(None))
     if result.returncode != 0:
-        raise MediaError(f"cannot read the speech audio {path.name}: {_last_lines(result.stderr.decode(errors='replace'))}")
+        raise process.classify_failure(f"reading {path.name}", result.returncode, result.stderr) or MediaError(
+            f"cannot read the speech audio {path.name}: {process.last_lines(result.stderr)}")
     return np.frombuffer(result.stdout, dtype=np.float32)
 
 

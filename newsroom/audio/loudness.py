@@ -9,13 +9,13 @@ from __future__ import annotations
 import json
 import logging
 import re
-import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
 from newsroom.errors import ConfigError, MediaError
-from newsroom.media import Progress, probe, run_ffmpeg
-from newsroom.media.ffmpeg import _binary, _last_lines
+from newsroom.media import Progress, probe, process, run_ffmpeg
+from newsroom.media.ffmpeg import binary, last_lines
+from newsroom.media.inputs import input_args
 
 log = logging.getLogger("newsroom.audio.loudness")
 
@@ -55,11 +55,13 @@ def profile(name: str) -> LoudnessTarget:
 
 def measure(path: str | Path) -> Loudness:
     """Integrated loudness, true peak and loudness range per EBU R128 (ffmpeg's ebur128 filter)."""
-    cmd = [_binary("ffmpeg"), "-hide_banner", "-nostdin", "-nostats", "-i", str(path), "-map", "0:a:0",
+    cmd = [binary("ffmpeg"), "-hide_banner", "-nostdin", "-nostats", *input_args(path), "-map", "0:a:0",
            "-af", "ebur128=peak=true", "-f", "null", "-"]
-    result = subprocess.run(cmd, capture_output=True, text=True, errors="replace", check=False)
+    what = f"measuring the loudness of {Path(path).name}"
+    result = process.run(cmd, what=what, timeout_s=process.deadline_for(None))
     if result.returncode != 0:
-        raise MediaError(f"cannot measure loudness of {Path(path).name}: {_last_lines(result.stderr)}")
+        raise process.classify_failure(what, result.returncode, result.stderr) or MediaError(
+            f"cannot measure loudness of {Path(path).name}: {last_lines(result.stderr)}")
     summary = result.stderr[result.stderr.rfind("Summary:"):]
     values = {}
     for label, key in (("I:", "i"), ("LRA:", "lra"), ("Peak:", "tp")):
@@ -80,11 +82,15 @@ def analyse(args: list[str], what: str) -> dict:
 
     Returns loudnorm's measurement; MediaError when the audio is silent (nothing to master).
     """
-    cmd = [_binary("ffmpeg"), "-hide_banner", "-nostdin", "-nostats", *args]
-    result = subprocess.run(cmd, capture_output=True, text=True, errors="replace", check=False)
+    from newsroom.media.inputs import check_inputs
+
+    check_inputs(args)
+    cmd = [binary("ffmpeg"), "-hide_banner", "-nostdin", "-nostats", *args]
+    result = process.run(cmd, what=f"analysing the loudness of {what}", timeout_s=process.deadline_for(None))
     start = result.stderr.rfind("{")
     if result.returncode != 0 or start < 0:
-        raise MediaError(f"cannot analyse the loudness of {what}: {_last_lines(result.stderr)}")
+        raise process.classify_failure(f"analysing the loudness of {what}", result.returncode, result.stderr) or \
+            MediaError(f"cannot analyse the loudness of {what}: {last_lines(result.stderr)}")
     measured = json.loads(result.stderr[start:result.stderr.rfind("}") + 1])
     if measured["input_i"] in ("-inf", "inf") or float(measured["input_i"]) < -70:
         raise MediaError(f"{what} is silent: there is nothing to master")
@@ -135,8 +141,8 @@ def master(src: str | Path, dst: str | Path, target: LoudnessTarget | str = "bro
 
 
 def _normalise_once(src: Path, dst: Path, aim: LoudnessTarget, duration_s: float, progress: Progress | None) -> None:
-    measured = analyse(["-i", str(src), "-map", "0:a:0", "-af", first_pass_filter(aim), "-f", "null", "-"], src.name)
-    args = ["-i", str(src), "-map", "0:v:0?", "-map", "0:a:0", "-map", "0:s?", "-c:v", "copy", "-c:s", "copy",
+    measured = analyse([*input_args(src), "-map", "0:a:0", "-af", first_pass_filter(aim), "-f", "null", "-"], src.name)
+    args = [*input_args(src), "-map", "0:v:0?", "-map", "0:a:0", "-map", "0:s?", "-c:v", "copy", "-c:s", "copy",
             "-af", second_pass_filter(measured, aim), "-c:a", "aac", "-b:a", "192k", "-ar", "48000",
             "-movflags", "+faststart", str(dst)]
     run_ffmpeg(args, duration_s=duration_s, progress=progress, what=f"mastering {src.name} ({aim.name})", output=dst)

@@ -14,6 +14,7 @@ from newsroom.audio import loudness
 from newsroom.audio.loudness import Loudness, LoudnessTarget
 from newsroom.errors import MediaError
 from newsroom.media import Progress, probe, run_ffmpeg
+from newsroom.media.inputs import input_args
 from newsroom.subtitles.burn import burn_in_filter, language_tag
 from newsroom.types import MediaInfo, Segment, Speech, Transcript, Word
 
@@ -96,7 +97,7 @@ def assemble_segment(
     out = Path(out)
     duration = anchor_info.duration_s + story_info.duration_s
     with tempfile.TemporaryDirectory(prefix="newsroom-segment-") as tmp:
-        inputs = ["-i", str(anchor), "-i", str(story)]
+        inputs = [*input_args(anchor), *input_args(story)]
         audio = [_audio("0", anchor_info, "aa", inputs, 2),
                  _audio("1", story_info, "sa", inputs, 3 if not anchor_info.has_audio else 2),
                  "[aa][sa]concat=n=2:v=0:a=1[ca]"]
@@ -126,7 +127,7 @@ def assemble_segment(
             streams = [("[v]", "[ma]")]
         subtitle_input = sum(1 for a in inputs if a == "-i")
         if subtitles is not None:
-            inputs += ["-i", str(subtitles)]
+            inputs += ["-f", "srt", *input_args(subtitles)]
         for i, (video, sound) in enumerate(streams):
             outputs += ["-map", video, "-map", sound, *video_args, *audio_args]
             if i == 0 and subtitles is not None:
@@ -153,7 +154,7 @@ def assemble_segment(
             if burned is not None:  # the same sound: its re-mastered track is copied over, not worked out again
                 burned = Path(burned)
                 joined = burned.with_name(f".{burned.stem}.master{burned.suffix}")
-                run_ffmpeg(["-i", str(burned), "-i", str(out), "-map", "0:v:0", "-map", "1:a:0", "-c", "copy",
+                run_ffmpeg([*input_args(burned), *input_args(out), "-map", "0:v:0", "-map", "1:a:0", "-c", "copy",
                             "-movflags", "+faststart", "-f", "mp4", str(joined)],
                            what="copying the re-mastered sound into the burned-in segment", output=joined)
                 joined.replace(burned)

@@ -10,14 +10,20 @@ from __future__ import annotations
 
 import json
 import logging
-import shutil
-import subprocess
+import re
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from newsroom.errors import MediaError, NoAudioError
+from newsroom.media import process
+from newsroom.media.inputs import check_inputs, input_args
 from newsroom.types import MediaInfo, StreamInfo
+
+if TYPE_CHECKING:
+    from newsroom.media.damage import Damage
 
 log = logging.getLogger("newsroom.media")
 
@@ -29,13 +35,12 @@ STANDARD_FPS = (23.976, 24.0, 25.0, 29.97, 30.0, 48.0, 50.0, 59.94, 60.0)
 MAX_FPS = 60.0
 DEFAULT_FPS = 25.0
 PROXY_HEIGHT_PX = 360
+PROBE_DEADLINE_S = 60.0
+MAX_DECODE_ISSUES_KEPT = 50
 
-
-def _binary(name: str) -> str:
-    found = shutil.which(name)
-    if not found:
-        raise MediaError(f"{name} is not installed: run 'make setup' or 'apt-get install ffmpeg'")
-    return found
+# Public names for what other modules used to import privately.
+binary = process.binary
+last_lines = process.last_lines
 
 
 def _rate(value: str | None) -> float | None:
@@ -55,33 +60,44 @@ def _float(value) -> float | None:
         return None
 
 
-def _last_lines(text: str, n: int = 3) -> str:
-    lines = [ln.strip() for ln in text.strip().splitlines() if ln.strip()]
-    return " | ".join(lines[-n:]) or "no error output"
+_NOT_ALLOWED_RE = re.compile(r"^\[([\w,]+) @ [^\]]+\] Format not on whitelist", re.MULTILINE)
 
 
 def probe(path: str | Path) -> MediaInfo:
-    """Read a file's container and streams. MediaError if it is not readable media."""
+    """Read a file's container and streams. MediaError if it is not readable media in an allowed container
+    (see `newsroom.media.inputs`: playlists, concat lists and image sequences are refused)."""
     path = Path(path)
     if not path.is_file():
         raise MediaError(f"{path} does not exist or is not a file")
     size = path.stat().st_size
     if size == 0:
         raise MediaError(f"{path} is empty (0 bytes): re-export or re-upload the file")
-    cmd = [
-        _binary("ffprobe"), "-v", "error", "-print_format", "json",
-        "-show_format", "-show_streams", str(path),
-    ]
-    result = subprocess.run(cmd, capture_output=True, text=True, errors="replace", check=False)
-    if result.returncode != 0:
+    cmd = [binary("ffprobe"), "-v", "error", "-print_format", "json", "-show_format", "-show_streams",
+           *input_args(path)]
+    result = process.run(cmd, what=f"probing {path.name}", timeout_s=PROBE_DEADLINE_S, text=True)
+    if not result.ok:
+        transient = process.classify_failure(f"probing {path.name}", result.returncode, result.stderr)
+        if transient is not None:
+            raise transient
+        refused = _NOT_ALLOWED_RE.search(result.stderr)
+        if refused:
+            raise MediaError(
+                f"{path.name} is a {refused.group(1).split(',')[0]} file (a playlist, list or image sequence), not a "
+                "video or audio container: newsroom accepts MP4/MOV, MKV/WebM, MPEG-TS/PS, AVI, MXF, WAV, MP3, "
+                "AAC, FLAC and Ogg files; export the media itself"
+            )
         raise MediaError(
-            f"{path.name} is not readable media ({_last_lines(result.stderr, 1)}): "
+            f"{path.name} is not readable media ({last_lines(result.stderr, 1)}): "
             "check the file is a complete video or audio export"
         )
-    data = json.loads(result.stdout or "{}")
+    try:
+        data = json.loads(result.stdout or "{}")
+    except json.JSONDecodeError:
+        raise MediaError(f"{path.name} could not be probed (unreadable ffprobe output): re-export the file") from None
     fmt = data.get("format", {})
     streams = []
-    for s in data.get("streams", []):
+    raw_streams = data.get("streams", [])
+    for s in raw_streams:
         kind = s.get("codec_type", "data")
         if kind == "video" and s.get("disposition", {}).get("attached_pic"):
             continue  # cover art inside an mp3/m4a is not a video track
@@ -97,7 +113,7 @@ def probe(path: str | Path) -> MediaInfo:
                 avg_fps=_rate(s.get("avg_frame_rate")) if kind == "video" else None,
                 pix_fmt=s.get("pix_fmt"),
                 field_order=s.get("field_order"),
-                sample_rate_hz=int(s["sample_rate"]) if s.get("sample_rate") else None,
+                sample_rate_hz=int(s["sample_rate"]) if str(s.get("sample_rate", "")).isdigit() else None,
                 channels=s.get("channels"),
             )
         )
@@ -113,36 +129,110 @@ def probe(path: str | Path) -> MediaInfo:
         size_bytes=size,
         bit_rate=int(fmt["bit_rate"]) if str(fmt.get("bit_rate", "")).isdigit() else None,
         streams=tuple(streams),
+        stream_count=len(raw_streams),
     )
+
+
+# ------------------------------------------------------------------------------------ decode reports
+
+_STREAM_ERROR_RE = re.compile(r"Error while decoding stream #\d+:(\d+)")
+_CONCEAL_RE = re.compile(r"^\[\w+ @ [^\]]+\] (concealing \d+ DC|error while decoding MB)")
+_PROGRESS_RE = re.compile(r"^[a-z_0-9]+=\S*$")
+
+
+@dataclass(frozen=True, slots=True)
+class DecodeIssue:
+    """One damaged frame or packet ffmpeg concealed or dropped: near `time_s` of the output."""
+
+    time_s: float | None
+    stream: int | None  # the input stream's index; None: a video frame of the first video stream
+    message: str
+
+
+@dataclass(frozen=True, slots=True)
+class DecodeReport:
+    """What one ffmpeg run decoded: damaged frames, how far the output got, its peak memory."""
+
+    issues: tuple[DecodeIssue, ...] = ()
+    issue_count: int = 0
+    out_time_s: float | None = None
+    elapsed_s: float = 0.0
+    maxrss_kib: int = 0
+
+    @property
+    def damaged(self) -> bool:
+        return self.issue_count > 0
+
+
+class _FfmpegOutput:
+    """Parses ffmpeg's merged progress + error output line by line."""
+
+    def __init__(self, duration_s: float | None, progress: Progress | None) -> None:
+        self.duration_s, self.progress = duration_s, progress
+        self.out_time_s: float | None = None
+        self.issues: list[DecodeIssue] = []
+        self.issue_count = 0
+        self.log: list[str] = []
+
+    def __call__(self, line: str) -> None:
+        line = line.rstrip("\r\n")
+        if _PROGRESS_RE.match(line):
+            key, _, value = line.partition("=")
+            if key == "out_time_us" and value.lstrip("-").isdigit():
+                self.out_time_s = max(0.0, int(value) / 1e6)
+                if self.progress and self.duration_s:
+                    self.progress(min(1.0, self.out_time_s / self.duration_s))
+            return
+        if not line.strip():
+            return
+        self.log.append(line)
+        if len(self.log) > 400:
+            del self.log[:200]
+        stream_error = _STREAM_ERROR_RE.search(line)
+        if stream_error or _CONCEAL_RE.match(line):
+            self.issue_count += 1
+            if len(self.issues) < MAX_DECODE_ISSUES_KEPT:
+                stream = int(stream_error.group(1)) if stream_error else None
+                self.issues.append(DecodeIssue(self.out_time_s, stream, line.strip()[:200]))
 
 
 def run_ffmpeg(
     args: Sequence[str], *, duration_s: float | None = None, progress: Progress | None = None,
-    what: str = "ffmpeg", output: str | Path | None = None,
-) -> None:
-    """Run ffmpeg with `args`; decode errors are fatal (-xerror), raise MediaError and remove `output`."""
-    cmd = [
-        _binary("ffmpeg"), "-hide_banner", "-nostdin", "-y", "-v", "error", "-xerror",
-        "-progress", "pipe:1", "-nostats", *map(str, args),
-    ]
-    log.debug("running %s", " ".join(cmd))
-    proc = subprocess.Popen(
-        cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, errors="replace"
-    )
-    assert proc.stdout is not None and proc.stderr is not None
-    # stderr is small with -v error; read stdout lines for progress, then collect stderr.
-    for line in proc.stdout:
-        if progress and duration_s and line.startswith("out_time_us="):
-            value = line.split("=", 1)[1].strip()
-            if value.isdigit():
-                progress(min(1.0, int(value) / 1e6 / duration_s))
-    stderr = proc.stderr.read()
-    if proc.wait() != 0:
+    what: str = "ffmpeg", output: str | Path | None = None, timeout_s: float | None = None,
+) -> DecodeReport:
+    """Run ffmpeg with `args` under a deadline (scaled to `duration_s` unless `timeout_s` is given).
+
+    Decode errors are not fatal: ffmpeg conceals them and they are counted in the returned report (callers
+    reading untrusted media judge it with `newsroom.media.damage`). A failed run removes `output` and raises
+    TransientError for the machine's faults (killed, disk full, deadline) and MediaError otherwise.
+    Every file input must be gated (`newsroom.media.inputs.input_args`) or have an explicit `-f`.
+    """
+    args = [str(a) for a in args]
+    check_inputs(args)
+    cmd = [binary("ffmpeg"), "-hide_banner", "-nostdin", "-y", "-v", "error",
+           "-progress", "pipe:1", "-stats_period", "0.5", "-nostats", *args]
+    parsed = _FfmpegOutput(duration_s, progress)
+    deadline = timeout_s if timeout_s is not None else process.deadline_for(duration_s)
+    try:
+        done = process.run(cmd, what=what, timeout_s=deadline, on_line=parsed, merge_stderr=True)
+    except BaseException:
         if output is not None:
             Path(output).unlink(missing_ok=True)
-        raise MediaError(f"{what} failed: {_last_lines(stderr)}: the source may be truncated or corrupt")
+        raise
+    if not done.ok:
+        if output is not None:
+            Path(output).unlink(missing_ok=True)
+        text = "\n".join(parsed.log)
+        transient = process.classify_failure(what, done.returncode, text)
+        if transient is not None:
+            raise transient
+        hint = ": the source may be truncated or corrupt" if parsed.issue_count else ""
+        raise MediaError(f"{what} failed: {last_lines(text)}{hint}")
+    if parsed.issue_count:
+        log.warning("%s: %d damaged frame(s) concealed", what, parsed.issue_count)
     if progress:
         progress(1.0)
+    return DecodeReport(tuple(parsed.issues), parsed.issue_count, parsed.out_time_s, done.elapsed_s, done.maxrss_kib)
 
 
 def target_fps(info: MediaInfo) -> float:
@@ -183,16 +273,39 @@ def _copyable_audio(info: MediaInfo) -> bool:
     return bool(a and a.codec == "aac" and a.sample_rate_hz == MEZZANINE_AUDIO_RATE_HZ and (a.channels or 0) <= 2)
 
 
+OnDamage = Callable[["Damage"], None]
+
+
+def _checked(kind: str, info: MediaInfo, report: DecodeReport, src: str | Path, on_damage: OnDamage | None, *,
+             output: Path | str) -> None:
+    """Judge the damage a decode of the untrusted `src` met (raises beyond the tolerance, removing `output`),
+    and pass a tolerated damage to `on_damage` so the caller can record it."""
+    from newsroom.media.damage import assess, judge, with_times
+
+    try:
+        damage = judge(assess(kind, info, report), info, name=Path(src).name)
+    except BaseException:
+        Path(output).unlink(missing_ok=True)
+        raise
+    if damage.any:
+        damage = with_times(damage, src, info)
+        log.warning("%s: %s (accepted)", Path(src).name, damage.describe())
+        if on_damage is not None:
+            on_damage(damage)
+
+
 def normalise(
-    src: str | Path, dst: str | Path, info: MediaInfo | None = None, *, progress: Progress | None = None
+    src: str | Path, dst: str | Path, info: MediaInfo | None = None, *, progress: Progress | None = None,
+    on_damage: OnDamage | None = None,
 ) -> Path:
     """The mezzanine: H.264 (yuv420p, constant frame rate) + AAC 48 kHz in MP4, or AAC in M4A for audio.
 
-    Streams that already conform (`copyable_video`, AAC at 48 kHz) are copied, not re-encoded.
+    Streams that already conform (`copyable_video`, AAC at 48 kHz) are copied, not re-encoded. Damaged or
+    cut-off streams are judged (`newsroom.media.damage`): tolerated damage goes to `on_damage`, more raises.
     """
     info = info or probe(src)
     dst = Path(dst)
-    args: list[str] = ["-i", str(src)]
+    args: list[str] = input_args(src)
     if info.has_video and copyable_video(info):
         log.info("%s: the video is already mezzanine H.264; copying it", Path(src).name)
         args += ["-map", "0:v:0", "-map", "0:a:0?", "-c:v", "copy"]
@@ -213,21 +326,29 @@ def normalise(
     elif info.has_audio:
         args += ["-c:a", "aac", "-b:a", "192k", "-ar", str(MEZZANINE_AUDIO_RATE_HZ)]
     args += ["-map_metadata", "-1", "-movflags", "+faststart", "-f", "mp4", str(dst)]
-    run_ffmpeg(args, duration_s=info.duration_s, progress=progress, what=f"normalising {Path(src).name}", output=dst)
+    report = run_ffmpeg(args, duration_s=info.duration_s, progress=progress, what=f"normalising {Path(src).name}",
+                        output=dst)
+    for kind in ("video", "audio"):
+        if (kind == "video" and info.has_video) or (kind == "audio" and info.has_audio):
+            _checked(kind, info, report, src, on_damage, output=dst)
     return dst
 
 
 def make_proxy(
-    src: str | Path, dst: str | Path, info: MediaInfo | None = None, *, progress: Progress | None = None
+    src: str | Path, dst: str | Path, info: MediaInfo | None = None, *, progress: Progress | None = None,
+    on_damage: OnDamage | None = None,
 ) -> Path:
     """A small, quick-to-scrub copy: 360p H.264 + 96 kb/s AAC (audio-only sources: AAC only).
 
-    A source that is already mezzanine H.264 at 360p or less keeps its video (copied)."""
+    A source that is already mezzanine H.264 at 360p or less keeps its video (copied). When the mezzanine
+    copied the video, this is where it is decoded, so the damage check happens here."""
     info = info or probe(src)
-    args: list[str] = ["-i", str(src)]
+    args: list[str] = input_args(src)
+    decodes_video = False
     if info.video is not None and copyable_video(info) and (info.video.height or 0) <= PROXY_HEIGHT_PX:
         args += ["-map", "0:v:0", "-map", "0:a:0?", "-c:v", "copy"]
     elif info.has_video:
+        decodes_video = True
         args += [
             "-map", "0:v:0", "-map", "0:a:0?", "-vf", _even_scale(PROXY_HEIGHT_PX),
             "-c:v", "libx264", "-preset", "veryfast", "-crf", "30", "-pix_fmt", "yuv420p",
@@ -237,15 +358,22 @@ def make_proxy(
     if info.has_audio:
         args += ["-c:a", "aac", "-b:a", "96k", "-ac", "2"]
     args += ["-movflags", "+faststart", "-f", "mp4", str(dst)]
-    run_ffmpeg(args, duration_s=info.duration_s, progress=progress, what=f"making a proxy of {Path(src).name}", output=dst)
+    report = run_ffmpeg(args, duration_s=info.duration_s, progress=progress,
+                        what=f"making a proxy of {Path(src).name}", output=dst)
+    if info.has_video and copyable_video(info):  # the mezzanine copied the video: check it here
+        if not decodes_video:  # ... and so did the proxy: decode it once just to check (small: <= 360p)
+            report = run_ffmpeg([*input_args(src), "-map", "0:v:0", "-f", "null", "-"], duration_s=info.duration_s,
+                                what=f"checking the video of {Path(src).name}")
+        _checked("video", info, report, src, on_damage, output=dst)
     return Path(dst)
 
 
 def extract_audio(
     src: str | Path, dst: str | Path, info: MediaInfo | None = None, *,
-    sample_rate_hz: int = ASR_SAMPLE_RATE_HZ, progress: Progress | None = None,
+    sample_rate_hz: int = ASR_SAMPLE_RATE_HZ, progress: Progress | None = None, on_damage: OnDamage | None = None,
 ) -> Path:
-    """Mono 16-bit WAV at `sample_rate_hz` (16 kHz for speech recognition)."""
+    """Mono 16-bit WAV at `sample_rate_hz` (16 kHz for speech recognition). The audio's damage is judged
+    here (`newsroom.media.damage`): a few broken frames are concealed and reported, more is refused."""
     info = info or probe(src)
     if not info.has_audio:
         raise NoAudioError(
@@ -253,8 +381,10 @@ def extract_audio(
             "(add the programme sound, or skip transcription for silent footage)"
         )
     args = [
-        "-i", str(src), "-map", "0:a:0", "-vn", "-ac", "1", "-ar", str(sample_rate_hz),
+        *input_args(src), "-map", "0:a:0", "-vn", "-ac", "1", "-ar", str(sample_rate_hz),
         "-c:a", "pcm_s16le", "-f", "wav", str(dst),
     ]
-    run_ffmpeg(args, duration_s=info.duration_s, progress=progress, what=f"extracting audio from {Path(src).name}", output=dst)
+    report = run_ffmpeg(args, duration_s=info.duration_s, progress=progress,
+                        what=f"extracting audio from {Path(src).name}", output=dst)
+    _checked("audio", info, report, src, on_damage, output=dst)
     return Path(dst)

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
-import subprocess
+import contextlib
 from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
 
 from newsroom.errors import MediaError
-from newsroom.media.ffmpeg import _binary, _last_lines
+from newsroom.media import process
+from newsroom.media.ffmpeg import binary, last_lines
+from newsroom.media.inputs import input_args
 
 
 def read_frames(
@@ -20,39 +22,48 @@ def read_frames(
     Input seeking with -ss is frame-accurate when decoding; seeking a quarter frame early makes the first
     frame whose timestamp is >= the target exactly `start_frame`.
     """
-    cmd = [_binary("ffmpeg"), "-hide_banner", "-nostdin", "-v", "error"]
+    cmd = [binary("ffmpeg"), "-hide_banner", "-nostdin", "-v", "error"]
     if start_frame > 0:
         cmd += ["-ss", f"{(start_frame - 0.25) / fps:.6f}"]
-    cmd += ["-i", str(path), "-map", "0:v:0", "-an", "-sn"]
+    cmd += [*input_args(path), "-map", "0:v:0", "-an", "-sn"]
     if count is not None:
         cmd += ["-frames:v", str(count)]
     cmd += ["-vf", f"scale={width}:{height}", "-f", "rawvideo", "-pix_fmt", "rgb24", "pipe:1"]
     frame_bytes = width * height * 3
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    assert proc.stdout is not None and proc.stderr is not None
+    frames_expected = count if count is not None else None
+    child = process.Child(cmd, what=f"decoding frames of {Path(path).name}", stdout=True,
+                          timeout_s=process.deadline_for(frames_expected / fps if frames_expected else None))
+    finished = False
     try:
         while True:
-            buf = proc.stdout.read(frame_bytes)
+            buf = child.stdout.read(frame_bytes)
             if len(buf) < frame_bytes:
                 break
             yield np.frombuffer(buf, dtype=np.uint8).reshape(height, width, 3)
+        finished = True
     finally:
-        proc.stdout.close()
-        stderr = proc.stderr.read().decode(errors="replace")
-        proc.stderr.close()
-        if proc.wait() not in (0, -13, 255) and stderr:  # -13/255: we closed the pipe early on purpose
-            raise MediaError(f"decoding frames of {Path(path).name} failed: {_last_lines(stderr)}")
+        child.stdout.close()
+        if not finished:  # the consumer stopped early (or failed): stop decoding
+            child.kill()
+    done = child.wait()
+    if done.returncode not in (0, -13, 255) and done.stderr:  # -13/255: a closed pipe
+        raise process.classify_failure("decoding frames", done.returncode, done.stderr) or MediaError(
+            f"decoding frames of {Path(path).name} failed: {last_lines(done.stderr)}")
 
 
 def read_frame(path: str | Path, time_s: float, *, width: int, height: int) -> np.ndarray:
     """One RGB frame at `time_s` (nearest frame at or after it)."""
-    cmd = [_binary("ffmpeg"), "-hide_banner", "-nostdin", "-v", "error", "-ss", f"{max(0.0, time_s):.6f}",
-           "-i", str(path), "-map", "0:v:0", "-frames:v", "1", "-vf", f"scale={width}:{height}",
+    cmd = [binary("ffmpeg"), "-hide_banner", "-nostdin", "-v", "error", "-ss", f"{max(0.0, time_s):.6f}",
+           *input_args(path), "-map", "0:v:0", "-frames:v", "1", "-vf", f"scale={width}:{height}",
            "-f", "rawvideo", "-pix_fmt", "rgb24", "pipe:1"]
-    result = subprocess.run(cmd, capture_output=True, check=False)
+    result = process.run(cmd, what=f"reading a frame of {Path(path).name}", timeout_s=process.deadline_for(None))
     if result.returncode != 0 or len(result.stdout) < width * height * 3:
-        raise MediaError(f"no frame at {time_s:.2f}s in {Path(path).name}: {_last_lines(result.stderr.decode(errors='replace'))}")
+        raise process.classify_failure("reading a frame", result.returncode, result.stderr) or MediaError(
+            f"no frame at {time_s:.2f}s in {Path(path).name}: {last_lines(result.stderr)}")
     return np.frombuffer(result.stdout[: width * height * 3], dtype=np.uint8).reshape(height, width, 3)
+
+
+WRITER_DEADLINE_S = 6 * 3600.0
 
 
 class FrameWriter:
@@ -75,28 +86,40 @@ class FrameWriter:
             import cv2
 
             self._to_yuv = lambda frame: cv2.cvtColor(frame, cv2.COLOR_RGB2YUV_I420)
-        cmd = [_binary("ffmpeg"), "-hide_banner", "-nostdin", "-y", "-v", "error",
+        cmd = [binary("ffmpeg"), "-hide_banner", "-nostdin", "-y", "-v", "error",
                "-f", "rawvideo", "-pix_fmt", "yuv420p" if yuv else "rgb24", "-s", f"{width}x{height}",
                "-r", f"{fps:g}", "-i", "pipe:0",
                "-c:v", "libx264", "-preset", preset, "-crf", str(crf), "-pix_fmt", "yuv420p",
                "-r", f"{fps:g}", "-movflags", "+faststart", str(self.dst)]
-        self._proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stderr=subprocess.PIPE)
+        # We produce the frames, so the deadline only catches an encoder that hangs: a generous bound.
+        self._child = process.Child(cmd, what=f"encoding {self.dst.name}", stdin=True,
+                                    timeout_s=WRITER_DEADLINE_S)
 
     def write(self, frame: np.ndarray) -> None:
         if frame.shape != (self.height, self.width, 3) or frame.dtype != np.uint8:
             raise ValueError(f"frame {frame.shape} {frame.dtype} does not match {self.height}x{self.width}x3 uint8")
-        assert self._proc.stdin is not None
         data = np.ascontiguousarray(frame if self._to_yuv is None else self._to_yuv(frame))
-        self._proc.stdin.write(memoryview(data).cast("B"))
+        try:
+            self._child.stdin.write(memoryview(data).cast("B"))
+        except BrokenPipeError:
+            done = self._child.wait()  # raises DeadlineError when the watchdog stopped it
+            self.dst.unlink(missing_ok=True)
+            raise process.classify_failure(f"encoding {self.dst.name}", done.returncode, done.stderr) or MediaError(
+                f"encoding {self.dst.name} failed: {last_lines(done.stderr)}") from None
         self.frames += 1
 
     def close(self) -> Path:
-        assert self._proc.stdin is not None and self._proc.stderr is not None
-        self._proc.stdin.close()
-        stderr = self._proc.stderr.read().decode(errors="replace")
-        if self._proc.wait() != 0:
+        with contextlib.suppress(BrokenPipeError):
+            self._child.stdin.close()
+        try:
+            done = self._child.wait()
+        except BaseException:
             self.dst.unlink(missing_ok=True)
-            raise MediaError(f"encoding {self.dst.name} failed: {_last_lines(stderr)}")
+            raise
+        if done.returncode != 0:
+            self.dst.unlink(missing_ok=True)
+            raise process.classify_failure(f"encoding {self.dst.name}", done.returncode, done.stderr) or MediaError(
+                f"encoding {self.dst.name} failed: {last_lines(done.stderr)}")
         return self.dst
 
     def __enter__(self) -> FrameWriter:
@@ -106,6 +129,5 @@ class FrameWriter:
         if exc_type is None:
             self.close()
         else:
-            self._proc.kill()
-            self._proc.wait()
+            self._child.kill()
             self.dst.unlink(missing_ok=True)

@@ -10,11 +10,11 @@ from __future__ import annotations
 
 import logging
 import shutil
-import subprocess
 from pathlib import Path
 
 from newsroom.errors import ConfigError, MediaError
-from newsroom.media import probe, run_ffmpeg
+from newsroom.media import probe, process, run_ffmpeg
+from newsroom.media.inputs import input_args
 from newsroom.subtitles.cues import rules_for
 
 log = logging.getLogger("newsroom.subtitles")
@@ -53,7 +53,7 @@ def mux_soft_subtitles(video: str | Path, srt_path: str | Path, out: str | Path,
         raise MediaError(f"{video.name} has no video stream: soft subtitles need a video to ride on")
     tag = language_tag(language)
     args = [
-        "-i", str(video), "-i", str(srt_path),
+        *input_args(video), "-f", "srt", *input_args(srt_path),
         "-map", "0:v:0", "-map", "0:a?", "-map", "1:0",
         "-c:v", "copy", "-c:a", "copy", "-c:s", "mov_text",
         "-metadata:s:s:0", f"language={tag}", "-disposition:s:0", "default",
@@ -104,8 +104,8 @@ def _font_installed(family: str) -> bool | None:
     fc_list = shutil.which("fc-list")
     if not fc_list:
         return None
-    result = subprocess.run([fc_list, f":family={family}", "family"], capture_output=True, text=True, check=False)
-    return bool(result.stdout.strip())
+    result = process.run([fc_list, f":family={family}", "family"], what="listing fonts", timeout_s=30, text=True)
+    return bool(str(result.stdout).strip())
 
 
 def burn_in_filter(
@@ -139,7 +139,7 @@ def burn_subtitles(
         raise MediaError(f"{video.name} has no video stream to burn subtitles into")
     vf = burn_in_filter(subtitle_path, v.width, v.height, language, margin_v_px=margin_v_px, font_size=font_size)
     args = [
-        "-i", str(video), "-map", "0:v:0", "-map", "0:a?", "-vf", vf,
+        *input_args(video), "-map", "0:v:0", "-map", "0:a?", "-vf", vf,
         "-c:v", "libx264", "-preset", "veryfast", "-crf", "18", "-pix_fmt", "yuv420p",
         "-c:a", "copy", "-movflags", "+faststart", "-f", "mp4", str(out),
     ]

@@ -16,6 +16,7 @@ from pathlib import Path
 
 from newsroom.errors import ConfigError, MediaError
 from newsroom.media import Progress, probe, run_ffmpeg
+from newsroom.media.inputs import input_args
 from newsroom.types import MediaInfo, Segment, Transcript, Word
 from newsroom.video.scenes import SceneList
 
@@ -277,7 +278,7 @@ def render_edit(src: str | Path, dst: str | Path, decision: EditDecision, *, inf
         graph.append(f"[{last}]anull[a]")
         maps += ["-map", "[a]", "-c:a", "aac", "-b:a", "192k"]
     run_ffmpeg(
-        ["-i", str(src), "-filter_complex", ";".join(graph), *maps, "-c:v", "libx264", "-preset", "veryfast",
+        [*input_args(src), "-filter_complex", ";".join(graph), *maps, "-c:v", "libx264", "-preset", "veryfast",
          "-crf", "18", "-pix_fmt", "yuv420p", "-r", f"{fps:g}", "-movflags", "+faststart", str(dst)],
         duration_s=decision.duration_s, progress=progress, what="rendering the highlight edit", output=dst,
     )

@@ -16,6 +16,7 @@ import numpy as np
 from newsroom.errors import ConfigError, MediaError
 from newsroom.media import Progress, probe, run_ffmpeg
 from newsroom.media.frames import read_frame
+from newsroom.media.inputs import input_args
 from newsroom.types import MediaInfo
 
 log = logging.getLogger("newsroom.video.restore")
@@ -114,7 +115,7 @@ def restore(src: str | Path, dst: str | Path, plan: RestorePlan, *, info: MediaI
         raise MediaError(f"{Path(src).name} has no video stream to restore")
     chain = ",".join(plan.filters) or "null"
     run_ffmpeg(
-        ["-i", str(src), "-map", "0:v:0", "-map", "0:a:0?", "-vf", chain, "-c:v", "libx264", "-preset", "veryfast",
+        [*input_args(src), "-map", "0:v:0", "-map", "0:a:0?", "-vf", chain, "-c:v", "libx264", "-preset", "veryfast",
          "-crf", "16", "-pix_fmt", "yuv420p", "-c:a", "copy", "-movflags", "+faststart", str(dst)],
         duration_s=info.duration_s, progress=progress, what=f"restoring {Path(src).name} ({plan.preset})", output=dst,
     )

@@ -24,6 +24,7 @@ from newsroom.config import Settings, get_settings
 from newsroom.errors import ConfigError, MediaError, ModelNotInstalledError
 from newsroom.media import Progress, probe, run_ffmpeg
 from newsroom.media.frames import FrameWriter, read_frames
+from newsroom.media.inputs import input_args
 from newsroom.models import ModelRegistry
 from newsroom.types import MediaInfo
 
@@ -150,7 +151,7 @@ def upscale_chunk(
         args = []
         if chunk.start_frame:
             args += ["-ss", f"{(chunk.start_frame - 0.25) / fps:.6f}"]
-        args += ["-i", str(src), "-map", "0:v:0", "-an", "-frames:v", str(chunk.frame_count),
+        args += [*input_args(src), "-map", "0:v:0", "-an", "-frames:v", str(chunk.frame_count),
                  "-vf", f"scale={out_w}:{out_h}:flags=lanczos", "-c:v", "libx264", "-preset", "veryfast",
                  "-crf", "18", "-pix_fmt", "yuv420p", "-r", f"{fps:g}", str(dst)]
         run_ffmpeg(args, duration_s=chunk.frame_count / fps, progress=progress, what=f"upscaling chunk {chunk.index}",
@@ -180,7 +181,7 @@ def concat_chunks(chunk_paths: Sequence[str | Path], dst: str | Path, *, audio_s
     try:
         args = ["-f", "concat", "-safe", "0", "-i", str(listing)]
         if audio_src is not None:
-            args += ["-i", str(audio_src), "-map", "0:v:0", "-map", "1:a:0?", "-c:a", "copy"]
+            args += [*input_args(audio_src), "-map", "0:v:0", "-map", "1:a:0?", "-c:a", "copy"]
         args += ["-c:v", "copy", "-movflags", "+faststart", str(dst)]
         run_ffmpeg(args, what="joining upscaled chunks", output=dst)
     finally:

@@ -11,6 +11,7 @@ from pathlib import Path
 
 from newsroom.errors import ConfigError, MediaError
 from newsroom.media import Progress, probe, run_ffmpeg
+from newsroom.media.inputs import input_args
 from newsroom.subtitles.burn import burn_in_filter
 from newsroom.types import MediaInfo
 
@@ -78,7 +79,7 @@ def make_vertical(src: str | Path, dst: str | Path, *, mode: str = "auto", focus
         graph += "," + burn_in_filter(subtitles, w, h, language, margin_v_px=margin)
     log.info("vertical version of %s: %s%s", Path(src).name, chosen, " with burned-in subtitles" if subtitles else "")
     run_ffmpeg(
-        ["-i", str(src), "-filter_complex", f"[0:v]{graph}[v]", "-map", "[v]", "-map", "0:a:0?", "-c:v", "libx264",
+        [*input_args(src), "-filter_complex", f"[0:v]{graph}[v]", "-map", "[v]", "-map", "0:a:0?", "-c:v", "libx264",
          "-preset", "veryfast", "-crf", "20", "-pix_fmt", "yuv420p", "-c:a", "copy", "-movflags", "+faststart",
          str(dst)],
         duration_s=info.duration_s, progress=progress, what="rendering the vertical version", output=dst,
