@@ -10,7 +10,7 @@ from pydantic import Field
 from flows.deployments import PACKAGE_DEPLOYMENT
 from newsroom.inbox import InboxResult
 from tasks.common import settings
-from tasks.inbox import list_inbox, summarise_inbox, take_object
+from tasks.inbox import list_inbox, note_error, summarise_inbox, take_object
 
 
 @flow(name="inbox-scan", log_prints=False, validate_parameters=True)
@@ -27,16 +27,18 @@ def scan_inbox(
         max_objects: At most this many objects per scan; the rest wait for the next one.
 
     Returns:
-        One result per object: started, duplicate (same content seen before), failed, waiting, gone or error.
+        One result per object: started, duplicate (same content seen before), retried (its earlier run failed
+        for the machine's reasons), failed, waiting, gone or error.
     """
-    ready, waiting = list_inbox(prefix or settings().inbox_prefix,
-                                settings().inbox_settle_s if settle_s is None else settle_s)
+    batch, waiting, later = list_inbox(prefix or settings().inbox_prefix,
+                                       settings().inbox_settle_s if settle_s is None else settle_s, max_objects)
     results = [InboxResult(key, "waiting", "changed too recently; next scan") for key in waiting]
-    for key in ready[:max_objects]:
+    results += [InboxResult(key, "waiting", f"over this scan's batch of {max_objects}; next scan") for key in later]
+    for key in batch:
         state = take_object(key, PACKAGE_DEPLOYMENT, return_state=True)
         if state.is_completed():
             results.append(state.result())
-        else:  # one bad object never stops the scan; it stays in the inbox for the next one
-            results.append(InboxResult(key, "error", state.message or "failed"))
+        else:  # one bad object never stops the scan: it stays for the next one (failed/ after a few tries)
+            results.append(note_error(key, state.message or "failed"))
     summarise_inbox(results)
     return results

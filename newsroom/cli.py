@@ -9,11 +9,14 @@ from __future__ import annotations
 import json
 import logging
 import os
+import signal
 import sys
 import tempfile
+import threading
+from collections.abc import Callable
 from enum import Enum
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any, NoReturn, TypeVar
 
 import typer
 from rich.console import Console
@@ -34,6 +37,7 @@ app.add_typer(ops_app, name="ops")
 
 err = Console(stderr=True)
 log = logging.getLogger("newsroom.cli")
+T = TypeVar("T")
 
 
 class LanguageChoice(str, Enum):
@@ -101,10 +105,10 @@ def transcribe(
     from newsroom.asr import Transcriber
     from newsroom.config import get_settings
     from newsroom.media import extract_audio
-    from newsroom.media import probe as probe_media
+    from newsroom.media.gate import admit_media
 
     settings = get_settings()
-    info = probe_media(file)
+    info = admit_media(file, settings)
     with tempfile.TemporaryDirectory(prefix="newsroom-") as tmp, _progress() as bar:
         step = bar.add_task("extracting audio", total=1.0)
         wav = extract_audio(file, Path(tmp) / "audio.wav", info, progress=lambda f: bar.update(step, completed=f))
@@ -133,12 +137,11 @@ def ingest(
     """Run the ingest flow (store, normalise, transcribe) and show where the outputs are."""
     from flows.ingest import ingest as ingest_flow
     from newsroom.manifest import read_manifest
-    from newsroom.sources import parse_source
     from newsroom.storage import open_store
 
-    parse_source(source, open_store())  # fail fast, before a Prefect server starts
+    _admit_source(source, open_store())  # fail fast, before a Prefect server starts
     with err.status(f"ingesting {source} (Prefect flow 'ingest')..."):
-        story_id = ingest_flow(source, language=language.value, asr_model=model.value)
+        story_id = _run_flow(ingest_flow, source, language=language.value, asr_model=model.value)
     store = open_store()
     if as_json:
         typer.echo(json.dumps(read_manifest(store, story_id), indent=2, ensure_ascii=False))
@@ -277,7 +280,7 @@ def edit(
     store = open_store()
     read_manifest(store, story_id)  # fail fast, before a Prefect server starts
     with err.status(f"editing story {story_id} (Prefect flow 'edit')..."):
-        edit_flow(story_id, target_s=target_s, upscale=upscale.value, restore=restore, headline=headline,
+        _run_flow(edit_flow, story_id, target_s=target_s, upscale=upscale.value, restore=restore, headline=headline,
                   burn_subtitles=burn, vertical=vertical)
     _print_outputs(store, story_id, stage="edit")
 
@@ -301,6 +304,17 @@ def _print_outputs(store, story_id: str, stage: str | None = None) -> None:
 class TtsLanguage(str, Enum):
     en = "en"
     zh = "zh"
+
+
+def _admit_source(source: str, store) -> None:
+    """Refuse a bad source here, in a second, before a Prefect server starts: the same checks ingest makes
+    (readable, an allowed container, within every limit)."""
+    from newsroom.media.gate import admit_media
+    from newsroom.sources import parse_source
+
+    spec = parse_source(source, store)
+    if spec.kind == "path":
+        admit_media(spec.value)
 
 
 def _load_transcript(path: Path):
@@ -408,7 +422,7 @@ def broadcast_cmd(
     store = open_store()
     read_manifest(store, story_id)
     with err.status(f"producing the broadcast of {story_id} (Prefect flow 'broadcast')..."):
-        broadcast_flow(story_id, portrait_key=portrait, loudness=loudness)
+        _run_flow(broadcast_flow, story_id, portrait_key=portrait, loudness=loudness)
     _print_outputs(store, story_id, stage="broadcast")
 
 
@@ -426,15 +440,14 @@ def run(
 ) -> None:
     """Run the whole package for one story (flow 'newsroom-package') and collect the finished files."""
     from flows.package import DELIVERABLES, newsroom_package
-    from newsroom.sources import parse_source
     from newsroom.storage import open_store
 
     store = open_store()
-    parse_source(source, store)  # fail fast, before a Prefect server starts
+    _admit_source(source, store)  # fail fast, before a Prefect server starts
     with err.status(f"producing {source} (Prefect flow 'newsroom-package')..."):
-        story_id = newsroom_package(source, language=language.value, asr_model=model.value, target_s=target_s,
-                                    upscale=upscale.value, headline=headline or "", portrait_key=portrait or "",
-                                    loudness=loudness)
+        story_id = _run_flow(newsroom_package, source, language=language.value, asr_model=model.value,
+                             target_s=target_s, upscale=upscale.value, headline=headline or "",
+                             portrait_key=portrait or "", loudness=loudness)
     _print_outputs(store, story_id)
     if out:
         out.mkdir(parents=True, exist_ok=True)
@@ -545,16 +558,70 @@ def ops_openapi() -> None:
     typer.echo(json.dumps(schema, indent=2, ensure_ascii=False))
 
 
+def _shutdown(code: int, why: str) -> NoReturn:
+    """Stop everything this run started (ffmpeg children, a temporary Prefect server) and exit now.
+
+    Work still running in task threads cannot be joined quickly, so the process ends with os._exit after
+    the clean-up; the flow run was already marked crashed by Prefect's own signal handling."""
+    from newsroom.media import process
+
+    killed = process.kill_all()
+    stopped = 0
+    if "flows" in sys.modules or any(name.startswith("prefect.server") for name in sys.modules):
+        from flows.shutdown import stop_ephemeral_servers
+
+        stopped = stop_ephemeral_servers()
+    err.print(f"{why}: stopped {killed} child process(es) and {stopped} temporary Prefect server(s)")
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
+
+
+def _run_flow(flow: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+    """Call a flow in a worker thread while the main thread waits. Prefect turns SIGTERM into a crash
+    report in the thread that runs a flow, which waits on the API (possibly already gone); in a worker
+    thread it leaves the CLI's own handler in charge, which stops children and the temporary server."""
+    result: dict[str, Any] = {}
+
+    def call() -> None:
+        try:
+            result["value"] = flow(*args, **kwargs)
+        except BaseException as exc:  # re-raised in the main thread
+            result["error"] = exc
+
+    worker = threading.Thread(target=call, name=f"flow-{getattr(flow, 'name', 'run')}", daemon=True)
+    worker.start()
+    while worker.is_alive():
+        worker.join(timeout=0.5)  # short waits: signals reach the main thread's handlers
+    if "error" in result:
+        raise result["error"]
+    return result["value"]
+
+
+def _on_sigterm(signum: int, frame: object) -> None:
+    _shutdown(128 + signum, f"stopped by signal {signal.Signals(signum).name}")
+
+
+def _error(message: str) -> NoReturn:
+    err.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
+    sys.exit(1)
+
+
 def main(argv: list[str] | None = None) -> None:
-    """Entry point: turn library errors into one line on stderr and a non-zero exit status."""
+    """Entry point: turn library errors into one line on stderr and a non-zero exit status; on SIGTERM or
+    Ctrl-C, stop every child process and temporary server before exiting."""
+    signal.signal(signal.SIGTERM, _on_sigterm)
     try:
         app(args=argv)  # standalone: usage errors print help and exit 2
     except NewsroomError as exc:
-        err.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
-        sys.exit(1)
+        _error(str(exc))
+    except OSError as exc:  # the machine: a full disk, a missing or unreadable path
+        where = f" ({exc.filename})" if exc.filename else ""
+        _error(f"{exc.strerror or exc}{where}: check the path, its permissions and the free disk space")
+    except MemoryError:
+        _error("out of memory: close other programs or use a machine with more memory")
     except KeyboardInterrupt:
-        err.print("interrupted")
-        sys.exit(130)
+        _shutdown(130, "interrupted")
 
 if __name__ == "__main__":
     main()

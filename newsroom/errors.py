@@ -46,3 +46,23 @@ class ModelIntegrityError(NewsroomError):
 
 class TransientError(NewsroomError):
     """A failure that may succeed when retried (network, storage service unavailable)."""
+
+
+class DeadlineError(TransientError):
+    """A child process ran past its deadline and was killed (a slow or overloaded machine; retried)."""
+
+
+class ResourceError(TransientError):
+    """The system killed a child (e.g. out of memory) or the disk is full (retried)."""
+
+
+def transient_error_names() -> frozenset[str]:
+    """Class names of every transient error (a failed run's state message starts with one of them)."""
+    import newsroom.llm.errors  # noqa: F401  (registers its transient subclasses)
+
+    names, todo = set(), [TransientError]
+    while todo:
+        cls = todo.pop()
+        names.add(cls.__name__)
+        todo.extend(cls.__subclasses__())
+    return frozenset(names)

@@ -14,15 +14,17 @@ from datetime import UTC, datetime
 from pathlib import PurePosixPath
 from typing import Literal
 
+from newsroom.errors import InvalidKeyError, transient_error_names
 from newsroom.storage import ObjectStore
-from newsroom.storage.keys import story_id_from_sha256, validate_key
+from newsroom.storage.keys import clean_name, story_id_from_sha256, validate_new_key
 from newsroom.types import ObjectInfo
 
 log = logging.getLogger("newsroom.inbox")
 ARCHIVE_PREFIX = "archive"
 FAILED_PREFIX = "failed"
 ERROR_SUFFIX = ".error.json"
-Outcome = Literal["started", "duplicate", "failed", "waiting", "gone", "error"]
+ORIGINAL_NAME_METADATA = "filename"  # the name as dropped (before NFC and cleaning), kept on the archive copy
+Outcome = Literal["started", "duplicate", "retried", "failed", "waiting", "gone", "error"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,15 +61,32 @@ def scan(store: ObjectStore, prefix: str, *, settle_s: float, now: datetime | No
     return ready, waiting
 
 
+def original_name(key: str) -> str:
+    return PurePosixPath(key).name
+
+
 def archive_key(key: str, sha256_hex: str) -> str:
-    """`archive/<story id>/<name>`: the same content always lands in the same place."""
-    return validate_key(f"{ARCHIVE_PREFIX}/{story_id_from_sha256(sha256_hex)}/{PurePosixPath(key).name}")
+    """`archive/<story id>/<name>` (the name cleaned: NFC, no control characters): the same content always
+    lands in the same place. InvalidKeyError when the name has nothing usable left."""
+    return validate_new_key(f"{ARCHIVE_PREFIX}/{story_id_from_sha256(sha256_hex)}/{clean_name(original_name(key))}")
+
+
+def is_transient_failure(state_type: str, message: str | None) -> bool:
+    """Did a run end because of the machine (crashed, killed, a transient error), not because of its input?"""
+    if state_type == "CRASHED":
+        return True
+    first = (message or "").lstrip().split(":", 1)[0].strip()
+    return state_type == "FAILED" and first in transient_error_names()
 
 
 def move_to_failed(store: ObjectStore, key: str, reason: str, *, now: datetime | None = None) -> str:
     """Copy `key` to `failed/<time>/<name>` with an error record beside it, then delete the original."""
     now = now or datetime.now(UTC)
-    dest = validate_key(f"{FAILED_PREFIX}/{now:%Y%m%dT%H%M%SZ}/{PurePosixPath(key).name}")
+    try:
+        name = clean_name(original_name(key))
+    except InvalidKeyError:
+        name = "unnamed"
+    dest = validate_new_key(f"{FAILED_PREFIX}/{now:%Y%m%dT%H%M%SZ}/{name}")
     store.copy(key, dest)
     store.put_json(dest + ERROR_SUFFIX, {"source_key": key, "failed_key": dest, "error": reason,
                                          "at": now.isoformat(timespec="seconds")})

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import errno
+import functools
 import hashlib
 import logging
 import shutil
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from functools import cache
 from pathlib import Path
@@ -19,7 +21,7 @@ from prefect.cache_policies import INPUTS, TASK_SOURCE, CachePolicy
 from prefect.context import TaskRunContext
 
 from newsroom.config import Settings, get_settings
-from newsroom.errors import ObjectNotFoundError, TransientError
+from newsroom.errors import ObjectNotFoundError, ResourceError, TransientError
 from newsroom.manifest import asset_for_file
 from newsroom.storage import ObjectStore, open_store
 from newsroom.storage.keys import STORY_PREFIX
@@ -59,10 +61,33 @@ def retry_on_transient(task: Any, task_run: Any, state: Any) -> bool:
     return False
 
 
+# OS errors that say the machine, not the input, failed: retried like a storage outage.
+_MACHINE_ERRNOS = {errno.ENOSPC, errno.EDQUOT, errno.ENOMEM, errno.EMFILE, errno.ENFILE, errno.EIO}
+
+
+def machine_faults_are_transient(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """Turn the machine's OS failures (disk full, out of memory, no file handles) into TransientError."""
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return fn(*args, **kwargs)
+        except MemoryError as exc:
+            raise ResourceError(f"{fn.__name__}: out of memory: it will be retried; give the worker more memory") from exc
+        except OSError as exc:
+            if exc.errno in _MACHINE_ERRNOS:
+                raise ResourceError(f"{fn.__name__}: {exc.strerror or exc} (the worker's disk or memory): it will "
+                                    "be retried; free space in the scratch folder (TMPDIR)") from exc
+            raise
+    return wrapper
+
+
 def retrying_task(**kwargs: Any):
-    """@task with the house retry policy: a few retries with back-off, for transient errors only."""
-    return task(retries=TRANSIENT_RETRIES, retry_delay_seconds=RETRY_DELAYS_S, retry_condition_fn=retry_on_transient,
-                **kwargs)
+    """@task with the house retry policy: a few retries with back-off, for transient errors only (storage
+    outages, deadlines, a full disk, the OOM killer)."""
+    def decorate(fn: Callable[..., Any]):
+        return task(retries=TRANSIENT_RETRIES, retry_delay_seconds=RETRY_DELAYS_S,
+                    retry_condition_fn=retry_on_transient, **kwargs)(machine_faults_are_transient(fn))
+    return decorate
 
 
 class StoredInputs(CachePolicy):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -12,25 +13,18 @@ from prefect.cache_policies import NO_CACHE
 
 from newsroom import media
 from newsroom.asr import Transcriber
-from newsroom.errors import SourceError
+from newsroom.errors import ObjectNotFoundError
+from newsroom.inbox import ORIGINAL_NAME_METADATA
 from newsroom.manifest import record_assets, write_manifest
+from newsroom.media.damage import Damage
+from newsroom.media.gate import MediaRefusedError, admit_media
 from newsroom.models.registry import ASR_MODEL_IDS, MODELS
 from newsroom.sources import MEDIA_SUFFIXES, parse_source
 from newsroom.storage import delete_prefix, sha256_file, story_id_from_sha256, story_key, story_prefix
 from newsroom.storage.base import guess_content_type
 from newsroom.storage.keys import manifest_key
 from newsroom.types import Asset, MediaInfo, ModelRef, Transcript
-from tasks.common import (
-    RESUMABLE,
-    RETRY_DELAYS_S,
-    TRANSIENT_RETRIES,
-    ProgressArtifact,
-    retry_on_transient,
-    scratch_dir,
-    settings,
-    store,
-    upload,
-)
+from tasks.common import RESUMABLE, ProgressArtifact, retrying_task, scratch_dir, settings, store, upload
 
 log = logging.getLogger("newsroom.tasks.ingest")
 
@@ -60,8 +54,7 @@ class NormalisedMedia:
     proxy_key: str
 
 
-@task(name="store-source", retries=TRANSIENT_RETRIES, retry_delay_seconds=RETRY_DELAYS_S,
-      retry_condition_fn=retry_on_transient, cache_policy=NO_CACHE)
+@retrying_task(name="store-source", cache_policy=NO_CACHE)
 def store_source(source: str) -> SourceRef:
     """Check the source is readable media, store it under its content-derived story id, and store its
     speech audio (16 kHz mono WAV) so transcription can start while the video is normalised.
@@ -71,59 +64,83 @@ def store_source(source: str) -> SourceRef:
     already holds (it must read every byte to hash it), so the source is fetched once for both.
     """
     spec = parse_source(source, store())
+    filename = spec.name
+    damage: list[Damage] = []
     with scratch_dir() as tmp:
         if spec.kind == "path":
             local = Path(spec.value)
         else:
-            local = store().get_file(spec.value, tmp / Path(spec.value).name)
-        size = local.stat().st_size
-        if size > settings().max_source_bytes:
-            raise SourceError(
-                f"{spec.name} is {size / 1e9:.1f} GB, over the {settings().max_source_bytes / 1e9:.1f} GB limit "
-                "(NEWSROOM_MAX_SOURCE_BYTES): trim it or raise the limit"
-            )
-        info = media.probe(local)
+            stored = store().stat(spec.value)
+            if stored.size_bytes > settings().max_source_bytes:
+                raise MediaRefusedError(
+                    f"{spec.name} is {stored.size_bytes / 1e9:.1f} GB, over the {settings().max_source_bytes / 1e9:.1f} "
+                    "GB limit (NEWSROOM_MAX_SOURCE_BYTES): trim it or raise the limit")
+            filename = stored.metadata.get(ORIGINAL_NAME_METADATA) or spec.name  # as dropped into the inbox
+            local = store().get_file(spec.value, tmp / f"source{Path(spec.value).suffix[:16]}")
+        info = admit_media(local, settings())  # the gate: allowed container, within every limit
         digest = sha256_file(local)
         story_id = story_id_from_sha256(digest)
         suffix = Path(spec.name).suffix.lower()
         key = story_key(story_id, "source", f"original{suffix if suffix in MEDIA_SUFFIXES else '.bin'}")
         already = store().exists(manifest_key(story_id))
-        audio = _speech_audio(local, info, story_id, digest, tmp)  # before anything is stored
-        if store().exists(key) and store().stat(key).metadata.get("sha256") == digest:
+        audio = _speech_audio(local, info, story_id, digest, tmp, damage.append)  # before anything is stored
+        asset = _stored_asset(key, "store-source", sha256=digest)
+        if asset is not None:
             log.info("source already stored as %s", key)
-            asset = None
         else:
-            asset = upload(local, key, step="store-source", metadata={"filename": spec.name[:200]})
+            asset = upload(local, key, step="store-source", metadata={"filename": filename[:200]})
         if isinstance(audio, Path):
             audio = upload(audio, story_key(story_id, "ingest", ASR_AUDIO), step="extract-audio",
                            metadata={"source-sha256": digest})
-    if asset is not None:
-        record_assets(store(), story_id, "source", [asset],
-                      info={"filename": spec.name, "sha256": digest, "duration_s": info.duration_s,
-                            "format": info.format_name})
+    # Recorded on every run, also when the object was already stored: a run killed between the upload and
+    # this record must not leave the manifest without its source.
+    record_assets(store(), story_id, "source", [asset],
+                  info={"filename": filename, "sha256": digest, "duration_s": info.duration_s,
+                        "format": info.format_name, **_damage_info(damage)})
     if audio is not None:
         record_assets(store(), story_id, "ingest", [audio])
-    log.info("story %s: %s (%.1fs, video=%s, audio=%s)", story_id, spec.name, info.duration_s,
+    log.info("story %s: %s (%.1fs, video=%s, audio=%s)", story_id, filename, info.duration_s,
              info.has_video, info.has_audio)
-    return SourceRef(story_id, key, digest, spec.name, info, already, audio.key if audio is not None else None)
+    return SourceRef(story_id, key, digest, filename, info, already, audio.key if audio is not None else None)
 
 
-def _speech_audio(local: Path, info: MediaInfo, story_id: str, digest: str, tmp: Path) -> Path | Asset | None:
+def _stored_asset(key: str, step: str, *, sha256: str | None = None, source_sha256: str | None = None
+                  ) -> Asset | None:
+    """The Asset of `key` when an earlier run stored it from the same bytes (its own sha256, or the sha256 of
+    the source it was made from, as recorded in its metadata); else None."""
+    try:
+        stored = store().stat(key)
+    except ObjectNotFoundError:
+        return None
+    meta = stored.metadata
+    if not meta.get("sha256") or (sha256 and meta["sha256"] != sha256) or \
+            (source_sha256 and meta.get("source-sha256") != source_sha256):
+        return None
+    return Asset(key=key, sha256=meta["sha256"], bytes=stored.size_bytes, media_type=guess_content_type(key),
+                 step=step)
+
+
+def _damage_info(damage: list[Damage]) -> dict:
+    """The manifest's record of tolerated damage: `warnings` (for people) and `damage` (the figures)."""
+    if not damage:
+        return {}
+    return {"warnings": [f"{d.describe()}: concealed; check the picture and sound there" for d in damage],
+            "damage": [d.to_dict() for d in damage]}
+
+
+def _speech_audio(local: Path, info: MediaInfo, story_id: str, digest: str, tmp: Path,
+                  on_damage: Callable[[Damage], None]) -> Path | Asset | None:
     """The speech WAV to upload (a Path), the one an earlier run stored from the same bytes (its Asset),
     or None for a source without audio."""
     if not info.has_audio:
         return None
-    key = story_key(story_id, "ingest", ASR_AUDIO)
-    if store().exists(key):
-        stored = store().stat(key)
-        if stored.metadata.get("source-sha256") == digest and stored.metadata.get("sha256"):
-            return Asset(key=key, sha256=stored.metadata["sha256"], bytes=stored.size_bytes,
-                         media_type=guess_content_type(key), step="extract-audio")
-    return media.extract_audio(local, tmp / ASR_AUDIO, info)
+    stored = _stored_asset(story_key(story_id, "ingest", ASR_AUDIO), "extract-audio", source_sha256=digest)
+    if stored is not None:
+        return stored
+    return media.extract_audio(local, tmp / ASR_AUDIO, info, on_damage=on_damage)
 
 
-@task(name="normalise-media", retries=TRANSIENT_RETRIES, retry_delay_seconds=RETRY_DELAYS_S,
-      retry_condition_fn=retry_on_transient, cache_policy=RESUMABLE, timeout_seconds=4 * 3600)
+@retrying_task(name="normalise-media", cache_policy=RESUMABLE, timeout_seconds=4 * 3600)
 def normalise_media(story_id: str, source_key: str) -> NormalisedMedia:
     """Mezzanine (H.264/AAC, CFR; conforming streams copied) and a 360p proxy."""
     with scratch_dir() as tmp:
@@ -131,8 +148,16 @@ def normalise_media(story_id: str, source_key: str) -> NormalisedMedia:
         info = media.probe(src)
         progress = ProgressArtifact(f"Normalising {Path(source_key).name}")
         mezz_name = MEZZANINE if info.has_video else MEZZANINE_AUDIO_ONLY
-        mezz = media.normalise(src, tmp / mezz_name, info, progress=lambda f: progress(0.7 * f))
-        proxy = media.make_proxy(src, tmp / PROXY, info, progress=lambda f: progress(0.7 + 0.3 * f))
+        damage: list[Damage] = []
+
+        def video_damage(found: Damage) -> None:  # audio damage was judged and recorded by store-source
+            if found.kind == "video":
+                damage.append(found)
+
+        mezz = media.normalise(src, tmp / mezz_name, info, progress=lambda f: progress(0.7 * f),
+                               on_damage=video_damage)
+        proxy = media.make_proxy(src, tmp / PROXY, info, progress=lambda f: progress(0.7 + 0.3 * f),
+                                 on_damage=video_damage)
         progress(1.0)
         assets = [upload(path, story_key(story_id, "ingest", path.name), step=step)
                   for path, step in ((mezz, "normalise"), (proxy, "proxy"))]
@@ -142,7 +167,8 @@ def normalise_media(story_id: str, source_key: str) -> NormalisedMedia:
                                   "width": info.video.width if info.video else None,
                                   "height": info.video.height if info.video else None,
                                   "variable_frame_rate": info.is_variable_frame_rate,
-                                  "video_copied": media.copyable_video(info)}})
+                                  "video_copied": media.copyable_video(info)},
+                        **_damage_info(damage)})
     return NormalisedMedia(story_key(story_id, "ingest", mezz_name), story_key(story_id, "ingest", PROXY))
 
 
@@ -152,9 +178,7 @@ def _transcriber(model: str, threads: int, beam_size: int) -> Transcriber:
     return Transcriber.load(model, settings(), beam_size=beam_size)
 
 
-@task(name="transcribe", retries=TRANSIENT_RETRIES, retry_delay_seconds=RETRY_DELAYS_S,
-      retry_condition_fn=retry_on_transient, cache_policy=RESUMABLE, timeout_seconds=4 * 3600,
-      tags=[HEAVY_TAG])
+@retrying_task(name="transcribe", cache_policy=RESUMABLE, timeout_seconds=4 * 3600, tags=[HEAVY_TAG])
 def transcribe(story_id: str, audio_key: str | None, language: str = "auto", model: str = "base") -> str:
     """Speech-to-text with word timestamps -> transcript.json (the contract) + transcript.txt."""
     model_id = ASR_MODEL_IDS[model]
@@ -188,8 +212,7 @@ def transcribe(story_id: str, audio_key: str | None, language: str = "auto", mod
     return story_key(story_id, "ingest", TRANSCRIPT_JSON)
 
 
-@task(name="publish-manifest", retries=TRANSIENT_RETRIES, retry_delay_seconds=RETRY_DELAYS_S,
-      retry_condition_fn=retry_on_transient, cache_policy=NO_CACHE)
+@retrying_task(name="publish-manifest", cache_policy=NO_CACHE)
 def publish_manifest(story_id: str) -> str:
     """Write the story's manifest.json last, after every asset it lists."""
     write_manifest(store(), story_id)

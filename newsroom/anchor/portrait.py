@@ -55,9 +55,12 @@ def load_image(path: str | Path) -> np.ndarray:
     """An RGB uint8 array, EXIF orientation applied, alpha flattened onto black."""
     from PIL import Image, ImageOps, UnidentifiedImageError
 
+    from newsroom.media.gate import admit_image
+
     path = Path(path)
     if not path.is_file():
         raise NewsroomError(f"portrait {path} does not exist: give the path of a front-facing photo (JPEG or PNG)")
+    admit_image(path, what="portrait")  # an allowed format within the pixel limit, before decoding
     try:
         with Image.open(path) as img:
             img = ImageOps.exif_transpose(img)

@@ -14,7 +14,7 @@ from newsroom.audio import loudness
 from newsroom.audio.loudness import Loudness, LoudnessTarget
 from newsroom.errors import MediaError
 from newsroom.media import Progress, probe, run_ffmpeg
-from newsroom.media.inputs import input_args
+from newsroom.media.inputs import input_args, own_input_args
 from newsroom.subtitles.burn import burn_in_filter, language_tag
 from newsroom.types import MediaInfo, Segment, Speech, Transcript, Word
 
@@ -127,7 +127,7 @@ def assemble_segment(
             streams = [("[v]", "[ma]")]
         subtitle_input = sum(1 for a in inputs if a == "-i")
         if subtitles is not None:
-            inputs += ["-f", "srt", *input_args(subtitles)]
+            inputs += own_input_args(subtitles, "srt")
         for i, (video, sound) in enumerate(streams):
             outputs += ["-map", video, "-map", sound, *video_args, *audio_args]
             if i == 0 and subtitles is not None:

@@ -33,6 +33,11 @@ def input_args(path: str | Path) -> list[str]:
     return ["-format_whitelist", DEMUXER_WHITELIST, "-protocol_whitelist", PROTOCOL_WHITELIST, "-i", file_url(path)]
 
 
+def own_input_args(path: str | Path, fmt: str) -> list[str]:
+    """`-i` for a file newsroom wrote itself in format `fmt` (e.g. our SRT): the demuxer is named, not guessed."""
+    return ["-f", fmt, "-i", file_url(path)]
+
+
 def check_inputs(args: list[str]) -> None:
     """A programming check run on every ffmpeg command: each `-i` is a gated file, a pipe, or has an explicit
     `-f` for a format newsroom writes itself (lavfi, concat lists, raw frames, our subtitle files)."""

@@ -35,7 +35,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
 
-from newsroom.errors import MediaError, TransientError
+from newsroom.errors import DeadlineError, MediaError, ResourceError, TransientError
 
 log = logging.getLogger("newsroom.media.process")
 
@@ -45,12 +45,8 @@ _POLL_MIN_S, _POLL_MAX_S = 0.005, 0.2
 _PR_SET_PDEATHSIG = 1
 
 
-class DeadlineError(TransientError):
-    """A child ran past its deadline and was killed (a slow or overloaded machine; retried)."""
-
-
-class ResourceError(TransientError):
-    """A child was killed by the system (e.g. out of memory) or the disk is full (retried)."""
+__all__ = ["Child", "Completed", "DeadlineError", "ResourceError", "binary", "classify_failure", "deadline_for",
+           "kill_all", "last_lines", "live_children", "run"]
 
 
 @dataclass(frozen=True, slots=True)

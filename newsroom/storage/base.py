@@ -69,8 +69,9 @@ class ObjectStore(Protocol):
 
     def delete(self, key: str) -> None: ...
 
-    def copy(self, source_key: str, dest_key: str) -> ObjectInfo:
-        """Copy an object (content, type and metadata) inside the store; the copy appears whole or not at all."""
+    def copy(self, source_key: str, dest_key: str, *, metadata: dict[str, str] | None = None) -> ObjectInfo:
+        """Copy an object (content, type and metadata, plus `metadata` if given) inside the store; the copy
+        appears whole or not at all."""
         ...
 
     def url(self, key: str, expires_s: int | None = None) -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import unicodedata
 
 from newsroom.errors import InvalidKeyError
 
@@ -12,28 +13,72 @@ MAX_KEY_BYTES = 1024
 _STORY_ID_RE = re.compile(rf"^[0-9a-f]{{{STORY_ID_HEX_CHARS}}}$")
 _STAGE_RE = re.compile(r"^[a-z][a-z0-9-]{0,31}$")
 _CONTROL_RE = re.compile(r"[\x00-\x1f\x7f]")
-_SEGMENT_RE = re.compile(r"^[\w.\-+=@ ()\[\],]+$", re.UNICODE)
+TMP_SEGMENT_PREFIX = ".tmp-"  # reserved for the stores' half-written files
+MAX_NAME_BYTES = 200
 
 
 def validate_key(key: str) -> str:
-    """Return `key` unchanged if it is a safe relative object key, else raise InvalidKeyError."""
+    """Return `key` unchanged if it is a safe relative object key, else raise InvalidKeyError.
+
+    Safe means it cannot escape its prefix or the store: relative, '/'-separated, no empty, '.' or '..'
+    segments, no backslashes, no NUL, at most 1024 UTF-8 bytes. Any other characters are allowed, so real
+    file names (apostrophes, '#', '%', accents in NFC or NFD, CJK) can always be read, moved and deleted;
+    keys newsroom *creates* are also cleaned (`clean_name`) or built from fixed names (`story_key`).
+    """
     if not isinstance(key, str) or not key:
         raise InvalidKeyError("object key must be a non-empty string")
-    if len(key.encode("utf-8")) > MAX_KEY_BYTES:
+    try:
+        size = len(key.encode("utf-8"))
+    except UnicodeEncodeError:
+        raise InvalidKeyError(f"object key {key!r} is not valid Unicode text") from None
+    if size > MAX_KEY_BYTES:
         raise InvalidKeyError(f"object key is longer than {MAX_KEY_BYTES} bytes")
-    if _CONTROL_RE.search(key):
-        raise InvalidKeyError(f"object key {key!r} contains control characters")
+    if "\x00" in key:
+        raise InvalidKeyError(f"object key {key!r} contains a NUL character")
     if key.startswith("/") or "\\" in key or re.match(r"^[A-Za-z]:", key):
         raise InvalidKeyError(f"object key {key!r} must be relative and use '/' separators")
     for segment in key.split("/"):
         if segment in ("", ".", ".."):
             raise InvalidKeyError(f"object key {key!r} has an empty, '.' or '..' segment")
-        if not _SEGMENT_RE.match(segment) or segment.startswith(".tmp-"):
-            raise InvalidKeyError(
-                f"object key {key!r} has an unsupported character in {segment!r} "
-                "(use letters, digits, spaces and . _ - + = @ ( ) [ ] ,)"
-            )
+        if segment.startswith(TMP_SEGMENT_PREFIX):
+            raise InvalidKeyError(f"object key {key!r} uses the reserved prefix {TMP_SEGMENT_PREFIX!r}")
     return key
+
+
+def validate_new_key(key: str) -> str:
+    """`validate_key` for a key about to be written: control characters are refused too (existing objects
+    with such names can still be read, moved and deleted)."""
+    validate_key(key)
+    if _CONTROL_RE.search(key):
+        raise InvalidKeyError(f"object key {key!r} contains control characters")
+    return key
+
+
+def _unusable(ch: str) -> bool:
+    # Control and format characters (incl. bidi overrides that disguise an extension) and separators.
+    return unicodedata.category(ch) in ("Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp") or ch in "/\\"
+
+
+def clean_name(name: str, *, max_bytes: int = MAX_NAME_BYTES) -> str:
+    """A file name fit for a key newsroom creates: NFC (macOS writes NFD), control and format characters
+    and separators replaced by '_', every kind of space made a plain space, no leading/trailing spaces or
+    dots, at most `max_bytes` (the extension kept). InvalidKeyError when nothing usable is left."""
+    if not isinstance(name, str):
+        raise InvalidKeyError("a file name must be text")
+    text = unicodedata.normalize("NFC", name)
+    text = "".join("_" if _unusable(ch) else (" " if ch.isspace() else ch) for ch in text)
+    text = re.sub(r" {2,}", " ", text).strip(" .")
+    if not any(ch.isalnum() for ch in text):
+        raise InvalidKeyError(f"file name {name!r} has no letters or digits: rename the file")
+    if text.startswith(TMP_SEGMENT_PREFIX):
+        text = "_" + text
+    stem, dot, ext = text.rpartition(".")
+    if not dot or not stem or len(ext) > 16:
+        stem, dot, ext = text, "", ""
+    while len((stem + dot + ext).encode("utf-8")) > max_bytes and stem:
+        stem = stem[:-1]
+    cleaned = (stem.rstrip(" .") or "file") + dot + ext
+    return validate_key(cleaned)
 
 
 def validate_story_id(story_id: str) -> str:
@@ -59,7 +104,7 @@ def story_key(story_id: str, stage: str, name: str) -> str:
     """Build `stories/<story_id>/<stage>/<name>`; `name` may contain sub-folders but never escape."""
     if not _STAGE_RE.match(stage or ""):
         raise InvalidKeyError(f"stage {stage!r} must be lowercase letters, digits and '-'")
-    validate_key(name)
+    validate_new_key(name)
     return validate_key(f"{story_prefix(story_id)}{stage}/{name}")
 
 

@@ -17,7 +17,7 @@ from pathlib import Path
 
 from newsroom.errors import InvalidKeyError, ObjectNotFoundError
 from newsroom.storage.base import JsonMixin, guess_content_type
-from newsroom.storage.keys import validate_key
+from newsroom.storage.keys import validate_key, validate_new_key
 from newsroom.types import ObjectInfo
 
 log = logging.getLogger("newsroom.storage.local")
@@ -68,7 +68,7 @@ class LocalStore(JsonMixin):
 
     # -- protocol
     def put_file(self, key, path, *, content_type=None, metadata=None) -> ObjectInfo:
-        target = self._path(key)
+        target = self._path(validate_new_key(key))
         with open(path, "rb") as src:
             self._atomic_write(target, lambda fh: shutil.copyfileobj(src, fh, 8 * 1024 * 1024))
         self._write_meta(key, content_type, metadata)
@@ -77,7 +77,7 @@ class LocalStore(JsonMixin):
     def put_bytes(self, key, data, *, content_type=None, metadata=None) -> ObjectInfo:
         if not isinstance(data, bytes | bytearray | memoryview):
             raise TypeError(f"put_bytes needs bytes, got {type(data).__name__}")
-        target = self._path(key)
+        target = self._path(validate_new_key(key))
         self._atomic_write(target, lambda fh: fh.write(data))
         self._write_meta(key, content_type, metadata)
         return self.stat(key)
@@ -119,8 +119,14 @@ class LocalStore(JsonMixin):
                 if name.startswith(TMP_PREFIX):
                     continue
                 key = (rel_dir / name).as_posix() if rel_dir != Path(".") else name
-                if key.startswith(prefix):
-                    yield self.stat(key)
+                if not key.startswith(prefix):
+                    continue
+                try:
+                    info = self.stat(key)
+                except (InvalidKeyError, ObjectNotFoundError) as exc:  # an unreadable name, or gone meanwhile
+                    log.warning("skipping %r in %s: %s", key, self.root, exc)
+                    continue
+                yield info
 
     def delete(self, key) -> None:
         self._path(key).unlink(missing_ok=True)
@@ -135,11 +141,11 @@ class LocalStore(JsonMixin):
                     break
                 folder = folder.parent
 
-    def copy(self, source_key, dest_key) -> ObjectInfo:
+    def copy(self, source_key, dest_key, *, metadata=None) -> ObjectInfo:
         info = self.stat(source_key)
         source = self._existing(source_key)
-        self._atomic_write(self._path(dest_key), lambda fh: _copy(source, fh))
-        self._write_meta(dest_key, info.content_type, info.metadata)
+        self._atomic_write(self._path(validate_new_key(dest_key)), lambda fh: _copy(source, fh))
+        self._write_meta(dest_key, info.content_type, {**info.metadata, **(metadata or {})})
         return self.stat(dest_key)
 
     def url(self, key, expires_s=None) -> str:

@@ -19,7 +19,7 @@ from urllib.parse import quote, unquote, urlsplit
 
 from newsroom.errors import ConfigError, NewsroomError, ObjectNotFoundError, TransientError
 from newsroom.storage.base import JsonMixin, guess_content_type
-from newsroom.storage.keys import validate_key
+from newsroom.storage.keys import validate_key, validate_new_key
 from newsroom.types import ObjectInfo
 
 log = logging.getLogger("newsroom.storage.minio")
@@ -110,7 +110,7 @@ class MinioStore(JsonMixin):
 
     # -- protocol
     def put_file(self, key, path, *, content_type=None, metadata=None) -> ObjectInfo:
-        validate_key(key)
+        validate_new_key(key)
         self._call(
             self.client.fput_object, self.bucket, key, str(path),
             content_type=content_type or guess_content_type(key),
@@ -119,7 +119,7 @@ class MinioStore(JsonMixin):
         return self.stat(key)
 
     def put_bytes(self, key, data, *, content_type=None, metadata=None) -> ObjectInfo:
-        validate_key(key)
+        validate_new_key(key)
         if not isinstance(data, bytes | bytearray | memoryview):
             raise TypeError(f"put_bytes needs bytes, got {type(data).__name__}")
         self._call(
@@ -193,13 +193,20 @@ class MinioStore(JsonMixin):
         validate_key(key)
         self._call(self.client.remove_object, self.bucket, key, key=key)
 
-    def copy(self, source_key, dest_key) -> ObjectInfo:
-        from minio.commonconfig import CopySource
+    def copy(self, source_key, dest_key, *, metadata=None) -> ObjectInfo:
+        from minio.commonconfig import REPLACE, CopySource
 
         validate_key(source_key)
-        validate_key(dest_key)
+        validate_new_key(dest_key)
         # Server-side copy: no bytes through this process; metadata and content type are copied too.
-        self._call(self.client.copy_object, self.bucket, dest_key, CopySource(self.bucket, source_key), key=source_key)
+        if metadata:  # ... or replaced by the source's metadata plus `metadata`
+            src = self.stat(source_key)
+            headers = {"Content-Type": src.content_type, **self._encode_meta({**src.metadata, **metadata})}
+            self._call(self.client.copy_object, self.bucket, dest_key, CopySource(self.bucket, source_key),
+                       metadata=headers, metadata_directive=REPLACE, key=source_key)
+        else:
+            self._call(self.client.copy_object, self.bucket, dest_key, CopySource(self.bucket, source_key),
+                       key=source_key)
         return self.stat(dest_key)
 
     def url(self, key, expires_s=None) -> str:

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from newsroom.errors import ConfigError, MediaError
 from newsroom.media import probe, process, run_ffmpeg
-from newsroom.media.inputs import input_args
+from newsroom.media.inputs import input_args, own_input_args
 from newsroom.subtitles.cues import rules_for
 
 log = logging.getLogger("newsroom.subtitles")
@@ -53,7 +53,7 @@ def mux_soft_subtitles(video: str | Path, srt_path: str | Path, out: str | Path,
         raise MediaError(f"{video.name} has no video stream: soft subtitles need a video to ride on")
     tag = language_tag(language)
     args = [
-        *input_args(video), "-f", "srt", *input_args(srt_path),
+        *input_args(video), *own_input_args(srt_path, "srt"),
         "-map", "0:v:0", "-map", "0:a?", "-map", "1:0",
         "-c:v", "copy", "-c:a", "copy", "-c:s", "mov_text",
         "-metadata:s:s:0", f"language={tag}", "-disposition:s:0", "default",
