@@ -19,7 +19,7 @@ from newsroom.errors import ConfigError, MediaError
 from newsroom.media import Progress, probe, run_ffmpeg
 from newsroom.subtitles.burn import burn_in_filter, escape_filter_value, language_tag
 from newsroom.types import MediaInfo, Segment, Speech, Transcript, Word
-from newsroom.typeset import FittedText, fit_lines, headline_font
+from newsroom.typeset import FittedText, fit_lines, headline_font, load_font
 
 log = logging.getLogger("newsroom.broadcast.segment")
 
@@ -77,19 +77,26 @@ def lower_third_filter(third: LowerThird, language: str, folder: Path, name: str
         log.info("lower third cut to fit the frame at %d px: %r", fitted.font_size_px, fitted.lines[-1])
     textfile = folder / f"{name}.txt"
     textfile.write_text(fitted.text, "utf-8")
-    path, index = headline_font(language)
-    font = f":file={_fontconfig_escape(path)}:index={index}"  # a fontconfig pattern: this file, this face
     y = LOWER_THIRD_STYLES[third.kind][3]
     return (
-        f"drawtext=fontfile={escape_filter_value(font)}:textfile={escape_filter_value(str(textfile))}:"
+        f"drawtext=fontfile={escape_filter_value(_drawtext_font(language))}:textfile={escape_filter_value(str(textfile))}:"
         f"expansion=none:fontsize={fitted.font_size_px}:fontcolor=white:line_spacing=8:box=1:"
         f"boxcolor=0x0a2a5a@0.85:boxborderw={LOWER_THIRD_BORDER_PX}:x={LOWER_THIRD_X_PX}:y={y}:"
         f"enable='between(t,{third.start_s:.3f},{third.end_s:.3f})'"
     )
 
 
+def _drawtext_font(language: str) -> str:
+    """A fontconfig pattern for the face `headline_font` picks (the one the text was measured in): family,
+    style and file. (drawtext has no face-index option, and a pattern with `index=` still gets face 0 - the
+    Japanese one - of a collection; family and style within the file select the face.)"""
+    path, index = headline_font(language)
+    family, style = load_font(path, index, 12).getname()
+    return f"{_fontconfig_escape(family)}:style={_fontconfig_escape(style)}:file={_fontconfig_escape(path)}"
+
+
 def _fontconfig_escape(value: str) -> str:
-    for ch in "\\:,=":
+    for ch in "\\-:,=":
         value = value.replace(ch, "\\" + ch)
     return value
 
