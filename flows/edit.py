@@ -10,7 +10,7 @@ from prefect.task_runners import ProcessPoolTaskRunner
 from pydantic import Field
 
 from flows.stages import run_stage
-from newsroom.params import RestorePreset, UpscaleMethod
+from newsroom.params import Headline, RestorePreset, UpscaleMethod
 from newsroom.storage import story_key
 from tasks.edit import detect_scenes as detect_scenes_task
 from tasks.edit import (
@@ -57,7 +57,7 @@ def edit(
     restore: RestorePreset = "auto",
     burn_subtitles: bool = True,
     vertical: bool = True,
-    headline: str | None = None,
+    headline: Headline | None = None,
     sentence_ids: list[int] | None = None,
     time_ranges: list[tuple[float, float]] | None = None,
 ) -> str:

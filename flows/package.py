@@ -14,6 +14,7 @@ from flows.ingest import AsrModel, IngestLanguage, ingest
 from flows.stages import dispatching, run_stage
 from newsroom.llm.errors import EmptyTranscriptError
 from newsroom.manifest import DELIVERABLES  # noqa: F401 (re-exported: the package flow's outputs)
+from newsroom.params import Headline
 from newsroom.storage import story_key
 from tasks.broadcast import render_anchor, speak, write_draft
 from tasks.edit import refresh_covers
@@ -31,7 +32,7 @@ def newsroom_package(
     restore: RestorePreset = "auto",
     burn_subtitles: bool = True,
     vertical: bool = True,
-    headline: str = "",
+    headline: Headline = "",
     portrait_key: str = "",
     loudness: LoudnessProfile = "broadcast",
 ) -> str:

@@ -254,7 +254,9 @@ def cover(
 ) -> None:
     """Covers in 16:9, 9:16 and 1:1 from the best frame, with the headline."""
     from newsroom.covers import make_covers
+    from newsroom.params import check_headline
 
+    check_headline(headline)
     out.mkdir(parents=True, exist_ok=True)
     with err.status("choosing the best frame..."):
         paths = make_covers(video, headline, out, language="en" if language.value == "auto" else language.value)
@@ -275,8 +277,10 @@ def edit(
     """Run the edit flow on an ingested story and list its outputs."""
     from flows.edit import edit as edit_flow
     from newsroom.manifest import read_manifest
+    from newsroom.params import check_headline
     from newsroom.storage import open_store
 
+    check_headline(headline)
     store = open_store()
     read_manifest(store, story_id)  # fail fast, before a Prefect server starts
     with err.status(f"editing story {story_id} (Prefect flow 'edit')..."):
@@ -440,8 +444,10 @@ def run(
 ) -> None:
     """Run the whole package for one story (flow 'newsroom-package') and collect the finished files."""
     from flows.package import DELIVERABLES, newsroom_package
+    from newsroom.params import check_headline
     from newsroom.storage import open_store
 
+    check_headline(headline)
     store = open_store()
     _admit_source(source, store)  # fail fast, before a Prefect server starts
     with err.status(f"producing {source} (Prefect flow 'newsroom-package')..."):

@@ -15,11 +15,9 @@ import logging
 import math
 import os
 import re
-import shutil
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
-from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -29,6 +27,23 @@ from newsroom.errors import MediaError, NewsroomError
 from newsroom.media import probe, process
 from newsroom.media.inputs import input_args
 from newsroom.types import MediaInfo
+from newsroom.typeset import (  # noqa: F401 (FONT_FILES, NO_LINE_END: re-exported, the headline's rules)
+    FONT_FACE_INDEX,
+    FONT_FILES,
+    FONT_STEP,
+    NO_LINE_END,
+    NO_LINE_START,
+    clean_line,
+    drawable,
+    ellipsis_for,
+    ellipsize,
+    font_region,
+    headline_font,
+    ink,
+    load_font,
+    tokens,
+    wrap,
+)
 from newsroom.video.faces import Box, FaceDetector, focus_point, import_cv2
 
 if TYPE_CHECKING:
@@ -68,7 +83,6 @@ START_FONT_OF_HEIGHT = 0.075
 START_FONT_OF_WIDTH = 0.085
 MIN_FONT_OF_SHORT_SIDE = 0.035
 MIN_FONT_PX = 10
-FONT_STEP = 0.92
 LINE_PITCH = 1.25  # of font size
 BAND_PADDING = 0.5  # of font size, above the text
 BAND_ALPHA = 160  # 0-255
@@ -77,24 +91,6 @@ TEXT_RGB = (255, 255, 255)
 # zlib level for the cover PNGs (lossless at any level): 3 encodes ~3x faster than Pillow's default 6
 # for 7-14% larger files on video frames.
 PNG_COMPRESS_LEVEL = 3
-
-# Noto Sans CJK Bold collection: the face index per region; the SC face carries Latin glyphs too.
-FONT_FILES = (
-    "/usr/share/fonts/opentype/noto/NotoSansCJK-Bold.ttc",  # Debian / Ubuntu fonts-noto-cjk
-    "/usr/share/fonts/noto-cjk/NotoSansCJK-Bold.ttc",  # Arch noto-fonts-cjk
-    "/usr/share/fonts/google-noto-sans-cjk-fonts/NotoSansCJK-Bold.ttc",  # Fedora
-    "/usr/share/fonts/opentype/noto-cjk/NotoSansCJK-Bold.ttc",
-)
-FONT_FACE_INDEX = {"JP": 0, "KR": 1, "SC": 2, "TC": 3, "HK": 4}
-
-# Line breaking: never start a line with closing punctuation, never end one with opening punctuation.
-NO_LINE_START = set("，。、；：！？）」』】》〉〕〗〙〛｝］％”’…—–～·・,.;:!?)]}%")
-NO_LINE_END = set("（「『【《〈〔〖〘〚｛［“‘([{")
-_CJK_RE = re.compile(
-    "[\u2e80-\u2fff\u3000-\u303f\u3040-\u30ff\u3100-\u31ff\u3400-\u4dbf\u4e00-\u9fff"
-    "\uac00-\ud7af\uf900-\ufaff\ufe30-\ufe4f\uff00-\uffef\U00020000-\U0003ffff]"
-)
-
 
 # --- frames -------------------------------------------------------------------------------------
 
@@ -418,158 +414,6 @@ def crop_to_aspect(
 # --- headline -----------------------------------------------------------------------------------
 
 
-def _region(language: str) -> str:
-    lang = language.lower().replace("_", "-")
-    if lang.startswith("ja"):
-        return "JP"
-    if lang.startswith("ko"):
-        return "KR"
-    if lang.startswith(("zh-hk", "yue")):
-        return "HK"
-    if lang.startswith(("zh-tw", "zh-hant", "zh-mo")):
-        return "TC"
-    return "SC"
-
-
-@lru_cache(maxsize=8)
-def headline_font(language: str = "en") -> tuple[str, int]:
-    """(font file, face index) of Noto Sans CJK Bold for `language`. NewsroomError if not installed."""
-    region = _region(language)
-    for path in FONT_FILES:
-        if Path(path).is_file():
-            return path, FONT_FACE_INDEX[region]
-    fc_match = shutil.which("fc-match")
-    if fc_match:
-        result = process.run([fc_match, "-f", "%{file}|%{index}|%{family}", f"Noto Sans CJK {region}:bold"],
-                             what="looking up the headline font", timeout_s=30, text=True)
-        path, _, rest = str(result.stdout).partition("|")
-        index, _, family = rest.partition("|")
-        if result.returncode == 0 and "Noto Sans CJK" in family and Path(path).is_file():
-            return path, int(index or 0)
-    raise NewsroomError(
-        "the headline font Noto Sans CJK Bold is not installed: apt-get install fonts-noto-cjk "
-        "(or pass font_path= to draw_headline)"
-    )
-
-
-@lru_cache(maxsize=64)
-def _font(path: str, index: int, size_px: int) -> Any:
-    from PIL import ImageFont
-
-    try:
-        return ImageFont.truetype(path, size_px, index=index)
-    except OSError as exc:
-        raise NewsroomError(
-            f"cannot load the headline font {path} (face {index}): {exc}; apt-get install fonts-noto-cjk"
-        ) from exc
-
-
-@dataclass(frozen=True, slots=True)
-class _Token:
-    text: str
-    space_before: bool
-
-
-def _tokens(text: str) -> list[_Token]:
-    """Words and single CJK characters; punctuation glued on so no line starts or ends badly."""
-    raw: list[_Token] = []
-    word, word_space, space = "", False, False
-    for ch in text:
-        if ch.isspace() or _CJK_RE.match(ch):
-            if word:
-                raw.append(_Token(word, word_space))
-                word = ""
-            if ch.isspace():
-                space = True
-            else:
-                raw.append(_Token(ch, space))
-                space = False
-        else:
-            if not word:
-                word_space, space = space, False
-            word += ch
-    if word:
-        raw.append(_Token(word, word_space))
-    glued: list[_Token] = []
-    opening: _Token | None = None  # opening brackets/quotes wait for the token they open
-    for tok in raw:
-        if opening is not None:
-            tok = _Token(opening.text + tok.text, opening.space_before)
-            opening = None
-        if glued and not tok.space_before and all(c in NO_LINE_START for c in tok.text):
-            glued[-1] = _Token(glued[-1].text + tok.text, glued[-1].space_before)
-        elif all(c in NO_LINE_END for c in tok.text):
-            opening = tok
-        else:
-            glued.append(tok)
-    if opening is not None:
-        glued.append(opening)
-    return glued
-
-
-def _ink(font: Any, text: str) -> tuple[int, int, int, int]:
-    """Ink extent (left, top, right, bottom) of `text` drawn with its baseline-left at (0, 0)."""
-    left, top, right, bottom = font.getbbox(text, anchor="ls")
-    return math.floor(left), math.floor(top), math.ceil(right), math.ceil(bottom)
-
-
-def _width(font: Any, text: str) -> int:
-    left, _, right, _ = _ink(font, text)
-    return right - left
-
-
-def _split_long(text: str, font: Any, max_w: int) -> list[str]:
-    """A token wider than a line, broken by characters (never before closing punctuation)."""
-    pieces: list[str] = []
-    current = ""
-    for ch in text:
-        if not current or _width(font, current + ch) <= max_w:
-            current += ch
-            continue
-        if ch in NO_LINE_START and len(current) > 1:  # take the previous character along
-            pieces.append(current[:-1])
-            current = current[-1] + ch
-        else:
-            pieces.append(current)
-            current = ch
-    return [*pieces, current] if current else pieces
-
-
-def _wrap(tokens: Sequence[_Token], font: Any, max_w: int, limit: int) -> list[str]:
-    """Greedy line filling; stops once there are more than `limit` lines (enough to know it won't fit)."""
-    lines: list[str] = []
-    current = ""
-    for tok in tokens:
-        if len(lines) > limit:
-            break
-        candidate = f"{current}{' ' if tok.space_before else ''}{tok.text}" if current else tok.text
-        if _width(font, candidate) <= max_w:
-            current = candidate
-            continue
-        if current:
-            lines.append(current)
-        pieces = [tok.text] if _width(font, tok.text) <= max_w else _split_long(tok.text, font, max_w)
-        lines += pieces[:-1]
-        current = pieces[-1]
-    if current:
-        lines.append(current)
-    return lines
-
-
-def _ellipsize(text: str, font: Any, max_w: int, ellipsis: str) -> str | None:
-    """`text` shortened (by words for Latin text, by characters otherwise) until text + ellipsis fits."""
-    while text:
-        candidate = text.rstrip(" ,.;:，、；：") + ellipsis
-        if _width(font, candidate) <= max_w:
-            return candidate
-        last_word = text.rsplit(" ", 1)
-        if len(last_word) == 2 and last_word[1] and not _CJK_RE.search(last_word[1]):
-            text = last_word[0]
-        else:
-            text = text[:-1]
-    return None
-
-
 @dataclass(frozen=True, slots=True)
 class HeadlineLayout:
     lines: tuple[str, ...]
@@ -590,7 +434,7 @@ def _place(lines: Sequence[str], font: Any, size_px: int, safe: Box) -> tuple[li
     origins, inks = [], []
     fits = True
     for i, line in enumerate(lines):
-        left, top, right, bottom = _ink(font, line)
+        left, top, right, bottom = ink(font, line)
         fits = fits and right - left <= safe.w
         x = round(centre - (left + right) / 2)
         x = min(max(x, safe.x - left), safe.right - right)
@@ -611,6 +455,8 @@ def layout_headline(
     Wrapping is by words, and by characters for CJK text (closing punctuation never starts a line);
     the font shrinks from ~7.5% of the height until at most `max_lines` lines fit the safe area's width
     and the lower 40% of the image; at the minimum size the last line is cut with an ellipsis instead.
+    The headline is drawn as literal text on one logical line (`typeset.clean_line`: line breaks become
+    spaces, control characters go); characters the font has no glyph for (emoji) are left out, not boxed.
     """
     width, height = image_size
     if font_path is None:
@@ -618,14 +464,17 @@ def layout_headline(
     else:
         path = str(font_path)
         index = font_index if font_index is not None else (
-            FONT_FACE_INDEX[_region(language)] if path.lower().endswith((".ttc", ".otc")) else 0
+            FONT_FACE_INDEX[font_region(language)] if path.lower().endswith((".ttc", ".otc")) else 0
         )
     mx, my = math.ceil(width * SAFE_MARGIN), math.ceil(height * SAFE_MARGIN)
     safe = Box(mx, my, max(0, width - 2 * mx), max(0, height - 2 * my))
     max_h = min(safe.h, round(height * MAX_TEXT_HEIGHT))
     empty = HeadlineLayout((), 0, (), Box(0, 0, 0, 0), safe, height, False, path, index)
-    tokens = _tokens(headline or "")
-    if not tokens or safe.w <= 0 or max_h <= 0:
+    headline, dropped = drawable(clean_line(headline or ""), path, index)
+    if dropped:
+        log.warning("headline %r: the font has no glyph for %r: left out", headline, dropped)
+    toks = tokens(headline)
+    if not toks or safe.w <= 0 or max_h <= 0:
         return empty
     min_px = max(MIN_FONT_PX, round(min(width, height) * MIN_FONT_OF_SHORT_SIDE))
     size_px = max(min_px, round(min(height * START_FONT_OF_HEIGHT, width * START_FONT_OF_WIDTH)))
@@ -638,16 +487,16 @@ def layout_headline(
         return HeadlineLayout(tuple(lines), px, tuple(origins), box, safe, band_top, truncated, path, index)
 
     while True:
-        font = _font(path, index, size_px)
-        lines = _wrap(tokens, font, safe.w, max_lines)
+        font = load_font(path, index, size_px)
+        lines = wrap(toks, font, safe.w, max_lines)
         if len(lines) <= max_lines and (found := layout(lines, font, size_px, False)):
             return found
         if size_px <= min_px:
             break
         size_px = max(min_px, min(size_px - 1, int(size_px * FONT_STEP)))
-    ellipsis = "…" if _CJK_RE.search(headline) else "..."
+    ellipsis = ellipsis_for(headline)
     for keep in range(min(max_lines, len(lines)), 0, -1):
-        last = _ellipsize(lines[keep - 1], font, safe.w, ellipsis)
+        last = ellipsize(lines[keep - 1], font, safe.w, ellipsis)
         if last is not None and (found := layout([*lines[: keep - 1], last], font, size_px, True)):
             log.info("headline cut to %d lines at %d px: %r", keep, size_px, found.lines[-1])
             return found
@@ -674,7 +523,7 @@ def draw_headline(
     ImageDraw.Draw(overlay).rectangle((0, layout.band_top, base.width, base.height), fill=(0, 0, 0, BAND_ALPHA))
     composed = Image.alpha_composite(base.convert("RGBA"), overlay)
     draw = ImageDraw.Draw(composed)
-    font = _font(layout.font_path, layout.font_index, layout.font_size_px)
+    font = load_font(layout.font_path, layout.font_index, layout.font_size_px)
     for line, origin in zip(layout.lines, layout.origins, strict=True):
         draw.text(origin, line, font=font, fill=TEXT_RGB, anchor="ls")
     return composed.convert("RGB"), layout.box

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
+
+from pydantic import Field
+
+from newsroom.errors import ConfigError
 
 IngestLanguage = Literal["auto", "en", "zh"]
 AsrModel = Literal["base", "tiny.en"]
@@ -10,4 +14,13 @@ RestorePreset = Literal["auto", "none", "deinterlace", "light", "denoise", "deno
 UpscaleMethod = Literal["none", "lanczos", "esrgan"]
 LoudnessProfile = Literal["broadcast", "web"]
 MAX_TARGET_S = 600.0
-MAX_HEADLINE_CHARS = 200
+MAX_HEADLINE_CHARS = 200  # a headline longer than this is refused; what fits the graphics is cut with "..."
+Headline = Annotated[str, Field(max_length=MAX_HEADLINE_CHARS)]
+
+
+def check_headline(headline: str | None) -> str | None:
+    """`headline` as given, or ConfigError when it is longer than MAX_HEADLINE_CHARS (as the flows refuse it)."""
+    if headline is not None and len(headline) > MAX_HEADLINE_CHARS:
+        raise ConfigError(f"the headline has {len(headline)} characters; at most {MAX_HEADLINE_CHARS} are accepted "
+                          "(MAX_HEADLINE_CHARS): shorten it")
+    return headline

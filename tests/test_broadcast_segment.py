@@ -8,7 +8,13 @@ import numpy as np
 import pytest
 
 from newsroom.audio import loudness
-from newsroom.broadcast.segment import LowerThird, assemble_segment, join_transcripts, wrap_lower_third
+from newsroom.broadcast.segment import (
+    LOWER_THIRD_TEXT_MAX_W_PX,
+    LowerThird,
+    assemble_segment,
+    fit_lower_third,
+    join_transcripts,
+)
 from newsroom.errors import ConfigError, MediaError
 from newsroom.media import probe
 from newsroom.media.frames import read_frame
@@ -33,7 +39,7 @@ def clips(tmp_path_factory):
 
 def test_assembled_segment_is_one_format_with_lower_thirds(clips, tmp_path):
     out = assemble_segment(clips / "anchor.mp4", clips / "story.mp4", tmp_path / "seg.mp4",
-                           lower_thirds=[LowerThird("City council votes to expand bike lanes", 0.2, 1.5),
+                           lower_thirds=[LowerThird("Prices up 5% in May", 0.2, 1.5),
                                          LowerThird("Maria Lopez, council member", 2.5, 4.0, "name")]).path
     info = probe(out)
     assert (info.video.width, info.video.height, info.video.avg_fps) == (1280, 720, 25)
@@ -161,11 +167,16 @@ def test_mastering_refuses_silence_and_unknown_profiles(clips, tmp_path):
 
 
 def test_lower_third_text_never_overflows():
-    long = "A very long headline " * 10
-    wrapped = wrap_lower_third(long, "en")
-    assert len(wrapped.splitlines()) == 2 and wrapped.endswith("…")
-    zh = wrap_lower_third("市政府今天宣布将在明年增加公共交通投资新建三条地铁线路专家表示这项计划有助于减少交通拥堵", "zh")
-    assert all(len(line) <= 28 for line in zh.splitlines())
+    long = fit_lower_third("A very long headline " * 10, "headline", "en")
+    assert len(long.lines) == 2 and long.truncated and long.lines[-1].endswith("...")
+    assert long.width_px <= LOWER_THIRD_TEXT_MAX_W_PX and long.font_size_px < 40  # shrunk first, then cut
+    zh = fit_lower_third("市政府今天宣布将在明年增加公共交通投资新建三条地铁线路专家表示这项计划有助于减少交通拥堵" * 3, "headline", "zh")
+    assert len(zh.lines) == 2 and zh.lines[-1].endswith("…") and zh.width_px <= LOWER_THIRD_TEXT_MAX_W_PX
+    name = fit_lower_third("Maria Lopez, council member for the northern district and chair of the transport committee",
+                           "name", "en")
+    assert len(name.lines) == 1 and name.width_px <= LOWER_THIRD_TEXT_MAX_W_PX
+    short = fit_lower_third("City council votes", "headline", "en")
+    assert short.lines == ("City council votes",) and short.font_size_px == 40 and not short.truncated
 
 
 def test_join_transcripts_shifts_the_story():

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from newsroom import covers
+from newsroom import covers, typeset
 from newsroom.covers import (
     COVER_SIZES,
     NO_LINE_START,
@@ -314,7 +314,7 @@ def test_missing_font_says_what_to_install(monkeypatch, tmp_path):
     with pytest.raises(NewsroomError, match="fonts-noto-cjk"):
         draw_headline(Image.new("RGB", (320, 180)), "Hello", font_path=tmp_path / "missing.ttc")
     covers.headline_font.cache_clear()
-    monkeypatch.setattr(covers, "FONT_FILES", ())
+    monkeypatch.setattr(typeset, "FONT_FILES", ())
     try:
         # The fontconfig fallback finds the same collection and the right face for each language.
         path, index = covers.headline_font("zh-CN")

@@ -1,29 +1,42 @@
 """Assemble the broadcast segment: the anchor intro, then the highlight edit, at one size and rate,
-with lower thirds drawn by ffmpeg (`drawtext`, Noto Sans CJK through fontconfig)."""
+with lower thirds drawn by ffmpeg (`drawtext`, Noto Sans CJK Bold: the file and face the covers use).
+
+Lower-third text is always literal: `drawtext` reads it from a UTF-8 file with `expansion=none`, so a
+headline such as "Prices up 5% in May" or "%{pts}" is drawn as written, never expanded or cut short.
+"""
 
 from __future__ import annotations
 
 import logging
 import tempfile
-import textwrap
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from newsroom.audio import loudness
 from newsroom.audio.loudness import Loudness, LoudnessTarget
-from newsroom.errors import MediaError
+from newsroom.errors import ConfigError, MediaError
 from newsroom.media import Progress, probe, run_ffmpeg
 from newsroom.media.inputs import input_args, own_input_args
-from newsroom.subtitles.burn import burn_in_filter, language_tag
+from newsroom.subtitles.burn import burn_in_filter, escape_filter_value, language_tag
 from newsroom.types import MediaInfo, Segment, Speech, Transcript, Word
+from newsroom.typeset import FittedText, fit_lines, headline_font, load_font
 
 log = logging.getLogger("newsroom.broadcast.segment")
 
 SEGMENT_SIZE = (1280, 720)
 SEGMENT_FPS = 25
 AUDIO_RATE_HZ = 48_000
-LOWER_THIRD_FONT = r"Noto Sans CJK SC\:style=Bold"  # the colon escaped for drawtext's option parser
+# Lower thirds (drawtext): text from x = 60 px in a box with an 18 px border; at most 1280 - 2 x 60 px of text,
+# so the box stays 42 px inside both edges (the 3.5% action-safe margin). Per kind: start and smallest font
+# size in px, lines, and the top of the text (drawtext expression).
+LOWER_THIRD_X_PX = 60
+LOWER_THIRD_BORDER_PX = 18
+LOWER_THIRD_TEXT_MAX_W_PX = SEGMENT_SIZE[0] - 2 * LOWER_THIRD_X_PX
+LOWER_THIRD_STYLES: dict[str, tuple[int, int, int, str]] = {
+    "headline": (40, 30, 2, "h-th-90"),
+    "name": (34, 26, 1, "h-th-150"),
+}
 HEADLINE_SHOW_S = 6.0
 NAME_SHOW_S = 4.0
 
@@ -36,34 +49,57 @@ class LowerThird:
     kind: str = "headline"  # "headline" | "name"
 
 
-def wrap_lower_third(text: str, language: str, *, max_lines: int = 2) -> str:
-    """At most two lines that fit 1280 px at the lower-third size; an ellipsis rather than overflow."""
-    width = 28 if language == "zh" else 52
-    text = " ".join(text.split())
-    if language == "zh":
-        lines = [text[i:i + width] for i in range(0, len(text), width)]
-    else:
-        lines = textwrap.wrap(text, width=width)
-    if len(lines) > max_lines:
-        lines = lines[:max_lines]
-        lines[-1] = lines[-1][: width - 1].rstrip() + "…"
-    return "\n".join(lines)
-
-
 def _scale_pad(label_in: str, label_out: str) -> str:
     w, h = SEGMENT_SIZE
     return (f"[{label_in}]scale={w}:{h}:force_original_aspect_ratio=decrease,pad={w}:{h}:(ow-iw)/2:(oh-ih)/2,"
             f"fps={SEGMENT_FPS},setsar=1,format=yuv420p[{label_out}]")
 
 
-def _drawtext(third: LowerThird, textfile: Path) -> str:
-    size = 40 if third.kind == "headline" else 34
-    y = "h-th-90" if third.kind == "headline" else "h-th-150"
+def fit_lower_third(text: str, kind: str = "headline", language: str = "en") -> FittedText:
+    """`text` as the lines a lower third of `kind` draws: one clean line of literal text (`typeset`), wrapped
+    to at most two lines (a name: one), shrunk and then cut with an ellipsis so the strap stays inside
+    the frame; characters the font cannot draw (emoji) are left out."""
+    if kind not in LOWER_THIRD_STYLES:
+        raise ConfigError(f"unknown lower third kind {kind!r}: use one of {', '.join(LOWER_THIRD_STYLES)}")
+    start_px, min_px, max_lines, _ = LOWER_THIRD_STYLES[kind]
+    return fit_lines(text, headline_font(language), max_width_px=LOWER_THIRD_TEXT_MAX_W_PX, max_lines=max_lines,
+                     start_px=start_px, min_px=min_px)
+
+
+def lower_third_filter(third: LowerThird, language: str, folder: Path, name: str) -> str | None:
+    """The `drawtext` filter for one lower third, its text in `folder`/`name`.txt; None if nothing is
+    left to draw. The text is literal: read from a UTF-8 file (no filter-graph escaping involved) with
+    `expansion=none` (no `%{...}` expansion, no backslash escapes)."""
+    fitted = fit_lower_third(third.text, third.kind, language)
+    if not fitted.lines:
+        log.warning("lower third %r at %.1f s has nothing to draw: left out", third.text[:80], third.start_s)
+        return None
+    if fitted.truncated:
+        log.info("lower third cut to fit the frame at %d px: %r", fitted.font_size_px, fitted.lines[-1])
+    textfile = folder / f"{name}.txt"
+    textfile.write_text(fitted.text, "utf-8")
+    y = LOWER_THIRD_STYLES[third.kind][3]
     return (
-        f"drawtext=font='{LOWER_THIRD_FONT}':textfile='{textfile}':fontsize={size}:fontcolor=white:"
-        f"line_spacing=8:box=1:boxcolor=0x0a2a5a@0.85:boxborderw=18:x=60:y={y}:"
+        f"drawtext=fontfile={escape_filter_value(_drawtext_font(language))}:textfile={escape_filter_value(str(textfile))}:"
+        f"expansion=none:fontsize={fitted.font_size_px}:fontcolor=white:line_spacing=8:box=1:"
+        f"boxcolor=0x0a2a5a@0.85:boxborderw={LOWER_THIRD_BORDER_PX}:x={LOWER_THIRD_X_PX}:y={y}:"
         f"enable='between(t,{third.start_s:.3f},{third.end_s:.3f})'"
     )
+
+
+def _drawtext_font(language: str) -> str:
+    """A fontconfig pattern for the face `headline_font` picks (the one the text was measured in): family,
+    style and file. (drawtext has no face-index option, and a pattern with `index=` still gets face 0 - the
+    Japanese one - of a collection; family and style within the file select the face.)"""
+    path, index = headline_font(language)
+    family, style = load_font(path, index, 12).getname()
+    return f"{_fontconfig_escape(family)}:style={_fontconfig_escape(style)}:file={_fontconfig_escape(path)}"
+
+
+def _fontconfig_escape(value: str) -> str:
+    for ch in "\\-:,=":
+        value = value.replace(ch, "\\" + ch)
+    return value
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,11 +146,8 @@ def assemble_segment(
         else:
             audio.append("[ca]anull[ma]")
         graph = [_scale_pad("0:v", "av"), _scale_pad("1:v", "sv"), "[av][sv]concat=n=2:v=1:a=0[cv]", *audio]
-        chain = []
-        for i, third in enumerate(t for t in lower_thirds if t.text.strip()):
-            textfile = Path(tmp) / f"third{i}.txt"
-            textfile.write_text(wrap_lower_third(third.text, language), "utf-8")
-            chain.append(_drawtext(third, textfile))
+        drawn = (lower_third_filter(third, language, Path(tmp), f"third{i}") for i, third in enumerate(lower_thirds))
+        chain = [f for f in drawn if f is not None]
         graph.append(f"[cv]{','.join(chain) or 'null'}[v]")
         video_args = ["-c:v", "libx264", "-preset", "veryfast", "-crf", "20", "-pix_fmt", "yuv420p"]
         audio_args = ["-c:a", "aac", "-b:a", "192k", "-ar", str(AUDIO_RATE_HZ), "-ac", "2"]

@@ -1,18 +1,38 @@
-"""Subtitle files as text: SRT, WebVTT and EBU-TT-D (TTML), chosen by name from `WRITERS`.
+r"""Subtitle files as text: SRT, WebVTT and EBU-TT-D (TTML), chosen by name from `WRITERS`.
 
 Times are written to the millisecond (SRT "HH:MM:SS,mmm", WebVTT and TTML "HH:MM:SS.mmm"), cue
 lines one per line (SRT, WebVTT) or separated by <br/> (TTML). The TTML document follows the EBU-TT-D
 profile (EBU Tech 3380) that broadcasters and HbbTV/DASH players accept: media time base, the
 conformance URN in ebuttm:documentMetadata, one bottom region and one white-on-black style.
+
+Cue text is literal: nothing in a transcript is ever read as markup by a player or by libass when the
+file is burned in. Every line is first one clean line (`typeset.clean_line`: no control characters, no
+line breaks inside it), then, per format:
+
+    format   markup in the text                        how it stays literal
+    SRT      <i>, <font color=...>, {\an8}, {y:i}      HTML-like tags and ASS/MicroDVD override blocks are
+                                                       removed; SRT has no escapes, so a stray < > { } is
+                                                       written as a look-alike (‹ › ｛ ｝) and "-->" cannot occur
+    WebVTT   <b>, <c.red>, &amp;, -->                  & < > written as &amp; &lt; &gt; (so no "-->" either)
+    TTML     <span>, &                                 XML escaping
+    SRT and  \N \n \h (libass: line break, space)      a WORD JOINER (U+2060, invisible) after the backslash:
+    WebVTT                                             burned in, libass draws the backslash and the letter
+
+A line left empty (it held only markup) is dropped, and a cue left without lines is skipped.
 """
 
 from __future__ import annotations
 
+import logging
+import re
 import xml.etree.ElementTree as ET
 from collections.abc import Callable, Sequence
 
 from newsroom.errors import ConfigError
 from newsroom.subtitles.cues import Cue, SubtitleError
+from newsroom.typeset import clean_line
+
+log = logging.getLogger("newsroom.subtitles")
 
 Writer = Callable[[Sequence[Cue], str], str]
 
@@ -36,38 +56,60 @@ def _clock(seconds: float, decimal: str) -> str:
     return f"{hours:02d}:{minutes:02d}:{secs:02d}{decimal}{ms:03d}"
 
 
-def _checked_lines(cue: Cue) -> tuple[str, ...]:
-    lines = tuple(line.strip() for line in cue.lines)
-    if not lines or any(not line for line in lines) or any("\n" in line for line in lines):
+WORD_JOINER = "\u2060"
+_TAG_RE = re.compile(r"</?[A-Za-z][^<>]*>")  # <i>, </i>, <font color="red">, <c.yellow>, <v Roger>
+_OVERRIDE_RE = re.compile(r"\{\\[^{}]*\}|\{[CcFfoPSsYy]:[^{}]*\}")  # ASS {\an8}{\b1}, MicroDVD {y:i}
+_LIBASS_ESCAPE_RE = re.compile(r"\\(?=[Nnh])")  # \N \n \h: libass line break, soft break, hard space
+_SRT_LOOKALIKES = str.maketrans({"<": "\u2039", ">": "\u203a", "{": "\uff5b", "}": "\uff5d"})
+
+
+def _checked_lines(cue: Cue, literal: Callable[[str], str]) -> tuple[str, ...]:
+    """The cue's lines, each one clean line made literal for the format; empty ones left out."""
+    if not cue.lines or any(not line.strip() for line in cue.lines) or any("\n" in line for line in cue.lines):
         raise SubtitleError(
             f"cue {cue.index} has an empty line or a line break inside a line ({cue.lines!r}): "
             "subtitle files cannot carry it; build cues with build_cues or fix the cue"
         )
     if cue.end_s <= cue.start_s:
         raise SubtitleError(f"cue {cue.index} ends ({cue.end_s:.3f}s) before it starts ({cue.start_s:.3f}s)")
+    lines = tuple(text for text in (literal(clean_line(line)) for line in cue.lines) if text)
+    if not lines:
+        log.warning("cue %d (%.3f s) held only markup or control characters %r: left out", cue.index, cue.start_s,
+                    cue.lines)
     return lines
+
+
+def _no_libass_escapes(text: str) -> str:
+    return _LIBASS_ESCAPE_RE.sub("\\\\" + WORD_JOINER, text)
+
+
+def srt_text(line: str) -> str:
+    """One line of cue text for SubRip, shown as written by every player and by libass: markup removed,
+    stray markup characters replaced by look-alikes, libass escapes broken by a word joiner."""
+    line = clean_line(_TAG_RE.sub("", _OVERRIDE_RE.sub("", line)))
+    return _no_libass_escapes(line.translate(_SRT_LOOKALIKES))
+
+
+def vtt_text(line: str) -> str:
+    """One line of cue text for WebVTT: & < > as character references (so "-->" cannot occur either)."""
+    return _no_libass_escapes(line.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;"))
 
 
 def write_srt(cues: Sequence[Cue], language: str = "en") -> str:
     """SubRip: index, "start --> end", the lines, a blank line."""
     blocks = []
     for cue in cues:
-        lines = _checked_lines(cue)
-        blocks.append(f"{cue.index}\n{_clock(cue.start_s, ',')} --> {_clock(cue.end_s, ',')}\n" + "\n".join(lines))
+        if lines := _checked_lines(cue, srt_text):
+            blocks.append(f"{cue.index}\n{_clock(cue.start_s, ',')} --> {_clock(cue.end_s, ',')}\n" + "\n".join(lines))
     return "\n\n".join(blocks) + ("\n" if blocks else "")
-
-
-def _vtt_escape(text: str) -> str:
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
 def write_vtt(cues: Sequence[Cue], language: str = "en") -> str:
     """WebVTT: the header, then each cue with its index as identifier; &, < and > escaped."""
     blocks = ["WEBVTT"]
     for cue in cues:
-        lines = _checked_lines(cue)
-        blocks.append(f"{cue.index}\n{_clock(cue.start_s, '.')} --> {_clock(cue.end_s, '.')}\n"
-                      + "\n".join(_vtt_escape(line) for line in lines))
+        if lines := _checked_lines(cue, vtt_text):
+            blocks.append(f"{cue.index}\n{_clock(cue.start_s, '.')} --> {_clock(cue.end_s, '.')}\n" + "\n".join(lines))
     return "\n\n".join(blocks) + "\n"
 
 
@@ -112,7 +154,9 @@ def write_ttml(cues: Sequence[Cue], language: str = "en") -> str:
     div = ET.SubElement(body, _q(TTML_NS, "div"))
     paragraphs = []
     for cue in cues:
-        lines = _checked_lines(cue)
+        lines = _checked_lines(cue, str)  # ElementTree escapes; TTML is never burned in
+        if not lines:
+            continue
         p = ET.SubElement(div, _q(TTML_NS, "p"), {
             _q(XML_NS, "id"): f"sub{cue.index}",
             "begin": _clock(cue.start_s, "."),
