@@ -105,6 +105,9 @@ class Settings(BaseSettings):
     max_fps: float = Field(120.0, gt=0, description="Highest video frame rate ingest accepts.")
     max_streams: int = Field(16, ge=1, description="Most streams (video, audio, subtitles, data) in one source.")
     max_image_pixels: int = Field(50_000_000, ge=1, description="Largest still (portraits, article images).")
+    probe_memory_limit_bytes: int = Field(
+        2 * 1024**3, ge=256 * 1024**2, description="Address space ffprobe may use to read one file (a giant frame "
+        "fails to allocate instead of exhausting the worker).")
     max_damaged_s: float = Field(
         2.0, ge=0, description="Damaged or missing media a source may have and still be ingested (with a warning); "
         "at most a tenth of a short clip.")

@@ -63,7 +63,13 @@ def _float(value) -> float | None:
 _NOT_ALLOWED_RE = re.compile(r"^\[([\w,]+) @ [^\]]+\] Format not on whitelist", re.MULTILINE)
 
 
-def probe(path: str | Path) -> MediaInfo:
+def _probe_memory_limit() -> int:
+    from newsroom.config import get_settings
+
+    return get_settings().probe_memory_limit_bytes
+
+
+def probe(path: str | Path, *, memory_limit_bytes: int | None = None) -> MediaInfo:
     """Read a file's container and streams. MediaError if it is not readable media in an allowed container
     (see `newsroom.media.inputs`: playlists, concat lists and image sequences are refused)."""
     path = Path(path)
@@ -74,7 +80,8 @@ def probe(path: str | Path) -> MediaInfo:
         raise MediaError(f"{path} is empty (0 bytes): re-export or re-upload the file")
     cmd = [binary("ffprobe"), "-v", "error", "-print_format", "json", "-show_format", "-show_streams",
            *input_args(path)]
-    result = process.run(cmd, what=f"probing {path.name}", timeout_s=PROBE_DEADLINE_S, text=True)
+    result = process.run(cmd, what=f"probing {path.name}", timeout_s=PROBE_DEADLINE_S, text=True,
+                         memory_limit_bytes=memory_limit_bytes or _probe_memory_limit())
     if not result.ok:
         transient = process.classify_failure(f"probing {path.name}", result.returncode, result.stderr)
         if transient is not None:
@@ -86,6 +93,10 @@ def probe(path: str | Path) -> MediaInfo:
                 "video or audio container: newsroom accepts MP4/MOV, MKV/WebM, MPEG-TS/PS, AVI, MXF, WAV, MP3, "
                 "AAC, FLAC and Ogg files; export the media itself"
             )
+        if re.search(r"Cannot allocate memory|Out of memory", result.stderr, re.IGNORECASE):
+            limit = memory_limit_bytes or _probe_memory_limit()
+            raise MediaError(f"{path.name} needs more than {limit / 2**30:.1f} GiB just to be read "
+                             "(NEWSROOM_PROBE_MEMORY_LIMIT_BYTES): its frames are too large; export it at UHD or less")
         raise MediaError(
             f"{path.name} is not readable media ({last_lines(result.stderr, 1)}): "
             "check the file is a complete video or audio export"

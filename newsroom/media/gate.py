@@ -100,7 +100,7 @@ def admit_media(path: str | Path, settings: Settings | None = None) -> MediaInfo
     path = Path(path)
     limits = MediaLimits.from_settings(settings)
     _check_size(path, limits.max_bytes, "a source")
-    info = probe(path)
+    info = probe(path, memory_limit_bytes=(settings or get_settings()).probe_memory_limit_bytes)
     check_limits(info, limits, name=path.name, stream_count=info.stream_count)
     return info
 

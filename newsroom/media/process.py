@@ -21,9 +21,11 @@ from __future__ import annotations
 import atexit
 import contextlib
 import ctypes
+import functools
 import logging
 import os
 import re
+import resource
 import shutil
 import signal
 import subprocess
@@ -139,10 +141,12 @@ def kill_all() -> int:
 atexit.register(kill_all)
 
 
-def _preexec() -> None:  # runs in the child between fork and exec
+def _preexec(memory_limit_bytes: int | None = None) -> None:  # runs in the child between fork and exec
     os.setsid()
     if _prctl is not None:
         _prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+    if memory_limit_bytes:
+        resource.setrlimit(resource.RLIMIT_AS, (memory_limit_bytes, memory_limit_bytes))
 
 
 def _load_prctl() -> Callable[..., int] | None:
@@ -158,12 +162,15 @@ def _load_prctl() -> Callable[..., int] | None:
 _prctl = _load_prctl()
 
 
-def _spawn(cmd: Sequence[str], *, stdin: int | None, stdout: int | None, stderr: int | None) -> subprocess.Popen:
+def _spawn(cmd: Sequence[str], *, stdin: int | None, stdout: int | None, stderr: int | None,
+           memory_limit_bytes: int | None = None) -> subprocess.Popen:
     args = [str(a) for a in cmd]
     log.debug("running %s", " ".join(args))
     try:
-        # preexec_fn instead of start_new_session: it also sets PDEATHSIG (a pre-resolved libc call only).
-        proc = subprocess.Popen(args, stdin=stdin, stdout=stdout, stderr=stderr, preexec_fn=_preexec)  # noqa: PLW1509
+        # preexec_fn instead of start_new_session: it also sets PDEATHSIG (a pre-resolved libc call) and
+        # the optional address-space limit.
+        proc = subprocess.Popen(args, stdin=stdin, stdout=stdout, stderr=stderr,  # noqa: PLW1509
+                                preexec_fn=functools.partial(_preexec, memory_limit_bytes))
     except FileNotFoundError as exc:
         raise MediaError(f"{args[0]} is not installed: run 'make setup'") from exc
     except OSError as exc:
@@ -242,18 +249,20 @@ def classify_failure(what: str, returncode: int, stderr: str) -> TransientError 
 def run(
     cmd: Sequence[str], *, what: str, timeout_s: float, stdin_bytes: bytes | None = None,
     on_line: Callable[[str], None] | None = None, text: bool = False, check: bool = False,
-    merge_stderr: bool = False,
+    merge_stderr: bool = False, memory_limit_bytes: int | None = None,
 ) -> Completed:
     """Run `cmd` to completion under a deadline; see the module docstring.
 
     stdout is collected (or, with `on_line`, fed line by line to the callback and not kept); stderr's
     tail is kept (with `merge_stderr`, stderr goes to stdout's stream, in the order written, and the tail
-    holds nothing). With `check=True` a non-zero exit raises (transient causes as TransientError, others
+    holds nothing). `memory_limit_bytes` caps the child's address space (RLIMIT_AS): its allocations fail
+    past it instead of exhausting the worker. With `check=True` a non-zero exit raises (transient causes as TransientError, others
     as MediaError naming `what`).
     """
     start = time.monotonic()
     proc = _spawn(cmd, stdin=subprocess.PIPE if stdin_bytes is not None else subprocess.DEVNULL,
-                  stdout=subprocess.PIPE, stderr=subprocess.STDOUT if merge_stderr else subprocess.PIPE)
+                  stdout=subprocess.PIPE, stderr=subprocess.STDOUT if merge_stderr else subprocess.PIPE,
+                  memory_limit_bytes=memory_limit_bytes)
     out_parts: list[bytes] = []
     if on_line is None:
         out_sink: Callable[[bytes], None] = out_parts.append
