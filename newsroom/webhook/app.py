@@ -129,7 +129,7 @@ _ERRORS: dict[int | str, dict[str, Any]] = {
         413: "Body over the size limit",
         422: "Invalid parameters, file name or source object",
         429: "Too many uploads from this client at once: retry after Retry-After seconds",
-        503: "Prefect or the object store is unavailable or too slow: retry after Retry-After seconds",
+        503: "Prefect, the object store or the webhook's disk is unavailable or too slow: retry after Retry-After seconds",
     }.items()
 }
 _SIGNED = [
@@ -358,36 +358,45 @@ def create_app(settings: Settings, launcher: Launcher, store: ObjectStore | None
             raise ApiError(409, "replayed request: this exact signed upload was already received")
         uploading[client] += 1
         try:
-            digest, size = hashlib.sha256(), 0
             with tempfile.NamedTemporaryFile(prefix="newsroom-upload-") as tmp:
-                try:
-                    async for chunk in request.stream():
-                        size += len(chunk)
-                        digest.update(chunk)
-                        tmp.write(chunk)
-                except ClientDisconnect:
-                    raise ApiError(400, f"the connection closed after {size} of {signed.content_length} bytes: "
-                                        "nothing was stored; send the file again") from None
-                request.state.body_read = True
-                try:
-                    auth.check_content(signed, size, digest.hexdigest())
-                except auth.ContentMismatchError as exc:
-                    raise ApiError(400, f"{exc}; nothing was stored") from None
-                tmp.flush()
+                sha256 = await receive_upload(request, signed, tmp)
                 try:
                     await run_in_threadpool(objects.put_file, key, tmp.name,
-                                            metadata={"sha256": digest.hexdigest(), "filename": name.metadata})
+                                            metadata={"sha256": sha256, "filename": name.metadata})
                 except NewsroomError as exc:
                     raise unavailable(f"object store unavailable: {exc}") from None
-        except BaseException:
+        except BaseException as exc:
             guard.release(signed.signature)  # nothing stored: the same signed request may be sent again
+            if isinstance(exc, OSError):  # the webhook's own disk (full, say): not the client's fault
+                log.error("could not buffer an upload in %s: %s", tempfile.gettempdir(), exc)
+                raise unavailable("the webhook could not buffer the upload on its disk; nothing was stored: "
+                                  "retry later") from None
             raise
         finally:
             uploading[client] -= 1
             if uploading[client] <= 0:
                 del uploading[client]
-        log.info("stored upload %s (%d bytes)", key, size)
-        return Uploaded(source_key=key, bytes=size, sha256=digest.hexdigest(), filename=name.original)
+        log.info("stored upload %s (%d bytes)", key, signed.content_length)
+        return Uploaded(source_key=key, bytes=signed.content_length, sha256=sha256, filename=name.original)
+
+    async def receive_upload(request: Request, signed: auth.SignedRequest, out: Any) -> str:
+        """Stream the body into `out`, held to the signed sha256 and length; returns the sha256."""
+        digest, size = hashlib.sha256(), 0
+        try:
+            async for chunk in request.stream():
+                size += len(chunk)
+                digest.update(chunk)
+                out.write(chunk)
+        except ClientDisconnect:
+            raise ApiError(400, f"the connection closed after {size} of {signed.content_length} bytes: "
+                                "nothing was stored; send the file again") from None
+        request.state.body_read = True
+        try:
+            auth.check_content(signed, size, digest.hexdigest())
+        except auth.ContentMismatchError as exc:
+            raise ApiError(400, f"{exc}; nothing was stored") from None
+        out.flush()
+        return digest.hexdigest()
 
     @app.get("/v1/stories/{run_id}", response_model=StoryStatus, responses=_ERRORS, name="story_status",
              openapi_extra={"parameters": _SIGNED})
