@@ -61,7 +61,11 @@ def upload_name(filename: str) -> UploadName:
     name = unicodedata.normalize("NFC", filename).strip()
     if not name:
         raise InvalidKeyError(f"the filename query parameter is required: {example}")
-    if len(filename.encode("utf-8", "surrogatepass")) > MAX_FILENAME_BYTES:
+    try:
+        encoded = filename.encode("utf-8")
+    except UnicodeEncodeError:  # a lone surrogate
+        raise InvalidKeyError(f"filename is not valid Unicode text: {example}") from None
+    if len(encoded) > MAX_FILENAME_BYTES:
         raise InvalidKeyError(f"filename is longer than {MAX_FILENAME_BYTES} bytes (UTF-8): {example}")
     if "/" in name or "\\" in name:
         raise InvalidKeyError(f"filename must be a name, not a path (no '/' or '\\'): {example}")
