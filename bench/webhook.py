@@ -124,7 +124,7 @@ def main() -> None:
                 # Each CMS request differs (its own story reference), so no two share a signature.
                 key = f"bench-{uuid.uuid4().hex}"
                 body = json.dumps({"source_key": "uploads/notes.mp4", "asr_model": "tiny.en", "cms_ref": key}).encode()
-                headers = {**auth.signed_headers(SECRET, body), auth.IDEMPOTENCY_HEADER: key,
+                headers = {**auth.signed_headers(SECRET, "POST", "/v1/stories", body), auth.IDEMPOTENCY_HEADER: key,
                            "Content-Type": "application/json"}
                 response = client.post(f"{url}/v1/stories", content=body, headers=headers)
                 assert response.status_code == 202, response.text

@@ -135,6 +135,15 @@ class Settings(BaseSettings):
         None, description="Bearer token MinIO sends with bucket notifications (MINIO_NOTIFY_WEBHOOK_AUTH_TOKEN_<ID>)."
     )
     webhook_max_body_bytes: int = Field(64 * 1024, ge=1024, description="Largest JSON body the webhook accepts.")
+    webhook_max_upload_bytes: int = Field(
+        2 * 1024**3, ge=1,
+        description="Largest upload POST /v1/uploads accepts (its Content-Length; 413 over it). Never more than "
+        "max_source_bytes: the smaller of the two applies.",
+    )
+    webhook_uploads_per_client: int = Field(
+        2, ge=1, le=1000,
+        description="Uploads one client (remote address) may stream at once; one more is a 429 with Retry-After.",
+    )
     webhook_prefect_timeout_s: float = Field(
         20.0, gt=0, le=600,
         description="Longest the webhook waits on the Prefect API for one request; past it the answer is 503 with "

@@ -4,24 +4,31 @@ talking to a real Prefect API (the session harness), with the local store.
 One signed request starts exactly one package run that completes on the bundled sample (its edit and
 broadcast stages dispatched as runs of their own deployments); every abuse case gets its 4xx and starts
 nothing; a storm of identical requests starts one run; a fuzz pass over the OpenAPI schema gets no 5xx.
+Uploads: a bad signature is refused before the body is sent (raw sockets show how much was sent), a body
+that is not the signed one stores nothing, one client streams at most two at once, real-world names work.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
+import hmac
 import json
 import os
+import select
 import signal
 import socket
 import subprocess
 import sys
 import time
+import unicodedata
 import uuid
 import zlib
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import unquote, urlsplit
 
 import httpx
 import pytest
@@ -29,6 +36,7 @@ import schemathesis
 from hypothesis import HealthCheck, settings
 
 from newsroom.storage import LocalStore
+from newsroom.storage.keys import validate_key
 from newsroom.webhook import auth
 from tests.conftest import SAMPLE
 
@@ -37,6 +45,8 @@ NEWSROOM = str(Path(sys.executable).with_name("newsroom"))
 SECRET = "test-webhook-secret-0123456789"
 EVENTS_TOKEN = "test-storage-events-token"
 FINAL = {"COMPLETED", "FAILED", "CRASHED", "CANCELLED"}
+MAX_SOURCE_BYTES = 64_000_000
+MAX_UPLOAD_BYTES = 48_000_000  # the stack's NEWSROOM_WEBHOOK_MAX_UPLOAD_BYTES: room for the 40 MB refused upload
 SCHEMA = schemathesis.openapi.from_dict(json.loads((ROOT / "infra" / "openapi.json").read_text("utf-8")))
 
 
@@ -45,6 +55,7 @@ class Stack:
     url: str
     store: LocalStore
     logs: Path
+    tmp: Path  # the webhook process's TMPDIR: where uploads are streamed to before they are stored
 
 
 def _free_port() -> int:
@@ -74,17 +85,20 @@ def stack(prefect_harness, tmp_path_factory):
 
     root = tmp_path_factory.mktemp("webhook-store")
     logs = tmp_path_factory.mktemp("webhook-logs")
+    upload_tmp = tmp_path_factory.mktemp("webhook-tmp")
     env = {**os.environ, "PREFECT_API_URL": PREFECT_API_URL.value(), "NEWSROOM_STORAGE_BACKEND": "local",
            "NEWSROOM_LOCAL_ROOT": str(root), "NEWSROOM_WEBHOOK_SECRET": SECRET,
            "NEWSROOM_STORAGE_EVENTS_TOKEN": EVENTS_TOKEN, "NEWSROOM_WEBHOOK_MAX_BODY_BYTES": "4096",
            "NEWSROOM_LLM_MODEL": "qwen2.5-0.5b-instruct", "NEWSROOM_DISPATCH": "deployments",
-           "PREFECT_RUNNER_POLL_FREQUENCY": "2", "NEWSROOM_MAX_SOURCE_BYTES": "3000000", "PREFECT_SERVER_ANALYTICS_ENABLED": "false"}
+           "PREFECT_RUNNER_POLL_FREQUENCY": "2", "NEWSROOM_MAX_SOURCE_BYTES": str(MAX_SOURCE_BYTES),
+           "NEWSROOM_WEBHOOK_MAX_UPLOAD_BYTES": str(MAX_UPLOAD_BYTES), "PREFECT_SERVER_ANALYTICS_ENABLED": "false"}
     port = _free_port()
     with open(logs / "serve.log", "w") as serve_log, open(logs / "webhook.log", "w") as web_log:
         # Own process groups: stopping one also stops the flow-run processes the runner started.
         serve = subprocess.Popen([NEWSROOM, "-v", "serve", "--inbox-cron", ""], env=env, stdout=serve_log,
                                  stderr=subprocess.STDOUT, cwd=ROOT, start_new_session=True)
-        web = subprocess.Popen([NEWSROOM, "webhook", "--port", str(port)], env=env, stdout=web_log,
+        web = subprocess.Popen([NEWSROOM, "webhook", "--port", str(port)], env={**env, "TMPDIR": str(upload_tmp)},
+                               stdout=web_log,
                                stderr=subprocess.STDOUT, cwd=ROOT, start_new_session=True)
     url = f"http://127.0.0.1:{port}"
 
@@ -104,7 +118,7 @@ def stack(prefect_harness, tmp_path_factory):
 
     try:
         _wait(ready, 180, "the webhook and the served deployments", procs=(serve, web))
-        yield Stack(url, LocalStore(root), logs)
+        yield Stack(url, LocalStore(root), logs, upload_tmp)
     finally:
         for proc in (web, serve):
             _stop_group(proc)
@@ -145,7 +159,7 @@ def post(stack: Stack, path: str, body: bytes | dict, *, key: str | None = "auto
         key = f"test-{uuid.uuid4().hex}"
 
     def send() -> httpx.Response:  # signed afresh on every try, as a retry must be
-        sent = {"Content-Type": "application/json", **auth.signed_headers(secret, data, timestamp=ts)}
+        sent = {"Content-Type": "application/json", **auth.signed_headers(secret, "POST", path, data, timestamp=ts)}
         if key:
             sent[auth.IDEMPOTENCY_HEADER] = key
         sent.update(headers or {})
@@ -155,7 +169,8 @@ def post(stack: Stack, path: str, body: bytes | dict, *, key: str | None = "auto
 
 
 def get(stack: Stack, path: str) -> httpx.Response:
-    return answered(lambda: httpx.get(f"{stack.url}{path}", headers=auth.signed_headers(SECRET, b""), timeout=60))
+    return answered(lambda: httpx.get(f"{stack.url}{path}", headers=auth.signed_headers(SECRET, "GET", path),
+                                      timeout=60))
 
 
 def _runs(deployment: str, *, key_prefix: str | None = None):
@@ -173,26 +188,91 @@ def _runs(deployment: str, *, key_prefix: str | None = None):
 # --------------------------------------------------------------------------- signing, no server
 
 
+def _verify(headers: dict, method: str = "POST", path: str = "/v1/stories", query: str = "", body: bytes = b"",
+            now: float = 1_000_100) -> auth.SignedRequest:
+    """What the server does with a request's line and headers (Content-Length as an HTTP client sends it)."""
+    sent = {**headers, "Content-Length": str(len(body))} if body or method != "GET" else headers
+    return auth.verify_request(SECRET, method, path, query, sent, now=now)
+
+
+def test_signature_v2_string_to_sign_is_the_documented_one():
+    """A known answer, computed here from the README's recipe with hmac and with openssl: what a CMS does."""
+    body = b'{"source_key": "inbox/a.mp4"}'
+    headers = auth.signed_headers(SECRET, "POST", "/v1/stories", body, timestamp=1_764_552_000)
+    digest = hashlib.sha256(body).hexdigest()
+    message = f"NEWSROOM-HMAC-SHA256-V2\nPOST\n/v1/stories\n\n1764552000\n{len(body)}\n{digest}"
+    expected = _hmac_hex(message.encode())
+    assert headers == {"X-Newsroom-Timestamp": "1764552000", "X-Newsroom-Content-SHA256": digest,
+                       "X-Newsroom-Signature": f"v2={expected}"}
+    openssl = subprocess.run(["openssl", "dgst", "-sha256", "-hmac", SECRET, "-r"], input=message.encode(),
+                             capture_output=True, check=True)
+    assert openssl.stdout.split()[0].decode() == expected
+    # The query is signed in canonical form: names and values percent-encoded (space = %20), sorted.
+    name = "Mayor's speech #2 (50%) café.mp4"
+    assert auth.canonical_query({"filename": name, "b": "x y", "a": "1"}) == (
+        "a=1&b=x%20y&filename=Mayor%27s%20speech%20%232%20%2850%25%29%20caf%C3%A9.mp4")
+
+
+def _hmac_hex(message: bytes) -> str:
+    return hmac.new(SECRET.encode(), message, hashlib.sha256).hexdigest()
+
+
 def test_signature_rules():
     body = b'{"source_key": "inbox/a.mp4"}'
-    headers = auth.signed_headers(SECRET, body, timestamp=1_000_000)
-    ts, sig = headers[auth.TIMESTAMP_HEADER], headers[auth.SIGNATURE_HEADER]
-    assert auth.verify(SECRET, ts, sig, body, now=1_000_100) == 1_000_000
-    for bad_body, bad_secret, now, msg in [
-        (body + b" ", SECRET, 1_000_100, "does not match"),
-        (body, "another-secret-000000", 1_000_100, "does not match"),
-        (body, SECRET, 1_000_301, "away from the server's clock"),
-        (body, SECRET, 999_690, "away from the server's clock"),
+    headers = auth.signed_headers(SECRET, "POST", "/v1/stories", body, timestamp=1_000_000)
+    signed = _verify(headers, body=body)
+    assert (signed.timestamp, signed.content_length, signed.content_sha256) == (
+        1_000_000, len(body), hashlib.sha256(body).hexdigest())
+    auth.check_content(signed, len(body), hashlib.sha256(body).hexdigest())
+    with pytest.raises(auth.ContentMismatchError, match="does not match the signed"):
+        auth.check_content(signed, len(body), hashlib.sha256(body + b" ").hexdigest())
+    with pytest.raises(auth.ContentMismatchError, match="does not match the signed"):
+        auth.check_content(signed, len(body) - 1, hashlib.sha256(body).hexdigest())
+    # Every part of the request line and the signed headers is covered: change one, and it does not match.
+    for method, path, query, sent, secret in [
+        ("GET", "/v1/stories", "", headers, SECRET),  # another method
+        ("POST", "/v1/uploads", "", headers, SECRET),  # another endpoint
+        ("POST", "/v1/stories", "filename=a.mp4", headers, SECRET),  # a query added
+        ("POST", "/v1/stories", "", {**headers, "X-Newsroom-Timestamp": "1000001"}, SECRET),
+        ("POST", "/v1/stories", "", {**headers, "X-Newsroom-Content-SHA256": "0" * 64}, SECRET),
+        ("POST", "/v1/stories", "", {**headers, "Content-Length": str(len(body) + 1)}, SECRET),
+        ("POST", "/v1/stories", "", headers, "another-secret-0000000"),
     ]:
-        with pytest.raises(auth.AuthError, match=msg):
-            auth.verify(bad_secret, ts, sig, bad_body, now=now)
-    with pytest.raises(auth.AuthError, match="missing"):
-        auth.verify(SECRET, None, sig, body)
+        with pytest.raises(auth.AuthError, match="does not match"):
+            auth.verify_request(secret, method, path, query, {"Content-Length": str(len(body)), **sent},
+                                now=1_000_100)
+    for now in (1_000_301, 999_690):
+        with pytest.raises(auth.AuthError, match="away from the server's clock"):
+            _verify(headers, body=body, now=now)
+    for header in headers:
+        with pytest.raises(auth.AuthError, match="missing"):
+            _verify({k: v for k, v in headers.items() if k != header}, body=body)
     with pytest.raises(auth.AuthError, match="Unix seconds"):
-        auth.verify(SECRET, "yesterday", sig, body)
-    with pytest.raises(auth.AuthError, match="sha256="):
-        auth.verify(SECRET, ts, "md5=abc", body)
+        _verify({**headers, "X-Newsroom-Timestamp": "yesterday"}, body=body)
+    with pytest.raises(auth.AuthError, match="64 lower-case hex"):
+        _verify({**headers, "X-Newsroom-Content-SHA256": "ABC"}, body=body)
+    v1 = "sha256=" + _hmac_hex(b"1000000." + body)  # the retired scheme: over the body only
+    with pytest.raises(auth.AuthError, match="v1 'sha256=' scheme over the body is retired"):
+        _verify({**headers, "X-Newsroom-Signature": v1}, body=body)
+    # Header names in any case, as HTTP allows.
+    assert _verify({k.lower(): v for k, v in headers.items()}, body=body).timestamp == 1_000_000
+    # The query: signed from the client's parameters, verified from the raw query string however it was
+    # encoded ('+' or %20 for a space, any order).
+    name = "Mayor's speech #2 (50%) café.mp4"
+    data = b"\x00" * 10
+    up = auth.signed_headers(SECRET, "POST", "/v1/uploads", data, query={"filename": name, "lang": "en"},
+                             timestamp=1_000_000)
+    for raw in ("filename=Mayor%27s+speech+%232+%2850%25%29+caf%C3%A9.mp4&lang=en",
+                "lang=en&filename=Mayor's%20speech%20%232%20(50%25)%20caf%C3%A9.mp4"):
+        assert _verify(up, path="/v1/uploads", query=raw, body=data).content_length == 10
+    for raw in ("filename=other.mp4&lang=en", "filename=Mayor%27s+speech+%232+%2850%25%29+caf%C3%A9.mp4",
+                "filename=Mayor%27s+speech+%232+%2850%25%29+caf%C3%A9.mp4&lang=en&lang=zh"):
+        with pytest.raises(auth.AuthError, match="does not match"):
+            _verify(up, path="/v1/uploads", query=raw, body=data)
+    with pytest.raises(auth.AuthError, match="not UTF-8"):
+        _verify(up, path="/v1/uploads", query="filename=%ff.mp4", body=data)
     guard = auth.ReplayGuard(window_s=300)
+    sig = headers[auth.SIGNATURE_HEADER]
     assert guard.claim(sig, now=0) is None
     guard.settle(sig, "run-1")
     assert guard.claim(sig, now=10).flow_run_id == "run-1"
@@ -226,15 +306,16 @@ def test_a_stalled_prefect_api_gets_503_with_retry_after(tmp_path):
     settings = Settings(webhook_secret=SECRET, storage_backend="local", local_root=tmp_path,
                         webhook_prefect_timeout_s=2)
     body = json.dumps({"source_key": "uploads/clip.mp4"}).encode()
-    headers = {**auth.signed_headers(SECRET, body), auth.IDEMPOTENCY_HEADER: "stalled-api-0001",
+    headers = {**auth.signed_headers(SECRET, "POST", "/v1/stories", body), auth.IDEMPOTENCY_HEADER: "stalled-api-0001",
                "Content-Type": "application/json"}
+    status_path = f"/v1/stories/{uuid.uuid4()}"
 
     async def exercise(app, launcher) -> list[httpx.Response]:
         answers = []
         async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://webhook") as client:
             for send in (lambda: client.post("/v1/stories", content=body, headers=headers),
                          lambda: client.post("/v1/stories", content=body, headers=headers),  # the same bytes again
-                         lambda: client.get(f"/v1/stories/{uuid.uuid4()}", headers=auth.signed_headers(SECRET, b"")),
+                         lambda: client.get(status_path, headers=auth.signed_headers(SECRET, "GET", status_path)),
                          lambda: client.get("/healthz")):
                 answers.append(await send())
         await launcher.aclose()
@@ -253,6 +334,44 @@ def test_a_stalled_prefect_api_gets_503_with_retry_after(tmp_path):
         assert "Prefect API did not answer within 2 s" in response.json()["error"]
     assert "same Idempotency-Key" in first.json()["error"]
     assert health.status_code == 503 and health.json()["prefect"] is False and health.json()["storage"] is True
+
+
+def test_hostile_json_and_upload_limits_in_process(tmp_path):
+    """The app in-process (exceptions surface here instead of as a 500): JSON within a 2 MB body limit that
+    would make a parser recurse or choke is a 400; the upload limit never exceeds max_source_bytes."""
+    from newsroom.config import Settings
+    from newsroom.webhook.app import create_app
+
+    settings = Settings(webhook_secret=SECRET, storage_backend="local", local_root=tmp_path,
+                        webhook_max_body_bytes=2_000_000, max_source_bytes=1_000_000)  # uploads: 2 GiB by default
+    app = create_app(settings, launcher=None, store=LocalStore(tmp_path))  # type: ignore[arg-type]  # never reached
+    hostile = {
+        "100k [": (b"[" * 100_000, "levels deep"),
+        "100k {": (b'{"a":' * 100_000, "levels deep"),
+        "deep inside a valid-looking object": (b'{"source_key": "x", "detail": ' + b"[" * 5000 + b"]" * 5000 + b"}",
+                                               "levels deep"),
+        "5000-digit number": (b'{"target_s": 1' + b"0" * 5000 + b"}", "thousands of digits"),
+        "1 MB of spaces": (b" " * 1_000_000, "not valid JSON"),
+    }
+
+    async def exercise() -> dict[str, httpx.Response]:
+        answers = {}
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://webhook") as client:
+            for name, (body, _) in hostile.items():
+                headers = {**auth.signed_headers(SECRET, "POST", "/v1/stories", body),
+                           auth.IDEMPOTENCY_HEADER: "hostile-json-0001", "Content-Type": "application/json"}
+                answers[name] = await client.post("/v1/stories", content=body, headers=headers)
+            data, query = bytes(1_000_001), {"filename": "clip.mp4"}
+            answers["upload"] = await client.post("/v1/uploads", params=query, content=data, headers=auth.signed_headers(
+                SECRET, "POST", "/v1/uploads", data, query=query))
+        return answers
+
+    answers = asyncio.run(exercise())
+    for name, (_, message) in hostile.items():
+        assert answers[name].status_code == 400 and message in answers[name].json()["error"], (name, answers[name].text)
+    upload = answers["upload"]
+    assert upload.status_code == 413 and "over the 1000000-byte limit (NEWSROOM_MAX_SOURCE_BYTES)" in upload.json()["error"]
+    assert upload.headers["connection"] == "close"
 
 
 # --------------------------------------------------------------------------- through HTTP
@@ -282,10 +401,175 @@ def test_signed_request_starts_one_run(stack, sample_run):
     assert "cms-ref:cms/story-42" in runs[0].tags
 
 
-def _upload(stack: Stack, data: bytes, filename: str = "clip.mp4", *, secret: str = SECRET, ts: int | None = None):
-    headers = {**auth.signed_headers(secret, data, timestamp=ts), "Content-Type": "application/octet-stream"}
-    return httpx.post(f"{stack.url}/v1/uploads", params={"filename": filename}, content=data, headers=headers,
-                      timeout=60)
+def _upload(stack: Stack, data: bytes, filename: str = "clip.mp4", *, secret: str = SECRET, ts: int | None = None,
+            signed_body: bytes | None = None) -> httpx.Response:
+    query = {"filename": filename}
+    signed = auth.signed_headers(secret, "POST", "/v1/uploads", data if signed_body is None else signed_body,
+                                 query=query, timestamp=ts)
+    return httpx.post(f"{stack.url}/v1/uploads", params=query, content=data,
+                      headers={**signed, "Content-Type": "application/octet-stream"}, timeout=60)
+
+
+def _uploads(stack: Stack) -> set[str]:
+    return {o.key for o in stack.store.list("uploads/")}
+
+
+def _upload_temp_files(stack: Stack) -> list[Path]:
+    return list(stack.tmp.glob("newsroom-upload-*"))
+
+
+def _upload_head(query: dict, headers: dict, declared: int) -> bytes:
+    """The request line and headers of an upload, for a raw socket (the body is sent separately)."""
+    lines = [f"POST /v1/uploads?{auth.canonical_query(query)} HTTP/1.1", "Host: 127.0.0.1", f"Content-Length: {declared}",
+             "Content-Type: application/octet-stream", *(f"{k}: {v}" for k, v in headers.items())]
+    return ("\r\n".join(lines) + "\r\n\r\n").encode()
+
+
+def _signed_upload(secret: str, query: dict, declared: int, digest: str) -> dict[str, str]:
+    """Upload headers for a body of `declared` bytes hashing to `digest`, without the body at hand."""
+    ts = int(time.time())
+    return {auth.TIMESTAMP_HEADER: str(ts), auth.CONTENT_SHA256_HEADER: digest,
+            auth.SIGNATURE_HEADER: auth.sign(secret, "POST", "/v1/uploads", query=query, timestamp=ts,
+                                             content_length=declared, content_sha256=digest)}
+
+
+def _connect(stack: Stack) -> socket.socket:
+    return socket.create_connection(("127.0.0.1", urlsplit(stack.url).port), timeout=60)
+
+
+@dataclass
+class RawAnswer:
+    status: int
+    headers: dict[str, str]
+    body: dict
+    sent_bytes: int  # body bytes the client had sent when the answer arrived
+
+
+def _send_slowly(stack: Stack, head: bytes, total_bytes: int, *, chunk_bytes: int = 64 * 1024, pause_s: float = 0.03,
+                 watch=lambda: None) -> RawAnswer:
+    """Send the head, then a body of zeros in chunks with pauses (about 2 MB/s: a slow client), looking for
+    an answer between chunks and calling `watch` there; stop sending once the answer arrives."""
+    chunk = bytes(chunk_bytes)
+    with _connect(stack) as sock:
+        sock.sendall(head)
+        sent, received = 0, b""
+        while sent < total_bytes and b"\r\n\r\n" not in received:
+            watch()
+            if select.select([sock], [], [], 0)[0]:
+                data = sock.recv(65536)
+                if not data:
+                    break
+                received += data
+                continue
+            try:
+                sock.sendall(chunk[: total_bytes - sent])
+            except OSError:  # the server closed the connection: read its answer
+                break
+            sent += min(chunk_bytes, total_bytes - sent)
+            time.sleep(pause_s)
+        head_end = -1
+        with contextlib.suppress(OSError):  # a reset after the whole answer arrived is expected
+            while (head_end := received.find(b"\r\n\r\n")) < 0 or len(received) < head_end + 4 + int(
+                    dict(_header_lines(received[:head_end])).get("content-length", "0")):
+                data = sock.recv(65536)
+                if not data:
+                    break
+                received += data
+    status_line, _, header_text = received[:head_end].partition(b"\r\n")
+    headers = dict(_header_lines(header_text))
+    return RawAnswer(int(status_line.split()[1]), headers, json.loads(received[head_end + 4:]), sent)
+
+
+def _header_lines(text: bytes):
+    for line in text.decode("latin-1").split("\r\n"):
+        name, sep, value = line.partition(":")
+        if sep:
+            yield name.strip().lower(), value.strip()
+
+
+def test_a_bad_signature_is_refused_before_the_body_is_sent(stack):
+    """40 MB at about 2 MB/s with a wrong signature: the 401 arrives while the client has sent a small part
+    (the old webhook read all of it, to disk, before looking at the signature), and nothing touches the disk."""
+    total = 40_000_000
+    query = {"filename": "clip.mp4"}
+    headers = _signed_upload("not-the-secret-at-all", query, total, hashlib.sha256(bytes(total)).hexdigest())
+    before = _uploads(stack)
+
+    def nothing_on_disk() -> None:
+        assert not _upload_temp_files(stack), "the refused upload was streamed to a temporary file"
+
+    answer = _send_slowly(stack, _upload_head(query, headers, total), total, watch=nothing_on_disk)
+    assert answer.status == 401 and "does not match" in answer.body["error"], answer
+    assert answer.headers["connection"] == "close"  # closed, not drained at the sender's pace
+    assert answer.sent_bytes < total // 4, f"the 401 came after {answer.sent_bytes} of {total} bytes"
+    nothing_on_disk()
+    assert _uploads(stack) == before
+
+
+def test_an_upload_over_the_limit_is_refused_before_the_body_is_sent(stack):
+    declared = MAX_UPLOAD_BYTES + 1
+    query = {"filename": "long.mp4"}
+    headers = _signed_upload(SECRET, query, declared, hashlib.sha256(b"a body that is never sent").hexdigest())
+    answer = _send_slowly(stack, _upload_head(query, headers, declared), declared)
+    assert answer.status == 413 and "NEWSROOM_WEBHOOK_MAX_UPLOAD_BYTES" in answer.body["error"], answer
+    assert answer.headers["connection"] == "close" and answer.sent_bytes < declared // 4
+    assert not _upload_temp_files(stack)
+
+
+def test_a_body_other_than_the_signed_one_is_refused_and_nothing_is_stored(stack):
+    before = _uploads(stack)
+    signed = b"\x00" * 100_000
+    tampered = _upload(stack, signed[:-1] + b"\x01", signed_body=signed)  # same length, other bytes
+    assert tampered.status_code == 400 and "does not match the signed" in tampered.json()["error"], tampered.text
+    longer = _upload(stack, signed + b"\x00", signed_body=signed)  # Content-Length is signed too
+    assert longer.status_code == 401 and "does not match" in longer.json()["error"], longer.text
+    assert _uploads(stack) == before and not _upload_temp_files(stack)
+    # The same for a story: the JSON body is held to the hash signed with it.
+    body = json.dumps({"source_key": "uploads/notes.mp4"}).encode()
+    headers = {**auth.signed_headers(SECRET, "POST", "/v1/stories", body), auth.IDEMPOTENCY_HEADER: "tampered-0001",
+               "Content-Type": "application/json"}
+    story = httpx.post(f"{stack.url}/v1/stories", content=body.replace(b"notes", b"other"), headers=headers, timeout=60)
+    assert story.status_code == 400 and "does not match the signed" in story.json()["error"], story.text
+
+
+def test_a_signature_is_valid_for_one_method_and_path_only(stack):
+    stack.store.put_bytes("uploads/notes.mp4", b"not media")
+    body = json.dumps({"source_key": "uploads/notes.mp4"}).encode()
+    headers = {**auth.signed_headers(SECRET, "POST", "/v1/stories", body), auth.IDEMPOTENCY_HEADER: "one-path-0001",
+               "Content-Type": "application/json"}
+    before, uploads = len(_runs("newsroom-package/package")), _uploads(stack)
+    for method, path in [("GET", f"/v1/stories/{uuid.uuid4()}"), ("POST", "/v1/uploads?filename=notes.mp4"),
+                         ("POST", "/v1/stories?priority=urgent")]:
+        response = httpx.request(method, f"{stack.url}{path}", content=body, headers=headers, timeout=60)
+        assert response.status_code == 401 and "does not match" in response.json()["error"], (path, response.text)
+    assert len(_runs("newsroom-package/package")) == before and _uploads(stack) == uploads
+    # The signature itself is good: where it was made for, it is accepted.
+    accepted = answered(lambda: httpx.post(f"{stack.url}/v1/stories", content=body, headers=headers, timeout=60))
+    assert accepted.status_code == 202, accepted.text
+
+
+def test_one_client_streams_at_most_two_uploads_at_once(stack):
+    before = _uploads(stack)
+    data = bytes(1_000_000)
+    slow = []
+    for i in range(2):  # two uploads that stop half-way and wait
+        query = {"filename": f"slow-{i}.mp4"}
+        sock = _connect(stack)
+        sock.sendall(_upload_head(query, auth.signed_headers(SECRET, "POST", "/v1/uploads", data, query=query),
+                                  len(data)) + data[:100_000])
+        slow.append(sock)
+    try:
+        _wait(lambda: len(_upload_temp_files(stack)) == 2, 60, "two uploads streaming")
+        third = _upload(stack, b"\x00" * 1000, "third.mp4")
+        assert third.status_code == 429 and third.headers["retry-after"] == "10", third.text
+        assert "NEWSROOM_WEBHOOK_UPLOADS_PER_CLIENT" in third.json()["error"]
+    finally:
+        for sock in slow:  # the two clients give up: their slots and temporary files are released
+            sock.close()
+    _wait(lambda: not _upload_temp_files(stack), 60, "the abandoned uploads' temporary files to go")
+    after = _upload(stack, b"\x00" * 1000, "after.mp4")
+    assert after.status_code == 201, after.text
+    assert _uploads(stack) - before == {after.json()["source_key"]}
 
 
 def test_upload_then_story(stack, media_dir):
@@ -293,9 +577,10 @@ def test_upload_then_story(stack, media_dir):
     stored = _upload(stack, data, "council meeting.mp4")
     assert stored.status_code == 201, stored.text
     key = stored.json()["source_key"]
-    assert key.startswith("uploads/") and key.endswith("/council meeting.mp4")
+    assert key.startswith("uploads/") and key.endswith("/council_meeting.mp4")
     assert stack.store.get_bytes(key) == data and stored.json()["bytes"] == len(data)
-    assert stack.store.stat(key).metadata["sha256"] == stored.json()["sha256"]
+    metadata = stack.store.stat(key).metadata
+    assert metadata["sha256"] == stored.json()["sha256"] and metadata["filename"] == "council meeting.mp4"
     story = post(stack, "/v1/stories", {"source_key": key, "asr_model": "tiny.en"}, key="upload-then-story")
     assert story.status_code == 202 and story.json()["duplicate"] is False
     _cancel(story.json()["id"])  # not followed here: the two cores stay with the sample story
@@ -313,19 +598,50 @@ def _cancel(run_id: str) -> None:
     asyncio.run(cancel())
 
 
-@pytest.mark.parametrize("case", ["bad signature", "too big", "no extension", "path in name", "empty"])
+REAL_NAMES = {  # as sent -> the name in the stored key
+    "Mayor's speech.mp4": "Mayor_s_speech.mp4",
+    "Mayor\u2019s speech.mp4": "Mayor_s_speech.mp4",
+    "clip #2.mp4": "clip_2.mp4",
+    "50%.mp4": "50.mp4",
+    "interview (final) [v2].mov": "interview_final_v2.mov",
+    "市议会 会议.mp4": "市议会_会议.mp4",
+    unicodedata.normalize("NFD", "café crème.mp4"): "café_crème.mp4",  # as macOS writes it
+    unicodedata.normalize("NFC", "café crème.mp4"): "café_crème.mp4",
+    "non\u00a0breaking.mp4": "non_breaking.mp4",
+    "report.v2.final.MXF": "report_v2_final.MXF",
+}
+
+
+@pytest.mark.parametrize("sent", list(REAL_NAMES))
+def test_real_world_file_names_are_accepted(stack, sent):
+    data = b"\x00" * 100
+    response = _upload(stack, data, sent)
+    assert response.status_code == 201, response.text
+    key = response.json()["source_key"]
+    assert key.rsplit("/", 1)[1] == REAL_NAMES[sent] and validate_key(key) == key
+    assert unicodedata.is_normalized("NFC", key)
+    metadata = stack.store.stat(key).metadata["filename"]
+    assert metadata.isascii() and metadata.isprintable()  # an HTTP header on S3
+    assert unquote(metadata) == sent == response.json()["filename"]
+    assert stack.store.get_bytes(key) == data
+
+
+@pytest.mark.parametrize("case", ["bad signature", "no extension", "path in name", "control characters only",
+                                  "punctuation only", "empty name", "empty body"])
 def test_bad_uploads_store_nothing(stack, case):
-    before = {o.key for o in stack.store.list("uploads/")}
+    before = _uploads(stack)
     response = {
         "bad signature": lambda: _upload(stack, b"\x00" * 1000, secret="not-the-secret-at-all"),
-        "too big": lambda: _upload(stack, b"\x00" * 3_000_001),
         "no extension": lambda: _upload(stack, b"\x00" * 10, "clip"),
         "path in name": lambda: _upload(stack, b"\x00" * 10, "../../etc/clip.mp4"),
-        "empty": lambda: _upload(stack, b""),
+        "control characters only": lambda: _upload(stack, b"\x00" * 10, "\x01\x1b\x7f.mp4"),
+        "punctuation only": lambda: _upload(stack, b"\x00" * 10, "?!%#.mp4"),
+        "empty name": lambda: _upload(stack, b"\x00" * 10, ""),
+        "empty body": lambda: _upload(stack, b""),
     }[case]()
-    assert response.status_code == {"bad signature": 401, "too big": 413, "empty": 422}.get(case, 422), response.text
+    assert response.status_code == (401 if case == "bad signature" else 422), response.text
     assert response.json()["error"]
-    assert {o.key for o in stack.store.list("uploads/")} == before
+    assert _uploads(stack) == before
 
 
 def _abuse_cases():
@@ -349,10 +665,19 @@ def _abuse_cases():
         "missing object": (lambda s: post(s, "/v1/stories", {"source_key": "inbox/never-uploaded.mp4"}), 422,
                            "does not exist"),
         "body over the limit": (lambda s: post(s, "/v1/stories", {**good, "headline": "x" * 5000}), 413, "limit"),
+        "deeply nested json": (lambda s: post(s, "/v1/stories", b"[" * 3000), 400, "levels deep"),
+        "huge nested json": (lambda s: post(s, "/v1/stories", b"[" * 100_000), 413, "NEWSROOM_WEBHOOK_MAX_BODY_BYTES"),
+        "deep json in a string": (lambda s: post(s, "/v1/stories", {"source_key": "[" * 500}), 422, "outside the allowed"),
+        "v1 signature": (lambda s: httpx.post(f"{s.url}/v1/stories", json=good, timeout=30, headers={
+            auth.TIMESTAMP_HEADER: str(now), auth.SIGNATURE_HEADER: "sha256=" + "0" * 64,
+            auth.CONTENT_SHA256_HEADER: "0" * 64}), 401, "retired"),
         "events without token": (lambda s: post(s, "/v1/storage-events", {"Records": []}), 401, "Bearer"),
         "status of a bad id": (lambda s: get(s, "/v1/stories/not-a-uuid"), 422, "invalid request"),
         "status of an unknown run": (lambda s: get(s, f"/v1/stories/{uuid.uuid4()}"), 404, "no story run"),
         "status unsigned": (lambda s: httpx.get(f"{s.url}/v1/stories/{uuid.uuid4()}", timeout=30), 401, "sign"),
+        "chunked body": (lambda s: httpx.post(f"{s.url}/v1/stories", content=iter([b"{}"]), timeout=30,
+                                              headers=auth.signed_headers(SECRET, "POST", "/v1/stories", b"{}")),
+                         411, "Content-Length"),
     }
 
 
@@ -371,7 +696,7 @@ def test_abuse_gets_the_right_4xx_and_starts_nothing(stack, case):
 def test_replayed_request_is_refused(stack):
     stack.store.put_bytes("uploads/notes.mp4", b"not media")
     body = json.dumps({"source_key": "uploads/notes.mp4"}).encode()
-    headers = {**auth.signed_headers(SECRET, body), auth.IDEMPOTENCY_HEADER: "replay-test-0001",
+    headers = {**auth.signed_headers(SECRET, "POST", "/v1/stories", body), auth.IDEMPOTENCY_HEADER: "replay-test-0001",
                "Content-Type": "application/json"}
     # A 503 (Prefect slow) starts nothing and forgets the signature, so the same bytes may be sent again.
     first = answered(lambda: httpx.post(f"{stack.url}/v1/stories", content=body, headers=headers, timeout=60))
@@ -393,7 +718,7 @@ def test_a_storm_of_identical_requests_starts_one_run(stack):
         fresh = list(pool.map(lambda i: post(stack, "/v1/stories", body, key="storm-key-0001", ts=now - i,
                                              client=client), range(20)))
         data = json.dumps(body).encode()
-        same = {**auth.signed_headers(SECRET, data), auth.IDEMPOTENCY_HEADER: "storm-key-0002",
+        same = {**auth.signed_headers(SECRET, "POST", "/v1/stories", data), auth.IDEMPOTENCY_HEADER: "storm-key-0002",
                 "Content-Type": "application/json"}
         copies = list(pool.map(lambda _: answered(lambda: client.post(f"{stack.url}/v1/stories", content=data,
                                                                       headers=same, timeout=60)), range(20)))
@@ -442,7 +767,9 @@ def test_fuzzed_requests_never_get_a_5xx(stack, case):
     # Most requests correctly signed, some as generated: chosen from the case itself, so a failure replays.
     pick = zlib.crc32(body + repr(sorted((kwargs.get("params") or {}).items())).encode() + case.path.encode()) % 10
     if case.path != "/v1/storage-events" and pick < 8:
-        headers.update(auth.signed_headers(SECRET, body))
+        # Signed as the reference client does: the method, the path as the server decodes it, the query.
+        path = unquote(urlsplit(kwargs["url"]).path)
+        headers.update(auth.signed_headers(SECRET, kwargs["method"], path, body, query=kwargs.get("params")))
     elif case.path == "/v1/storage-events" and pick < 5:
         headers["Authorization"] = f"Bearer {EVENTS_TOKEN}"
     headers = {k: v for k, v in headers.items() if k.lower() not in ("content-length", "host")}

@@ -5,9 +5,11 @@ It never touches media: it checks the request, that the named object exists, and
 Idempotency-Key is enforced by the Prefect server itself (a flow run's idempotency key is unique per
 flow), so concurrent retries through any number of webhook replicas still start one run.
 
-Headers (documented in the OpenAPI schema): `X-Newsroom-Timestamp`, `X-Newsroom-Signature` (see
-`newsroom.webhook.auth`), `Idempotency-Key` on POST /v1/stories; MinIO's notifications on
-/v1/storage-events carry `Authorization: Bearer <storage_events_token>` instead (MinIO cannot sign).
+Headers (documented in the OpenAPI schema): `X-Newsroom-Timestamp`, `X-Newsroom-Content-SHA256` and
+`X-Newsroom-Signature` (scheme v2, see `newsroom.webhook.auth`: it covers method, path, query, timestamp,
+Content-Length and the body's hash, and is checked before the body is read), `Idempotency-Key` on
+POST /v1/stories; MinIO's notifications on /v1/storage-events carry `Authorization: Bearer
+<storage_events_token>` instead (MinIO cannot sign).
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ import re
 import tempfile
 import time
 import uuid
+from collections import Counter
 from collections.abc import Awaitable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -34,14 +37,16 @@ from fastapi.responses import JSONResponse
 from pydantic import ValidationError
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
+from starlette.requests import ClientDisconnect
 
 from newsroom.config import Settings
-from newsroom.errors import ConfigError, NewsroomError, ObjectNotFoundError
+from newsroom.errors import ConfigError, InvalidKeyError, NewsroomError, ObjectNotFoundError
 from newsroom.manifest import DELIVERABLES
 from newsroom.storage import ObjectStore, open_store
-from newsroom.storage.keys import RUNS_PREFIX, manifest_key, run_record_key
+from newsroom.storage.keys import RUNS_PREFIX, manifest_key, run_record_key, validate_key
 from newsroom.webhook import auth
 from newsroom.webhook.schemas import (
+    MAX_FILENAME_BYTES,
     ErrorBody,
     EventsAccepted,
     Health,
@@ -50,6 +55,7 @@ from newsroom.webhook.schemas import (
     StoryRequest,
     StoryStatus,
     Uploaded,
+    upload_name,
 )
 
 log = logging.getLogger("newsroom.webhook")
@@ -57,8 +63,8 @@ T = TypeVar("T")
 RETRY_AFTER_S = 10  # what a 503 asks the client to wait before retrying
 PORTRAIT_PREFIX = "portraits/"
 UPLOAD_PREFIX = "uploads"
-UPLOAD_CHUNK_BYTES = 1024 * 1024
-_FILENAME_RE = re.compile(r"^[\w\-+=@()\[\],][\w.\-+=@ ()\[\],]{0,150}\.[A-Za-z0-9]{1,8}$")
+MAX_JSON_DEPTH = 16  # nesting of arrays/objects in a JSON body; ours need 5 (a storage event)
+_JSON_TOKEN_RE = re.compile(rb'["\\\[\]{}]')
 _IDEMPOTENCY_RE = re.compile(r"^[A-Za-z0-9._:\-]{8,128}$")
 
 
@@ -115,21 +121,27 @@ def unavailable(error: str) -> ApiError:
 _ERRORS: dict[int | str, dict[str, Any]] = {
     status: {"model": ErrorBody, "description": text}
     for status, text in {
-        400: "Malformed request (JSON, headers)",
-        401: "Missing, wrong or stale signature",
+        400: "Malformed request (JSON, headers), or a body that does not match its signed sha256",
+        401: "Missing, wrong or stale signature (refused before the body is read; the connection is closed)",
         404: "No such story run",
         409: "Replayed request, or an Idempotency-Key reused with different parameters",
+        411: "A chunked body: send Content-Length (the signature covers it)",
         413: "Body over the size limit",
-        422: "Invalid parameters or source object",
-        503: "Prefect or the object store is unavailable or too slow: retry after Retry-After seconds",
+        422: "Invalid parameters, file name or source object",
+        429: "Too many uploads from this client at once: retry after Retry-After seconds",
+        503: "Prefect, the object store or the webhook's disk is unavailable or too slow: retry after Retry-After seconds",
     }.items()
 }
 _SIGNED = [
     {"name": auth.TIMESTAMP_HEADER, "in": "header", "required": True, "schema": {"type": "string", "pattern": "^[0-9]{1,12}$"},
      "description": "Unix seconds when the request was signed (a 5-minute window)."},
+    {"name": auth.CONTENT_SHA256_HEADER, "in": "header", "required": True,
+     "schema": {"type": "string", "pattern": "^[0-9a-f]{64}$"},
+     "description": "Hex sha256 of the body as sent (of no bytes for a GET: e3b0c442...b855)."},
     {"name": auth.SIGNATURE_HEADER, "in": "header", "required": True,
-     "schema": {"type": "string", "pattern": "^sha256=[0-9a-f]{64}$"},
-     "description": "sha256=<hex HMAC-SHA256 of '<timestamp>.' + raw body with the shared secret>."},
+     "schema": {"type": "string", "pattern": "^v2=[0-9a-f]{64}$"},
+     "description": "v2=<hex HMAC-SHA256 with the shared secret of the lines NEWSROOM-HMAC-SHA256-V2, method, "
+                    "path, canonical query, timestamp, Content-Length and content sha256, joined by newlines>."},
 ]
 _IDEMPOTENCY = {"name": auth.IDEMPOTENCY_HEADER, "in": "header", "required": True,
                 "schema": {"type": "string", "pattern": _IDEMPOTENCY_RE.pattern},
@@ -152,6 +164,13 @@ def create_app(settings: Settings, launcher: Launcher, store: ObjectStore | None
     guard = auth.ReplayGuard()
     limit = settings.webhook_max_body_bytes
     source_prefixes = tuple(settings.webhook_source_prefixes)
+    # Uploads: never more than ingest accepts; the 413 names the setting that decided.
+    if settings.webhook_max_upload_bytes <= settings.max_source_bytes:
+        upload_cap, upload_cap_setting = settings.webhook_max_upload_bytes, "NEWSROOM_WEBHOOK_MAX_UPLOAD_BYTES"
+    else:
+        upload_cap, upload_cap_setting = settings.max_source_bytes, "NEWSROOM_MAX_SOURCE_BYTES"
+    uploads_per_client = settings.webhook_uploads_per_client
+    uploading: Counter[str] = Counter()  # remote address -> uploads streaming now (one event loop: no lock)
 
     @asynccontextmanager
     async def lifespan(_: FastAPI):
@@ -172,7 +191,11 @@ def create_app(settings: Settings, launcher: Launcher, store: ObjectStore | None
     async def _api_error(request: Request, exc: ApiError) -> JSONResponse:
         log.warning("%s %s -> %d: %s", request.method, request.url.path, exc.status, exc.error)
         body = ErrorBody(error=exc.error, detail=jsonable_encoder(exc.detail), flow_run_id=exc.flow_run_id)
-        headers = {"Retry-After": str(exc.retry_after_s)} if exc.retry_after_s is not None else None
+        headers = {"Retry-After": str(exc.retry_after_s)} if exc.retry_after_s is not None else {}
+        if _body_pending(request):
+            # Refused before the body was read: close the connection rather than read (drain) the rest of it,
+            # which a keep-alive connection would, at the sender's pace.
+            headers["Connection"] = "close"
         return JSONResponse(body.model_dump(exclude_none=True), status_code=exc.status, headers=headers)
 
     @app.exception_handler(RequestValidationError)
@@ -198,33 +221,53 @@ def create_app(settings: Settings, launcher: Launcher, store: ObjectStore | None
         except LaunchError as exc:
             raise unavailable(str(exc)) from None
 
-    async def read_body(request: Request) -> bytes:
+    def authenticate(request: Request) -> auth.SignedRequest:
+        """Check the v2 signature from the request line and headers alone: not one body byte is read here."""
+        if "transfer-encoding" in request.headers:
+            raise ApiError(411, "send the body with a Content-Length (the signature covers it), not chunked")
+        try:
+            return auth.verify_request(secret, request.method, request.scope["path"],
+                                       request.scope.get("query_string", b"").decode("latin-1"), request.headers)
+        except auth.AuthError as exc:
+            log.warning("refused %s %s from %s: %s", request.method, request.url.path, _client(request), exc)
+            raise ApiError(401, str(exc)) from None
+
+    async def read_body(request: Request, signed: auth.SignedRequest | None = None) -> bytes:
+        """The (small) body, held to the signed sha256 and Content-Length when `signed` is given."""
         declared = request.headers.get("content-length")
         if declared and (not declared.isdigit() or int(declared) > limit):
-            raise ApiError(413, f"body is over the {limit}-byte limit")
+            raise ApiError(413, f"body is over the {limit}-byte limit (NEWSROOM_WEBHOOK_MAX_BODY_BYTES)")
         chunks, size = [], 0
-        async for chunk in request.stream():
-            size += len(chunk)
-            if size > limit:
-                raise ApiError(413, f"body is over the {limit}-byte limit")
-            chunks.append(chunk)
-        return b"".join(chunks)
-
-    def check_signature(request: Request, body: bytes) -> str:
-        signature = request.headers.get(auth.SIGNATURE_HEADER)
         try:
-            auth.verify(secret, request.headers.get(auth.TIMESTAMP_HEADER), signature, body)
-        except auth.AuthError as exc:
-            log.warning("refused %s %s from %s: %s", request.method, request.url.path,
-                        request.client.host if request.client else "?", exc)
-            raise ApiError(401, str(exc)) from None
-        return signature or ""
+            async for chunk in request.stream():
+                size += len(chunk)
+                if size > limit:
+                    raise ApiError(413, f"body is over the {limit}-byte limit (NEWSROOM_WEBHOOK_MAX_BODY_BYTES)")
+                chunks.append(chunk)
+        except ClientDisconnect:
+            raise ApiError(400, "the connection closed before the body was complete") from None
+        request.state.body_read = True
+        body = b"".join(chunks)
+        if signed is not None:
+            try:
+                auth.check_content(signed, len(body), hashlib.sha256(body).hexdigest())
+            except auth.ContentMismatchError as exc:
+                raise ApiError(400, str(exc)) from None
+        return body
 
     def parse(model: type, body: bytes) -> Any:
+        depth = _json_depth(body, MAX_JSON_DEPTH)
+        if depth > MAX_JSON_DEPTH:
+            raise ApiError(400, f"body is JSON nested more than {MAX_JSON_DEPTH} levels deep: send a flat object "
+                                "as the schema describes")
         try:
             data = json.loads(body)
         except (UnicodeDecodeError, json.JSONDecodeError) as exc:
             raise ApiError(400, f"body is not valid JSON: {exc}") from None
+        except ValueError:  # the one other: an integer of more than 4300 digits
+            raise ApiError(400, "body is not valid JSON for this API: a number has thousands of digits") from None
+        except RecursionError:  # not reached through the depth check above; never a 500
+            raise ApiError(400, f"body is JSON nested more than {MAX_JSON_DEPTH} levels deep") from None
         if not isinstance(data, dict):
             raise ApiError(422, "body must be a JSON object")
         try:
@@ -250,14 +293,15 @@ def create_app(settings: Settings, launcher: Launcher, store: ObjectStore | None
               openapi_extra={"requestBody": _json_body(StoryRequest), "parameters": [*_SIGNED, _IDEMPOTENCY]})
     async def create_story(request: Request) -> StoryAccepted:
         """Start the whole package (ingest, edit, draft, broadcast) for a media object."""
-        body = await read_body(request)
-        signature = check_signature(request, body)
+        signed = authenticate(request)
+        signature = signed.signature
         seen = guard.claim(signature)
         if seen is not None:
             raise ApiError(409, "replayed request: this exact signed request was already received; "
                                 "sign each retry with a fresh timestamp (the Idempotency-Key keeps it one run)",
                            flow_run_id=seen.flow_run_id)
         try:
+            body = await read_body(request, signed)
             key = request.headers.get(auth.IDEMPOTENCY_HEADER)
             if not key or not _IDEMPOTENCY_RE.match(key):
                 raise ApiError(400, f"{auth.IDEMPOTENCY_HEADER} header is required: 8-128 characters of "
@@ -285,56 +329,80 @@ def create_app(settings: Settings, launcher: Launcher, store: ObjectStore | None
               openapi_extra={"requestBody": {"required": True, "content": {"application/octet-stream": {
                   "schema": {"type": "string", "format": "binary"}}}}, "parameters": [*_SIGNED, {
                   "name": "filename", "in": "query", "required": True,
-                  "schema": {"type": "string", "pattern": _FILENAME_RE.pattern},
-                  "description": "The file's name, with its extension (e.g. council-meeting.mp4)."}]})
+                  "schema": {"type": "string", "minLength": 1, "maxLength": MAX_FILENAME_BYTES},
+                  "description": "The file's own name with its extension (e.g. Mayor's speech (final).mp4). "
+                                 "Stored NFC-normalised with characters other than letters, digits, _ and - "
+                                 "replaced by _; the name as sent is kept in the object's metadata."}]})
     async def upload(request: Request) -> Uploaded:
-        """Store raw media for a story (streamed, up to max_source_bytes); then POST /v1/stories with its key."""
-        filename = request.query_params.get("filename", "")
-        signature = request.headers.get(auth.SIGNATURE_HEADER) or ""
+        """Store raw media for a story (streamed; the signature is checked before the body is read, the body's
+        sha256 after); then POST /v1/stories with its key."""
+        signed = authenticate(request)
+        names = request.query_params.getlist("filename")
         try:
-            ts = auth.parse_headers(request.headers.get(auth.TIMESTAMP_HEADER), signature)
-            auth.check_fresh(ts)
-        except auth.AuthError as exc:
-            raise ApiError(401, str(exc)) from None
-        if not _FILENAME_RE.match(filename):
-            raise ApiError(422, "filename query parameter is required: a plain name with an extension, "
-                                "e.g. ?filename=council-meeting.mp4")
-        cap = settings.max_source_bytes
-        declared = request.headers.get("content-length")
-        if declared and (not declared.isdigit() or int(declared) > cap):
-            raise ApiError(413, f"upload is over the {cap}-byte limit (NEWSROOM_MAX_SOURCE_BYTES)")
-        mac, digest, size = auth.start_mac(secret, ts), hashlib.sha256(), 0
-        with tempfile.NamedTemporaryFile(prefix="newsroom-upload-") as tmp:
+            name = upload_name(names[0] if len(names) == 1 else "")
+            key = validate_key(f"{UPLOAD_PREFIX}/{time.strftime('%Y-%m-%d', time.gmtime())}/{uuid.uuid4().hex[:12]}/"
+                               f"{name.stored}")
+        except InvalidKeyError as exc:
+            raise ApiError(422, str(exc)) from None
+        if signed.content_length > upload_cap:
+            raise ApiError(413, f"upload is {signed.content_length} bytes, over the {upload_cap}-byte limit "
+                                f"({upload_cap_setting})")
+        if signed.content_length == 0:
+            raise ApiError(422, "the upload is empty")
+        client = _client(request)
+        if uploading[client] >= uploads_per_client:
+            raise ApiError(429, f"{uploading[client]} uploads from {client} are in progress, the most one client may "
+                                f"send at once (NEWSROOM_WEBHOOK_UPLOADS_PER_CLIENT): retry when one has finished",
+                           retry_after_s=RETRY_AFTER_S)
+        if guard.claim(signed.signature) is not None:
+            raise ApiError(409, "replayed request: this exact signed upload was already received")
+        uploading[client] += 1
+        try:
+            with tempfile.NamedTemporaryFile(prefix="newsroom-upload-") as tmp:
+                sha256 = await receive_upload(request, signed, tmp)
+                try:
+                    await run_in_threadpool(objects.put_file, key, tmp.name,
+                                            metadata={"sha256": sha256, "filename": name.metadata})
+                except NewsroomError as exc:
+                    raise unavailable(f"object store unavailable: {exc}") from None
+        except BaseException as exc:
+            guard.release(signed.signature)  # nothing stored: the same signed request may be sent again
+            if isinstance(exc, OSError):  # the webhook's own disk (full, say): not the client's fault
+                log.error("could not buffer an upload in %s: %s", tempfile.gettempdir(), exc)
+                raise unavailable("the webhook could not buffer the upload on its disk; nothing was stored: "
+                                  "retry later") from None
+            raise
+        finally:
+            uploading[client] -= 1
+            if uploading[client] <= 0:
+                del uploading[client]
+        log.info("stored upload %s (%d bytes)", key, signed.content_length)
+        return Uploaded(source_key=key, bytes=signed.content_length, sha256=sha256, filename=name.original)
+
+    async def receive_upload(request: Request, signed: auth.SignedRequest, out: Any) -> str:
+        """Stream the body into `out`, held to the signed sha256 and length; returns the sha256."""
+        digest, size = hashlib.sha256(), 0
+        try:
             async for chunk in request.stream():
                 size += len(chunk)
-                if size > cap:
-                    raise ApiError(413, f"upload is over the {cap}-byte limit (NEWSROOM_MAX_SOURCE_BYTES)")
-                mac.update(chunk)
                 digest.update(chunk)
-                tmp.write(chunk)
-            tmp.flush()
-            try:
-                auth.check_mac(mac, signature)
-            except auth.AuthError as exc:
-                raise ApiError(401, str(exc)) from None
-            if guard.claim(signature) is not None:
-                raise ApiError(409, "replayed request: this exact signed upload was already received")
-            if size == 0:
-                raise ApiError(422, "the upload is empty")
-            key = f"{UPLOAD_PREFIX}/{time.strftime('%Y-%m-%d', time.gmtime())}/{uuid.uuid4().hex[:12]}/{filename}"
-            try:
-                await run_in_threadpool(objects.put_file, key, tmp.name, metadata={"sha256": digest.hexdigest()})
-            except NewsroomError as exc:
-                guard.release(signature)
-                raise unavailable(f"object store unavailable: {exc}") from None
-        log.info("stored upload %s (%d bytes)", key, size)
-        return Uploaded(source_key=key, bytes=size, sha256=digest.hexdigest())
+                out.write(chunk)
+        except ClientDisconnect:
+            raise ApiError(400, f"the connection closed after {size} of {signed.content_length} bytes: "
+                                "nothing was stored; send the file again") from None
+        request.state.body_read = True
+        try:
+            auth.check_content(signed, size, digest.hexdigest())
+        except auth.ContentMismatchError as exc:
+            raise ApiError(400, f"{exc}; nothing was stored") from None
+        out.flush()
+        return digest.hexdigest()
 
     @app.get("/v1/stories/{run_id}", response_model=StoryStatus, responses=_ERRORS, name="story_status",
              openapi_extra={"parameters": _SIGNED})
     async def story_status(run_id: UUID, request: Request) -> StoryStatus:
         """Where a story's package run is, and links to its finished files."""
-        check_signature(request, await read_body(request))
+        await read_body(request, authenticate(request))
         run = await on_prefect(launcher.story_run(str(run_id)), "reading the story run")
         if run is None:
             raise ApiError(404, f"no story run {run_id}")
@@ -406,6 +474,46 @@ def create_app(settings: Settings, launcher: Launcher, store: ObjectStore | None
 
     app.openapi = openapi  # type: ignore[method-assign]
     return app
+
+
+def _client(request: Request) -> str:
+    return request.client.host if request.client else "?"
+
+
+def _body_pending(request: Request) -> bool:
+    """The request announced a body that the app has not read to its end."""
+    if getattr(request.state, "body_read", False):
+        return False
+    declared = request.headers.get("content-length", "0")
+    return "transfer-encoding" in request.headers or not declared.isdigit() or int(declared) > 0
+
+
+def _json_depth(body: bytes, stop_at: int) -> int:
+    """How deeply arrays and objects nest in a JSON text (strings skipped), in one linear pass that stops
+    once past `stop_at`: too deep a body is refused before a parser recurses into it."""
+    depth = deepest = 0
+    in_string, skip_to = False, -1
+    for match in _JSON_TOKEN_RE.finditer(body):
+        at = match.start()
+        if at < skip_to:
+            continue  # the character after a backslash in a string
+        char = body[at]
+        if in_string:
+            if char == 0x5C:  # backslash
+                skip_to = at + 2
+            elif char == 0x22:  # closing quote
+                in_string = False
+        elif char == 0x22:
+            in_string = True
+        elif char in (0x5B, 0x7B):  # [ {
+            depth += 1
+            if depth > deepest:
+                deepest = depth
+                if deepest > stop_at:
+                    break
+        else:
+            depth -= 1
+    return deepest
 
 
 def _errors(errors: Any) -> list[dict[str, Any]]:

@@ -1,87 +1,156 @@
-"""Request signing for the CMS webhook: HMAC-SHA256 over timestamp + body, a replay window, replay memory.
+"""Request signing for the CMS webhook (scheme v2): HMAC-SHA256 over the canonical request, checked
+before the first body byte is read; the body is then held to the hash the client signed.
 
 A CMS signs every request with the shared secret (setting `webhook_secret`):
 
     X-Newsroom-Timestamp: 1764552000                 (Unix seconds, when the request was signed)
-    X-Newsroom-Signature: sha256=<hex>               (HMAC-SHA256 of b"<timestamp>." + raw body)
+    X-Newsroom-Content-SHA256: <hex sha256 of the body; e3b0c442...b855 for no body>
+    X-Newsroom-Signature: v2=<hex HMAC-SHA256 of the string to sign>
 
+The string to sign is seven lines joined by "\\n" (no trailing newline):
+
+    NEWSROOM-HMAC-SHA256-V2
+    <METHOD>                                         (upper case: POST, GET)
+    <path>                                           (percent-decoded: /v1/uploads)
+    <canonical query>                                (see `canonical_query`; empty when there is none)
+    <timestamp>                                      (the X-Newsroom-Timestamp value)
+    <Content-Length>                                 (decimal; 0 without a body)
+    <content sha256>                                 (the X-Newsroom-Content-SHA256 value, lower-case hex)
+
+Everything the server acts on before it reads the body is signed, so a bad signature is refused before
+a byte of it is read, and a signature made for one method, path or query is never valid for another.
 Requests signed more than `WINDOW_S` away from the server's clock are refused, so a captured request
-stops working after five minutes; within the window each signature is accepted once (`ReplayGuard`).
+stops working after five minutes; within the window each POST signature is accepted once (`ReplayGuard`).
 """
 
 from __future__ import annotations
 
 import hashlib
 import hmac
+import re
 import threading
 import time
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from urllib.parse import parse_qsl, quote
 
 TIMESTAMP_HEADER = "X-Newsroom-Timestamp"
 SIGNATURE_HEADER = "X-Newsroom-Signature"
+CONTENT_SHA256_HEADER = "X-Newsroom-Content-SHA256"
 IDEMPOTENCY_HEADER = "Idempotency-Key"
-SIGNATURE_SCHEME = "sha256="
+SIGNATURE_SCHEME = "v2="
+ALGORITHM = "NEWSROOM-HMAC-SHA256-V2"
 WINDOW_S = 300
+MAX_QUERY_FIELDS = 32
+EMPTY_SHA256 = hashlib.sha256(b"").hexdigest()
+_HEX64_RE = re.compile(r"^[0-9a-f]{64}$")
+_UNRESERVED = "-_.~"  # RFC 3986: the only characters the canonical query leaves unencoded (with ALPHA / DIGIT)
 
 
 class AuthError(Exception):
     """The request is not signed correctly; the message says how to fix it (never echoes secrets)."""
 
 
-def sign(secret: str, timestamp: int | str, body: bytes) -> str:
-    """The X-Newsroom-Signature value for `body` signed at `timestamp`."""
-    mac = hmac.new(secret.encode("utf-8"), f"{timestamp}.".encode("ascii") + body, hashlib.sha256)
-    return SIGNATURE_SCHEME + mac.hexdigest()
+class ContentMismatchError(AuthError):
+    """The body that arrived is not the one the client signed (X-Newsroom-Content-SHA256, Content-Length)."""
 
 
-def signed_headers(secret: str, body: bytes, *, timestamp: int | None = None) -> dict[str, str]:
-    """Headers a client sends (used by tests, the benchmark and CMS integrators as a reference)."""
+@dataclass(frozen=True, slots=True)
+class SignedRequest:
+    """What a verified signature vouches for: the body still has to match `content_sha256`."""
+
+    timestamp: int
+    signature: str
+    content_length: int
+    content_sha256: str
+
+
+def canonical_query(query: str | Mapping[str, str] | Iterable[tuple[str, str]] | None) -> str:
+    """The query as signed: name=value pairs, each side UTF-8 percent-encoded (everything but A-Z a-z 0-9
+    - _ . ~, so a space is %20), sorted by encoded name then value, joined with '&'.
+
+    `query` is the raw query string as received ('filename=clip%202.mp4'), or the client's own
+    parameters (a mapping or pairs of strings), which give the same result."""
+    if not query:
+        pairs: list[tuple[str, str]] = []
+    elif isinstance(query, str):
+        try:
+            pairs = parse_qsl(query, keep_blank_values=True, errors="strict", max_num_fields=MAX_QUERY_FIELDS)
+        except UnicodeDecodeError:
+            raise AuthError("the query string is not UTF-8 once percent-decoded") from None
+        except ValueError:
+            raise AuthError(f"the query string has more than {MAX_QUERY_FIELDS} fields") from None
+    else:
+        pairs = list(query.items() if isinstance(query, Mapping) else query)
+    encoded = sorted((quote(str(k), safe=_UNRESERVED), quote(str(v), safe=_UNRESERVED)) for k, v in pairs)
+    return "&".join(f"{k}={v}" for k, v in encoded)
+
+
+def string_to_sign(method: str, path: str, query: str, timestamp: int | str, content_length: int,
+                   content_sha256: str) -> bytes:
+    """The exact bytes the v2 signature is the HMAC of (`query` already canonical)."""
+    lines = (ALGORITHM, method.upper(), path, query, str(timestamp), str(content_length), content_sha256)
+    return "\n".join(lines).encode("utf-8")
+
+
+def sign(secret: str, method: str, path: str, *, query: str | Mapping[str, str] | None = None,
+         timestamp: int | str, content_length: int, content_sha256: str) -> str:
+    """The X-Newsroom-Signature value (for a body hashed elsewhere, e.g. a large file read in pieces)."""
+    message = string_to_sign(method, path, canonical_query(query), timestamp, content_length, content_sha256)
+    return SIGNATURE_SCHEME + hmac.new(secret.encode("utf-8"), message, hashlib.sha256).hexdigest()
+
+
+def signed_headers(secret: str, method: str, path: str, body: bytes = b"", *,
+                   query: str | Mapping[str, str] | None = None, timestamp: int | None = None) -> dict[str, str]:
+    """Headers a client sends with `body` (the reference client: tests, the benchmark, CMS integrators).
+
+    Send the body as Content-Length bytes (not chunked) and the query exactly as signed here."""
     ts = int(time.time()) if timestamp is None else timestamp
-    return {TIMESTAMP_HEADER: str(ts), SIGNATURE_HEADER: sign(secret, ts, body)}
+    digest = hashlib.sha256(body).hexdigest()
+    signature = sign(secret, method, path, query=query, timestamp=ts, content_length=len(body), content_sha256=digest)
+    return {TIMESTAMP_HEADER: str(ts), CONTENT_SHA256_HEADER: digest, SIGNATURE_HEADER: signature}
 
 
-def parse_headers(timestamp: str | None, signature: str | None) -> int:
-    """Check the two headers are present and well-formed; returns the timestamp. Raises AuthError."""
-    if not timestamp or not signature:
-        raise AuthError(f"missing {TIMESTAMP_HEADER} or {SIGNATURE_HEADER} header: sign the request "
-                        "(HMAC-SHA256 of '<timestamp>.' + body with the shared secret)")
-    try:
-        ts = int(timestamp)
-    except ValueError:
-        raise AuthError(f"{TIMESTAMP_HEADER} must be Unix seconds (an integer)") from None
+def verify_request(secret: str, method: str, path: str, query: str, headers: Mapping[str, str], *,
+                   now: float | None = None, window_s: int = WINDOW_S) -> SignedRequest:
+    """Check a request's signature and freshness from its request line and headers alone (the body is not
+    needed: it is held to `content_sha256` while it is read). Raises AuthError."""
+    lower = {k.lower(): v for k, v in headers.items()}
+    timestamp, signature = lower.get(TIMESTAMP_HEADER.lower()), lower.get(SIGNATURE_HEADER.lower())
+    content_sha256 = lower.get(CONTENT_SHA256_HEADER.lower())
+    if not timestamp or not signature or not content_sha256:
+        raise AuthError(f"missing {TIMESTAMP_HEADER}, {CONTENT_SHA256_HEADER} or {SIGNATURE_HEADER} header: sign "
+                        "the request (scheme v2: HMAC-SHA256 of the canonical request with the shared secret)")
+    if not timestamp.isascii() or not timestamp.isdigit() or len(timestamp) > 12:
+        raise AuthError(f"{TIMESTAMP_HEADER} must be Unix seconds (an integer)")
+    if not _HEX64_RE.match(content_sha256):
+        raise AuthError(f"{CONTENT_SHA256_HEADER} must be the body's sha256 as 64 lower-case hex digits")
     if not signature.startswith(SIGNATURE_SCHEME) or len(signature) != len(SIGNATURE_SCHEME) + 64:
-        raise AuthError(f"{SIGNATURE_HEADER} must look like 'sha256=<64 hex digits>'")
-    return ts
-
-
-def check_fresh(ts: int, *, now: float | None = None, window_s: int = WINDOW_S) -> None:
+        hint = " (the v1 'sha256=' scheme over the body is retired)" if signature.startswith("sha256=") else ""
+        raise AuthError(f"{SIGNATURE_HEADER} must look like 'v2=<64 hex digits>'{hint}")
+    declared = lower.get("content-length", "0")
+    if not declared.isascii() or not declared.isdigit():
+        raise AuthError("Content-Length must be a decimal number of bytes")
+    content_length = int(declared)
+    message = string_to_sign(method, path, canonical_query(query), timestamp, content_length, content_sha256)
+    expected = SIGNATURE_SCHEME + hmac.new(secret.encode("utf-8"), message, hashlib.sha256).hexdigest()
+    # Constant-time comparison: timing says nothing about the expected value.
+    if not hmac.compare_digest(expected.encode("ascii"), signature.encode("ascii", "replace")):
+        raise AuthError("signature does not match: sign method, path, canonical query, timestamp, Content-Length "
+                        f"and {CONTENT_SHA256_HEADER} of this exact request with the shared secret (scheme v2)")
+    ts = int(timestamp)
     skew = (time.time() if now is None else now) - ts
     if abs(skew) > window_s:
         raise AuthError(f"timestamp is {abs(skew):.0f} s away from the server's clock (limit {window_s} s): "
                         "sign each request when you send it and keep clocks in sync (NTP)")
+    return SignedRequest(ts, signature, content_length, content_sha256)
 
 
-def start_mac(secret: str, ts: int) -> hmac.HMAC:
-    """An HMAC to feed a streamed body into (large uploads are never held in memory)."""
-    return hmac.new(secret.encode("utf-8"), f"{ts}.".encode("ascii"), hashlib.sha256)
-
-
-def check_mac(mac: hmac.HMAC, signature: str) -> None:
-    # Constant-time comparison: timing says nothing about the expected value.
-    if not hmac.compare_digest((SIGNATURE_SCHEME + mac.hexdigest()).encode("ascii"),
-                               signature.encode("ascii", "replace")):
-        raise AuthError("signature does not match: sign '<timestamp>.' + the exact body bytes with the shared secret")
-
-
-def verify(secret: str, timestamp: str | None, signature: str | None, body: bytes, *,
-           now: float | None = None, window_s: int = WINDOW_S) -> int:
-    """Check a request's signature and freshness; returns the timestamp. Raises AuthError."""
-    ts = parse_headers(timestamp, signature)
-    mac = start_mac(secret, ts)
-    mac.update(body)
-    check_mac(mac, signature or "")
-    check_fresh(ts, now=now, window_s=window_s)
-    return ts
+def check_content(signed: SignedRequest, size: int, sha256_hex: str) -> None:
+    """The body that arrived (its size and sha256) is the one that was signed. Raises ContentMismatchError."""
+    if size != signed.content_length or not hmac.compare_digest(sha256_hex, signed.content_sha256):
+        raise ContentMismatchError(f"the body ({size} bytes) does not match the signed {CONTENT_SHA256_HEADER} and "
+                                   "Content-Length: hash the exact bytes you send, and resend")
 
 
 @dataclass(frozen=True, slots=True)

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import re
+import unicodedata
+from dataclasses import dataclass
 from typing import Annotated, Any
-from urllib.parse import unquote_plus
+from urllib.parse import quote, unquote_plus
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
 
@@ -21,6 +24,12 @@ from newsroom.storage.keys import validate_key
 
 ObjectKey = Annotated[str, StringConstraints(min_length=1, max_length=512)]
 IdempotencyKey = Annotated[str, StringConstraints(min_length=8, max_length=128, pattern=r"^[A-Za-z0-9._:\-]+$")]
+MAX_FILENAME_BYTES = 255  # an upload's name as sent (UTF-8), like a file system's limit; kept in S3 metadata (2 KB)
+MAX_STORED_STEM_BYTES = 120  # the name's stem in the stored key (UTF-8), before its extension
+_UNSAFE_RE = re.compile(r"[^\w-]+")  # \w: Unicode letters and digits, and '_'
+_EXTENSION_RE = re.compile(r"^[A-Za-z0-9]{1,8}$")
+# What the `filename` metadata keeps as is: printable ASCII but '%' (escapes), '"' and '\\' (header quoting).
+_METADATA_SAFE = " !#$&'()*+,-./:;<=>?@[]^_`{|}~"
 
 
 def _safe_key(value: str) -> str:
@@ -28,6 +37,47 @@ def _safe_key(value: str) -> str:
         return validate_key(value)
     except InvalidKeyError as exc:
         raise ValueError(str(exc)) from None
+
+
+@dataclass(frozen=True, slots=True)
+class UploadName:
+    """An upload's file name as sent, and the name its object is stored under."""
+
+    original: str
+    stored: str
+
+    @property
+    def metadata(self) -> str:
+        """The original name for object metadata (an HTTP header on S3: ASCII only): UTF-8 percent-encoded,
+        printable ASCII kept but '%', '"' and '\\'; `urllib.parse.unquote` gives the name back."""
+        return quote(self.original, safe=_METADATA_SAFE)
+
+
+def upload_name(filename: str) -> UploadName:
+    """The stored name for an uploaded file's name: NFC-normalised, every run of characters other than
+    letters, digits, '_' and '-' in the stem replaced by one '_', the extension kept. Raises InvalidKeyError
+    (with what to send instead) for a name that cannot become one: a path, no extension, nothing left."""
+    example = "send the file's own name with its extension, e.g. ?filename=council-meeting.mp4"
+    name = unicodedata.normalize("NFC", filename).strip()
+    if not name:
+        raise InvalidKeyError(f"the filename query parameter is required: {example}")
+    try:
+        encoded = filename.encode("utf-8")
+    except UnicodeEncodeError:  # a lone surrogate
+        raise InvalidKeyError(f"filename is not valid Unicode text: {example}") from None
+    if len(encoded) > MAX_FILENAME_BYTES:
+        raise InvalidKeyError(f"filename is longer than {MAX_FILENAME_BYTES} bytes (UTF-8): {example}")
+    if "/" in name or "\\" in name:
+        raise InvalidKeyError(f"filename must be a name, not a path (no '/' or '\\'): {example}")
+    stem, dot, extension = name.rpartition(".")
+    if not dot or not _EXTENSION_RE.match(extension):
+        raise InvalidKeyError(f"filename {filename!r} has no extension (1-8 letters or digits after the last '.'): "
+                              f"{example}")
+    clean = _UNSAFE_RE.sub("_", stem).strip("_-")
+    clean = clean.encode("utf-8")[:MAX_STORED_STEM_BYTES].decode("utf-8", "ignore").rstrip("_-")
+    if not clean:
+        raise InvalidKeyError(f"filename {filename!r} has no letters or digits before its extension: {example}")
+    return UploadName(original=filename, stored=f"{clean}.{extension}")
 
 
 class StoryRequest(BaseModel):
@@ -77,6 +127,7 @@ class Uploaded(BaseModel):
     source_key: str = Field(description="Where the upload is stored: pass it as source_key to POST /v1/stories.")
     bytes: int
     sha256: str
+    filename: str = Field(description="The file name as sent (kept, percent-encoded, in the object's metadata).")
 
 
 class StoryStatus(BaseModel):
