@@ -362,7 +362,7 @@ def create_app(settings: Settings, launcher: Launcher, store: ObjectStore | None
                 sha256 = await receive_upload(request, signed, tmp)
                 try:
                     await run_in_threadpool(objects.put_file, key, tmp.name,
-                                            metadata={"sha256": sha256, "filename": name.metadata})
+                                            metadata={"sha256": sha256, "filename": name.original})
                 except NewsroomError as exc:
                     raise unavailable(f"object store unavailable: {exc}") from None
         except BaseException as exc:

@@ -6,7 +6,7 @@ import re
 import unicodedata
 from dataclasses import dataclass
 from typing import Annotated, Any
-from urllib.parse import quote, unquote_plus
+from urllib.parse import unquote_plus
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
 
@@ -20,16 +20,12 @@ from newsroom.params import (
     RestorePreset,
     UpscaleMethod,
 )
-from newsroom.storage.keys import validate_key
+from newsroom.storage.keys import clean_name, validate_key
 
 ObjectKey = Annotated[str, StringConstraints(min_length=1, max_length=512)]
 IdempotencyKey = Annotated[str, StringConstraints(min_length=8, max_length=128, pattern=r"^[A-Za-z0-9._:\-]+$")]
 MAX_FILENAME_BYTES = 255  # an upload's name as sent (UTF-8), like a file system's limit; kept in S3 metadata (2 KB)
-MAX_STORED_STEM_BYTES = 120  # the name's stem in the stored key (UTF-8), before its extension
-_UNSAFE_RE = re.compile(r"[^\w-]+")  # \w: Unicode letters and digits, and '_'
 _EXTENSION_RE = re.compile(r"^[A-Za-z0-9]{1,8}$")
-# What the `filename` metadata keeps as is: printable ASCII but '%' (escapes), '"' and '\\' (header quoting).
-_METADATA_SAFE = " !#$&'()*+,-./:;<=>?@[]^_`{|}~"
 
 
 def _safe_key(value: str) -> str:
@@ -43,20 +39,14 @@ def _safe_key(value: str) -> str:
 class UploadName:
     """An upload's file name as sent, and the name its object is stored under."""
 
-    original: str
+    original: str  # kept in the object's `filename` metadata (the stores encode it for S3 headers)
     stored: str
-
-    @property
-    def metadata(self) -> str:
-        """The original name for object metadata (an HTTP header on S3: ASCII only): UTF-8 percent-encoded,
-        printable ASCII kept but '%', '"' and '\\'; `urllib.parse.unquote` gives the name back."""
-        return quote(self.original, safe=_METADATA_SAFE)
 
 
 def upload_name(filename: str) -> UploadName:
-    """The stored name for an uploaded file's name: NFC-normalised, every run of characters other than
-    letters, digits, '_' and '-' in the stem replaced by one '_', the extension kept. Raises InvalidKeyError
-    (with what to send instead) for a name that cannot become one: a path, no extension, nothing left."""
+    """The stored name for an uploaded file's name: the same rule as inbox objects (`storage.keys.clean_name`:
+    NFC, control characters replaced, spaces made plain), with an extension. Raises InvalidKeyError (with
+    what to send instead) for a name that cannot become one: a path, no extension, nothing left."""
     example = "send the file's own name with its extension, e.g. ?filename=council-meeting.mp4"
     name = unicodedata.normalize("NFC", filename).strip()
     if not name:
@@ -73,11 +63,9 @@ def upload_name(filename: str) -> UploadName:
     if not dot or not _EXTENSION_RE.match(extension):
         raise InvalidKeyError(f"filename {filename!r} has no extension (1-8 letters or digits after the last '.'): "
                               f"{example}")
-    clean = _UNSAFE_RE.sub("_", stem).strip("_-")
-    clean = clean.encode("utf-8")[:MAX_STORED_STEM_BYTES].decode("utf-8", "ignore").rstrip("_-")
-    if not clean:
+    if not any(ch.isalnum() for ch in stem):
         raise InvalidKeyError(f"filename {filename!r} has no letters or digits before its extension: {example}")
-    return UploadName(original=filename, stored=f"{clean}.{extension}")
+    return UploadName(original=filename, stored=clean_name(name))
 
 
 class StoryRequest(BaseModel):
