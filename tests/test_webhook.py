@@ -577,7 +577,7 @@ def test_upload_then_story(stack, media_dir):
     stored = _upload(stack, data, "council meeting.mp4")
     assert stored.status_code == 201, stored.text
     key = stored.json()["source_key"]
-    assert key.startswith("uploads/") and key.endswith("/council_meeting.mp4")
+    assert key.startswith("uploads/") and key.endswith("/council meeting.mp4")
     assert stack.store.get_bytes(key) == data and stored.json()["bytes"] == len(data)
     metadata = stack.store.stat(key).metadata
     assert metadata["sha256"] == stored.json()["sha256"] and metadata["filename"] == "council meeting.mp4"
