@@ -36,6 +36,14 @@ class NoAudioError(MediaError):
     """The media has no audio stream where one is needed."""
 
 
+class MediaRefusedError(MediaError):
+    """A file was refused by the media gate (its format or a limit); the message names the setting."""
+
+
+class DamagedMediaError(MediaError):
+    """Too much of a source is damaged or missing to use it."""
+
+
 class ModelNotInstalledError(NewsroomError):
     """The package that carries a model's weights is not installed."""
 

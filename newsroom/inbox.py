@@ -36,6 +36,7 @@ class InboxResult:
     detail: str = ""
     moved_to: str | None = None
     flow_run_id: str | None = None
+    elapsed_s: float = 0.0  # how long the scan spent on it
 
 
 def _age_s(info: ObjectInfo, now: datetime) -> float:

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import logging
+import time
 import uuid
 from pathlib import PurePosixPath
 
@@ -67,6 +69,12 @@ def take_object(key: str, package_deployment: str) -> inbox.InboxResult:
     """Usable media -> archive copy (cleaned name, original kept in its metadata) -> one package run per
     content hash -> removed from the inbox. Unusable names and media go to failed/ with the reason;
     machine failures (storage, disk, deadlines) raise TransientError and the object stays."""
+    started = time.monotonic()
+    result = _take(key, package_deployment)
+    return dataclasses.replace(result, elapsed_s=round(time.monotonic() - started, 3))
+
+
+def _take(key: str, package_deployment: str) -> inbox.InboxResult:
     name = inbox.original_name(key)
     with scratch_dir() as tmp:
         try:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import subprocess
 from pathlib import Path
@@ -111,6 +112,26 @@ def minio_env(prefect_harness, minio_settings, monkeypatch):
     _reset_task_state()
 
 
+
+
+@pytest.fixture
+def package_deployment(prefect_harness):
+    """The package deployment registered on the API, with no worker: its runs stay scheduled for counting."""
+    from prefect.client.orchestration import get_client
+
+    from flows.package import newsroom_package
+
+    deployment_id = newsroom_package.to_deployment("package").apply()
+    yield deployment_id
+
+    async def cleanup():
+        async with get_client() as client:
+            for run in await client.read_flow_runs(limit=200):
+                if run.deployment_id == deployment_id:
+                    await client.delete_flow_run(run.id)
+            await client.delete_deployment(deployment_id)
+
+    asyncio.run(cleanup())
 
 
 def _reset_task_state() -> None:

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from newsroom.config import Settings, get_settings
-from newsroom.errors import MediaError
+from newsroom.errors import DamagedMediaError
 from newsroom.media import process
 from newsroom.media.ffmpeg import DecodeReport
 from newsroom.media.inputs import input_args
@@ -32,10 +32,6 @@ MAX_TIMES_KEPT = 50
 _PACKET_RE = re.compile(r"^demuxer\+ffmpeg -> ist_index:(\d+) .*?pkt_pts_time:(-?[\d.]+)")
 _ERROR_RE = re.compile(r"Error while decoding stream #\d+:(\d+)|\] (concealing \d+ DC|error while decoding MB)")
 AUDIO_FRAME_SAMPLES = {"aac": 1024, "mp3": 1152, "mp2": 1152, "ac3": 1536, "eac3": 1536, "opus": 960}
-
-
-class DamagedMediaError(MediaError):
-    """Too much of a source is damaged or missing to use it."""
 
 
 @dataclass(frozen=True, slots=True)

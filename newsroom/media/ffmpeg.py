@@ -17,7 +17,7 @@ from fractions import Fraction
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from newsroom.errors import MediaError, NoAudioError
+from newsroom.errors import MediaError, MediaRefusedError, NoAudioError
 from newsroom.media import process
 from newsroom.media.inputs import check_inputs, input_args
 from newsroom.types import MediaInfo, StreamInfo
@@ -69,6 +69,20 @@ def _probe_memory_limit() -> int:
     return get_settings().probe_memory_limit_bytes
 
 
+def _describe_demuxer(name: str) -> str:
+    first = name.split(",")[0]
+    known = {"hls": "an HLS playlist (it names other files to read)",
+             "concat": "an ffconcat list (it names other files to read)",
+             "sdp": "an SDP description of a network stream", "rtsp": "a network stream",
+             "image2": "an image sequence", "gif": "an animated image",
+             "srt": "a subtitle file", "webvtt": "a subtitle file", "ass": "a subtitle file"}
+    if first in known:
+        return known[first]
+    if first.endswith("_pipe"):
+        return f"a still image ({first.removesuffix('_pipe').upper()})"
+    return f"a {first} file"
+
+
 def probe(path: str | Path, *, memory_limit_bytes: int | None = None) -> MediaInfo:
     """Read a file's container and streams. MediaError if it is not readable media in an allowed container
     (see `newsroom.media.inputs`: playlists, concat lists and image sequences are refused)."""
@@ -88,10 +102,10 @@ def probe(path: str | Path, *, memory_limit_bytes: int | None = None) -> MediaIn
             raise transient
         refused = _NOT_ALLOWED_RE.search(result.stderr)
         if refused:
-            raise MediaError(
-                f"{path.name} is a {refused.group(1).split(',')[0]} file (a playlist, list or image sequence), not a "
-                "video or audio container: newsroom accepts MP4/MOV, MKV/WebM, MPEG-TS/PS, AVI, MXF, WAV, MP3, "
-                "AAC, FLAC and Ogg files; export the media itself"
+            raise MediaRefusedError(
+                f"{path.name} is {_describe_demuxer(refused.group(1))}, not a video or audio container: newsroom "
+                "accepts MP4/MOV, MKV/WebM, MPEG-TS/PS, AVI, MXF, WAV, MP3, AAC, FLAC and Ogg files; export the "
+                "media itself"
             )
         if re.search(r"Cannot allocate memory|Out of memory", result.stderr, re.IGNORECASE):
             limit = memory_limit_bytes or _probe_memory_limit()
@@ -240,7 +254,7 @@ def run_ffmpeg(
         hint = ": the source may be truncated or corrupt" if parsed.issue_count else ""
         raise MediaError(f"{what} failed: {last_lines(text)}{hint}")
     if parsed.issue_count:
-        log.warning("%s: %d damaged frame(s) concealed", what, parsed.issue_count)
+        log.debug("%s: %d damaged frame(s) concealed", what, parsed.issue_count)
     if progress:
         progress(1.0)
     return DecodeReport(tuple(parsed.issues), parsed.issue_count, parsed.out_time_s, done.elapsed_s, done.maxrss_kib)

@@ -13,15 +13,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from newsroom.config import Settings, get_settings
-from newsroom.errors import MediaError
-from newsroom.media.ffmpeg import probe
+from newsroom.errors import DamagedMediaError, MediaError, MediaRefusedError
+from newsroom.media.ffmpeg import probe, run_ffmpeg
+from newsroom.media.inputs import input_args
+from newsroom.media.process import deadline_for
 from newsroom.types import MediaInfo
 
 IMAGE_FORMATS = {"JPEG": "JPEG", "PNG": "PNG", "WEBP": "WebP"}
-
-
-class MediaRefusedError(MediaError):
-    """A file was refused by the gate (format or a limit); the message names the setting."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,13 +93,33 @@ def check_limits(info: MediaInfo, limits: MediaLimits, *, name: str, stream_coun
                 "(NEWSROOM_MAX_FPS): export it at a standard frame rate")
 
 
-def admit_media(path: str | Path, settings: Settings | None = None) -> MediaInfo:
-    """Probe an untrusted media file and check it against the limits. Returns its MediaInfo."""
+TAIL_CHECK_S = 1.5
+
+
+def check_tail(path: Path, info: MediaInfo) -> None:
+    """A cut-off file (a copy that died half-way keeps its index, so it probes fine) decodes nothing near the
+    end it declares: seek there and decode a moment, a fraction of a second of work for any length.
+    DamagedMediaError when nothing comes out. (The whole file is judged for damage at ingest.)"""
+    start = max(0.0, info.duration_s - TAIL_CHECK_S)
+    report = run_ffmpeg(["-ss", f"{start:.3f}", *input_args(path), "-map", "0:v:0?", "-map", "0:a:0?",
+                         "-t", f"{TAIL_CHECK_S:.1f}", "-f", "null", "-"],
+                        what=f"checking the end of {path.name}", timeout_s=deadline_for(TAIL_CHECK_S * 10))
+    if not report.out_time_s:
+        raise DamagedMediaError(
+            f"{path.name} is cut off: it declares {info.duration_s:.1f} s but nothing decodes near its end; the "
+            "copy or upload probably stopped early: copy or upload the file again")
+
+
+def admit_media(path: str | Path, settings: Settings | None = None, *, tail: bool = True) -> MediaInfo:
+    """Probe an untrusted media file, check it against the limits and (with `tail`) that it is not cut
+    off. Returns its MediaInfo."""
     path = Path(path)
     limits = MediaLimits.from_settings(settings)
     _check_size(path, limits.max_bytes, "a source")
     info = probe(path, memory_limit_bytes=(settings or get_settings()).probe_memory_limit_bytes)
     check_limits(info, limits, name=path.name, stream_count=info.stream_count)
+    if tail:
+        check_tail(path, info)
     return info
 
 
@@ -121,8 +139,10 @@ def admit_image(path: str | Path, settings: Settings | None = None, *, what: str
     except UnidentifiedImageError:
         raise MediaRefusedError(f"{what} {path.name} is not a JPEG, PNG or WebP image: export it as one of those"
                                 ) from None
-    except Image.DecompressionBombError:
-        raise MediaRefusedError(f"{what} {path.name} is too large to decode safely: scale it down") from None
+    except Image.DecompressionBombError:  # Pillow's own guard fires on the header, far above our limit
+        raise MediaRefusedError(
+            f"{what} {path.name} declares over {2 * Image.MAX_IMAGE_PIXELS / 1e6:.0f} megapixels, far over the "
+            f"{limits.max_image_pixels / 1e6:.0f}-megapixel limit (NEWSROOM_MAX_IMAGE_PIXELS): scale it down") from None
     except OSError as exc:
         raise MediaError(f"{what} {path.name} is not a readable image ({exc}): re-export it as JPEG or PNG") from None
     if width * height > limits.max_image_pixels:

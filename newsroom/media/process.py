@@ -48,7 +48,7 @@ _PR_SET_PDEATHSIG = 1
 
 
 __all__ = ["Child", "Completed", "DeadlineError", "ResourceError", "binary", "classify_failure", "deadline_for",
-           "kill_all", "last_lines", "live_children", "run"]
+           "kill_all", "last_lines", "live_children", "peak_rss_kib", "run"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,6 +98,17 @@ def deadline_for(duration_s: float | None, *, per_media_s: float | None = None, 
 
 _live: dict[int, subprocess.Popen] = {}
 _live_lock = threading.Lock()
+_peak_rss_kib = 0
+
+
+def peak_rss_kib(*, reset: bool = False) -> int:
+    """The largest peak memory (KiB) of any child run through this module since the last reset."""
+    global _peak_rss_kib
+    with _live_lock:
+        peak = _peak_rss_kib
+        if reset:
+            _peak_rss_kib = 0
+    return peak
 
 
 def _register(proc: subprocess.Popen) -> None:
@@ -222,7 +233,10 @@ def _wait(proc: subprocess.Popen, deadline: float) -> tuple[int, int]:
         except ChildProcessError:  # already reaped elsewhere
             return proc.wait(), 0
         if pid == proc.pid:
+            global _peak_rss_kib
             proc.returncode = os.waitstatus_to_exitcode(status)
+            with _live_lock:
+                _peak_rss_kib = max(_peak_rss_kib, int(usage.ru_maxrss))
             return proc.returncode, int(usage.ru_maxrss)
         if time.monotonic() > deadline:
             raise DeadlineError("deadline")
