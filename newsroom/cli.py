@@ -38,6 +38,7 @@ app.add_typer(ops_app, name="ops")
 err = Console(stderr=True)
 log = logging.getLogger("newsroom.cli")
 T = TypeVar("T")
+_shutting_down = False
 
 
 class LanguageChoice(str, Enum):
@@ -569,14 +570,15 @@ def _shutdown(code: int, why: str) -> NoReturn:
 
     Work still running in task threads cannot be joined quickly, so the process ends with os._exit after
     the clean-up; the flow run was already marked crashed by Prefect's own signal handling."""
+    global _shutting_down
+    if _shutting_down:  # a second signal while we clean up (e.g. sent to the process and its group)
+        return  # type: ignore[misc]
+    _shutting_down = True
     from newsroom.media import process
 
     killed = process.kill_all()
-    stopped = 0
-    if "flows" in sys.modules or any(name.startswith("prefect.server") for name in sys.modules):
-        from flows.shutdown import stop_ephemeral_servers
-
-        stopped = stop_ephemeral_servers()
+    shutdown = sys.modules.get("flows.shutdown")  # imported by _run_flow before any flow starts
+    stopped = shutdown.stop_ephemeral_servers() if shutdown is not None else 0
     err.print(f"{why}: stopped {killed} child process(es) and {stopped} temporary Prefect server(s)")
     sys.stdout.flush()
     sys.stderr.flush()
@@ -587,6 +589,8 @@ def _run_flow(flow: Callable[..., T], *args: Any, **kwargs: Any) -> T:
     """Call a flow in a worker thread while the main thread waits. Prefect turns SIGTERM into a crash
     report in the thread that runs a flow, which waits on the API (possibly already gone); in a worker
     thread it leaves the CLI's own handler in charge, which stops children and the temporary server."""
+    import flows.shutdown  # noqa: F401  (ready for _shutdown: no imports inside a signal handler)
+
     result: dict[str, Any] = {}
 
     def call() -> None:
