@@ -57,7 +57,7 @@ def profile(name: str) -> LoudnessTarget:
 def measure(path: str | Path) -> Loudness:
     """Integrated loudness, true peak and loudness range per EBU R128 (ffmpeg's ebur128 filter)."""
     cmd = [binary("ffmpeg"), "-hide_banner", "-nostdin", "-nostats", *input_args(path), "-map", "0:a:0",
-           "-af", "ebur128=peak=true", "-f", "null", "-"]
+           "-af", Filter("ebur128", peak="true"), "-f", "null", "-"]
     what = f"measuring the loudness of {Path(path).name}"
     result = process.run(cmd, what=what, timeout_s=process.deadline_for(None))
     if result.returncode != 0:
