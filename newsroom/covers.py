@@ -25,6 +25,7 @@ import numpy as np
 
 from newsroom.errors import MediaError, NewsroomError
 from newsroom.media import probe, process
+from newsroom.media.graph import Filter, chain
 from newsroom.media.inputs import input_args
 from newsroom.types import MediaInfo
 from newsroom.typeset import (  # noqa: F401 (FONT_FILES, NO_LINE_END: re-exported, the headline's rules)
@@ -154,15 +155,16 @@ def _parse_ppms(data: bytes) -> list[np.ndarray]:
     return frames
 
 
-def _frame_filters(max_side: int | None) -> list[str]:
+def _frame_filters(max_side: int | None) -> list[Filter]:
     # Square pixels first (anamorphic sources), then the optional analysis scale, which never enlarges.
-    filters = ["scale='max(1,round(iw*sar))':ih", "setsar=1"]
+    filters = [Filter("scale", "max(1,round(iw*sar))", "ih"), Filter("setsar", 1)]
     if max_side:
-        filters.append(f"scale='min(iw,{max_side})':'min(ih,{max_side})':force_original_aspect_ratio=decrease")
-    return [*filters, "format=rgb24"]
+        filters.append(Filter("scale", f"min(iw,{max_side})", f"min(ih,{max_side})",
+                              force_original_aspect_ratio="decrease"))
+    return [*filters, Filter("format", "rgb24")]
 
 
-def _ppm_pipe(video: Path, before_input: list[str], filters: list[str], after: list[str]) -> process.Completed:
+def _ppm_pipe(video: Path, before_input: list[str], filters: list[Filter], after: list[str]) -> process.Completed:
     """ffmpeg with the first video stream's frames piped out as PPM: raw RGB behind a short header.
 
     PPM rather than bare rawvideo because only ffmpeg knows the output size once it has applied rotation
@@ -170,7 +172,7 @@ def _ppm_pipe(video: Path, before_input: list[str], filters: list[str], after: l
     """
     cmd = [
         _ffmpeg(), "-hide_banner", "-nostdin", "-nostats", *before_input, *input_args(video),
-        "-map", "0:v:0", "-an", "-sn", "-dn", "-vf", ",".join(filters), *after,
+        "-map", "0:v:0", "-an", "-sn", "-dn", "-vf", chain(filters), *after,
         "-fps_mode", "passthrough", "-c:v", "ppm", "-f", "image2pipe", "-",
     ]
     result = process.run(cmd, what=f"reading frames of {video.name}", timeout_s=process.deadline_for(None))
@@ -192,7 +194,7 @@ def _decode_frame(video: Path, time_s: float, max_side: int | None) -> tuple[flo
     An input seek, so only the GOP before `time_s` is decoded. Timestamps after an input seek start at
     the seek point, so `showinfo`'s pts_time is the frame's offset from `time_s`.
     """
-    filters = ["showinfo", *_frame_filters(max_side)]
+    filters = [Filter("showinfo"), *_frame_filters(max_side)]
     result = _ppm_pipe(video, ["-v", "info", "-ss", f"{time_s:.4f}"], filters, ["-frames:v", "1"])
     stderr = result.stderr
     frames = _parse_ppms(result.stdout) if result.returncode == 0 else []
@@ -209,7 +211,7 @@ def _decode_single_pass(video: Path, times: Sequence[float], max_side: int | Non
     frame's own timestamp on stderr, in output order.
     """
     picks = "+".join(f"gte(t,{t:.4f})*not(gte(prev_t,{t:.4f}))" for t in times)
-    filters = [f"select='{picks}'", "showinfo", *_frame_filters(max_side)]
+    filters = [Filter("select", picks), Filter("showinfo"), *_frame_filters(max_side)]
     result = _ppm_pipe(video, ["-v", "info"], filters, [])
     stderr = result.stderr
     if result.returncode != 0:

@@ -15,6 +15,7 @@ from pathlib import Path
 from newsroom.errors import ConfigError, MediaError
 from newsroom.media import Progress, probe, process, run_ffmpeg
 from newsroom.media.ffmpeg import binary, last_lines
+from newsroom.media.graph import Filter
 from newsroom.media.inputs import input_args
 
 log = logging.getLogger("newsroom.audio.loudness")
@@ -56,7 +57,7 @@ def profile(name: str) -> LoudnessTarget:
 def measure(path: str | Path) -> Loudness:
     """Integrated loudness, true peak and loudness range per EBU R128 (ffmpeg's ebur128 filter)."""
     cmd = [binary("ffmpeg"), "-hide_banner", "-nostdin", "-nostats", *input_args(path), "-map", "0:a:0",
-           "-af", "ebur128=peak=true", "-f", "null", "-"]
+           "-af", Filter("ebur128", peak="true"), "-f", "null", "-"]
     what = f"measuring the loudness of {Path(path).name}"
     result = process.run(cmd, what=what, timeout_s=process.deadline_for(None))
     if result.returncode != 0:
@@ -72,9 +73,9 @@ def measure(path: str | Path) -> Loudness:
     return Loudness(values["i"], values["tp"], values["lra"])
 
 
-def first_pass_filter(aim: LoudnessTarget) -> str:
+def first_pass_filter(aim: LoudnessTarget) -> Filter:
     """The `loudnorm` analysis filter: append it to any audio chain and run `analyse` on the command."""
-    return f"loudnorm=I={aim.integrated_lufs}:TP={aim.true_peak_dbtp}:LRA={aim.lra_lu}:print_format=json"
+    return Filter("loudnorm", I=aim.integrated_lufs, TP=aim.true_peak_dbtp, LRA=aim.lra_lu, print_format="json")
 
 
 def analyse(args: list[str], what: str) -> dict:
@@ -97,13 +98,13 @@ def analyse(args: list[str], what: str) -> dict:
     return measured
 
 
-def second_pass_filter(measured: dict, aim: LoudnessTarget) -> str:
+def second_pass_filter(measured: dict, aim: LoudnessTarget) -> Filter:
     """The linear `loudnorm` that moves audio with `measured` (from `analyse`) to `aim`."""
-    return (
-        f"loudnorm=I={aim.integrated_lufs:.2f}:TP={aim.true_peak_dbtp:.2f}:LRA={aim.lra_lu}"
-        f":measured_I={measured['input_i']}:measured_TP={measured['input_tp']}"
-        f":measured_LRA={measured['input_lra']}:measured_thresh={measured['input_thresh']}"
-        f":offset={measured['target_offset']}:linear=true:print_format=summary"
+    return Filter(
+        "loudnorm", I=f"{aim.integrated_lufs:.2f}", TP=f"{aim.true_peak_dbtp:.2f}", LRA=aim.lra_lu,
+        measured_I=measured["input_i"], measured_TP=measured["input_tp"], measured_LRA=measured["input_lra"],
+        measured_thresh=measured["input_thresh"], offset=measured["target_offset"], linear="true",
+        print_format="summary",
     )
 
 

@@ -17,8 +17,9 @@ from newsroom.audio import loudness
 from newsroom.audio.loudness import Loudness, LoudnessTarget
 from newsroom.errors import ConfigError, MediaError
 from newsroom.media import Progress, probe, run_ffmpeg
+from newsroom.media.graph import Filter, FilterGraph
 from newsroom.media.inputs import input_args, own_input_args
-from newsroom.subtitles.burn import burn_in_filter, escape_filter_value, language_tag
+from newsroom.subtitles.burn import burn_in_filter, language_tag
 from newsroom.types import MediaInfo, Segment, Speech, Transcript, Word
 from newsroom.typeset import FittedText, fit_lines, headline_font, load_font
 
@@ -49,10 +50,11 @@ class LowerThird:
     kind: str = "headline"  # "headline" | "name"
 
 
-def _scale_pad(label_in: str, label_out: str) -> str:
+def _scale_pad() -> list[Filter]:
+    """Any picture into the segment's frame: fitted, letterboxed, at its rate, square pixels, yuv420p."""
     w, h = SEGMENT_SIZE
-    return (f"[{label_in}]scale={w}:{h}:force_original_aspect_ratio=decrease,pad={w}:{h}:(ow-iw)/2:(oh-ih)/2,"
-            f"fps={SEGMENT_FPS},setsar=1,format=yuv420p[{label_out}]")
+    return [Filter("scale", w, h, force_original_aspect_ratio="decrease"), Filter("pad", w, h, "(ow-iw)/2", "(oh-ih)/2"),
+            Filter("fps", SEGMENT_FPS), Filter("setsar", 1), Filter("format", "yuv420p")]
 
 
 def fit_lower_third(text: str, kind: str = "headline", language: str = "en") -> FittedText:
@@ -66,7 +68,7 @@ def fit_lower_third(text: str, kind: str = "headline", language: str = "en") -> 
                      start_px=start_px, min_px=min_px)
 
 
-def lower_third_filter(third: LowerThird, language: str, folder: Path, name: str) -> str | None:
+def lower_third_filter(third: LowerThird, language: str, folder: Path, name: str) -> Filter | None:
     """The `drawtext` filter for one lower third, its text in `folder`/`name`.txt; None if nothing is
     left to draw. The text is literal: read from a UTF-8 file (no filter-graph escaping involved) with
     `expansion=none` (no `%{...}` expansion, no backslash escapes)."""
@@ -79,11 +81,11 @@ def lower_third_filter(third: LowerThird, language: str, folder: Path, name: str
     textfile = folder / f"{name}.txt"
     textfile.write_text(fitted.text, "utf-8")
     y = LOWER_THIRD_STYLES[third.kind][3]
-    return (
-        f"drawtext=fontfile={escape_filter_value(_drawtext_font(language))}:textfile={escape_filter_value(str(textfile))}:"
-        f"expansion=none:fontsize={fitted.font_size_px}:fontcolor=white:line_spacing=8:box=1:"
-        f"boxcolor=0x0a2a5a@0.85:boxborderw={LOWER_THIRD_BORDER_PX}:x={LOWER_THIRD_X_PX}:y={y}:"
-        f"enable='between(t,{third.start_s:.3f},{third.end_s:.3f})'"
+    return Filter(
+        "drawtext", fontfile=_drawtext_font(language), textfile=textfile, expansion="none",
+        fontsize=fitted.font_size_px, fontcolor="white", line_spacing=8, box=1, boxcolor="0x0a2a5a@0.85",
+        boxborderw=LOWER_THIRD_BORDER_PX, x=LOWER_THIRD_X_PX, y=y,
+        enable=f"between(t,{third.start_s:.3f},{third.end_s:.3f})",
     )
 
 
@@ -134,41 +136,48 @@ def assemble_segment(
     duration = anchor_info.duration_s + story_info.duration_s
     with tempfile.TemporaryDirectory(prefix="newsroom-segment-") as tmp:
         inputs = [*input_args(anchor), *input_args(story)]
-        audio = [_audio("0", anchor_info, "aa", inputs, 2),
-                 _audio("1", story_info, "sa", inputs, 3 if not anchor_info.has_audio else 2),
-                 "[aa][sa]concat=n=2:v=0:a=1[ca]"]
+        sounds = [_audio_source(i, info, inputs) for i, info in enumerate((anchor_info, story_info))]
         measured = None
         if master_to is not None:
-            measured = loudness.analyse([*inputs, "-filter_complex", ";".join(audio) + f";[ca]"
-                                         f"{loudness.first_pass_filter(master_to)}[m]", "-map", "[m]", "-f", "null", "-"],
+            analysis = FilterGraph()
+            _join_audio(analysis, sounds)
+            analysis.chain("ca", loudness.first_pass_filter(master_to), "m")
+            mapped = analysis.output("m")
+            measured = loudness.analyse([*inputs, "-filter_complex", analysis.text(), "-map", mapped, "-f", "null", "-"],
                                         "the broadcast segment's audio")
-            audio.append(f"[ca]{loudness.second_pass_filter(measured, master_to)},aresample={AUDIO_RATE_HZ},asetpts=N/SR/TB[ma]")
+        graph = FilterGraph()
+        graph.chain("0:v", _scale_pad(), "av")
+        graph.chain("1:v", _scale_pad(), "sv")
+        graph.chain(["av", "sv"], Filter("concat", n=2, v=1, a=0), "cv")
+        _join_audio(graph, sounds)
+        if measured is not None:
+            graph.chain("ca", [loudness.second_pass_filter(measured, master_to), Filter("aresample", AUDIO_RATE_HZ),
+                               Filter("asetpts", "N/SR/TB")], "ma")
         else:
-            audio.append("[ca]anull[ma]")
-        graph = [_scale_pad("0:v", "av"), _scale_pad("1:v", "sv"), "[av][sv]concat=n=2:v=1:a=0[cv]", *audio]
+            graph.chain("ca", Filter("anull"), "ma")
         drawn = (lower_third_filter(third, language, Path(tmp), f"third{i}") for i, third in enumerate(lower_thirds))
-        chain = [f for f in drawn if f is not None]
-        graph.append(f"[cv]{','.join(chain) or 'null'}[v]")
+        graph.chain("cv", [f for f in drawn if f is not None] or [Filter("null")], "v")
         video_args = ["-c:v", "libx264", "-preset", "veryfast", "-crf", "20", "-pix_fmt", "yuv420p"]
         audio_args = ["-c:a", "aac", "-b:a", "192k", "-ar", str(AUDIO_RATE_HZ), "-ac", "2"]
         outputs: list[str] = []
         if burned is not None:
-            graph += ["[v]split=2[v0][v1]", f"[v1]{burn_in_filter(subtitles, *SEGMENT_SIZE, language)}[vb]",
-                      "[ma]asplit=2[a0][a1]"]
-            streams = [("[v0]", "[a0]"), ("[vb]", "[a1]")]
+            graph.chain("v", Filter("split", 2), ["v0", "v1"])
+            graph.chain("v1", burn_in_filter(subtitles, *SEGMENT_SIZE, language), "vb")
+            graph.chain("ma", Filter("asplit", 2), ["a0", "a1"])
+            streams = [("v0", "a0"), ("vb", "a1")]
         else:
-            streams = [("[v]", "[ma]")]
+            streams = [("v", "ma")]
         subtitle_input = sum(1 for a in inputs if a == "-i")
         if subtitles is not None:
             inputs += own_input_args(subtitles, "srt")
         for i, (video, sound) in enumerate(streams):
-            outputs += ["-map", video, "-map", sound, *video_args, *audio_args]
+            outputs += ["-map", graph.output(video), "-map", graph.output(sound), *video_args, *audio_args]
             if i == 0 and subtitles is not None:
                 outputs += ["-map", f"{subtitle_input}:0", "-c:s", "mov_text",
                             "-metadata:s:s:0", f"language={language_tag(language)}", "-disposition:s:0", "default"]
             outputs += ["-movflags", "+faststart", "-f", "mp4", str(out if i == 0 else burned)]
         try:
-            run_ffmpeg([*inputs, "-filter_complex", ";".join(graph), *outputs], duration_s=duration,
+            run_ffmpeg([*inputs, "-filter_complex", graph.text(), *outputs], duration_s=duration,
                        progress=progress, what="assembling the broadcast segment", output=out)
         except MediaError:
             if burned is not None:
@@ -194,14 +203,24 @@ def assemble_segment(
     return AssembledSegment(out, Path(burned) if burned is not None else None, result)
 
 
-def _audio(index: str, info: MediaInfo, label: str, inputs: list[str], silent_input: int) -> str:
-    """The input's audio at 48 kHz stereo, exactly as long as the input (padded or trimmed, so the audio
-    and video concatenations stay in step), or silence of that length when it has none."""
+def _audio_source(index: int, info: MediaInfo, inputs: list[str]) -> tuple[str, list[Filter]]:
+    """(stream, filters) for input `index`'s sound: its audio at 48 kHz stereo, exactly as long as the input
+    (padded or trimmed, so the audio and video concatenations stay in step), or, when it has none, silence
+    of that length from an input added to `inputs`."""
     if info.has_audio:
-        return (f"[{index}:a]aresample={AUDIO_RATE_HZ},aformat=channel_layouts=stereo,"
-                f"apad=whole_dur={info.duration_s:.3f},atrim=duration={info.duration_s:.3f}[{label}]")
-    inputs += ["-f", "lavfi", "-t", f"{info.duration_s:.3f}", "-i", f"anullsrc=r={AUDIO_RATE_HZ}:cl=stereo"]
-    return f"[{silent_input}:a]anull[{label}]"
+        return f"{index}:a", [Filter("aresample", AUDIO_RATE_HZ), Filter("aformat", channel_layouts="stereo"),
+                              Filter("apad", whole_dur=f"{info.duration_s:.3f}"),
+                              Filter("atrim", duration=f"{info.duration_s:.3f}")]
+    silent_input = sum(1 for a in inputs if a == "-i")
+    inputs += ["-f", "lavfi", "-t", f"{info.duration_s:.3f}", "-i", str(Filter("anullsrc", r=AUDIO_RATE_HZ, cl="stereo"))]
+    return f"{silent_input}:a", [Filter("anull")]
+
+
+def _join_audio(graph: FilterGraph, sounds: Sequence[tuple[str, list[Filter]]]) -> None:
+    """Into `graph`: [ca], the anchor's sound followed by the story's."""
+    for label, (stream, filters) in zip(("aa", "sa"), sounds, strict=True):
+        graph.chain(stream, filters, label)
+    graph.chain(["aa", "sa"], Filter("concat", n=2, v=0, a=1), "ca")
 
 
 def speech_transcript(speech: Speech, model: str = "tts") -> Transcript:

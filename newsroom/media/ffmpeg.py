@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING
 
 from newsroom.errors import MediaError, MediaRefusedError, NoAudioError
 from newsroom.media import process
+from newsroom.media.graph import Filter, chain
 from newsroom.media.inputs import check_inputs, input_args
 from newsroom.types import MediaInfo, StreamInfo
 
@@ -272,10 +273,10 @@ def target_fps(info: MediaInfo) -> float:
     return round(min(rate, MAX_FPS), 3)
 
 
-def _even_scale(max_height: int | None = None) -> str:
+def _even_scale(max_height: int | None = None) -> Filter:
     if max_height:
-        return f"scale=-2:'min({max_height},trunc(ih/2)*2)'"
-    return "scale=trunc(iw/2)*2:trunc(ih/2)*2"
+        return Filter("scale", -2, f"min({max_height},trunc(ih/2)*2)")
+    return Filter("scale", "trunc(iw/2)*2", "trunc(ih/2)*2")
 
 
 def copyable_video(info: MediaInfo) -> bool:
@@ -337,10 +338,10 @@ def normalise(
     elif info.has_video:
         filters = [_even_scale()]
         if info.is_interlaced:
-            filters.insert(0, "bwdif=mode=send_frame")
+            filters.insert(0, Filter("bwdif", mode="send_frame"))
         args += [
             "-map", "0:v:0", "-map", "0:a:0?",
-            "-vf", ",".join(filters),
+            "-vf", chain(filters),
             "-c:v", "libx264", "-preset", "veryfast", "-crf", "18", "-pix_fmt", "yuv420p",
             "-fps_mode", "cfr", "-r", f"{target_fps(info):g}",
         ]

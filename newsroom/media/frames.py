@@ -11,6 +11,7 @@ import numpy as np
 from newsroom.errors import MediaError
 from newsroom.media import process
 from newsroom.media.ffmpeg import binary, last_lines
+from newsroom.media.graph import Filter
 from newsroom.media.inputs import input_args
 
 
@@ -28,7 +29,7 @@ def read_frames(
     cmd += [*input_args(path), "-map", "0:v:0", "-an", "-sn"]
     if count is not None:
         cmd += ["-frames:v", str(count)]
-    cmd += ["-vf", f"scale={width}:{height}", "-f", "rawvideo", "-pix_fmt", "rgb24", "pipe:1"]
+    cmd += ["-vf", Filter("scale", width, height), "-f", "rawvideo", "-pix_fmt", "rgb24", "pipe:1"]
     frame_bytes = width * height * 3
     frames_expected = count if count is not None else None
     child = process.Child(cmd, what=f"decoding frames of {Path(path).name}", stdout=True,
@@ -54,7 +55,7 @@ def read_frames(
 def read_frame(path: str | Path, time_s: float, *, width: int, height: int) -> np.ndarray:
     """One RGB frame at `time_s` (nearest frame at or after it)."""
     cmd = [binary("ffmpeg"), "-hide_banner", "-nostdin", "-v", "error", "-ss", f"{max(0.0, time_s):.6f}",
-           *input_args(path), "-map", "0:v:0", "-frames:v", "1", "-vf", f"scale={width}:{height}",
+           *input_args(path), "-map", "0:v:0", "-frames:v", "1", "-vf", Filter("scale", width, height),
            "-f", "rawvideo", "-pix_fmt", "rgb24", "pipe:1"]
     result = process.run(cmd, what=f"reading a frame of {Path(path).name}", timeout_s=process.deadline_for(None))
     if result.returncode != 0 or len(result.stdout) < width * height * 3:

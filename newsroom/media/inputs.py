@@ -9,6 +9,7 @@ with an explicit demuxer allow-list (`-format_whitelist`) and protocol allow-lis
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 
 # ffmpeg demuxer names for real audio/video containers (a demuxer matches when any of its names is here).
@@ -36,6 +37,18 @@ def input_args(path: str | Path) -> list[str]:
 def own_input_args(path: str | Path, fmt: str) -> list[str]:
     """`-i` for a file newsroom wrote itself in format `fmt` (e.g. our SRT): the demuxer is named, not guessed."""
     return ["-f", fmt, "-i", file_url(path)]
+
+
+def concat_listing(paths: Sequence[str | Path]) -> str:
+    """A concat-demuxer listing of `paths` (read with `-f concat -safe 0`), each path quoted so that any name,
+    quotes and spaces included, is read as written."""
+    lines = []
+    for path in paths:
+        text = Path(path).resolve().as_posix()
+        if "\n" in text or "\r" in text:
+            raise ValueError(f"{text!r}: a concat listing cannot hold a path with a line break")
+        lines.append("file '" + text.replace("'", "'\\''") + "'\n")
+    return "".join(lines)
 
 
 def check_inputs(args: list[str]) -> None:

@@ -14,6 +14,7 @@ from pathlib import Path
 
 from newsroom.errors import ConfigError, MediaError
 from newsroom.media import probe, process, run_ffmpeg
+from newsroom.media.graph import Filter, escape_value
 from newsroom.media.inputs import input_args, own_input_args
 from newsroom.subtitles.cues import rules_for
 
@@ -66,12 +67,9 @@ def mux_soft_subtitles(video: str | Path, srt_path: str | Path, out: str | Path,
 
 
 def escape_filter_value(value: str) -> str:
-    """`value` escaped for a filter option inside an ffmpeg filter graph (both escaping levels)."""
-    for ch in "\\':":  # level 1: the filter's option parser
-        value = value.replace(ch, "\\" + ch)
-    for ch in "\\'[],;":  # level 2: the filter-graph parser
-        value = value.replace(ch, "\\" + ch)
-    return value
+    """`value` escaped for a filter option inside an ffmpeg filter graph (both escaping levels); build
+    whole filters with `newsroom.media.graph.Filter`, which escapes every value this way."""
+    return escape_value(value)
 
 
 def default_font_size(width: int, height: int, language: str) -> int:
@@ -85,7 +83,7 @@ def default_font_size(width: int, height: int, language: str) -> int:
 def subtitles_filter(
     subtitle_path: str | Path, width: int, height: int, language: str, *,
     margin_v_px: int | None = None, font_size: int | None = None,
-) -> str:
+) -> Filter:
     """The `subtitles=` filter (libass) that `burn_subtitles` applies, escaped for a filter graph."""
     size = font_size if font_size is not None else default_font_size(width, height, language)
     margin = margin_v_px if margin_v_px is not None else round(MARGIN_V_FRACTION * height)
@@ -96,8 +94,7 @@ def subtitles_filter(
         "PrimaryColour=&H00FFFFFF", "OutlineColour=&H00000000", "BorderStyle=1",
         f"Outline={max(1, round(size / 16))}", "Shadow=0", "Alignment=2", f"MarginV={margin}",
     ])
-    return (f"subtitles=filename={escape_filter_value(str(subtitle_path))}"
-            f":force_style={escape_filter_value(style)}")
+    return Filter("subtitles", filename=subtitle_path, force_style=style)
 
 
 def _font_installed(family: str) -> bool | None:
@@ -111,7 +108,7 @@ def _font_installed(family: str) -> bool | None:
 def burn_in_filter(
     subtitle_path: str | Path, width: int, height: int, language: str, *,
     margin_v_px: int | None = None, font_size: int | None = None,
-) -> str:
+) -> Filter:
     """`subtitles_filter` for a file that libass can read, checked first (MediaError if it cannot be
     burned); warns when the font is missing. For any graph that burns subtitles in: this module's
     `burn_subtitles`, the vertical version, the broadcast segment."""

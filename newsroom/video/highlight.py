@@ -16,6 +16,7 @@ from pathlib import Path
 
 from newsroom.errors import ConfigError, MediaError
 from newsroom.media import Progress, probe, run_ffmpeg
+from newsroom.media.graph import Filter, FilterGraph
 from newsroom.media.inputs import input_args
 from newsroom.types import MediaInfo, Segment, Transcript, Word
 from newsroom.video.scenes import SceneList
@@ -259,26 +260,26 @@ def render_edit(src: str | Path, dst: str | Path, decision: EditDecision, *, inf
     if not decision.ranges:
         raise ConfigError("the edit decision has no ranges")
     fps = decision.fps
-    parts, audio = [], []
     n = len(decision.ranges)
+    graph = FilterGraph()
     for i, r in enumerate(decision.ranges):
-        parts.append(f"[0:v]trim=start_frame={r.start_frame}:end_frame={r.end_frame},setpts=PTS-STARTPTS[v{i}]")
-        if info.has_audio:
-            extra = crossfade_s if i < n - 1 else 0.0
-            audio.append(f"[0:a]atrim=start={r.start_s(fps):.6f}:end={r.end_s(fps) + extra:.6f},"
-                         f"asetpts=PTS-STARTPTS[a{i}]")
-    graph = parts + [f"{''.join(f'[v{i}]' for i in range(n))}concat=n={n}:v=1:a=0[v]"]
-    maps = ["-map", "[v]"]
+        graph.chain("0:v", [Filter("trim", start_frame=r.start_frame, end_frame=r.end_frame),
+                            Filter("setpts", "PTS-STARTPTS")], f"v{i}")
+    graph.chain([f"v{i}" for i in range(n)], Filter("concat", n=n, v=1, a=0), "v")
+    maps = ["-map", graph.output("v")]
     if info.has_audio:
-        graph += audio
+        for i, r in enumerate(decision.ranges):
+            extra = crossfade_s if i < n - 1 else 0.0
+            graph.chain("0:a", [Filter("atrim", start=f"{r.start_s(fps):.6f}", end=f"{r.end_s(fps) + extra:.6f}"),
+                                Filter("asetpts", "PTS-STARTPTS")], f"a{i}")
         last = "a0"
         for i in range(1, n):
-            graph.append(f"[{last}][a{i}]acrossfade=d={crossfade_s}:c1=tri:c2=tri[x{i}]")
+            graph.chain([last, f"a{i}"], Filter("acrossfade", d=crossfade_s, c1="tri", c2="tri"), f"x{i}")
             last = f"x{i}"
-        graph.append(f"[{last}]anull[a]")
-        maps += ["-map", "[a]", "-c:a", "aac", "-b:a", "192k"]
+        graph.chain(last, Filter("anull"), "a")
+        maps += ["-map", graph.output("a"), "-c:a", "aac", "-b:a", "192k"]
     run_ffmpeg(
-        [*input_args(src), "-filter_complex", ";".join(graph), *maps, "-c:v", "libx264", "-preset", "veryfast",
+        [*input_args(src), "-filter_complex", graph.text(), *maps, "-c:v", "libx264", "-preset", "veryfast",
          "-crf", "18", "-pix_fmt", "yuv420p", "-r", f"{fps:g}", "-movflags", "+faststart", str(dst)],
         duration_s=decision.duration_s, progress=progress, what="rendering the highlight edit", output=dst,
     )

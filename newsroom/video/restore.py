@@ -16,20 +16,23 @@ import numpy as np
 from newsroom.errors import ConfigError, MediaError
 from newsroom.media import Progress, probe, run_ffmpeg
 from newsroom.media.frames import read_frame
+from newsroom.media.graph import Filter, chain
 from newsroom.media.inputs import input_args
 from newsroom.types import MediaInfo
 
 log = logging.getLogger("newsroom.video.restore")
 
-DEINTERLACE = "bwdif=mode=send_frame"
-PRESETS: dict[str, tuple[str, ...]] = {
+DEINTERLACE = Filter("bwdif", mode="send_frame")
+_NLMEANS = Filter("nlmeans", s=6, p=7, r=9)
+_DEBAND = Filter("deband", **{"1thr": 0.02, "2thr": 0.02, "3thr": 0.02, "range": 16, "blur": 1})
+PRESETS: dict[str, tuple[Filter, ...]] = {
     "none": (),
     "deinterlace": (DEINTERLACE,),
-    "light": ("hqdn3d=4:3:6:4.5",),
-    "denoise": ("hqdn3d=8:6:12:9",),
-    "denoise-hq": ("nlmeans=s=6:p=7:r=9",),
-    "deband": ("deband=1thr=0.02:2thr=0.02:3thr=0.02:range=16:blur=1",),
-    "archive": (DEINTERLACE, "nlmeans=s=6:p=7:r=9", "deband=1thr=0.02:2thr=0.02:3thr=0.02:range=16:blur=1"),
+    "light": (Filter("hqdn3d", 4, 3, 6, 4.5),),
+    "denoise": (Filter("hqdn3d", 8, 6, 12, 9),),
+    "denoise-hq": (_NLMEANS,),
+    "deband": (_DEBAND,),
+    "archive": (DEINTERLACE, _NLMEANS, _DEBAND),
 }
 # Noise sigma (8-bit luma levels) above which each denoiser is worth its cost.
 LIGHT_NOISE_SIGMA = 2.0
@@ -40,7 +43,7 @@ _ANALYSIS_WIDTH = 640
 @dataclass(frozen=True, slots=True)
 class RestorePlan:
     preset: str
-    filters: tuple[str, ...]
+    filters: tuple[Filter, ...]  # each a str, e.g. "hqdn3d=4:3:6:4.5"
     reason: str
     noise_sigma: float | None = None
 
@@ -92,7 +95,7 @@ def plan_restoration(path: str | Path, preset: str = "auto", info: MediaInfo | N
         return RestorePlan(preset, PRESETS[preset], "chosen by the editor")
     info = info or probe(path)
     sigma = measure_noise(path, info)
-    filters: list[str] = [DEINTERLACE] if info.is_interlaced else []
+    filters: list[Filter] = [DEINTERLACE] if info.is_interlaced else []
     if sigma >= STRONG_NOISE_SIGMA:
         filters += PRESETS["denoise-hq"]
         name, why = "denoise-hq", f"noisy source (sigma {sigma:.1f})"
@@ -113,9 +116,8 @@ def restore(src: str | Path, dst: str | Path, plan: RestorePlan, *, info: MediaI
     info = info or probe(src)
     if info.video is None:
         raise MediaError(f"{Path(src).name} has no video stream to restore")
-    chain = ",".join(plan.filters) or "null"
     run_ffmpeg(
-        [*input_args(src), "-map", "0:v:0", "-map", "0:a:0?", "-vf", chain, "-c:v", "libx264", "-preset", "veryfast",
+        [*input_args(src), "-map", "0:v:0", "-map", "0:a:0?", "-vf", chain(plan.filters), "-c:v", "libx264", "-preset", "veryfast",
          "-crf", "16", "-pix_fmt", "yuv420p", "-c:a", "copy", "-movflags", "+faststart", str(dst)],
         duration_s=info.duration_s, progress=progress, what=f"restoring {Path(src).name} ({plan.preset})", output=dst,
     )

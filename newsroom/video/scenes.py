@@ -16,6 +16,7 @@ from typing import Any
 
 from newsroom.errors import MediaError
 from newsroom.media import Progress, probe, run_ffmpeg
+from newsroom.media.graph import Filter, chain
 from newsroom.media.inputs import input_args
 from newsroom.types import MediaInfo
 
@@ -86,7 +87,7 @@ def detect_scenes(
         out = Path(tmp) / "scd.txt"
         run_ffmpeg(
             [*input_args(path), "-map", "0:v:0", "-an",
-             "-vf", f"scdet=threshold={threshold:g}:sc_pass=1,metadata=mode=print:file={out}",
+             "-vf", chain([Filter("scdet", threshold=f"{threshold:g}", sc_pass=1), Filter("metadata", mode="print", file=out)]),
              "-f", "null", "-"],
             duration_s=info.duration_s, progress=progress, what=f"scene detection on {Path(path).name}",
         )

@@ -24,7 +24,8 @@ from newsroom.config import Settings, get_settings
 from newsroom.errors import ConfigError, MediaError, ModelNotInstalledError
 from newsroom.media import Progress, probe, run_ffmpeg
 from newsroom.media.frames import FrameWriter, read_frames
-from newsroom.media.inputs import input_args
+from newsroom.media.graph import Filter
+from newsroom.media.inputs import concat_listing, input_args
 from newsroom.models import ModelRegistry
 from newsroom.types import MediaInfo
 
@@ -152,7 +153,7 @@ def upscale_chunk(
         if chunk.start_frame:
             args += ["-ss", f"{(chunk.start_frame - 0.25) / fps:.6f}"]
         args += [*input_args(src), "-map", "0:v:0", "-an", "-frames:v", str(chunk.frame_count),
-                 "-vf", f"scale={out_w}:{out_h}:flags=lanczos", "-c:v", "libx264", "-preset", "veryfast",
+                 "-vf", Filter("scale", out_w, out_h, flags="lanczos"), "-c:v", "libx264", "-preset", "veryfast",
                  "-crf", "18", "-pix_fmt", "yuv420p", "-r", f"{fps:g}", str(dst)]
         run_ffmpeg(args, duration_s=chunk.frame_count / fps, progress=progress, what=f"upscaling chunk {chunk.index}",
                    output=dst)
@@ -177,7 +178,7 @@ def concat_chunks(chunk_paths: Sequence[str | Path], dst: str | Path, *, audio_s
     """Join chunks (same codec settings) without re-encoding; add the original audio track if any."""
     dst = Path(dst)
     listing = dst.with_suffix(".concat.txt")
-    listing.write_text("".join(f"file '{Path(p).resolve().as_posix()}'\n" for p in chunk_paths))
+    listing.write_text(concat_listing(chunk_paths), "utf-8")
     try:
         args = ["-f", "concat", "-safe", "0", "-i", str(listing)]
         if audio_src is not None:
