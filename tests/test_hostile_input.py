@@ -33,7 +33,9 @@ NEWSROOM = [sys.executable, "-m", "newsroom.cli"]
 MIB = 1024 * 1024
 GATE_WALL_S = 30.0  # a refusal at the gate: Python start-up and imports, then a probe
 GATE_RSS_MIB = 700  # the CLI process (Python, Prefect imported) and its ffprobe
-BIG_FRAME_RSS_MIB = 1600  # ffprobe decodes one 256-megapixel frame before we can see its size
+# ffprobe decodes one 256-megapixel frame before we can see its size (~0.8-1.9 GiB seen); it can never pass
+# its address-space cap (NEWSROOM_PROBE_MEMORY_LIMIT_BYTES, 2 GiB).
+BIG_FRAME_RSS_MIB = 2048 + 64
 INGEST_WALL_S = 420.0  # a file that is accepted: a whole ingest (Prefect server start, Whisper) on 2 cores
 
 
