@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from newsroom.errors import MediaError, NewsroomError
+from newsroom.lang import NO_LINE_END, NO_LINE_START, WIDE, font_region
 from newsroom.media import probe
 from newsroom.types import MediaInfo
 from newsroom.video.faces import Box, FaceDetector, focus_point, import_cv2
@@ -87,13 +88,9 @@ FONT_FILES = (
 )
 FONT_FACE_INDEX = {"JP": 0, "KR": 1, "SC": 2, "TC": 3, "HK": 4}
 
-# Line breaking: never start a line with closing punctuation, never end one with opening punctuation.
-NO_LINE_START = set("，。、；：！？）」』】》〉〕〗〙〛｝］％”’…—–～·・,.;:!?)]}%")
-NO_LINE_END = set("（「『【《〈〔〖〘〚｛［“‘([{")
-_CJK_RE = re.compile(
-    "[\u2e80-\u2fff\u3000-\u303f\u3040-\u30ff\u3100-\u31ff\u3400-\u4dbf\u4e00-\u9fff"
-    "\uac00-\ud7af\uf900-\ufaff\ufe30-\ufe4f\uff00-\uffef\U00020000-\U0003ffff]"
-)
+# Line breaking (newsroom.lang.scripts): characters set solid are wrapped one by one; closing punctuation
+# never starts a line, opening punctuation never ends one.
+_CJK_RE = WIDE.pattern
 
 
 # --- frames -------------------------------------------------------------------------------------
@@ -417,16 +414,7 @@ def crop_to_aspect(
 
 
 def _region(language: str) -> str:
-    lang = language.lower().replace("_", "-")
-    if lang.startswith("ja"):
-        return "JP"
-    if lang.startswith("ko"):
-        return "KR"
-    if lang.startswith(("zh-hk", "yue")):
-        return "HK"
-    if lang.startswith(("zh-tw", "zh-hant", "zh-mo")):
-        return "TC"
-    return "SC"
+    return font_region(language)
 
 
 @lru_cache(maxsize=8)

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from typing import Literal
 
-IngestLanguage = Literal["auto", "en", "zh"]
+from newsroom.lang import CODES
+
+IngestLanguage = Literal[("auto", *CODES)]  # type: ignore[valid-type]  # the language profiles' codes
 AsrModel = Literal["base", "tiny.en"]
 RestorePreset = Literal["auto", "none", "deinterlace", "light", "denoise", "denoise-hq", "deband", "archive"]
 UpscaleMethod = Literal["none", "lanczos", "esrgan"]

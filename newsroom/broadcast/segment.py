@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from newsroom import lang
 from newsroom.audio import loudness
 from newsroom.audio.loudness import Loudness, LoudnessTarget
 from newsroom.errors import MediaError
@@ -37,9 +38,10 @@ class LowerThird:
 
 def wrap_lower_third(text: str, language: str, *, max_lines: int = 2) -> str:
     """At most two lines that fit 1280 px at the lower-third size; an ellipsis rather than overflow."""
-    width = 28 if language == "zh" else 52
+    profile = lang.profile(language)
+    width = profile.lower_third_chars
     text = " ".join(text.split())
-    if language == "zh":
+    if not profile.spaced:
         lines = [text[i:i + width] for i in range(0, len(text), width)]
     else:
         lines = textwrap.wrap(text, width=width)
@@ -175,9 +177,8 @@ def speech_transcript(speech: Speech, model: str = "tts") -> Transcript:
     if not speech.words:
         return Transcript(speech.language, speech.duration_s, model)
     words = tuple(Word(w.start_s, max(w.end_s, w.start_s), w.word, 1.0) for w in speech.words)
-    joiner = "" if speech.language == "zh" else " "
-    return Transcript(speech.language, speech.duration_s, model,
-                      (Segment(words[0].start, words[-1].end, joiner.join(w.word for w in words), words),))
+    text = lang.joiner(speech.language).join(w.word for w in words)
+    return Transcript(speech.language, speech.duration_s, model, (Segment(words[0].start, words[-1].end, text, words),))
 
 
 def join_transcripts(first: Transcript, second: Transcript, *, offset_s: float) -> Transcript:

@@ -1,7 +1,7 @@
 """Transcript words grouped into broadcast subtitle cues.
 
-The rules (`RULES`, one `CueRules` per language) follow common broadcast practice (BBC/EBU subtitle
-guidelines, Netflix timed-text style guides):
+The rules (`RULES`, one `CueRules` per language, made from the language profiles in `newsroom.lang`)
+follow common broadcast practice (BBC/EBU subtitle guidelines, Netflix timed-text style guides):
 
     rule                      en                          zh (Mandarin, Simplified)
     characters per line       42                          16
@@ -45,7 +45,9 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from newsroom import lang
 from newsroom.errors import ConfigError, NewsroomError
+from newsroom.lang import LanguageProfile
 from newsroom.types import Transcript
 
 log = logging.getLogger("newsroom.subtitles")
@@ -100,31 +102,22 @@ class CueRules:
         reading_s = self.reading_chars(lines) / self.max_chars_per_s
         return _ceil_frames(max(self.min_duration_s, reading_s), fps)
 
+    @classmethod
+    def from_profile(cls, profile: LanguageProfile) -> CueRules:
+        limits = profile.subtitles
+        return cls(language=profile.code, max_chars_per_line=limits.chars_per_line, max_chars_per_s=limits.chars_per_s,
+                   max_lines=limits.lines, joiner=profile.joiner, sentence_marks=profile.sentence_marks,
+                   clause_marks=profile.clause_marks, conjunctions=limits.conjunctions)
 
-_EN_CONJUNCTIONS = frozenset({
-    "and", "but", "or", "nor", "so", "yet", "because", "which", "that", "who", "whom", "whose", "when",
-    "whenever", "while", "whereas", "where", "if", "unless", "until", "although", "though", "since",
-    "after", "before", "as", "than", "whether",
-})
-_ZH_CONJUNCTIONS = frozenset({
-    "和", "与", "及", "以及", "并", "并且", "而", "而且", "但", "但是", "可是", "不过", "然而", "因为", "由于", "所以", "因此",
-    "因而", "如果", "假如", "虽然", "尽管", "或", "或者", "还是", "同时", "另外", "此外", "于是", "然后", "以便", "从而",
-})
 
-RULES: dict[str, CueRules] = {
-    "en": CueRules(language="en", max_chars_per_line=42, max_chars_per_s=17.0, conjunctions=_EN_CONJUNCTIONS),
-    "zh": CueRules(
-        language="zh", max_chars_per_line=16, max_chars_per_s=9.0, joiner="",
-        sentence_marks="。！？…!?", clause_marks="，；：、,;:—", conjunctions=_ZH_CONJUNCTIONS,
-    ),
-}
+RULES: dict[str, CueRules] = {code: CueRules.from_profile(p) for code, p in lang.PROFILES.items()}
 
 _CLOSERS = "\"'”’)]）」』》"
 
 
 def rules_for(language: str) -> CueRules:
     """The rules for a language code ("en", "en-GB", "zh", "zh-Hans", ...); ConfigError if unknown."""
-    base = language.strip().lower().replace("_", "-").split("-")[0]
+    base = lang.base_code(language)
     if base not in RULES:
         raise ConfigError(
             f"no subtitle rules for language {language!r}: use one of {', '.join(sorted(RULES))} "
