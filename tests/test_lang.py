@@ -76,6 +76,10 @@ def test_number_words_read_both_ways():
     assert zh.numeral_value("三千五百") == 3500 and zh.numeral_value("两万") == 20_000
     assert zh.numeral_value("二零二六") == 2026 and zh.numeral_value("十二") == 12
     assert zh.digit_by_digit("3.5") == "三点五"
+    # The myriad speller (for profiles that read numbers with their numerals, `voice.number_reader="numerals"`).
+    assert [zh.spell(n) for n in (0, 12, 1200, 2026, 10_500, 300_000_000)] == [
+        "零", "十二", "千二百", "二千二十六", "一万五百", "三亿"]
+    assert zh.numeral_value(zh.spell(123_456_789)) == 123_456_789
 
 
 def test_stand_in_headline_counts_in_the_languages_unit():

@@ -32,6 +32,9 @@ class NumberWords:
     variants: Mapping[str, int] = field(default_factory=frozen_map)  # other numerals for a digit: 〇, 两
     units: Mapping[str, int] = field(default_factory=frozen_map)  # 十 百 千 万 亿: multiplier characters
     point: str = ""  # the decimal point read out
+    minus: str = ""  # read before a negative number (numerals)
+    percent: str = ""  # read after a percentage (numerals)
+    one_before: str = ""  # units that keep 一 when they lead (一百 in Chinese; 百 alone in Japanese)
 
     @cached_property
     def words(self) -> Mapping[str, int]:
@@ -72,6 +75,32 @@ class NumberWords:
                     section += (digit or 1) * unit
                     digit = 0
         return total + section + digit
+
+    def spell(self, n: int) -> str:
+        """`n` in numerals grouped by myriads: 2026 -> 二千二十六, 10500 -> 一万五百 (digits past the units)."""
+        if n < 0:
+            return self.minus + self.spell(-n)
+        if n == 0:
+            return self.digits[0]
+        small = sorted(((v, c) for c, v in self.units.items() if v < 10_000), reverse=True)
+        big = sorted(((v, c) for c, v in self.units.items() if v >= 10_000), reverse=True)
+        if not big or n >= big[0][0] * 10_000:
+            return self.digit_by_digit(str(n))
+
+        def below_myriad(m: int) -> str:
+            out = ""
+            for value, char in small:
+                count, m = divmod(m, value)
+                if count:
+                    out += ("" if count == 1 and char not in self.one_before else self.digits[count]) + char
+            return out + (self.digits[m] if m else "")
+
+        out = ""
+        for value, char in big:
+            count, n = divmod(n, value)
+            if count:
+                out += below_myriad(count) + char
+        return out + (below_myriad(n) if n else "")
 
     def digit_by_digit(self, text: str) -> str:
         """Each ASCII digit as its numeral, the decimal point as `point` (a fallback reading)."""

@@ -21,6 +21,9 @@ class SubtitleRules:
     chars_per_s: float  # reading speed; what counts as a character: see `LanguageProfile.joiner`
     lines: int = 2
     conjunctions: frozenset[str] = frozenset()  # a cue or line may break before these words
+    break_after: frozenset[str] = frozenset()  # ...and after a word ending in one of these (particles)
+    word_scripts: tuple[Script, ...] = ()  # two neighbours both in one of these: likely one word, break elsewhere
+    half_width_counts_half: bool = False  # line width and reading speed in full-width characters
 
 
 @dataclass(frozen=True, slots=True)

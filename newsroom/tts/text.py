@@ -298,9 +298,25 @@ def _jieba_cut(text: str) -> list[str]:
     return jieba.lcut(text, cut_all=False)
 
 
+_NUMERAL_PARTS_RE = re.compile(r"([-−]?)([\d,]+)(?:\.(\d+))?(/\d+)?(%|年|月|日|号)?")
+
+
+def read_numerals(text: str, profile: LanguageProfile) -> str:
+    """A written number in the profile's numerals: "2026年" -> "二千二十六年", "3.5%" -> "三点五" + percent."""
+    numbers = profile.numbers
+    match = _NUMERAL_PARTS_RE.fullmatch(text)
+    if match is None or match.group(4):  # fractions are read digit by digit
+        return numbers.digit_by_digit(text.replace(",", ""))
+    sign, whole, fraction, _, suffix = match.groups()
+    spoken = (numbers.minus if sign else "") + numbers.spell(int(whole.replace(",", "") or "0"))
+    if fraction:
+        spoken += numbers.point + "".join(numbers.digits[int(d)] for d in fraction)
+    return spoken + (numbers.percent if suffix == "%" else suffix or "")
+
+
 # Name -> reader of a written number ("2026年", "3.5%") and name -> word segmenter, for the profiles'
 # `voice.number_reader` and `voice.segmenter`.
-NUMBER_READERS: dict[str, Callable[[str, LanguageProfile], str]] = {"cn2an": read_cn2an}
+NUMBER_READERS: dict[str, Callable[[str, LanguageProfile], str]] = {"cn2an": read_cn2an, "numerals": read_numerals}
 SEGMENTERS: dict[str, Callable[[str], list[str]]] = {"jieba": _jieba_cut}
 
 
