@@ -274,7 +274,7 @@ def test_validator_catches_each_broken_rule():
 def test_rules_per_language():
     assert (RULES["en"].max_chars_per_line, RULES["zh"].max_chars_per_line) == (42, 16)
     assert rules_for("zh-Hans") is RULES["zh"] and rules_for("en-GB") is RULES["en"]
-    with pytest.raises(ConfigError, match="en, zh"):
+    with pytest.raises(ConfigError, match="en, ja, zh"):
         rules_for("fr")
     # A cue of 85 characters needs 5 s at 17 characters/s; Mandarin counts characters, not spaces.
     assert RULES["en"].min_display_frames(["a" * 42, "b" * 42], 25.0) == 125

@@ -6,7 +6,7 @@
 
 `PROFILES` is the one table: the settings' and CLI's language choices, Whisper's languages, the subtitle
 rules, the voices and the prompt templates all derive from it. A language is added by writing its
-module (see `en.py`, `zh.py`), listing it here, and adding its prompt templates (`newsroom/llm/prompts/`).
+module (see `en.py`, `zh.py`, `ja.py`), listing it here, and adding its prompt templates (`newsroom/llm/prompts/`).
 Nothing else in the library tests a language code.
 """
 
@@ -16,17 +16,17 @@ from collections.abc import Mapping
 from types import MappingProxyType
 
 from newsroom.errors import ConfigError
-from newsroom.lang import en, zh
+from newsroom.lang import en, ja, zh
 from newsroom.lang.numbers import NumberWords
 from newsroom.lang.profile import AsrRules, DraftRules, LanguageProfile, SubtitleRules, VoiceRules
 from newsroom.lang.scripts import CJK, HAN, HANGUL, KANA, LATIN, NO_LINE_END, NO_LINE_START, WIDE, Script
 
-PROFILES: Mapping[str, LanguageProfile] = MappingProxyType({p.code: p for p in (en.PROFILE, zh.PROFILE)})
+PROFILES: Mapping[str, LanguageProfile] = MappingProxyType({p.code: p for p in (en.PROFILE, zh.PROFILE, ja.PROFILE)})
 CODES: tuple[str, ...] = tuple(PROFILES)
 DEFAULT_LANGUAGES: tuple[str, ...] = tuple(p.code for p in PROFILES.values() if p.asr.detect_by_default)
 
 # Noto Sans CJK faces for regional variants that have no profile of their own (BCP 47 tags, lower case).
-_FONT_REGIONS = {"zh-tw": "TC", "zh-hant": "TC", "zh-mo": "TC", "zh-hk": "HK", "yue": "HK", "ko": "KR", "ja": "JP"}
+_FONT_REGIONS = {"zh-tw": "TC", "zh-hant": "TC", "zh-mo": "TC", "zh-hk": "HK", "yue": "HK", "ko": "KR"}
 
 
 def base_code(language: str) -> str:

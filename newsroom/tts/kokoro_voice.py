@@ -44,8 +44,20 @@ def _misaki_zh():
     return ZHG2P()
 
 
+def _misaki_ja():
+    # misaki's cutlet G2P (what Kokoro's Japanese voices were trained with) on MeCab (fugashi) with the
+    # UniDic-lite dictionary bundled in its wheel: no download at run time. misaki.ja itself is not imported:
+    # it imports pyopenjtalk, whose dictionary is downloaded on first use.
+    from misaki.cutlet import Cutlet
+
+    return Cutlet()
+
+
 # G2P name (a profile's `voice.g2p`) -> (loader of a callable text -> (phonemes, tokens), pip requirement).
-G2PS = {"misaki-zh": (_misaki_zh, "'misaki[zh]==0.9.4'")}
+G2PS = {
+    "misaki-zh": (_misaki_zh, "'misaki[zh]==0.9.4'"),
+    "misaki-ja": (_misaki_ja, "misaki==0.9.4 fugashi==1.5.2 unidic-lite==1.0.8 jaconv==0.5.0 mojimoji==0.0.13"),
+}
 
 
 class KokoroVoice:

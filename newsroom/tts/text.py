@@ -19,6 +19,7 @@ import re
 import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import cache
 
 from newsroom import lang
 from newsroom.errors import ConfigError
@@ -317,7 +318,24 @@ def read_numerals(text: str, profile: LanguageProfile) -> str:
 # Name -> reader of a written number ("2026年", "3.5%") and name -> word segmenter, for the profiles'
 # `voice.number_reader` and `voice.segmenter`.
 NUMBER_READERS: dict[str, Callable[[str, LanguageProfile], str]] = {"cn2an": read_cn2an, "numerals": read_numerals}
-SEGMENTERS: dict[str, Callable[[str], list[str]]] = {"jieba": _jieba_cut}
+@cache
+def _mecab():
+    from fugashi import Tagger  # MeCab with UniDic-lite (bundled in its wheel)
+
+    return Tagger()
+
+
+def _unidic_cut(text: str) -> list[str]:
+    """Japanese words (MeCab + UniDic-lite), with the spaces between them kept as tokens."""
+    out: list[str] = []
+    for word in _mecab()(text):
+        if word.white_space:
+            out.append(word.white_space)
+        out.append(word.surface)
+    return out
+
+
+SEGMENTERS: dict[str, Callable[[str], list[str]]] = {"jieba": _jieba_cut, "unidic": _unidic_cut}
 
 
 def _tokens_cjk(text: str, profile: LanguageProfile) -> list[Token]:
