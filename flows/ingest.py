@@ -22,7 +22,8 @@ def ingest(source: str, language: IngestLanguage = "auto", asr_model: AsrModel =
 
     Args:
         source: A local file path on the worker, or an object key in the newsroom bucket (e.g. inbox/clip.mp4).
-        language: Spoken language: auto-detect, English (en) or Mandarin (zh, written in Simplified Chinese).
+        language: Spoken language: auto-detect (among NEWSROOM_LANGUAGES), or a language profile's code
+            (newsroom/lang: en English, zh Mandarin written in Simplified Chinese, ...).
         asr_model: Speech-to-text model: base (English + Mandarin, accurate) or tiny.en (English only, fast).
 
     Returns:

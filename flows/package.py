@@ -40,7 +40,7 @@ def newsroom_package(
 
     Args:
         source: A local file path on the worker, or an object key in the newsroom bucket (e.g. inbox/clip.mp4).
-        language: Spoken language: auto-detect, English (en) or Mandarin (zh).
+        language: Spoken language: auto-detect, or a language profile's code (newsroom/lang).
         asr_model: Speech-to-text model: base (English + Mandarin) or tiny.en (English only, fast).
         target_s: Length of the highlight edit in seconds.
         upscale: Super-resolution of the edit: none, lanczos or esrgan.

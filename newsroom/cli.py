@@ -25,6 +25,7 @@ from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, T
 from rich.table import Table
 
 from newsroom.errors import NewsroomError
+from newsroom.lang import CODES
 
 app = typer.Typer(
     add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
@@ -41,10 +42,9 @@ T = TypeVar("T")
 _shutting_down = False
 
 
-class LanguageChoice(str, Enum):
-    auto = "auto"
-    en = "en"
-    zh = "zh"
+# Language choices come from the language profiles (newsroom/lang): one table.
+LanguageChoice = Enum("LanguageChoice", {code: code for code in ("auto", *CODES)}, type=str)
+TtsLanguage = Enum("TtsLanguage", {code: code for code in CODES}, type=str)
 
 
 class AsrModelChoice(str, Enum):
@@ -251,16 +251,19 @@ def cover(
     video: Annotated[Path, typer.Argument(help="A video file.")],
     headline: Annotated[str, typer.Option(help="Headline drawn on the covers.")],
     out: Annotated[Path, typer.Option(help="Output folder.")],
-    language: Annotated[LanguageChoice, typer.Option(help="Headline language (wrapping rules).")] = LanguageChoice.en,
+    language: Annotated[LanguageChoice, typer.Option(help="Headline language (font); auto: from its script.")] = (
+        LanguageChoice.auto),
 ) -> None:
     """Covers in 16:9, 9:16 and 1:1 from the best frame, with the headline."""
     from newsroom.covers import make_covers
+    from newsroom.lang import detect
     from newsroom.params import check_headline
 
     check_headline(headline)
     out.mkdir(parents=True, exist_ok=True)
+    code = detect(headline).code if language.value == "auto" else language.value
     with err.status("choosing the best frame..."):
-        paths = make_covers(video, headline, out, language="en" if language.value == "auto" else language.value)
+        paths = make_covers(video, headline, out, language=code)
     for path in paths.values():
         typer.echo(str(path))
 
@@ -304,11 +307,6 @@ def _print_outputs(store, story_id: str, stage: str | None = None) -> None:
     Console(width=max(120, Console().width)).print(table)
     typer.echo(f"story id: {story_id}")
     typer.echo(f"manifest: {store.url(f'stories/{story_id}/manifest.json')}")
-
-
-class TtsLanguage(str, Enum):
-    en = "en"
-    zh = "zh"
 
 
 def _admit_source(source: str, store) -> None:

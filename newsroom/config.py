@@ -15,8 +15,11 @@ from typing import Literal
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-Language = Literal["en", "zh"]
-LanguageChoice = Literal["auto", "en", "zh"]
+from newsroom.lang import CODES, DEFAULT_LANGUAGES
+
+# Derived from the language profiles (newsroom/lang): one table of languages.
+Language = Literal[CODES]  # type: ignore[valid-type]
+LanguageChoice = Literal[("auto", *CODES)]  # type: ignore[valid-type]
 
 
 def _default_cache() -> Path:
@@ -87,10 +90,14 @@ class Settings(BaseSettings):
 
     # Speech synthesis
     tts_sample_rate_hz: int = Field(24_000, description="Every voice is delivered at this rate.")
-    tts_zh_voice: str = Field("jm_kumo", description="Kokoro voice for Mandarin (Japanese packs ship; jm_kumo measured CER 0.11-0.17 vs jf_alpha 0.20-0.24).")
+    tts_voices: dict[str, str] = Field(
+        default_factory=dict, description="Language -> voice id over the language profile's default, e.g. "
+        "NEWSROOM_TTS_VOICES__ZH=jf_alpha (a Kokoro voice pack).")
 
     # Languages and compute
-    languages: list[Language] = Field(default_factory=lambda: ["en", "zh"])
+    languages: list[Language] = Field(
+        default_factory=lambda: list(DEFAULT_LANGUAGES),
+        description="Languages auto-detection may choose (from the language profiles).")
     threads: int = Field(default_factory=lambda: max(1, os.cpu_count() or 1), ge=1)
     anchor_workers: int = Field(
         default_factory=lambda: max(1, min(4, (os.cpu_count() or 1) // 2)), ge=1,

@@ -7,8 +7,9 @@ from typing import Annotated, Literal
 from pydantic import Field
 
 from newsroom.errors import ConfigError
+from newsroom.lang import CODES
 
-IngestLanguage = Literal["auto", "en", "zh"]
+IngestLanguage = Literal[("auto", *CODES)]  # type: ignore[valid-type]  # the language profiles' codes
 AsrModel = Literal["base", "tiny.en"]
 RestorePreset = Literal["auto", "none", "deinterlace", "light", "denoise", "denoise-hq", "deband", "archive"]
 UpscaleMethod = Literal["none", "lanczos", "esrgan"]

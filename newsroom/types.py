@@ -40,8 +40,9 @@ class Transcript:
 
     @property
     def text(self) -> str:
-        joiner = "" if self.language == "zh" else " "
-        return joiner.join(s.text for s in self.segments if s.text)
+        from newsroom.lang import joiner
+
+        return joiner(self.language).join(s.text for s in self.segments if s.text)
 
     @property
     def is_empty(self) -> bool:

@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import logging
 import math
-import re
 import shutil
 import unicodedata
 from collections.abc import Callable, Sequence
@@ -32,6 +31,7 @@ from pathlib import Path
 from typing import Any
 
 from newsroom.errors import ConfigError, NewsroomError
+from newsroom.lang import NO_LINE_END, NO_LINE_START, WIDE, font_region
 from newsroom.media import process
 
 log = logging.getLogger("newsroom.typeset")
@@ -45,13 +45,9 @@ FONT_FILES = (
 )
 FONT_FACE_INDEX = {"JP": 0, "KR": 1, "SC": 2, "TC": 3, "HK": 4}
 
-# Line breaking: never start a line with closing punctuation, never end one with opening punctuation.
-NO_LINE_START = set("，。、；：！？）」』】》〉〕〗〙〛｝］％”’…—–～·・,.;:!?)]}%")
-NO_LINE_END = set("（「『【《〈〔〖〘〚｛［“‘([{")
-CJK_RE = re.compile(
-    "[\u2e80-\u2fff\u3000-\u303f\u3040-\u30ff\u3100-\u31ff\u3400-\u4dbf\u4e00-\u9fff"
-    "\uac00-\ud7af\uf900-\ufaff\ufe30-\ufe4f\uff00-\uffef\U00020000-\U0003ffff]"
-)
+# Line breaking comes from the language tables (newsroom.lang.scripts): characters set solid (WIDE) are
+# wrapped one by one; closing punctuation never starts a line, opening punctuation never ends one.
+CJK_RE = WIDE.pattern
 FONT_STEP = 0.92  # each try shrinks the font to 92% of the last
 # Text past this many characters can never be shown on a line or three; it is cut before any work is done.
 MAX_INPUT_CHARS = 10_000
@@ -104,20 +100,6 @@ def drawable(text: str, path: str, index: int = 0) -> tuple[str, str]:
 
 
 # --- fonts --------------------------------------------------------------------------------------
-
-
-def font_region(language: str) -> str:
-    """The Noto Sans CJK face for a language code: JP, KR, HK, TC, or SC (also for every other language)."""
-    lang = language.lower().replace("_", "-")
-    if lang.startswith("ja"):
-        return "JP"
-    if lang.startswith("ko"):
-        return "KR"
-    if lang.startswith(("zh-hk", "yue")):
-        return "HK"
-    if lang.startswith(("zh-tw", "zh-hant", "zh-mo")):
-        return "TC"
-    return "SC"
 
 
 @lru_cache(maxsize=8)

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from prefect.cache_policies import NO_CACHE
 
-from newsroom import media
+from newsroom import lang, media
 from newsroom.errors import MediaError
 from newsroom.manifest import read_manifest, record_assets
 from newsroom.models.registry import MODELS
@@ -287,11 +287,7 @@ def pick_headline(transcript_key: str | None) -> tuple[str, str]:
     sentences = highlight.split_sentences(transcript)
     if not sentences:
         return "", transcript.language
-    text = sentences[0].text
-    if transcript.language == "zh":
-        return text[:30], "zh"
-    words = text.split()
-    return (" ".join(words[:12]) + ("..." if len(words) > 12 else "")), transcript.language
+    return lang.profile(transcript.language).stand_in_headline(sentences[0].text), transcript.language
 
 
 

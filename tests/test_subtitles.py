@@ -274,7 +274,7 @@ def test_validator_catches_each_broken_rule():
 def test_rules_per_language():
     assert (RULES["en"].max_chars_per_line, RULES["zh"].max_chars_per_line) == (42, 16)
     assert rules_for("zh-Hans") is RULES["zh"] and rules_for("en-GB") is RULES["en"]
-    with pytest.raises(ConfigError, match="en, zh"):
+    with pytest.raises(ConfigError, match="en, ja, zh"):
         rules_for("fr")
     # A cue of 85 characters needs 5 s at 17 characters/s; Mandarin counts characters, not spaces.
     assert RULES["en"].min_display_frames(["a" * 42, "b" * 42], 25.0) == 125
@@ -464,3 +464,23 @@ def test_last_cue_never_runs_past_the_media_end():
     transcript = Transcript("en", 0.6, "test", (Segment(0.0, 0.55, "Breaking news.", words),))
     cues = build_cues(transcript, fps=25)
     assert cues and cues[-1].end_s <= 0.6 + 1e-9
+
+
+def test_profile_line_mechanisms_width_particles_and_script_runs():
+    """What a profile can ask of the line breaker: half-width characters counting half, a good break after
+    particles, and a poor one inside a run of kanji (one compound word)."""
+    from newsroom.lang import HAN
+
+    plain = dataclasses.replace(RULES["zh"], max_chars_per_line=6, max_chars_per_s=4.0)
+    tuned = dataclasses.replace(plain, half_width_counts_half=True, break_after=frozenset({"が", "は"}),
+                                word_scripts=(HAN,))
+    assert (plain.width("ab東京"), tuned.width("ab東京")) == (4, 3.0)
+    assert tuned.reading_chars(["12月に", "東京"]) == 5.0
+    words = ["大阪", "府", "知事", "が", "来た"]
+    transcript = Transcript("zh", 4.0, "test", (Segment(0.0, 3.0, "".join(words), tuple(
+        Word(0.6 * i, 0.6 * i + 0.5, w, 1.0) for i, w in enumerate(words))),))
+    (cue,) = build_cues(transcript, rules=plain)
+    assert cue.lines == ("大阪府", "知事が来た")  # balanced, but inside the compound 大阪府知事
+    (cue,) = build_cues(transcript, rules=tuned)
+    assert cue.lines == ("大阪府知事が", "来た")  # after the particle
+    assert validate_cues([cue], transcript, rules=tuned) == []

@@ -4,8 +4,9 @@ Load once (`Transcriber.load`), call many (`transcribe`). Guards against the fai
 known for on long or empty audio: no conditioning on previous text (stops repetition loops spreading),
 compression-ratio / log-prob / no-speech thresholds with temperature fallback, silero VAD (shipped
 inside faster-whisper) so silence produces no segments, skipping of hallucinated text in long silent
-gaps, and dropping of immediately repeated segments. Mandarin is steered to Simplified characters
-by a Simplified-Chinese prompt and converted with zhconv for whatever slips through.
+gaps, and dropping of immediately repeated segments. Each language's profile (`newsroom.lang`) gives
+the initial prompt and the script conversion: Mandarin is steered to Simplified characters by a
+Simplified-Chinese prompt and converted with zhconv for whatever slips through.
 """
 
 from __future__ import annotations
@@ -16,26 +17,25 @@ import time
 import wave
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
 
 import numpy as np
 
+from newsroom import lang
 from newsroom.config import Settings, get_settings
 from newsroom.errors import ConfigError, MediaError, ModelNotInstalledError
+from newsroom.lang import LanguageProfile
 from newsroom.models.registry import ASR_MODEL_IDS, ModelRegistry
 from newsroom.types import Segment, Transcript, Word
 
 log = logging.getLogger("newsroom.asr")
 
 SAMPLE_RATE_HZ = 16_000
-# The classic Simplified prompt: measured here to give Simplified text with punctuation at beam-5
-# speed; longer prompts ("...使用简体中文") made base emit odd punctuation and decode 5x slower.
-ZH_PROMPT = "以下是普通话的句子。"
-_ZH_FULL_WIDTH = str.maketrans({",": "，", "?": "？", "!": "！", ":": "：", ";": "；"})
-_CJK_PUNCT_RE = re.compile(r"(?<=[\u3400-\u9fff])\s*([,?!:;])\s*")
 # Model names written into transcripts (the JSON contract's "model" field).
 CONTRACT_NAMES = {"whisper-base": "whisper-base-int8", "whisper-tiny-en": "whisper-tiny.en-int8"}
-MODEL_LANGUAGES = {"whisper-base": ("en", "zh"), "whisper-tiny-en": ("en",)}
+# Multilingual base covers every language profile; tiny.en knows English only.
+MODEL_LANGUAGES = {"whisper-base": lang.CODES, "whisper-tiny-en": ("en",)}
 MIN_SPEECH_S = 0.25
 
 Progress = Callable[[float], None]
@@ -67,12 +67,29 @@ def read_wav(path: str | Path) -> np.ndarray:
     return np.frombuffer(frames, dtype="<i2").astype(np.float32) / 32768.0
 
 
-def to_simplified(text: str) -> str:
-    """Simplified characters and full-width punctuation after Chinese characters."""
-    import zhconv
+def house_style(text: str, profile: LanguageProfile) -> str:
+    """`text` in the profile's script (zhconv) with full-width punctuation after the script's characters."""
+    rules = profile.asr
+    if rules.convert_to:
+        import zhconv
 
-    text = zhconv.convert(text, "zh-cn")
-    return _CJK_PUNCT_RE.sub(lambda m: m.group(1).translate(_ZH_FULL_WIDTH), text)
+        text = zhconv.convert(text, rules.convert_to)
+    if rules.full_width:
+        pattern, table = _full_width(profile)
+        text = pattern.sub(lambda m: m.group(1).translate(table), text)
+    return text
+
+
+@cache
+def _full_width(profile: LanguageProfile) -> tuple[re.Pattern[str], dict[int, str]]:
+    marks = "".join(re.escape(a) for a, _ in profile.asr.full_width)
+    pattern = re.compile(rf"(?<=[{profile.script.ranges}])\s*([{marks}])\s*")
+    return pattern, str.maketrans(dict(profile.asr.full_width))
+
+
+def to_simplified(text: str) -> str:
+    """Simplified characters and full-width punctuation after Chinese characters (the zh house style)."""
+    return house_style(text, lang.profile("zh"))
 
 
 class Transcriber:
@@ -124,7 +141,7 @@ class Transcriber:
         audio: np.ndarray | str | Path,
         language: str = "auto",
         *,
-        allowed_languages: tuple[str, ...] = ("en", "zh"),
+        allowed_languages: tuple[str, ...] = lang.DEFAULT_LANGUAGES,
         progress: Progress | None = None,
     ) -> Transcript:
         if not isinstance(audio, np.ndarray):
@@ -142,6 +159,7 @@ class Transcriber:
                               duration_s=duration_s, model=contract_name)
         if language == "auto":
             language = self.detect_language(audio, allowed_languages)
+        profile = lang.profile(language)
         opts = self.options
         segments_iter, info = self._model.transcribe(
             audio,
@@ -154,11 +172,11 @@ class Transcriber:
             log_prob_threshold=opts.log_prob_threshold,
             no_speech_threshold=opts.no_speech_threshold,
             hallucination_silence_threshold=opts.hallucination_silence_threshold_s,
-            initial_prompt=ZH_PROMPT if language == "zh" else None,
+            initial_prompt=profile.asr.prompt,
         )
         segments: list[Segment] = []
         for raw in segments_iter:
-            segment = self._convert(raw, language)
+            segment = self._convert(raw, profile)
             if progress:
                 progress(min(1.0, raw.end / duration_s) if duration_s else 1.0)
             if segment is None:
@@ -172,8 +190,10 @@ class Transcriber:
         return Transcript(language=language, duration_s=duration_s, model=contract_name, segments=tuple(segments))
 
     @staticmethod
-    def _convert(raw, language: str) -> Segment | None:
-        fix = to_simplified if language == "zh" else (lambda s: s)
+    def _convert(raw, profile: LanguageProfile) -> Segment | None:
+        def fix(text: str) -> str:
+            return house_style(text, profile)
+
         words = tuple(
             Word(start=float(w.start), end=float(max(w.end, w.start)), word=fix(w.word.strip()),
                  probability=float(w.probability))

@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from newsroom import lang
 from newsroom.audio import loudness
 from newsroom.audio.loudness import Loudness, LoudnessTarget
 from newsroom.errors import ConfigError, MediaError
@@ -228,9 +229,8 @@ def speech_transcript(speech: Speech, model: str = "tts") -> Transcript:
     if not speech.words:
         return Transcript(speech.language, speech.duration_s, model)
     words = tuple(Word(w.start_s, max(w.end_s, w.start_s), w.word, 1.0) for w in speech.words)
-    joiner = "" if speech.language == "zh" else " "
-    return Transcript(speech.language, speech.duration_s, model,
-                      (Segment(words[0].start, words[-1].end, joiner.join(w.word for w in words), words),))
+    text = lang.joiner(speech.language).join(w.word for w in words)
+    return Transcript(speech.language, speech.duration_s, model, (Segment(words[0].start, words[-1].end, text, words),))
 
 
 def join_transcripts(first: Transcript, second: Transcript, *, offset_s: float) -> Transcript:

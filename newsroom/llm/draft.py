@@ -27,8 +27,10 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from newsroom import lang
 from newsroom.config import get_settings
 from newsroom.errors import ConfigError
+from newsroom.lang import LanguageProfile
 from newsroom.llm.backends import DEFAULT_CONTEXT_TOKENS, LLMBackend
 from newsroom.llm.errors import EmptyTranscriptError, LLMError, LLMOutputError
 from newsroom.llm.prompts import PromptTemplate, load_prompt
@@ -44,7 +46,7 @@ from newsroom.types import Transcript
 
 log = logging.getLogger("newsroom.llm")
 
-SUPPORTED_LANGUAGES = ("en", "zh")
+SUPPORTED_LANGUAGES = lang.CODES  # every language profile has its prompt templates
 MAX_ATTEMPTS = 3
 DRAFT_MAX_TOKENS = 1400  # a full draft is ~700-1000 tokens in either language
 NOTES_MAX_TOKENS = 700
@@ -56,23 +58,8 @@ MAX_QUOTES = 5
 MAX_KEYWORDS = 8
 RETRY_TEMPERATURE = 0.4  # retries sample (seeded, so still reproducible) instead of repeating a greedy failure
 MAX_NOTE_QUOTES = 10
-MIN_CONTENT = {"en": 8, "zh": 12}  # words / characters below which there is nothing to write about
-EN_WORDS_PER_S = 2.5  # anchor reading speed, ~150 words a minute
-ZH_CHARS_PER_S = 4.4  # ~265 characters a minute
-
-
-@dataclass(frozen=True, slots=True)
-class LengthTargets:
-    unit: str
-    body: tuple[int, int]
-    anchor: tuple[int, int]
-
-
-TARGETS = {
-    "en": LengthTargets("words", body=(150, 250), anchor=(75, 110)),
-    "zh": LengthTargets("characters", body=(300, 500), anchor=(130, 200)),
-}
-NOTES_LABELS = {"en": ("Facts", "Quotes (verbatim, verified)"), "zh": ("事实", "原话（逐字，已核实）")}
+# Per language (the profile's `draft` rules): the least content worth a story, length targets in words or
+# characters, the anchor's reading speed, the headings of long-transcript notes, invented greetings.
 
 
 # --------------------------------------------------------------------------- what the model must return
@@ -222,9 +209,8 @@ class Draft:
     @property
     def anchor_seconds(self) -> float:
         """Estimated reading time of the anchor script."""
-        if self.language == "zh":
-            return len(compact(self.anchor_script)) / ZH_CHARS_PER_S
-        return len(self.anchor_script.split()) / EN_WORDS_PER_S
+        profile = lang.profile(self.language)
+        return _size(self.anchor_script, profile) / profile.draft.units_per_s
 
     def to_markdown(self) -> str:
         lines = [f"# {self.headline}", "", f"**{self.lede}**", "", self.body, "", "## Summary", "", self.summary,
@@ -337,7 +323,9 @@ def ask_json(
 _PLACEHOLDER_RE = re.compile(r"\[[^\]]{1,40}\]|<[^>]{1,40}>|\{[^}]{1,40}\}|【[^】]{1,20}】")
 
 
-def _language_check(language: str) -> Callable[[DraftOutput], None]:
+def _language_check(profile: LanguageProfile) -> Callable[[DraftOutput], None]:
+    rules = profile.draft
+
     def check(out: DraftOutput) -> None:
         for name in ("headline", "lede", "body", "summary", "anchor_script"):
             placeholder = _PLACEHOLDER_RE.search(getattr(out, name))
@@ -346,11 +334,10 @@ def _language_check(language: str) -> Callable[[DraftOutput], None]:
                                  "source says, with no placeholders")
         prose = f"{out.headline} {out.lede} {out.body}"
         letters = len(compact(prose)) or 1
-        share = cjk_count(prose) / letters
-        if language == "zh" and (share < 0.5 or not cjk_count(out.headline)):
-            raise ValueError("the draft must be written in Simplified Chinese (简体中文), like the source")
-        if language == "en" and share > 0.05:
-            raise ValueError("the draft must be written in English, like the source")
+        share = rules.script.count(prose) / letters
+        low, high = rules.script_share
+        if not low <= share <= high or (rules.headline_in_script and not rules.script.search(out.headline)):
+            raise ValueError(f"the draft must be written in {rules.written_as}, like the source")
 
     return check
 
@@ -402,8 +389,8 @@ def split_chunks(pieces: Sequence[str], budget_tokens: int, count: Callable[[str
     return chunks
 
 
-def _render_notes(facts: Sequence[str], quotes: Sequence[Quote], language: str) -> str:
-    facts_label, quotes_label = NOTES_LABELS[language]
+def _render_notes(facts: Sequence[str], quotes: Sequence[Quote], profile: LanguageProfile) -> str:
+    facts_label, quotes_label = profile.draft.notes_labels
     lines = [f"{facts_label}:"] + [f"- {f}" for f in facts]
     if quotes:
         lines += ["", f"{quotes_label}:"]
@@ -414,33 +401,6 @@ def _render_notes(facts: Sequence[str], quotes: Sequence[Quote], language: str) 
 # --------------------------------------------------------------------------- grounding checks
 
 _NUMBER_RE = re.compile(r"\d+(?:[.,]\d+)*")
-_EN_NUMBER_WORDS = {w: i for i, w in enumerate((
-    "zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten", "eleven", "twelve",
-    "thirteen", "fourteen", "fifteen", "sixteen", "seventeen", "eighteen", "nineteen", "twenty"))}
-_EN_NUMBER_WORDS.update({"thirty": 30, "forty": 40, "fifty": 50, "sixty": 60, "seventy": 70, "eighty": 80,
-                         "ninety": 90, "hundred": 100, "thousand": 1000, "million": 1_000_000,
-                         "billion": 1_000_000_000, "once": 1, "twice": 2, "first": 1, "second": 2, "third": 3,
-                         "dozen": 12, "half": 2})
-_ZH_DIGITS = {"零": 0, "〇": 0, "一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8,
-              "九": 9}
-_ZH_UNITS = {"十": 10, "百": 100, "千": 1000, "万": 10_000, "亿": 100_000_000}
-_ZH_NUMBER_RE = re.compile(f"[{''.join(_ZH_DIGITS)}{''.join(_ZH_UNITS)}]+")
-
-
-def _zh_value(run: str) -> int:
-    total, section, digit = 0, 0, 0
-    for char in run:
-        if char in _ZH_DIGITS:
-            digit = digit * 10 + _ZH_DIGITS[char] if digit and not section else _ZH_DIGITS[char]
-        else:
-            unit = _ZH_UNITS[char]
-            if unit >= 10_000:
-                total += (section + digit) * unit
-                section, digit = 0, 0
-            else:
-                section += (digit or 1) * unit
-                digit = 0
-    return total + section + digit
 
 
 def _digits(text: str) -> set[str]:
@@ -453,13 +413,16 @@ def _digits(text: str) -> set[str]:
 
 
 def _numbers_in_transcript(text: str) -> set[str]:
+    """Digits, and numbers written in words or numerals of any language profile."""
     found = _digits(text)
-    for word in normalise(text).split():
-        if word in _EN_NUMBER_WORDS:
-            found.add(str(_EN_NUMBER_WORDS[word]))
-    for run in _ZH_NUMBER_RE.findall(text):
-        found.add(str(_zh_value(run)))
-        found.update(str(_ZH_DIGITS[c]) for c in run if c in _ZH_DIGITS)
+    words = normalise(text).split()
+    for profile in lang.PROFILES.values():
+        numbers = profile.numbers
+        found.update(str(numbers.words[w]) for w in words if w in numbers.words)
+        if numbers.numeral_run is not None:
+            for run in numbers.numeral_run.findall(text):
+                found.add(str(numbers.numeral_value(run)))
+                found.update(str(numbers.numerals[c]) for c in run if c in numbers.numerals)
     return found
 
 
@@ -481,11 +444,6 @@ def _speaker_named(speaker: str, index: TranscriptIndex, vocabulary: set[str]) -
     return all(all(part in vocabulary for part in name.split()) for name in names if name)
 
 
-_STAGE_PHRASES = {
-    "en": ("good morning", "good evening", "good afternoon", "hello", "welcome", "thank you for", "thanks for",
-           "i'm your", "i am your", "stay tuned", "tuning in"),
-    "zh": ("大家好", "观众朋友", "欢迎收看", "感谢收看", "谢谢收看", "谢谢大家", "我是主播"),
-}
 _NOT_NAMES = {"i", "the", "a", "an", "in", "on", "at", "and", "but", "or", "as", "for", "of", "to", "this", "that",
               "these", "those", "it", "its", "he", "she", "they", "we", "our", "his", "her", "their", "mr", "ms",
               "mrs", "dr", "said", "says"}
@@ -493,14 +451,14 @@ _NOT_NAMES = {"i", "the", "a", "an", "in", "on", "at", "and", "but", "or", "as",
 
 def stage_phrases(anchor_script: str, transcript_text: str, language: str) -> list[str]:
     """Greetings and sign-offs in the anchor script that the transcript does not have (invented framing)."""
-    script, source = normalise(anchor_script), normalise(transcript_text)
-    fold = compact if language == "zh" else normalise
+    profile = lang.profile(language)
+    fold = normalise if profile.spaced else compact
     script, source = fold(anchor_script), fold(transcript_text)
-    if language != "zh":
+    if profile.spaced:
         script, source = f" {script} ", f" {source} "
     found = []
-    for phrase in _STAGE_PHRASES.get(language, ()):
-        key = fold(phrase) if language == "zh" else f" {fold(phrase)} "
+    for phrase in profile.draft.stage_phrases:
+        key = f" {fold(phrase)} " if profile.spaced else fold(phrase)
         if key in script and key not in source:
             found.append(phrase)
     return found
@@ -528,8 +486,9 @@ def _sentences(text: str) -> int:
     return len([s for s in re.split(r"(?<=[.!?。！？])\s*", text.strip()) if compact(s)])
 
 
-def _size(text: str, language: str) -> int:
-    return len(compact(text)) if language == "zh" else len(text.split())
+def _size(text: str, profile: LanguageProfile) -> int:
+    """Length in the profile's unit: words, or characters (punctuation and spaces left out)."""
+    return len(text.split()) if profile.spaced else len(compact(text))
 
 
 # --------------------------------------------------------------------------- the entry point
@@ -549,23 +508,24 @@ def write_draft(
 ) -> Draft:
     """A draft in the transcript's language, grounded in it. See the module docstring."""
     language = transcript.language
-    if language not in SUPPORTED_LANGUAGES:
+    profile = lang.find(language)
+    if profile is None:
         raise ConfigError(f"news drafts can be written in {', '.join(SUPPORTED_LANGUAGES)}; this transcript is "
-                          f"{language!r}: transcribe with --language en or zh")
+                          f"{language!r}: transcribe with --language {' or '.join(SUPPORTED_LANGUAGES)}")
     text = transcript.text.strip()
-    size = _size(text, language)
+    size = _size(text, profile)
     if size == 0:
         raise EmptyTranscriptError("the transcript has no speech: nothing to write about (check that the clip "
                                    "has speech and the ASR language is right)")
-    if size < MIN_CONTENT[language]:
-        raise EmptyTranscriptError(f"the transcript has only {size} {TARGETS[language].unit} ({text!r}): too little "
+    if size < profile.draft.min_content:
+        raise EmptyTranscriptError(f"the transcript has only {size} {profile.unit} ({text!r}): too little "
                                    "to write a story about")
     seed = get_settings().llm_seed if seed is None else seed
     context = context_tokens or getattr(backend, "context_tokens", DEFAULT_CONTEXT_TOKENS)
     count = _token_counter(backend)
     index = TranscriptIndex(transcript)
     report = progress or (lambda _fraction: None)
-    prompt = load_prompt("draft", language)
+    prompt = load_prompt("draft", profile.draft.prompt)
     used = [prompt.id]
     overhead = count("".join(m["content"] for m in prompt.messages(source="")))
     budget = context - max_tokens - overhead - SAFETY_TOKENS
@@ -579,7 +539,7 @@ def write_draft(
                                       report=report)
         used.insert(0, summarise_id)
     out = ask_json(backend, prompt, DraftOutput, {"source": source}, max_tokens=max_tokens, seed=seed,
-                   temperature=temperature, attempts=attempts, check=_language_check(language))
+                   temperature=temperature, attempts=attempts, check=_language_check(profile))
     report(1.0)
     return _ground(out, transcript, index, model=f"{backend.name}+{'+'.join(used)}")
 
@@ -599,14 +559,14 @@ def _notes(
     report: Callable[[float], None],
 ) -> tuple[str, str]:
     """Map-reduce: notes per chunk (quotes verified at once), re-summarised until they fit the draft prompt."""
-    language = transcript.language
-    prompt = load_prompt("summarise", language)
+    profile = lang.profile(transcript.language)
+    prompt = load_prompt("summarise", profile.draft.prompt)
     overhead = count("".join(m["content"] for m in prompt.messages(source="", part=99, parts=99)))
     chunk_budget = min(context - max_tokens - overhead - SAFETY_TOKENS, MAX_CHUNK_TOKENS)
     if chunk_budget < MIN_CHUNK_TOKENS:
         raise ConfigError(f"a context of {context} tokens is too small to summarise the transcript in parts: "
                           "raise NEWSROOM_LLM_CONTEXT_TOKENS")
-    joiner = "" if language == "zh" else " "
+    joiner = profile.joiner
     pieces = [s.text.strip() for s in transcript.segments if s.text.strip()]
     quotes: list[Quote] = []
     for round_ in range(1, MAX_REDUCE_ROUNDS + 1):
@@ -622,7 +582,7 @@ def _notes(
                 kept = [c.quote for c in check_quotes(notes.quotes, index) if c.quote is not None]
                 quotes.extend(q for q in kept if all(compact(q.text) != compact(o.text) for o in quotes))
             report(0.8 * (round_ - 1 + number / len(chunks)) / MAX_REDUCE_ROUNDS)
-        source = _render_notes(facts, quotes[:MAX_NOTE_QUOTES], language)
+        source = _render_notes(facts, quotes[:MAX_NOTE_QUOTES], profile)
         if count(source) <= draft_budget:
             return source, prompt.id
         pieces = facts
@@ -632,6 +592,7 @@ def _notes(
 
 def _ground(out: DraftOutput, transcript: Transcript, index: TranscriptIndex, *, model: str) -> Draft:
     language = transcript.language
+    profile = lang.profile(language)
     warnings: list[str] = []
     checks = check_quotes(out.quotes, index)
     vocabulary = set(normalise(transcript.text).split())
@@ -658,7 +619,7 @@ def _ground(out: DraftOutput, transcript: Transcript, index: TranscriptIndex, *,
     missing = unsupported_numbers(prose, transcript.text)
     if missing:
         warnings.append(f"numbers not in the transcript: {', '.join(missing)} - check them against the source")
-    if language == "en":
+    if profile.draft.check_names:
         # Keywords are a list, not sentences: every capitalised word in them counts.
         names = unknown_names([*prose, *(f"x {k}" for k in keywords)], vocabulary)
         if names:
@@ -666,12 +627,12 @@ def _ground(out: DraftOutput, transcript: Transcript, index: TranscriptIndex, *,
     framing = stage_phrases(out.anchor_script, transcript.text, language)
     if framing:
         warnings.append(f"anchor_script adds greetings/sign-offs the story does not have: {', '.join(framing)}")
-    targets = TARGETS[language]
+    targets = profile.draft
     for name, value, (low, high) in (("body", out.body, targets.body), ("anchor_script", out.anchor_script,
                                                                          targets.anchor)):
-        size = _size(value, language)
+        size = _size(value, profile)
         if not low <= size <= high:
-            warnings.append(f"{name} has {size} {targets.unit} (target {low}-{high})")
+            warnings.append(f"{name} has {size} {profile.unit} (target {low}-{high})")
     if _sentences(out.summary) != 2:
         warnings.append(f"summary has {_sentences(out.summary)} sentence(s) (target 2)")
     for warning in warnings:

@@ -9,7 +9,8 @@ end at the end of one, so "ride to school" never matches inside "override to sch
 
 The time span of a kept quote comes from the transcript words it matched: start of the first, end of the
 last (segments without word timings get times spread over the segment by character position).
-Quotes shorter than 4 words (or 6 characters in Chinese) are not meaningful quotes and are dropped.
+Quotes shorter than the profile's `draft.min_quote` (4 words in English, 6 characters in Chinese) are
+not meaningful quotes and are dropped.
 """
 
 from __future__ import annotations
@@ -21,16 +22,15 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
+from newsroom import lang
+from newsroom.lang import CJK
 from newsroom.types import Transcript
 
 log = logging.getLogger("newsroom.llm")
 
-MIN_QUOTE_WORDS = 4
-MIN_QUOTE_CHARS_ZH = 6
-NO_SPACE_LANGUAGES = frozenset({"zh", "ja", "th"})
+MIN_QUOTE_WORDS = 4  # for languages without a profile
 _QUOTE_MARKS = "'\"`´‘’‚‛“”„‟‹›«»「」『』〝〞＂＇"
 _STRIP_QUOTE_MARKS = str.maketrans("", "", _QUOTE_MARKS)
-_CJK_RE = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
 
 
 class _QuoteLike(Protocol):
@@ -68,8 +68,9 @@ def compact(text: str) -> str:
 
 
 def quote_size(text: str, language: str) -> int:
-    """Words (space-separated languages) or characters (Chinese) of a quote, after normalisation."""
-    return len(compact(text)) if language in NO_SPACE_LANGUAGES else len(normalise(text).split())
+    """Words (space-separated languages) or characters (languages written without spaces) of a quote,
+    after normalisation."""
+    return len(normalise(text).split()) if lang.joiner(language) else len(compact(text))
 
 
 def clean_quote(text: str) -> str:
@@ -91,7 +92,9 @@ class TranscriptIndex:
 
     def __init__(self, transcript: Transcript) -> None:
         self.language = transcript.language
-        self.spaced = transcript.language not in NO_SPACE_LANGUAGES
+        self.spaced = bool(lang.joiner(transcript.language))
+        found = lang.find(transcript.language)
+        self.min_quote = found.draft.min_quote if found else MIN_QUOTE_WORDS
         chars: list[str] = []
         owner: list[int] = []
         spans: list[tuple[float, float]] = []
@@ -156,12 +159,10 @@ class TranscriptIndex:
 def check_quote(text: str, speaker: str | None, index: TranscriptIndex) -> QuoteCheck:
     cleaned = clean_quote(text)
     size = quote_size(cleaned, index.language)
-    if index.spaced and size < MIN_QUOTE_WORDS:
-        return QuoteCheck(cleaned, None, f"too short to be a meaningful quote ({size} words; at least "
-                                         f"{MIN_QUOTE_WORDS})")
-    if not index.spaced and size < MIN_QUOTE_CHARS_ZH:
-        return QuoteCheck(cleaned, None, f"too short to be a meaningful quote ({size} characters; at least "
-                                         f"{MIN_QUOTE_CHARS_ZH})")
+    if size < index.min_quote:
+        unit = "words" if index.spaced else "characters"
+        return QuoteCheck(cleaned, None, f"too short to be a meaningful quote ({size} {unit}; at least "
+                                         f"{index.min_quote})")
     span = index.find(cleaned)
     if span is None:
         return QuoteCheck(cleaned, None, "not found verbatim in the transcript")
@@ -199,8 +200,9 @@ def verify_quotes(
 
 
 def has_cjk(text: str) -> bool:
-    return bool(_CJK_RE.search(text))
+    """Whether `text` has Han, kana or Hangul letters."""
+    return CJK.search(text)
 
 
 def cjk_count(text: str) -> int:
-    return len(_CJK_RE.findall(text))
+    return CJK.count(text)

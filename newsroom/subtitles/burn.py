@@ -1,7 +1,7 @@
 """Subtitles into video: a soft mov_text track (stream copy) or burned-in text (libass, re-encode).
 
-Burn-in renders with ffmpeg's `subtitles` filter (libass) in "Noto Sans CJK SC", which covers Latin and
-Simplified Chinese alike (Debian: fonts-noto-cjk). The style is forced with the script resolution set
+Burn-in renders with ffmpeg's `subtitles` filter (libass) in Noto Sans CJK, in the face of the language
+profile's region ("Noto Sans CJK SC" for English and Simplified Chinese; Debian: fonts-noto-cjk). The style is forced with the script resolution set
 to the video's own size, so `font_size` and `margin_v_px` are real pixels of the output: a vertical
 9:16 cut can lift the text above the app controls with `margin_v_px`.
 """
@@ -12,6 +12,7 @@ import logging
 import shutil
 from pathlib import Path
 
+from newsroom import lang
 from newsroom.errors import ConfigError, MediaError
 from newsroom.media import probe, process, run_ffmpeg
 from newsroom.media.graph import Filter, escape_value
@@ -20,24 +21,29 @@ from newsroom.subtitles.cues import rules_for
 
 log = logging.getLogger("newsroom.subtitles")
 
-FONT_FAMILY = "Noto Sans CJK SC"
-LANGUAGE_TAGS = {"en": "eng", "zh": "chi"}  # ISO 639-2 codes for the MP4 track language
+FONT_FAMILY = "Noto Sans CJK SC"  # for languages without a profile
 BURN_FORMATS = (".srt", ".vtt", ".ass", ".ssa")
 FONT_HEIGHT_FRACTION = 0.05  # font size as a fraction of the frame height, before the width check
 LINE_WIDTH_FRACTION = 0.9  # a full line may take this much of the frame width
 MARGIN_V_FRACTION = 0.06  # bottom margin as a fraction of the height (inside the 5% graphics-safe area)
-_EM_PER_CHAR = {"en": 0.55, "zh": 1.0}  # average glyph advance in em for Noto Sans CJK
 
 
 def language_tag(language: str) -> str:
     """ISO 639-2 code for a track's language tag ("en" -> "eng", "zh" -> "chi"; 3 letters pass through)."""
-    code = language.strip().lower().replace("_", "-").split("-")[0]
-    if code in LANGUAGE_TAGS:
-        return LANGUAGE_TAGS[code]
+    found = lang.find(language)
+    if found is not None:
+        return found.iso639_2
+    code = lang.base_code(language)
     if len(code) == 3 and code.isalpha():
         return code
-    raise ConfigError(f"no track language tag for {language!r}: use one of {', '.join(LANGUAGE_TAGS)} "
+    raise ConfigError(f"no track language tag for {language!r}: use one of {', '.join(lang.CODES)} "
                       "or a 3-letter ISO 639-2 code")
+
+
+def font_family(language: str) -> str:
+    """The Noto Sans CJK family libass draws `language` in (the profile's regional face)."""
+    found = lang.find(language)
+    return found.font_family if found else FONT_FAMILY
 
 
 def _require_file(path: Path, what: str) -> None:
@@ -76,7 +82,7 @@ def default_font_size(width: int, height: int, language: str) -> int:
     """A readable size in pixels: 5% of the height, smaller if a full line would not fit the width."""
     rules = rules_for(language)
     by_height = FONT_HEIGHT_FRACTION * height
-    by_width = LINE_WIDTH_FRACTION * width / (rules.max_chars_per_line * _EM_PER_CHAR[rules.language])
+    by_width = LINE_WIDTH_FRACTION * width / (rules.max_chars_per_line * lang.profile(rules.language).glyph_em)
     return max(8, round(min(by_height, by_width)))
 
 
@@ -90,7 +96,7 @@ def subtitles_filter(
     if size <= 0 or margin < 0:
         raise ConfigError(f"font_size must be positive and margin_v_px not negative (got {size}, {margin})")
     style = ",".join([
-        f"PlayResX={width}", f"PlayResY={height}", f"FontName={FONT_FAMILY}", f"FontSize={size}",
+        f"PlayResX={width}", f"PlayResY={height}", f"FontName={font_family(language)}", f"FontSize={size}",
         "PrimaryColour=&H00FFFFFF", "OutlineColour=&H00000000", "BorderStyle=1",
         f"Outline={max(1, round(size / 16))}", "Shadow=0", "Alignment=2", f"MarginV={margin}",
     ])
@@ -117,9 +123,10 @@ def burn_in_filter(
     if subtitle_path.suffix.lower() not in BURN_FORMATS:
         raise MediaError(f"cannot burn {subtitle_path.name}: libass reads {', '.join(BURN_FORMATS)} files "
                          "(write the cues as srt or vtt for burn-in)")
-    if _font_installed(FONT_FAMILY) is False:
+    family = font_family(language)
+    if _font_installed(family) is False:
         log.warning("font %r is not installed (apt-get install fonts-noto-cjk): libass falls back to "
-                    "another font and Chinese may render as boxes", FONT_FAMILY)
+                    "another font and CJK text may render as boxes", family)
     return subtitles_filter(subtitle_path, width, height, language, margin_v_px=margin_v_px, font_size=font_size)
 
 

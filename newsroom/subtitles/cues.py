@@ -1,7 +1,7 @@
 """Transcript words grouped into broadcast subtitle cues.
 
-The rules (`RULES`, one `CueRules` per language) follow common broadcast practice (BBC/EBU subtitle
-guidelines, Netflix timed-text style guides):
+The rules (`RULES`, one `CueRules` per language, made from the language profiles in `newsroom.lang`)
+follow common broadcast practice (BBC/EBU subtitle guidelines, Netflix timed-text style guides):
 
     rule                      en                          zh (Mandarin, Simplified)
     characters per line       42                          16
@@ -42,10 +42,13 @@ from __future__ import annotations
 
 import logging
 import math
+import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from newsroom import lang
 from newsroom.errors import ConfigError, NewsroomError
+from newsroom.lang import LanguageProfile, Script
 from newsroom.types import Transcript
 
 log = logging.getLogger("newsroom.subtitles")
@@ -88,43 +91,45 @@ class CueRules:
     sentence_marks: str = ".?!…"
     clause_marks: str = ",;:—–"
     conjunctions: frozenset[str] = frozenset()
+    break_after: frozenset[str] = frozenset()  # a break after a word ending in one of these is a good one
+    word_scripts: tuple[Script, ...] = ()  # a boundary inside a run of one of these scripts is a poor one
+    half_width_counts_half: bool = False  # half-width (and narrow) characters count as half a character
 
-    def reading_chars(self, lines: Sequence[str]) -> int:
+    def width(self, text: str) -> float:
+        """How many characters `text` counts as on a line."""
+        if not self.half_width_counts_half:
+            return len(text)
+        return sum(0.5 if unicodedata.east_asian_width(ch) in ("Na", "H") else 1.0 for ch in text)
+
+    def reading_chars(self, lines: Sequence[str]) -> float:
         """Characters a viewer reads: the text with line breaks as spaces (English) or nothing (Mandarin)."""
         if self.joiner:
-            return len(self.joiner.join(lines))
-        return sum(1 for line in lines for ch in line if not ch.isspace())
+            return self.width(self.joiner.join(lines))
+        return sum(self.width(ch) for line in lines for ch in line if not ch.isspace())
 
     def min_display_frames(self, lines: Sequence[str], fps: float) -> int:
         """Frames a cue must stay on screen: the minimum duration or the reading time, whichever is longer."""
         reading_s = self.reading_chars(lines) / self.max_chars_per_s
         return _ceil_frames(max(self.min_duration_s, reading_s), fps)
 
+    @classmethod
+    def from_profile(cls, profile: LanguageProfile) -> CueRules:
+        limits = profile.subtitles
+        return cls(language=profile.code, max_chars_per_line=limits.chars_per_line, max_chars_per_s=limits.chars_per_s,
+                   max_lines=limits.lines, joiner=profile.joiner, sentence_marks=profile.sentence_marks,
+                   clause_marks=profile.clause_marks, conjunctions=limits.conjunctions,
+                   break_after=limits.break_after, word_scripts=limits.word_scripts,
+                   half_width_counts_half=limits.half_width_counts_half)
 
-_EN_CONJUNCTIONS = frozenset({
-    "and", "but", "or", "nor", "so", "yet", "because", "which", "that", "who", "whom", "whose", "when",
-    "whenever", "while", "whereas", "where", "if", "unless", "until", "although", "though", "since",
-    "after", "before", "as", "than", "whether",
-})
-_ZH_CONJUNCTIONS = frozenset({
-    "和", "与", "及", "以及", "并", "并且", "而", "而且", "但", "但是", "可是", "不过", "然而", "因为", "由于", "所以", "因此",
-    "因而", "如果", "假如", "虽然", "尽管", "或", "或者", "还是", "同时", "另外", "此外", "于是", "然后", "以便", "从而",
-})
 
-RULES: dict[str, CueRules] = {
-    "en": CueRules(language="en", max_chars_per_line=42, max_chars_per_s=17.0, conjunctions=_EN_CONJUNCTIONS),
-    "zh": CueRules(
-        language="zh", max_chars_per_line=16, max_chars_per_s=9.0, joiner="",
-        sentence_marks="。！？…!?", clause_marks="，；：、,;:—", conjunctions=_ZH_CONJUNCTIONS,
-    ),
-}
+RULES: dict[str, CueRules] = {code: CueRules.from_profile(p) for code, p in lang.PROFILES.items()}
 
 _CLOSERS = "\"'”’)]）」』》"
 
 
 def rules_for(language: str) -> CueRules:
     """The rules for a language code ("en", "en-GB", "zh", "zh-Hans", ...); ConfigError if unknown."""
-    base = language.strip().lower().replace("_", "-").split("-")[0]
+    base = lang.base_code(language)
     if base not in RULES:
         raise ConfigError(
             f"no subtitle rules for language {language!r}: use one of {', '.join(sorted(RULES))} "
@@ -209,9 +214,11 @@ def _spread(start: float, end: float, tokens: list[str]) -> list[tuple[float, fl
 
 # Cost of ending a cue (or a line) at a boundary, by kind: after a sentence, after a clause mark,
 # before a conjunction, any other word boundary, inside a word that was cut to fit.
-_SENTENCE, _CLAUSE, _CONJUNCTION, _PLAIN, _INSIDE_WORD = range(5)
-_CUE_BREAK_COST = (0.0, 0.6, 1.2, 2.0, 6.0)
-_LINE_BREAK_COST = (0.0, 0.1, 0.2, 0.4, 2.0)
+# A boundary inside a run of a profile's `word_scripts` (two kanji: likely one word) costs between a plain
+# boundary and one inside a word cut to fit.
+_SENTENCE, _CLAUSE, _CONJUNCTION, _PLAIN, _IN_RUN, _INSIDE_WORD = range(6)
+_CUE_BREAK_COST = (0.0, 0.6, 1.2, 2.0, 3.5, 6.0)
+_LINE_BREAK_COST = (0.0, 0.1, 0.2, 0.4, 1.0, 2.0)
 _CUE_COST = 1.0  # per cue: fewer, fuller cues unless a better break point pays for another
 _TWO_LINE_COST = 0.3
 _SENTENCE_INSIDE_COST = 0.8  # a sentence ending mid-cue, the next one starting in the same cue
@@ -232,7 +239,7 @@ class _Plan:
         self.len_sum = [0] * (n + 1)
         self.space_sum = [0] * (n + 1)  # space_sum[k]: spaces before units 1..k-1
         for k, u in enumerate(units):
-            self.len_sum[k + 1] = self.len_sum[k] + len(u.text)
+            self.len_sum[k + 1] = self.len_sum[k] + rules.width(u.text)
             self.space_sum[k + 1] = self.space_sum[k] + (space if k > 0 and not u.glue else 0)
         # kind[k]: the boundary before unit k (k = 1..n-1)
         self.kind = [_PLAIN] * (n + 1)
@@ -336,6 +343,10 @@ def _boundary_kind(before: SpeechUnit, after: SpeechUnit, rules: CueRules) -> in
     head = after.text.strip(_CLOSERS + "\"'“‘(（「『《").rstrip(rules.sentence_marks + rules.clause_marks)
     if head.lower() in rules.conjunctions:
         return _CONJUNCTION
+    if rules.break_after and tail.endswith(tuple(rules.break_after)):
+        return _CONJUNCTION
+    if tail and head and any(s.matches(tail[-1]) and s.matches(head[0]) for s in rules.word_scripts):
+        return _IN_RUN
     return _PLAIN
 
 

@@ -4,7 +4,8 @@
 `summary` turns them into counts for a report. Rule names:
 
     empty          a cue without text, or with an empty line
-    line_length    a line longer than the language's limit (42 en, 16 zh)
+    line_length    a line longer than the language's limit (42 en, 16 zh; see newsroom.lang), counted
+                   as the profile says (half-width characters as half where it counts full-width ones)
     line_count     more lines than allowed (2)
     spaces         a space inside Mandarin text
     min_duration   shorter than 5/6 s
@@ -89,8 +90,8 @@ def validate_cues(
         if not cue.lines or any(not line.strip() for line in cue.lines):
             add("empty", f"cue {i} has no text or an empty line: {cue.lines!r}")
         for n, line in enumerate(cue.lines, 1):
-            if len(line) > rules.max_chars_per_line:
-                add("line_length", f"cue {i} line {n} has {len(line)} characters "
+            if rules.width(line) > rules.max_chars_per_line + _EPS:
+                add("line_length", f"cue {i} line {n} has {rules.width(line):g} characters "
                     f"(max {rules.max_chars_per_line}): {line!r}")
             if not rules.joiner and any(ch.isspace() for ch in line):
                 add("spaces", f"cue {i} line {n} has a space in {rules.language} text: {line!r}")
@@ -106,7 +107,7 @@ def validate_cues(
         if chars > rules.max_chars_per_s * max(duration, 0.0) + _EPS:
             speed = chars / duration if duration > 0 else float("inf")
             add("reading_speed", f"cue {i} needs {speed:.1f} characters/s "
-                f"(max {rules.max_chars_per_s:g}): {chars} characters in {duration:.3f}s")
+                f"(max {rules.max_chars_per_s:g}): {chars:g} characters in {duration:.3f}s")
         for name, t in (("start", cue.start_s), ("end", cue.end_s)):
             if abs(t * fps - round(t * fps)) > _FRAME_TOLERANCE_S * fps:
                 add("frame", f"cue {i} {name} {t:.4f}s is not on a frame boundary at {fps:g} fps")

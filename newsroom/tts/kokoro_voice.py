@@ -1,8 +1,9 @@
-"""Mandarin anchor voice: Kokoro-82M (int8 ONNX, Apache-2.0) run by kokoro-onnx, misaki[zh] G2P.
+"""Kokoro anchor voices: Kokoro-82M (int8 ONNX, Apache-2.0) run by kokoro-onnx, with the misaki G2P
+that the language profile names (`voice.g2p`, see `G2PS`) and its voice pack (`voice.voice`).
 
-Only Japanese voice packs ship (voices_ja.npz); fed Mandarin phonemes (pinyin -> IPA with tone arrows,
-misaki's "legacy" style that Kokoro v1.0 was trained with) they read intelligible Mandarin with a
-slight accent. Latin-script words inside Chinese text (GDP, app names) get English espeak phonemes.
+Only Japanese voice packs ship (voices_ja.npz); fed Mandarin phonemes (misaki[zh]: pinyin -> IPA with
+tone arrows, the "legacy" style that Kokoro v1.0 was trained with) they read intelligible Mandarin with
+a slight accent. Latin-script words inside CJK text (GDP, app names) get English espeak phonemes.
 
 The model reports no durations, so there are no phoneme timings (`phonemes=()`: animate the mouth from
 the audio energy). Word timings are exact at sentence edges (each sentence is synthesised on its own and
@@ -18,6 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
+from newsroom import lang
 from newsroom.config import Settings, get_settings
 from newsroom.errors import ConfigError, ModelNotInstalledError
 from newsroom.models.registry import ModelRegistry
@@ -35,13 +37,37 @@ _LATIN_RE = re.compile(r"[A-Za-z][A-Za-z' -]*[A-Za-z]|[A-Za-z]")
 _NOT_SOUNDS = frozenset(" .,;:!?\"'()“”—…↓↗↘→")
 
 
-class KokoroVoice:
-    """The Mandarin anchor voice. Construct with `KokoroVoice.load()`; `synthesize` many times."""
+def _misaki_zh():
+    from misaki.zh import ZHG2P
 
-    language = "zh"
+    logging.getLogger("jieba").setLevel(logging.WARNING)
+    return ZHG2P()
+
+
+def _misaki_ja():
+    # misaki's cutlet G2P (what Kokoro's Japanese voices were trained with) on MeCab (fugashi) with the
+    # UniDic-lite dictionary bundled in its wheel: no download at run time. misaki.ja itself is not imported:
+    # it imports pyopenjtalk, whose dictionary is downloaded on first use.
+    from misaki.cutlet import Cutlet
+
+    return Cutlet()
+
+
+# G2P name (a profile's `voice.g2p`) -> (loader of a callable text -> (phonemes, tokens), pip requirement).
+G2PS = {
+    "misaki-zh": (_misaki_zh, "'misaki[zh]==0.9.4'"),
+    "misaki-ja": (_misaki_ja, "misaki==0.9.4 fugashi==1.5.2 unidic-lite==1.0.8 jaconv==0.5.0 mojimoji==0.0.13"),
+}
+
+
+class KokoroVoice:
+    """A Kokoro anchor voice. Construct with `KokoroVoice.load(language=...)`; `synthesize` many times."""
+
     engine = "kokoro"
 
-    def __init__(self, kokoro, g2p, voice: str, settings: Settings, *, speed: float = SPEED) -> None:
+    def __init__(self, kokoro, g2p, voice: str, settings: Settings, *, speed: float = SPEED,
+                 language: str = "zh") -> None:
+        self.language = language
         self._kokoro = kokoro
         self._g2p = g2p
         self.voice = voice
@@ -50,34 +76,38 @@ class KokoroVoice:
         self.model_id = MODEL_ID
 
     @classmethod
-    def load(cls, settings: Settings | None = None, *, voice: str | None = None, speed: float = SPEED) -> KokoroVoice:
+    def load(cls, settings: Settings | None = None, *, language: str = "zh", voice: str | None = None,
+             speed: float = SPEED) -> KokoroVoice:
         settings = settings or get_settings()
+        profile = lang.profile(language)
+        load_g2p, requirement = G2PS[profile.voice.g2p]
         model = ModelRegistry(settings).resolve(MODEL_ID)
         voices = model.parent / VOICES_FILE
         try:
             import onnxruntime
             from kokoro_onnx import Kokoro
-            from misaki.zh import ZHG2P
+
+            g2p = load_g2p()
         except ImportError as exc:
             raise ModelNotInstalledError(
-                f"the Mandarin voice needs kokoro-onnx and misaki[zh] ({exc.name} is missing): "
-                "pip install kokoro-onnx==0.6.1 'misaki[zh]==0.9.4'"
+                f"the {profile.name} voice needs kokoro-onnx and {requirement} ({exc.name} is missing): "
+                f"pip install kokoro-onnx==0.6.1 {requirement}"
             ) from exc
-        voice = voice or settings.tts_zh_voice
+        voice = voice or settings.tts_voices.get(profile.code) or profile.voice.voice
         with np.load(voices) as pack:
             available = sorted(pack.files)
         if voice not in available:
             raise ConfigError(
-                f"NEWSROOM_TTS_ZH_VOICE={voice!r} is not in {voices.name}: choose one of {', '.join(available)}"
+                f"NEWSROOM_TTS_VOICES__{profile.code.upper()}={voice!r} is not in {voices.name}: choose one of "
+                f"{', '.join(available)}"
             )
         options = onnxruntime.SessionOptions()
         options.intra_op_num_threads = settings.threads
         options.inter_op_num_threads = 1
         session = onnxruntime.InferenceSession(str(model), sess_options=options, providers=["CPUExecutionProvider"])
         kokoro = Kokoro.from_session(session, str(voices))
-        logging.getLogger("jieba").setLevel(logging.WARNING)
-        log.info("loaded %s (%s, voice %s)", MODEL_ID, model, voice)
-        return cls(kokoro, ZHG2P(), voice, settings, speed=speed)
+        log.info("loaded %s (%s, voice %s, %s)", MODEL_ID, model, voice, profile.voice.g2p)
+        return cls(kokoro, g2p, voice, settings, speed=speed, language=profile.code)
 
     @property
     def sample_rate_hz(self) -> int:
@@ -93,7 +123,7 @@ class KokoroVoice:
                      engine=self.engine, text=text, progress=progress)
 
     def phonemize(self, text: str) -> str:
-        """Kokoro phonemes: misaki pinyin-IPA for Chinese, espeak English for Latin-script words."""
+        """Kokoro phonemes: the misaki G2P for the language's script, espeak English for Latin-script words."""
         parts = []
         position = 0
         for match in _LATIN_RE.finditer(text):

@@ -6,8 +6,10 @@ token and keeps each written token next to its spoken form (`Token`), so word ti
 script says ("12") while the voice says "twelve".
 
 Chunks are what one engine call receives: a sentence, or a clause of a sentence that is too long to
-read in one breath (`MAX_CHUNK_WORDS_EN` words, `MAX_CHUNK_CHARS_ZH` characters). Scripts longer than
-`MAX_SCRIPT_CHARS` are refused: an anchor intro is a minute or two, not a chapter.
+read in one breath (the profile's `voice.max_chunk` words, or characters for languages written without
+spaces). Scripts longer than `MAX_SCRIPT_CHARS` are refused: an anchor intro is a minute or two, not a
+chapter. Each language's profile (`newsroom.lang`) names its normaliser ("english": word by word;
+"cjk": segmented words, numerals read by a named reader), its sentence and clause marks and pauses.
 """
 
 from __future__ import annotations
@@ -15,18 +17,19 @@ from __future__ import annotations
 import logging
 import re
 import unicodedata
+from collections.abc import Callable
 from dataclasses import dataclass
+from functools import cache
 
+from newsroom import lang
 from newsroom.errors import ConfigError
+from newsroom.lang import LanguageProfile
+from newsroom.lang.en import NUMBERS as EN_NUMBERS
 
 log = logging.getLogger("newsroom.tts")
 
 MAX_SCRIPT_CHARS = 5_000
-MAX_CHUNK_WORDS_EN = 40
-MAX_CHUNK_CHARS_ZH = 80
-SENTENCE_PAUSE_S = {"en": 0.25, "zh": 0.20}
 CLAUSE_PAUSE_S = 0.10
-LANGUAGES = ("en", "zh")
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,11 +51,9 @@ class Chunk:
 
 # --------------------------------------------------------------------------- English numbers
 
-_ONES = ("zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten", "eleven", "twelve",
-         "thirteen", "fourteen", "fifteen", "sixteen", "seventeen", "eighteen", "nineteen")
-_TENS = ("", "", "twenty", "thirty", "forty", "fifty", "sixty", "seventy", "eighty", "ninety")
-_SCALES = ((10**12, "trillion"), (10**9, "billion"), (10**6, "million"), (10**3, "thousand"))
-_SCALE_WORDS = {"thousand", "million", "billion", "trillion"}
+_EN = EN_NUMBERS  # the English normaliser reads numbers with the English number words
+_ONES, _TENS, _SCALES = _EN.ones, _EN.tens, _EN.scales
+_SCALE_WORDS = {word for _, word in _SCALES}
 _ORDINAL_IRREGULAR = {"one": "first", "two": "second", "three": "third", "five": "fifth", "eight": "eighth",
                       "nine": "ninth", "twelve": "twelfth"}
 _CURRENCIES = {"$": ("dollar", "dollars"), "£": ("pound", "pounds"), "€": ("euro", "euros"), "¥": ("yen", "yen")}
@@ -63,7 +64,7 @@ def _below_thousand(n: int) -> str:
     words = []
     hundreds, rest = divmod(n, 100)
     if hundreds:
-        words.append(f"{_ONES[hundreds]} hundred")
+        words.append(f"{_ONES[hundreds]} {_EN.hundred}")
     if rest >= 20:
         tens, ones = divmod(rest, 10)
         words.append(_TENS[tens] + (f"-{_ONES[ones]}" if ones else ""))
@@ -128,7 +129,7 @@ def number(text: str, *, as_year: bool = True) -> str:
         return year(int(whole))
     words = cardinal(int(whole or "0"))
     if fraction:
-        words += " point " + _digits(fraction)
+        words += f" {_EN.point} " + _digits(fraction)
     return ("minus " + words) if negative else words
 
 
@@ -272,18 +273,15 @@ def _tokens_en(text: str) -> list[Token]:
     return tokens
 
 
-# --------------------------------------------------------------------------- Chinese tokens
+# --------------------------------------------------------------------------- CJK tokens
 
-_ZH_NUMBER_RE = re.compile(r"(?<!\d)[-−]?\d(?:[\d,]*\d)?(?:\.\d+)?(?:/\d+)?(?:%|年|月|日|号)?")
-_ZH_YEARS_RE = re.compile(r"(?<!\d)(\d{4})\s*[-–~～至]\s*(\d{4})年")
-_ZH_RANGE_RE = re.compile(r"(?<=\d)\s*[-–~～]\s*(?=\d)")
-_ZH_PUNCT = set("。，、；：！？「」『』（）《》…—,.;:!?\"“”'‘’()")
-_ZH_DIGITS = "零一二三四五六七八九"
-_ZH_SPLIT_RE = re.compile(rf"({_URL_RE.pattern}|{_EMAIL_RE.pattern}|{_ZH_NUMBER_RE.pattern})", re.IGNORECASE)
+_CJK_NUMBER_RE = re.compile(r"(?<!\d)[-−]?\d(?:[\d,]*\d)?(?:\.\d+)?(?:/\d+)?(?:%|年|月|日|号)?")
+_CJK_PUNCT = set("。，、；：！？「」『』（）《》…—,.;:!?\"“”'‘’()")
+_CJK_SPLIT_RE = re.compile(rf"({_URL_RE.pattern}|{_EMAIL_RE.pattern}|{_CJK_NUMBER_RE.pattern})", re.IGNORECASE)
 
 
-def zh_number(text: str) -> str:
-    """"2026年" -> "二零二六年", "3.5%" -> "百分之三点五", "1,200" -> "一千二百" (cn2an)."""
+def read_cn2an(text: str, profile: LanguageProfile) -> str:
+    """Chinese reading: "2026年" -> "二零二六年", "3.5%" -> "百分之三点五", "1,200" -> "一千二百" (cn2an)."""
     import cn2an
 
     plain = text.replace(",", "").replace("−", "-")
@@ -291,7 +289,7 @@ def zh_number(text: str) -> str:
         return cn2an.transform(plain, "an2cn")
     except Exception:  # cn2an raises bare ValueErrors on odd input; read the digits one by one then
         log.debug("cn2an could not read %r; reading digit by digit", text)
-        return re.sub(r"\d", lambda d: _ZH_DIGITS[int(d.group())], plain).replace(".", "点").replace("%", "")
+        return profile.numbers.digit_by_digit(plain).replace("%", "")
 
 
 def _jieba_cut(text: str) -> list[str]:
@@ -301,33 +299,83 @@ def _jieba_cut(text: str) -> list[str]:
     return jieba.lcut(text, cut_all=False)
 
 
-def _tokens_zh(text: str) -> list[Token]:
+_NUMERAL_PARTS_RE = re.compile(r"([-−]?)([\d,]+)(?:\.(\d+))?(/\d+)?(%|年|月|日|号)?")
+
+
+def read_numerals(text: str, profile: LanguageProfile) -> str:
+    """A written number in the profile's numerals: "2026年" -> "二千二十六年", "3.5%" -> "三点五" + percent."""
+    numbers = profile.numbers
+    match = _NUMERAL_PARTS_RE.fullmatch(text)
+    if match is None or match.group(4):  # fractions are read digit by digit
+        return numbers.digit_by_digit(text.replace(",", ""))
+    sign, whole, fraction, _, suffix = match.groups()
+    spoken = (numbers.minus if sign else "") + numbers.spell(int(whole.replace(",", "") or "0"))
+    if fraction:
+        spoken += numbers.point + "".join(numbers.digits[int(d)] for d in fraction)
+    return spoken + (numbers.percent if suffix == "%" else suffix or "")
+
+
+# Name -> reader of a written number ("2026年", "3.5%") and name -> word segmenter, for the profiles'
+# `voice.number_reader` and `voice.segmenter`.
+NUMBER_READERS: dict[str, Callable[[str, LanguageProfile], str]] = {"cn2an": read_cn2an, "numerals": read_numerals}
+@cache
+def _mecab():
+    from fugashi import Tagger  # MeCab with UniDic-lite (bundled in its wheel)
+
+    return Tagger()
+
+
+def _unidic_cut(text: str) -> list[str]:
+    """Japanese words (MeCab + UniDic-lite), with the spaces between them kept as tokens."""
+    out: list[str] = []
+    for word in _mecab()(text):
+        if word.white_space:
+            out.append(word.white_space)
+        out.append(word.surface)
+    return out
+
+
+SEGMENTERS: dict[str, Callable[[str], list[str]]] = {"jieba": _jieba_cut, "unidic": _unidic_cut}
+
+
+def _tokens_cjk(text: str, profile: LanguageProfile) -> list[Token]:
+    rules = profile.voice
+    read_number, segment = NUMBER_READERS[rules.number_reader], SEGMENTERS[rules.segmenter]
     tokens: list[Token] = []
-    text = _ZH_YEARS_RE.sub(r"\1年至\2年", text)  # 2020-2025年 -> 2020年至2025年
-    text = _ZH_RANGE_RE.sub("至", text)  # 3-5度 -> 3至5度
-    for i, part in enumerate(_ZH_SPLIT_RE.split(text)):
+    if rules.range_word:
+        # 2020-2025年 -> 2020年至2025年; 3-5度 -> 3至5度
+        text = re.sub(rf"(?<!\d)(\d{{4}})\s*[-–~～{rules.range_word}]\s*(\d{{4}})年", rf"\1年{rules.range_word}\2年", text)
+        text = re.sub(r"(?<=\d)\s*[-–~～]\s*(?=\d)", rules.range_word, text)
+    dot = rules.url_dot
+    for i, part in enumerate(_CJK_SPLIT_RE.split(text)):
         if not part:
             continue
         if i % 2 == 1:  # a URL, an e-mail address or a number
             if _EMAIL_RE.fullmatch(part):
                 user, _, host = part.partition("@")
-                spoken = f"{user} at {spoken_domain(host, '点')}"
-            elif _URL_RE.fullmatch(part) and not _ZH_NUMBER_RE.fullmatch(part):
-                spoken = spoken_domain(part, "点")
+                spoken = f"{user} at {spoken_domain(host, dot)}"
+            elif _URL_RE.fullmatch(part) and not _CJK_NUMBER_RE.fullmatch(part):
+                spoken = spoken_domain(part, dot)
             else:
-                spoken = zh_number(part)
+                spoken = read_number(part, profile)
             tokens.append(Token(part, spoken))
             continue
-        for word in _jieba_cut(strip_symbols(part)):
+        for word in segment(strip_symbols(part)):
             if not word.strip():
                 continue
             word = word.strip()
-            if all(ch in _ZH_PUNCT for ch in word) and tokens:
+            if all(ch in _CJK_PUNCT for ch in word) and tokens:
                 prev = tokens[-1]
                 tokens[-1] = Token(prev.written + word, prev.spoken + word)
-            elif not all(ch in _ZH_PUNCT for ch in word):
+            elif not all(ch in _CJK_PUNCT for ch in word):
                 tokens.append(Token(word, word))
     return tokens
+
+
+NORMALISERS: dict[str, Callable[[str, LanguageProfile], list[Token]]] = {
+    "english": lambda text, _profile: _tokens_en(text),
+    "cjk": _tokens_cjk,
+}
 
 
 # --------------------------------------------------------------------------- public helpers
@@ -336,34 +384,35 @@ _FULL_WIDTH = {c: c - 0xFEE0 for c in range(0xFF01, 0xFF5F) if chr(c - 0xFEE0).i
 _FULL_WIDTH[0x3000] = ord(" ")
 
 
-def _check(text: str, language: str) -> str:
-    if language not in LANGUAGES:
-        raise ConfigError(f"no voice for language {language!r}: choose one of {', '.join(LANGUAGES)}")
+def _check(text: str, language: str) -> tuple[str, LanguageProfile]:
+    found = lang.find(language)
+    if found is None:
+        raise ConfigError(f"no voice for language {language!r}: choose one of {', '.join(lang.CODES)}")
     if not isinstance(text, str):
         raise ConfigError(f"the script must be text, not {type(text).__name__}")
-    # Full-width digits, letters and % become ASCII; Chinese punctuation stays as written.
-    text = text.translate(_FULL_WIDTH) if language == "zh" else unicodedata.normalize("NFKC", text)
+    # Full-width digits, letters and % become ASCII; CJK punctuation stays as written.
+    text = text.translate(_FULL_WIDTH) if found.voice.full_width_text else unicodedata.normalize("NFKC", text)
     text = text.strip()
     if len(text) > MAX_SCRIPT_CHARS:
         raise ConfigError(
             f"the script is {len(text):,} characters; the anchor reads at most {MAX_SCRIPT_CHARS:,}: "
             "shorten the script (an intro of a minute or two is ~150-300 words) or split it into several stories"
         )
-    return text
+    return text, found
 
 
 def tokens(text: str, language: str) -> list[Token]:
     """The script as (written, spoken) tokens; tokens that are not spoken (emoji) are left out."""
-    text = _check(text, language)
-    return _tokens_zh(text) if language == "zh" else _tokens_en(text)
+    text, profile = _check(text, language)
+    return NORMALISERS[profile.voice.normaliser](text, profile)
 
 
-def _join(parts: list[str], language: str) -> str:
-    if language != "zh":
+def _join(parts: list[str], profile: LanguageProfile) -> str:
+    if profile.spaced:
         return " ".join(parts)
     out = ""
     for part in parts:
-        # Spaces only between two Latin words ("GDP" "and"); Chinese runs join directly.
+        # Spaces only between two Latin words ("GDP" "and"); CJK runs join directly.
         if out and re.match(r"[A-Za-z0-9]", part[0]) and re.search(r"[A-Za-z0-9]$", out):
             out += " "
         out += part
@@ -376,57 +425,50 @@ def normalize_text(text: str, language: str) -> str:
     >>> normalize_text("Prices rose 3.5% in 2026, see example.com 📈", "en")
     'Prices rose three point five percent in twenty twenty-six, see example dot com'
     """
-    return _join([t.spoken for t in tokens(text, language)], language)
+    return _join([t.spoken for t in tokens(text, language)], lang.profile(language))
 
 
 # --------------------------------------------------------------------------- sentences and chunks
 
-_ABBREVIATIONS = {
-    "mr", "mrs", "ms", "dr", "prof", "st", "jr", "sr", "vs", "etc", "e.g", "i.e", "inc", "ltd", "corp",
-    "gen", "sen", "rep", "gov", "lt", "col", "capt", "sgt", "mt", "ft", "jan", "feb", "mar", "apr",
-    "jun", "jul", "aug", "sep", "sept", "oct", "nov", "dec", "u.s", "u.k", "u.n", "a.m", "p.m",
-}
-_SENTENCE_END = {"en": tuple(".!?"), "zh": tuple("。！？；!?;.")}
-_CLAUSE_END = {"en": tuple(",;:"), "zh": tuple("，、：,:")}
 _CLOSERS = "\"'”’)]」』）"
 
 
-def _ends_sentence(token: Token, language: str) -> bool:
+def _ends_sentence(token: Token, profile: LanguageProfile) -> bool:
     spoken = token.spoken.rstrip(_CLOSERS)
-    if not spoken.endswith(_SENTENCE_END[language]):
+    if not spoken.endswith(tuple(profile.voice.sentence_marks)):
         return False
-    if language == "en" and spoken.endswith("."):
+    if profile.voice.abbreviations and spoken.endswith("."):
         word = spoken.rstrip(".").lower()
-        if word in _ABBREVIATIONS or re.fullmatch(r"[a-z]", word) or re.fullmatch(r"(?:[a-z]\.)+[a-z]", word):
+        if word in profile.voice.abbreviations or re.fullmatch(r"[a-z]", word) or re.fullmatch(r"(?:[a-z]\.)+[a-z]", word):
             return False
     return True
 
 
-def _size(chunk: list[Token], language: str) -> int:
-    if language == "zh":
+def _size(chunk: list[Token], profile: LanguageProfile) -> int:
+    if not profile.spaced:
         return sum(len(re.sub(r"\s", "", t.spoken)) for t in chunk)
     return sum(len(t.spoken.split()) for t in chunk)
 
 
-def _bound(sentence: list[Token], language: str) -> list[list[Token]]:
+def _bound(sentence: list[Token], profile: LanguageProfile) -> list[list[Token]]:
     """A sentence within the size limit as it is; a longer one packed clause by clause, then cut."""
-    limit = MAX_CHUNK_CHARS_ZH if language == "zh" else MAX_CHUNK_WORDS_EN
-    if _size(sentence, language) <= limit:
+    limit = profile.voice.max_chunk
+    if _size(sentence, profile) <= limit:
         return [sentence]
     clauses: list[list[Token]] = [[]]
     for token in sentence:
         clauses[-1].append(token)
-        if token.spoken.rstrip(_CLOSERS).endswith(_CLAUSE_END[language]):
+        if token.spoken.rstrip(_CLOSERS).endswith(tuple(profile.voice.clause_marks)):
             clauses.append([])
     pieces: list[list[Token]] = []
     for clause in filter(None, clauses):
-        if pieces and _size(pieces[-1], language) + _size(clause, language) <= limit:
+        if pieces and _size(pieces[-1], profile) + _size(clause, profile) <= limit:
             pieces[-1].extend(clause)
             continue
-        while _size(clause, language) > limit:  # no comma to break at: cut between words
+        while _size(clause, profile) > limit:  # no comma to break at: cut between words
             cut, total = 0, 0
-            while cut < len(clause) - 1 and total + _size(clause[cut:cut + 1], language) <= limit:
-                total += _size(clause[cut:cut + 1], language)
+            while cut < len(clause) - 1 and total + _size(clause[cut:cut + 1], profile) <= limit:
+                total += _size(clause[cut:cut + 1], profile)
                 cut += 1
             cut = max(cut, 1)
             pieces.append(clause[:cut])
@@ -440,15 +482,16 @@ def chunks(text: str, language: str) -> list[Chunk]:
     toks = tokens(text, language)
     if not toks:
         raise ConfigError("the script has nothing to say (it is empty, or only symbols/emoji): write the anchor's words")
+    profile = lang.profile(language)
     sentences: list[list[Token]] = [[]]
     for token in toks:
         sentences[-1].append(token)
-        if _ends_sentence(token, language):
+        if _ends_sentence(token, profile):
             sentences.append([])
     out: list[Chunk] = []
     for sentence in filter(None, sentences):
-        pieces = _bound(sentence, language)
+        pieces = _bound(sentence, profile)
         for i, piece in enumerate(pieces):
-            pause = SENTENCE_PAUSE_S[language] if i == len(pieces) - 1 else CLAUSE_PAUSE_S
-            out.append(Chunk(tuple(piece), _join([t.spoken for t in piece], language), pause))
+            pause = profile.voice.sentence_pause_s if i == len(pieces) - 1 else CLAUSE_PAUSE_S
+            out.append(Chunk(tuple(piece), _join([t.spoken for t in piece], profile), pause))
     return out

@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from newsroom import lang
 from newsroom.errors import ConfigError, MediaError
 from newsroom.media import Progress, probe, run_ffmpeg
 from newsroom.media.graph import Filter, FilterGraph
@@ -23,15 +24,14 @@ from newsroom.video.scenes import SceneList
 
 log = logging.getLogger("newsroom.video.highlight")
 
-SENTENCE_END_RE = re.compile(r"[.!?。！？…]['\"”’)]*$")
+# A word that ends a sentence: any language profile's sentence marks (one transcript may quote another script).
+_SENTENCE_MARKS = "".join(sorted({mark for p in lang.PROFILES.values() for mark in p.sentence_marks}))
+SENTENCE_END_RE = re.compile(f"[{re.escape(_SENTENCE_MARKS)}]['\"”’)]*$")
 PAD_S = 0.15  # air around speech at each cut
 SCENE_SNAP_S = 0.6  # move a cut onto a scene cut this close (if it clips no word)
 MERGE_GAP_S = 0.8  # join chosen sentences separated by less than this
 CROSSFADE_S = 0.05
 PAUSE_BREAK_S = 1.0
-STOPWORDS = frozenset(
-    ["a", "an", "the", "and", "or", "but", "so", "of", "to", "in", "on", "at", "for", "with", "from", "by", "is", "are", "was", "were", "be", "been", "it", "its", "this", "that", "these", "those", "as", "we", "you", "they", "he", "she", "i", "our", "their", "his", "her", "will", "would", "said", "says"]
-)
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,7 +87,7 @@ class EditDecision:
 def split_sentences(transcript: Transcript) -> list[Sentence]:
     """Sentences from word timestamps: a sentence ends at final punctuation or a long pause."""
     sentences: list[Sentence] = []
-    joiner = "" if transcript.language == "zh" else " "
+    joiner = lang.joiner(transcript.language)
     current: list[Word] = []
 
     def close() -> None:
@@ -108,10 +108,11 @@ def split_sentences(transcript: Transcript) -> list[Sentence]:
 
 
 def _keywords(text: str, language: str) -> set[str]:
-    if language == "zh":
-        chars = [c for c in text if "\u4e00" <= c <= "\u9fff"]
+    profile = lang.profile(language)
+    if not profile.spaced:
+        chars = profile.script.pattern.findall(text)
         return {a + b for a, b in zip(chars, chars[1:], strict=False)}  # character bigrams
-    return {w for w in re.findall(r"[a-z0-9']+", text.lower()) if w not in STOPWORDS and len(w) > 2}
+    return {w for w in re.findall(r"[a-z0-9']+", text.lower()) if w not in profile.stopwords and len(w) > 2}
 
 
 def rank_sentences(sentences: Sequence[Sentence], language: str, headline: str | None = None) -> list[float]:
@@ -245,8 +246,8 @@ def retime_transcript(transcript: Transcript, decision: EditDecision) -> Transcr
                 for w in segment.words if w.start >= start - 1e-6 and w.end <= end + 1e-6
             )
             if words:
-                joiner = "" if transcript.language == "zh" else " "
-                segments.append(Segment(words[0].start, words[-1].end, joiner.join(w.word for w in words), words))
+                segments.append(Segment(words[0].start, words[-1].end, lang.joiner(transcript.language).join(
+                    w.word for w in words), words))
         offset += end - start
     return Transcript(transcript.language, decision.duration_s, transcript.model, tuple(segments))
 

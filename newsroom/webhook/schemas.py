@@ -77,7 +77,7 @@ class StoryRequest(BaseModel):
         description="Object key of the raw media in the newsroom bucket, under an allowed prefix (e.g. inbox/).",
         examples=["inbox/2026-12-01/city-council.mp4"],
     )
-    language: IngestLanguage = Field("auto", description="Spoken language: auto, en or zh.")
+    language: IngestLanguage = Field("auto", description="Spoken language: auto, or a language profile's code (the enum).")
     asr_model: AsrModel = Field("base", description="Speech-to-text model.")
     target_s: float = Field(60.0, gt=0, le=MAX_TARGET_S, description="Length of the highlight edit in seconds.")
     upscale: UpscaleMethod = Field("none", description="Super-resolution of the edit.")
