@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from newsroom.errors import ConfigError, MediaError
-from newsroom.layout import INGEST, StoryLayout
+from newsroom.layout import BROADCAST, INGEST, StoryLayout
 from newsroom.manifest import Manifest
 from newsroom.storage.base import ObjectStore
 from newsroom.types import MediaInfo, Transcript
@@ -299,6 +299,14 @@ class BroadcastSegment:
     @property
     def keys(self) -> tuple[str, str, str]:
         return self.video_key, self.burned_key, self.srt_key
+
+    @staticmethod
+    def checks_in(manifest: Manifest) -> tuple[LoudnessReport, SubtitleReport] | None:
+        """The segment's loudness and subtitle checks as the broadcast stage recorded them (None before)."""
+        info = manifest.info(BROADCAST)
+        if not info.get("loudness") or info.get("subtitles") is None:
+            return None
+        return LoudnessReport.from_dict(info["loudness"]), SubtitleReport.from_dict(info["subtitles"])
 
     def to_dict(self) -> dict[str, Any]:
         return {"video_key": self.video_key, "burned_key": self.burned_key, "srt_key": self.srt_key,

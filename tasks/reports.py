@@ -8,7 +8,7 @@ from prefect import task
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
 from prefect.cache_policies import NO_CACHE
 
-from newsroom.layout import BROADCAST, INGEST, StoryLayout
+from newsroom.layout import INGEST, StoryLayout
 from newsroom.llm import Draft
 from newsroom.manifest import Manifest, read_manifest
 from newsroom.results import BroadcastSegment, Covers, LoudnessReport, SubtitleReport
@@ -137,11 +137,8 @@ def summarise_package(story_id: str, note: str | None = None) -> None:
     draft = Draft.from_dict(store().get_json(layout.draft_json)) if manifest.has(layout.draft_json) else None
     links = [f"- [{name}]({store().url(key)})" for key, name in layout.handouts().items()
              if manifest.has(key) and key != layout.manifest]
-    broadcast = manifest.info(BROADCAST)
-    checklist = ""
-    if broadcast.get("loudness") and broadcast.get("subtitles") is not None and draft:
-        checklist = "\n## Checklist\n\n" + _checklist(LoudnessReport.from_dict(broadcast["loudness"]),
-                                                       SubtitleReport.from_dict(broadcast["subtitles"]), draft)
+    checks = BroadcastSegment.checks_in(manifest)
+    checklist = "\n## Checklist\n\n" + _checklist(*checks, draft) if checks and draft else ""
     create_markdown_artifact(
         key=f"story-{story_id}",
         description="Story package",

@@ -117,6 +117,14 @@ def test_report_dicts_keep_the_manifest_contract():
     assert set(LoudnessReport("broadcast", -23, -23, -1, 5, True).to_dict()) == {
         "profile", "target_lufs", "integrated_lufs", "true_peak_dbtp", "lra_lu", "ok"}
     assert Covers((LAYOUT.cover_9x16, LAYOUT.cover_16x9), "h", True).wide == LAYOUT.cover_16x9
+    loud, subs = LoudnessReport("web", -16, -16.3, -1.2, 4, True), SubtitleReport(False, 1, {"max_cps": 1})
+    recorded = Manifest(SID, {"broadcast": {"loudness": loud.to_dict(), "subtitles": subs.to_dict()}})
+    assert BroadcastSegment.checks_in(_json_manifest(recorded)) == (loud, subs)
+    assert BroadcastSegment.checks_in(Manifest(SID, {"edit": {"subtitles": subs.to_dict()}})) is None
+
+
+def _json_manifest(manifest: Manifest) -> Manifest:
+    return Manifest.from_dict(_json(manifest.to_dict()))
 
 
 def _record(store: LocalStore, key: str, data: dict, stage: str, info: dict | None = None, tmp=None) -> None:
