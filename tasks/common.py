@@ -12,7 +12,7 @@ import tempfile
 import time
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields, is_dataclass
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -95,7 +95,8 @@ def retrying_task(**kwargs: Any):
 
 
 class StoredInputs(CachePolicy):
-    """Cache-key part: the store's identity and the current etag of every object key among the inputs.
+    """Cache-key part: the store's identity and the current etag of every object key among the inputs,
+    also the keys a typed input carries (a `Cut`'s video, a `SpeechRef`'s WAV).
 
     With INPUTS + TASK_SOURCE this makes a re-run resume (same inputs, same code -> cached result) but
     recompute when an input object was replaced or the task now talks to another store.
@@ -105,14 +106,25 @@ class StoredInputs(CachePolicy):
                     **kwargs: Any) -> str | None:
         digest = hashlib.sha256(store().location.encode())
         for name in sorted(inputs):
-            value = inputs[name]
-            if isinstance(value, str) and value.startswith(f"{STORY_PREFIX}/"):
+            for where, key in _stored_keys(name, inputs[name]):
                 try:
-                    etag = store().stat(value).etag or "?"
+                    etag = store().stat(key).etag or "?"
                 except ObjectNotFoundError:
                     etag = "missing"
-                digest.update(f"{name}={value}@{etag};".encode())
+                digest.update(f"{where}={key}@{etag};".encode())
         return digest.hexdigest()
+
+
+def _stored_keys(name: str, value: Any) -> Iterator[tuple[str, str]]:
+    """The object keys in an input: the value itself, or the key fields of a typed result (one level)."""
+    if isinstance(value, str):
+        if value.startswith(f"{STORY_PREFIX}/"):
+            yield name, value
+    elif is_dataclass(value) and not isinstance(value, type):
+        for item in fields(value):
+            inner = getattr(value, item.name)
+            if isinstance(inner, str) and inner.startswith(f"{STORY_PREFIX}/"):
+                yield f"{name}.{item.name}", inner
 
 
 RESUMABLE = INPUTS + TASK_SOURCE + StoredInputs()

@@ -169,3 +169,24 @@ def test_story_and_cut_read_back_what_the_stages_recorded(tmp_path):
 def test_an_audio_only_story_needs_pictures_for_the_edit():
     with pytest.raises(MediaError, match="needs pictures"):
         Story(SID, IngestedMedia(2.0, False, True), None, None).require_video()
+
+
+def test_resuming_sees_a_replaced_object_behind_a_typed_input(tmp_path, monkeypatch):
+    """The resume cache keys on the etags of the objects a typed input names (a Cut's video), as it does for
+    a plain key: a re-rendered edit under the same key is not mistaken for the old one."""
+    import tasks.common
+
+    monkeypatch.setenv("NEWSROOM_STORAGE_BACKEND", "local")
+    monkeypatch.setenv("NEWSROOM_LOCAL_ROOT", str(tmp_path / "store"))
+    tasks.common.reset()
+    try:
+        store = tasks.common.store()
+        store.put_bytes(LAYOUT.edit_clean, b"first render")
+        cut = Cut(LAYOUT.mezzanine, _scenes(), LAYOUT.edit_clean, _decision(), None)
+        policy = tasks.common.StoredInputs()
+        first = policy.compute_key(None, {"cut": cut, "story_id": SID}, {})
+        assert policy.compute_key(None, {"cut": cut, "story_id": SID}, {}) == first
+        store.put_bytes(LAYOUT.edit_clean, b"a longer re-render under the same key")
+        assert policy.compute_key(None, {"cut": cut, "story_id": SID}, {}) != first
+    finally:
+        tasks.common.reset()
