@@ -127,6 +127,7 @@ def main() -> None:
         from flows.ingest import ingest
         from newsroom.media import probe
         from tasks.broadcast import write_draft
+        from tasks.common import load_story
 
         @flow(name="bench-warm-up")
         def warm_up() -> int:
@@ -161,9 +162,10 @@ def main() -> None:
 
         story_id = timed("ingest (store, normalise, transcribe)", lambda: ingest(str(clip), asr_model=args.asr_model))
         timed(f"edit (30 s highlight, upscale={args.upscale})", lambda: edit(story_id, target_s=30, upscale=args.upscale))
-        draft_key = timed(f"draft ({os.environ.get('NEWSROOM_LLM_BACKEND', 'llama-cpp')}, {args.llm_model})",
-                          lambda: write_draft(story_id, f"stories/{story_id}/ingest/transcript.json"))
-        timed("broadcast (tts, anchor, assemble, master)", lambda: broadcast(story_id, draft_key=draft_key))
+        transcript = load_story(story_id).transcript
+        timed(f"draft ({os.environ.get('NEWSROOM_LLM_BACKEND', 'llama-cpp')}, {args.llm_model})",
+              lambda: write_draft(story_id, transcript))
+        timed("broadcast (tts, anchor, assemble, master)", lambda: broadcast(story_id))  # voices the draft above
         total = time.perf_counter() - started
         print(f"clip: {duration:.1f} s; cores: {os.cpu_count()}")
         print(f"  {'stage':48s} {'wall s':>7s}  {'x clip':>6s}  {'CPU s':>6s}")

@@ -1,14 +1,23 @@
 """The deployments: the same set for `newsroom serve` (one process, one machine) and infra/prefect.yaml
-(work pools, many machines). Keep the names here in step with infra/prefect.yaml (a test checks)."""
+(work pools, many machines). Their names live in flows/names.py (in step with infra/prefect.yaml)."""
 
 from __future__ import annotations
 
 from typing import Any
 
-PACKAGE_DEPLOYMENT = "newsroom-package/package"
-INBOX_DEPLOYMENT = "inbox-scan/inbox"
-INBOX_CRON = "*/5 * * * *"
-TAGS = ["newsroom"]
+from flows.names import (
+    BROADCAST_DEPLOYMENT,
+    EDIT_DEPLOYMENT,
+    INBOX_CRON,
+    INBOX_DEPLOYMENT,
+    INGEST_DEPLOYMENT,
+    PACKAGE_DEPLOYMENT,
+    TAGS,
+    UPSCALE_DEPLOYMENT,
+    deployment_name,
+)
+
+__all__ = ["INBOX_CRON", "INBOX_DEPLOYMENT", "PACKAGE_DEPLOYMENT", "deployments", "serve_all"]
 
 
 def deployments(*, inbox_cron: str | None = INBOX_CRON) -> list[Any]:
@@ -20,13 +29,18 @@ def deployments(*, inbox_cron: str | None = INBOX_CRON) -> list[Any]:
     from flows.package import newsroom_package
 
     return [
-        newsroom_package.to_deployment("package", tags=TAGS, description="The whole story: ingest, edit, draft, broadcast."),
-        ingest.to_deployment("ingest", tags=TAGS, description="Ingest and transcribe one source."),
-        edit.to_deployment("edit", tags=TAGS, description="Highlight edit, subtitles, covers, vertical version."),
-        upscale_video.to_deployment("upscale", tags=TAGS, description="Real-ESRGAN/Lanczos upscaling of one video in chunks."),
-        broadcast.to_deployment("broadcast", tags=TAGS, description="Draft, anchor voice and video, mastered segment."),
+        newsroom_package.to_deployment(deployment_name(PACKAGE_DEPLOYMENT), tags=TAGS,
+                                       description="The whole story: ingest, edit, draft, broadcast."),
+        ingest.to_deployment(deployment_name(INGEST_DEPLOYMENT), tags=TAGS,
+                             description="Ingest and transcribe one source."),
+        edit.to_deployment(deployment_name(EDIT_DEPLOYMENT), tags=TAGS,
+                           description="Highlight edit, subtitles, covers, vertical version."),
+        upscale_video.to_deployment(deployment_name(UPSCALE_DEPLOYMENT), tags=TAGS,
+                                    description="Real-ESRGAN/Lanczos upscaling of one video in chunks."),
+        broadcast.to_deployment(deployment_name(BROADCAST_DEPLOYMENT), tags=TAGS,
+                                description="Draft, anchor voice and video, mastered segment."),
         # One scan at a time: a second would only race the first for the same objects.
-        scan_inbox.to_deployment("inbox", tags=TAGS, cron=inbox_cron, concurrency_limit=1,
+        scan_inbox.to_deployment(deployment_name(INBOX_DEPLOYMENT), tags=TAGS, cron=inbox_cron, concurrency_limit=1,
                                  description="Start a package run for every new object in the inbox."),
     ]
 

@@ -9,15 +9,16 @@ from prefect import flow, unmapped
 from prefect.task_runners import ProcessPoolTaskRunner
 from pydantic import Field
 
+from flows.names import UPSCALE_DEPLOYMENT
 from flows.stages import run_stage
+from newsroom.layout import StoryLayout
 from newsroom.params import Headline, RestorePreset, UpscaleMethod
-from newsroom.storage import story_key
+from tasks.common import load_story, publish_manifest
 from tasks.edit import detect_scenes as detect_scenes_task
 from tasks.edit import (
     finish_edit_video,
     highlight_edit,
     join_upscaled,
-    load_story,
     make_covers,
     make_subtitles,
     pick_headline,
@@ -26,7 +27,6 @@ from tasks.edit import (
     upscale_chunk,
     vertical_version,
 )
-from tasks.ingest import publish_manifest
 from tasks.reports import summarise_edit
 
 
@@ -60,6 +60,7 @@ def edit(
     headline: Headline | None = None,
     sentence_ids: list[int] | None = None,
     time_ranges: list[tuple[float, float]] | None = None,
+    covers: bool = True,
 ) -> str:
     """Edit an ingested story: highlight cut, subtitles, covers and a vertical version.
 
@@ -75,34 +76,32 @@ def edit(
         headline: Headline for the covers (default: the story's first sentence until a draft exists).
         sentence_ids: Transcript sentence numbers to use instead of automatic selection.
         time_ranges: Source time ranges [start_s, end_s] to use instead of sentences (win over sentence_ids).
+        covers: Also draw the covers (the package flow draws them itself, with the draft's headline).
 
     Returns:
         The key of the story's updated manifest.
     """
-    inputs = load_story(story_id)
-    found = detect_scenes_task(story_id, inputs.video_key)
-    restored_key = restore_video(story_id, inputs.video_key, restore)
-    first_sentence, language = pick_headline(inputs.transcript_key)
-    cover_text = headline or first_sentence
-    covers = make_covers.submit(story_id, restored_key, cover_text, language, found)
-    result = highlight_edit(story_id, restored_key, inputs.transcript_key, found, target_s, headline, sentence_ids,
-                            time_ranges)
-    clean_key = result.video_key
+    story = load_story(story_id)
+    video_key = story.require_video()
+    found = detect_scenes_task(story_id, video_key)
+    picture_key = restore_video(story_id, video_key, restore)
+    first_sentence, language = pick_headline(story.transcript)
+    drawing = make_covers.submit(story_id, picture_key, headline or first_sentence, language, found) if covers else None
+    cut = highlight_edit(story_id, picture_key, story.transcript, found, target_s, headline, sentence_ids, time_ranges)
+    clean_key = cut.video_key
     if upscale != "none":
-        cuts = [r["end_frame"] - r["start_frame"] for r in result.decision["ranges"]]
-        cut_frames = [sum(cuts[: i + 1]) for i in range(len(cuts) - 1)]
         runner = ProcessPoolTaskRunner(max_workers=upscale_workers)
         # Dispatched (infra/prefect.yaml), super-resolution runs on the heavy pool; its output key is fixed.
-        clean_key = run_stage(upscale_video.with_options(task_runner=runner), "upscale", story_id=story_id,
-                              video_key=clean_key, cut_frames=cut_frames, scale=upscale_scale,
-                              method=upscale) or story_key(story_id, "edit", "upscaled.mp4")
-    subtitles = make_subtitles(story_id, result.transcript_key, result.decision["fps"]) if result.transcript_key else None
-    srt_key = subtitles.keys["srt"] if subtitles else None
+        clean_key = run_stage(upscale_video.with_options(task_runner=runner), UPSCALE_DEPLOYMENT, story_id=story_id,
+                              video_key=clean_key, cut_frames=cut.decision.cut_frames, scale=upscale_scale,
+                              method=upscale) or StoryLayout(story_id).upscaled
+    subtitles = make_subtitles(story_id, cut.transcript, cut.decision.fps) if cut.transcript else None
+    srt_key = subtitles.srt_key if subtitles else None
     vertical_future = vertical_version.submit(story_id, clean_key, srt_key, language) if vertical else None
     video_keys = finish_edit_video(story_id, clean_key, srt_key, language, burn_subtitles)
-    cover_keys = covers.result()
+    drawn = drawing.result() if drawing else None
     vertical_key = vertical_future.result() if vertical_future else None
     manifest_key = publish_manifest(story_id)
-    summarise_edit(story_id, found, result.decision, subtitles.summary if subtitles else None, cover_keys,
+    summarise_edit(story_id, found, cut.decision, subtitles.report if subtitles else None, drawn,
                    [*video_keys, *([vertical_key] if vertical_key else [])])
     return manifest_key

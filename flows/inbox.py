@@ -7,7 +7,7 @@ from typing import Annotated
 from prefect import flow
 from pydantic import Field
 
-from flows.deployments import PACKAGE_DEPLOYMENT
+from flows.names import PACKAGE_DEPLOYMENT
 from newsroom.inbox import InboxResult
 from tasks.common import settings
 from tasks.inbox import list_inbox, note_error, summarise_inbox, take_object

@@ -6,13 +6,8 @@ from prefect import flow
 
 from newsroom.errors import NewsroomError, TransientError
 from newsroom.params import AsrModel, IngestLanguage
-from tasks.ingest import (
-    discard_story,
-    normalise_media,
-    publish_manifest,
-    store_source,
-    transcribe,
-)
+from tasks.common import publish_manifest
+from tasks.ingest import discard_story, normalise_media, store_source, transcribe
 from tasks.reports import summarise_ingest
 
 
@@ -35,7 +30,7 @@ def ingest(source: str, language: IngestLanguage = "auto", asr_model: AsrModel =
         # store_source also stored the speech audio: the transcription runs while the video is normalised.
         transcript = transcribe.submit(ref.story_id, ref.audio_key, language, asr_model)
         normalise_media(ref.story_id, ref.key)
-        transcript_key = transcript.result()
+        spoken = transcript.result()
         manifest_key = publish_manifest(ref.story_id)
     except NewsroomError as exc:
         if transcript is not None:
@@ -45,5 +40,5 @@ def ingest(source: str, language: IngestLanguage = "auto", asr_model: AsrModel =
         if not isinstance(exc, TransientError) and not ref.already_ingested:
             discard_story(ref.story_id)
         raise
-    summarise_ingest(ref.story_id, ref.filename, transcript_key, manifest_key)
+    summarise_ingest(ref.story_id, ref.filename, spoken, manifest_key)
     return ref.story_id

@@ -9,7 +9,7 @@ from prefect.client.orchestration import get_client
 from prefect.deployments import arun_deployment
 from prefect.exceptions import ObjectNotFound
 
-from flows.deployments import INBOX_DEPLOYMENT, PACKAGE_DEPLOYMENT
+from flows.names import INBOX_DEPLOYMENT, PACKAGE_DEPLOYMENT
 from newsroom.webhook.app import LaunchedRun, LaunchError, RunInfo
 
 

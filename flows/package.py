@@ -1,25 +1,31 @@
-"""The whole package for one story: the flow a CMS or an editor starts. Grows with each stage."""
+"""The whole package for one story: the flow a CMS or an editor starts.
+
+    ingest -> (edit || draft) -> covers, once, with the real headline -> voice -> anchor -> segment -> manifest
+
+Run in one process, the anchor's voice and face follow the draft at once, beside the edit; dispatched
+(NEWSROOM_DISPATCH=deployments), the edit and the broadcast stage run as their own deployments' runs on
+their pools, and the broadcast stage voices the draft written here.
+"""
 
 from __future__ import annotations
 
-from dataclasses import asdict
 from typing import Annotated
 
 from prefect import flow
 from pydantic import Field
 
-from flows.broadcast import LoudnessProfile, broadcast
-from flows.edit import RestorePreset, UpscaleMethod, edit
-from flows.ingest import AsrModel, IngestLanguage, ingest
+from flows.broadcast import broadcast
+from flows.edit import edit
+from flows.ingest import ingest
+from flows.names import BROADCAST_DEPLOYMENT, EDIT_DEPLOYMENT
 from flows.stages import dispatching, run_stage
+from newsroom.layout import DELIVERABLES  # noqa: F401 (re-exported: the package flow's outputs)
 from newsroom.llm.errors import EmptyTranscriptError
-from newsroom.manifest import DELIVERABLES  # noqa: F401 (re-exported: the package flow's outputs)
-from newsroom.params import Headline
-from newsroom.storage import story_key
-from tasks.broadcast import render_anchor, speak, write_draft
-from tasks.edit import refresh_covers
-from tasks.ingest import publish_manifest
-from tasks.reports import record_run, summarise_package
+from newsroom.params import AsrModel, Headline, IngestLanguage, LoudnessProfile, RestorePreset, UpscaleMethod
+from tasks.broadcast import assemble, render_anchor, speak, write_draft
+from tasks.common import load_cut, load_story, publish_manifest
+from tasks.edit import make_covers, pick_headline
+from tasks.reports import record_run, summarise_broadcast, summarise_package
 
 
 @flow(name="newsroom-package", log_prints=False, validate_parameters=True)
@@ -36,7 +42,7 @@ def newsroom_package(
     portrait_key: str = "",
     loudness: LoudnessProfile = "broadcast",
 ) -> str:
-    """Produce everything for one story: ingest -> (edit, draft) side by side -> broadcast.
+    """Produce everything for one story: ingest -> (edit, draft) side by side -> covers -> broadcast.
 
     Args:
         source: A local file path on the worker, or an object key in the newsroom bucket (e.g. inbox/clip.mp4).
@@ -56,33 +62,34 @@ def newsroom_package(
     """
     story_id = ingest(source, language=language, asr_model=asr_model)
     record_run(story_id, source, "running")
-    # The draft needs only the transcript: write it while the edit renders. Run in one process, the anchor
-    # (voice, then face) follows the draft straight away, also beside the edit; dispatched, the broadcast
-    # stage renders it on the heavy pool.
-    draft_future = write_draft.submit(story_id, story_key(story_id, "ingest", "transcript.json"))
-    anchor_future = None
+    story = load_story(story_id)
+    # The draft needs only the transcript: it is written while the edit renders, and in one process the
+    # anchor's voice and face follow it straight away, also beside the edit.
+    draft = write_draft.submit(story_id, story.transcript)
+    voice = anchor = None
     if not dispatching():
-        speech_future = speak.submit(story_id, draft_future)
-        anchor_future = render_anchor.submit(story_id, speech_future, portrait_key or None)
-    run_stage(edit, "edit", story_id=story_id, target_s=target_s, upscale=upscale, restore=restore,
-               burn_subtitles=burn_subtitles, vertical=vertical, headline=headline or None)
+        voice = speak.submit(story_id, draft)
+        anchor = render_anchor.submit(story_id, voice, portrait_key or None)
+    run_stage(edit, EDIT_DEPLOYMENT, story_id=story_id, target_s=target_s, upscale=upscale, restore=restore,
+              burn_subtitles=burn_subtitles, vertical=vertical, headline=headline or None, covers=False)
+    cut = load_cut(story_id)
+    note = None
     try:
-        draft_key = draft_future.result()
-    except EmptyTranscriptError as exc:
-        note = f"No broadcast: {exc}"
-        summarise_package(story_id, note=note)
-        record_run(story_id, source, "done", note)
-        return story_id
-    # The covers get the draft's headline while the broadcast renders.
-    covers = None if headline else refresh_covers.submit(story_id, draft_key)
-    anchor = None
-    if anchor_future is not None:
-        anchor = {"anchor_key": anchor_future.result(), "speech": asdict(speech_future.result())}
-    run_stage(broadcast, "broadcast", story_id=story_id, portrait_key=portrait_key or None, loudness=loudness,
-               draft_key=draft_key, **(anchor or {}))
-    if covers is not None:
-        covers.result()
-        publish_manifest(story_id)  # the manifest lists the re-drawn covers' sizes and checksums
-    summarise_package(story_id)
-    record_run(story_id, source, "done")
+        written = draft.result()
+    except EmptyTranscriptError as exc:  # nothing was said: no draft, no broadcast
+        written, note = None, f"No broadcast: {exc}"
+    first_sentence, spoken = pick_headline(story.transcript)
+    cover_headline = headline or (written.headline if written else first_sentence)
+    covers = make_covers.submit(story_id, cut.picture_key, cover_headline, spoken, cut.scenes)
+    if written is not None:
+        if dispatching():  # the heavy pool voices the draft written here, renders the anchor, assembles
+            run_stage(broadcast, BROADCAST_DEPLOYMENT, story_id=story_id, portrait_key=portrait_key or None,
+                      loudness=loudness)
+        else:
+            segment = assemble(story_id, anchor.result(), voice.result(), cut, written, loudness)
+            summarise_broadcast(story_id, written, anchor.result(), segment)
+    covers.result()
+    publish_manifest(story_id)
+    summarise_package(story_id, note=note)
+    record_run(story_id, source, "done", note)
     return story_id

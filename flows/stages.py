@@ -18,13 +18,14 @@ def dispatching() -> bool:
 
 def run_stage(stage_flow: Any, deployment: str, **parameters: Any) -> Any:
     """Call `stage_flow(**parameters)` inline; with NEWSROOM_DISPATCH=deployments (set by infra/prefect.yaml)
-    start a run of `<flow name>/<deployment>` instead - a linked subflow on that deployment's work pool -
-    wait for it and return None (its outputs are at known keys in the store)."""
+    start a run of `deployment` (`<flow name>/<deployment name>`, flows/names.py) instead - a linked subflow
+    on that deployment's work pool - wait for it and return None (its outputs are where the story's layout
+    puts them, recorded in its manifest fragments)."""
     if not dispatching():
         return stage_flow(**parameters)
     from prefect.deployments import run_deployment
 
-    run = run_deployment(f"{stage_flow.name}/{deployment}", parameters=parameters, timeout=None)
+    run = run_deployment(deployment, parameters=parameters, timeout=None)
     if run.state is None or not run.state.is_completed():
         state = run.state.name if run.state else "unknown"
         raise StageRunFailed(f"the {deployment} stage (flow run {run.id}) ended {state}: open it in the Prefect UI")

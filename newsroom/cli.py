@@ -16,7 +16,7 @@ import threading
 from collections.abc import Callable
 from enum import Enum
 from pathlib import Path
-from typing import Annotated, Any, NoReturn, TypeVar
+from typing import Annotated, Any, NoReturn, TypeVar, get_args
 
 import typer
 from rich.console import Console
@@ -26,6 +26,7 @@ from rich.table import Table
 
 from newsroom.errors import NewsroomError
 from newsroom.lang import CODES
+from newsroom.params import AsrModel, LoudnessProfile, RestorePreset, UpscaleMethod
 
 app = typer.Typer(
     add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
@@ -47,9 +48,12 @@ LanguageChoice = Enum("LanguageChoice", {code: code for code in ("auto", *CODES)
 TtsLanguage = Enum("TtsLanguage", {code: code for code in CODES}, type=str)
 
 
-class AsrModelChoice(str, Enum):
-    base = "base"
-    tiny_en = "tiny.en"
+def _choices(name: str, literal: Any, *, leave_out: tuple[str, ...] = ()) -> Any:
+    """A typer choice enum generated from one of newsroom/params.py's Literal types (the flows' choices)."""
+    return Enum(name, [(value, value) for value in get_args(literal) if value not in leave_out], type=str)
+
+
+AsrModelChoice = _choices("AsrModelChoice", AsrModel)
 
 
 @app.callback()
@@ -156,15 +160,10 @@ class SubtitleFormat(str, Enum):
     ttml = "ttml"
 
 
-class UpscaleMethodChoice(str, Enum):
-    esrgan = "esrgan"
-    lanczos = "lanczos"
-
-
-class EditUpscaleChoice(str, Enum):
-    none = "none"
-    lanczos = "lanczos"
-    esrgan = "esrgan"
+UpscaleMethodChoice = _choices("UpscaleMethodChoice", UpscaleMethod, leave_out=("none",))
+EditUpscaleChoice = _choices("EditUpscaleChoice", UpscaleMethod)
+RestoreChoice = _choices("RestoreChoice", RestorePreset)
+LoudnessChoice = _choices("LoudnessChoice", LoudnessProfile)
 
 
 @app.command()
@@ -213,13 +212,13 @@ def subtitles(
 def restore(
     video: Annotated[Path, typer.Argument(help="A video file.")],
     out: Annotated[Path, typer.Option(help="Output MP4.")],
-    preset: Annotated[str, typer.Option(help="auto, or a preset name (none, light, denoise, denoise-hq, ...).")] = "auto",
+    preset: Annotated[RestoreChoice, typer.Option(help="auto, or a named preset.")] = RestoreChoice.auto,
 ) -> None:
     """Denoise / deinterlace / deband with a named or automatically chosen preset."""
     from newsroom.video.restore import plan_restoration
     from newsroom.video.restore import restore as run_restore
 
-    plan = plan_restoration(video, preset)
+    plan = plan_restoration(video, preset.value)
     err.print(f"preset {plan.preset}: {plan.reason}")
     with _progress() as bar:
         step = bar.add_task(f"restoring ({plan.preset})", total=1.0)
@@ -273,13 +272,14 @@ def edit(
     story_id: Annotated[str, typer.Argument(help="Story id printed by ingest.")],
     target_s: Annotated[float, typer.Option(help="Highlight length in seconds.")] = 60.0,
     upscale: Annotated[EditUpscaleChoice, typer.Option(help="Super-resolution of the edit.")] = EditUpscaleChoice.none,
-    restore: Annotated[str, typer.Option(help="Restoration preset or auto.")] = "auto",
+    restore: Annotated[RestoreChoice, typer.Option(help="Restoration preset or auto.")] = RestoreChoice.auto,
     headline: Annotated[str | None, typer.Option(help="Headline for the covers.")] = None,
     burn: Annotated[bool, typer.Option(help="Also burn subtitles into a copy.")] = True,
     vertical: Annotated[bool, typer.Option(help="Also render a 9:16 version.")] = True,
 ) -> None:
     """Run the edit flow on an ingested story and list its outputs."""
     from flows.edit import edit as edit_flow
+    from newsroom.layout import EDIT
     from newsroom.manifest import read_manifest
     from newsroom.params import check_headline
     from newsroom.storage import open_store
@@ -288,25 +288,27 @@ def edit(
     store = open_store()
     read_manifest(store, story_id)  # fail fast, before a Prefect server starts
     with err.status(f"editing story {story_id} (Prefect flow 'edit')..."):
-        _run_flow(edit_flow, story_id, target_s=target_s, upscale=upscale.value, restore=restore, headline=headline,
+        _run_flow(edit_flow, story_id, target_s=target_s, upscale=upscale.value, restore=restore.value, headline=headline,
                   burn_subtitles=burn, vertical=vertical)
-    _print_outputs(store, story_id, stage="edit")
+    _print_outputs(store, story_id, stage=EDIT)
 
 
 def _print_outputs(store, story_id: str, stage: str | None = None) -> None:
-    from newsroom.manifest import read_manifest
+    from newsroom.layout import StoryLayout
+    from newsroom.manifest import Manifest, read_manifest
 
-    manifest = read_manifest(store, story_id)
+    manifest = Manifest.from_dict(read_manifest(store, story_id))
+    layout = StoryLayout(story_id)
     table = Table(title=f"story {story_id}")
     for column in ("asset", "type", "bytes", "where"):
         table.add_column(column, overflow="fold")
-    for asset in manifest["assets"]:
-        name = asset["key"].split("/", 2)[2]
+    for asset in manifest.assets:
+        name = asset.key.removeprefix(layout.prefix)
         if stage is None or name.startswith(f"{stage}/"):
-            table.add_row(name, asset["media_type"], f"{asset['bytes']:,}", store.url(asset["key"]))
+            table.add_row(name, asset.media_type, f"{asset.bytes:,}", store.url(asset.key))
     Console(width=max(120, Console().width)).print(table)
     typer.echo(f"story id: {story_id}")
-    typer.echo(f"manifest: {store.url(f'stories/{story_id}/manifest.json')}")
+    typer.echo(f"manifest: {store.url(layout.manifest)}")
 
 
 def _admit_source(source: str, store) -> None:
@@ -415,18 +417,19 @@ def anchor(
 def broadcast_cmd(
     story_id: Annotated[str, typer.Argument(help="Story id (ingested and edited).")],
     portrait: Annotated[str | None, typer.Option(help="Object key of a portrait in the store.")] = None,
-    loudness: Annotated[str, typer.Option(help="broadcast (-23 LUFS) or web (-16 LUFS).")] = "broadcast",
+    loudness: Annotated[LoudnessChoice, typer.Option(help="broadcast (-23 LUFS) or web (-16 LUFS).")] = LoudnessChoice.broadcast,
 ) -> None:
     """Run the broadcast flow (draft, voice, anchor, mastered segment) for an edited story."""
     from flows.broadcast import broadcast as broadcast_flow
+    from newsroom.layout import BROADCAST
     from newsroom.manifest import read_manifest
     from newsroom.storage import open_store
 
     store = open_store()
     read_manifest(store, story_id)
     with err.status(f"producing the broadcast of {story_id} (Prefect flow 'broadcast')..."):
-        _run_flow(broadcast_flow, story_id, portrait_key=portrait, loudness=loudness)
-    _print_outputs(store, story_id, stage="broadcast")
+        _run_flow(broadcast_flow, story_id, portrait_key=portrait, loudness=loudness.value)
+    _print_outputs(store, story_id, stage=BROADCAST)
 
 
 @app.command()
@@ -438,11 +441,12 @@ def run(
     upscale: Annotated[EditUpscaleChoice, typer.Option(help="Super-resolution of the edit.")] = EditUpscaleChoice.none,
     headline: Annotated[str | None, typer.Option(help="Headline for the covers.")] = None,
     portrait: Annotated[str | None, typer.Option(help="Object key of the anchor's portrait.")] = None,
-    loudness: Annotated[str, typer.Option(help="broadcast (-23 LUFS) or web (-16 LUFS).")] = "broadcast",
+    loudness: Annotated[LoudnessChoice, typer.Option(help="broadcast (-23 LUFS) or web (-16 LUFS).")] = LoudnessChoice.broadcast,
     out: Annotated[Path | None, typer.Option(help="Copy the finished files into this folder.")] = None,
 ) -> None:
     """Run the whole package for one story (flow 'newsroom-package') and collect the finished files."""
-    from flows.package import DELIVERABLES, newsroom_package
+    from flows.package import newsroom_package
+    from newsroom.layout import StoryLayout
     from newsroom.params import check_headline
     from newsroom.storage import open_store
 
@@ -452,15 +456,14 @@ def run(
     with err.status(f"producing {source} (Prefect flow 'newsroom-package')..."):
         story_id = _run_flow(newsroom_package, source, language=language.value, asr_model=model.value,
                              target_s=target_s, upscale=upscale.value, headline=headline or "",
-                             portrait_key=portrait or "", loudness=loudness)
+                             portrait_key=portrait or "", loudness=loudness.value)
     _print_outputs(store, story_id)
     if out:
         out.mkdir(parents=True, exist_ok=True)
         copied = []
-        for key, name in DELIVERABLES.items():
-            full = f"stories/{story_id}/{key}"
-            if store.exists(full):
-                store.get_file(full, out / name)
+        for key, name in StoryLayout(story_id).handouts().items():
+            if store.exists(key):
+                store.get_file(key, out / name)
                 copied.append(name)
         typer.echo(f"copied {len(copied)} files to {out}: {' '.join(copied)}")
 

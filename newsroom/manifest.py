@@ -3,6 +3,8 @@
 Each stage records its assets in its own fragment (`stories/<id>/<stage>/assets.json`), so stages that
 run in parallel never overwrite each other's entries; `stories/<id>/manifest.json` is the merged view,
 rebuilt from the fragments and written last (one atomic PUT / rename), after every asset it lists.
+`Manifest` is the typed view of either: `collect()` reads what the stages recorded so far (what a later
+stage starts from), `Manifest.from_dict(read_manifest(...))` the published document.
 """
 
 from __future__ import annotations
@@ -10,44 +12,52 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Iterable
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from newsroom.errors import ObjectNotFoundError
+from newsroom.layout import DELIVERABLES, FRAGMENT_NAME, StoryLayout
 from newsroom.storage.base import ObjectStore, guess_content_type, sha256_file
-from newsroom.storage.keys import manifest_key, story_id_of, story_key, story_prefix
+from newsroom.storage.keys import story_id_of
 from newsroom.types import Asset, ModelRef
+
+__all__ = ["DELIVERABLES", "FRAGMENT_NAME", "Manifest", "asset_for_file", "collect", "read_manifest",
+           "record_assets", "write_manifest"]
 
 log = logging.getLogger("newsroom.manifest")
 MANIFEST_SCHEMA_VERSION = 1
-FRAGMENT_NAME = "assets.json"
 _FRAGMENT_LOCK = threading.RLock()  # one merge at a time per process (see record_assets)
 
-# A story's finished files (keys under stories/<id>/) and their names when handed out: `newsroom run
-# --out DIR` copies them, the webhook's status answer links them.
-DELIVERABLES = {
-    "ingest/transcript.json": "transcript.json",
-    "ingest/transcript.txt": "transcript.txt",
-    "edit/subtitles.srt": "subtitles.srt",
-    "edit/subtitles.vtt": "subtitles.vtt",
-    "edit/subtitles.ttml": "subtitles.ttml",
-    "edit/cover-16x9.png": "cover-16x9.png",
-    "edit/cover-9x16.png": "cover-9x16.png",
-    "edit/cover-1x1.png": "cover-1x1.png",
-    "edit/edit.mp4": "edit.mp4",
-    "edit/edit-burned.mp4": "edit-burned.mp4",
-    "edit/edit-vertical.mp4": "edit-vertical.mp4",
-    "edit/highlight.otio": "highlight.otio",
-    "edit/highlight.edl": "highlight.edl",
-    "broadcast/draft.json": "draft.json",
-    "broadcast/draft.md": "draft.md",
-    "broadcast/anchor.wav": "anchor.wav",
-    "broadcast/anchor.mp4": "anchor.mp4",
-    "broadcast/broadcast.mp4": "broadcast.mp4",
-    "broadcast/broadcast-burned.mp4": "broadcast-burned.mp4",
-    "manifest.json": "manifest.json",
-}
+@dataclass(frozen=True, slots=True)
+class Manifest:
+    """A story's assets and what each stage recorded about its work (`stages`: stage -> info)."""
+
+    story_id: str
+    stages: dict[str, dict[str, Any]] = field(default_factory=dict)
+    assets: tuple[Asset, ...] = ()
+    updated_at: str = ""
+    schema_version: int = MANIFEST_SCHEMA_VERSION
+
+    def has(self, key: str) -> bool:
+        """Whether `key` is a recorded asset (stored, with its checksum)."""
+        return any(asset.key == key for asset in self.assets)
+
+    def info(self, stage: str) -> dict[str, Any]:
+        """What `stage` recorded about its work ({} before it ran)."""
+        return self.stages.get(stage, {})
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"schema_version": self.schema_version, "story_id": self.story_id, "updated_at": self.updated_at,
+                "stages": self.stages, "assets": [asset.to_dict() for asset in self.assets]}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Manifest:
+        return cls(story_id=data["story_id"], stages=dict(data.get("stages", {})),
+                   assets=tuple(Asset.from_dict(a) for a in data.get("assets", ())),
+                   updated_at=data.get("updated_at", ""),
+                   schema_version=int(data.get("schema_version", MANIFEST_SCHEMA_VERSION)))
 
 
 def asset_for_file(
@@ -69,7 +79,7 @@ def record_assets(
     store: ObjectStore, story_id: str, stage: str, assets: Iterable[Asset], info: dict[str, Any] | None = None
 ) -> str:
     """Merge `assets` (and `info`) into the stage's fragment. Returns the fragment key."""
-    key = story_key(story_id, stage, FRAGMENT_NAME)
+    key = StoryLayout(story_id).fragment(stage)
     assets = list(assets)
     for asset in assets:
         if story_id_of(asset.key) != story_id:
@@ -88,39 +98,42 @@ def record_assets(
     return key
 
 
-def write_manifest(store: ObjectStore, story_id: str) -> dict[str, Any]:
-    """Rebuild `manifest.json` from every stage fragment and write it (last, atomically)."""
-    prefix = story_prefix(story_id)
-    stages: dict[str, Any] = {}
-    assets: dict[str, dict[str, Any]] = {}
-    for obj in store.list(prefix):
-        parts = obj.key[len(prefix):].split("/")
+def collect(store: ObjectStore, story_id: str) -> Manifest:
+    """What the stages have recorded so far, merged from their fragments (a later stage starts from this:
+    it does not wait for the published manifest). ObjectNotFoundError for a story never ingested."""
+    layout = StoryLayout(story_id)
+    stages: dict[str, dict[str, Any]] = {}
+    assets: dict[str, Asset] = {}
+    for obj in store.list(layout.prefix):
+        parts = obj.key[len(layout.prefix):].split("/")
         if len(parts) == 2 and parts[1] == FRAGMENT_NAME:
             fragment = store.get_json(obj.key)
             stages[parts[0]] = fragment.get("info", {})
             for asset in fragment.get("assets", []):
-                assets[asset["key"]] = asset
-    missing = [k for k in assets if not store.exists(k)]
+                assets[asset["key"]] = Asset.from_dict(asset)
+    if not stages:
+        raise ObjectNotFoundError(f"story {story_id} has no manifest: ingest it first (newsroom ingest SOURCE)")
+    return Manifest(story_id, stages, tuple(assets[k] for k in sorted(assets)))
+
+
+def write_manifest(store: ObjectStore, story_id: str) -> dict[str, Any]:
+    """Rebuild `manifest.json` from every stage fragment and write it (last, atomically). Returns the
+    document written."""
+    recorded = collect(store, story_id)
+    missing = [a.key for a in recorded.assets if not store.exists(a.key)]
     if missing:
         raise ObjectNotFoundError(f"manifest for {story_id} would list missing objects: {missing}")
-    manifest = {
-        "schema_version": MANIFEST_SCHEMA_VERSION,
-        "story_id": story_id,
-        "updated_at": datetime.now(UTC).isoformat(timespec="seconds"),
-        "stages": stages,
-        "assets": [assets[k] for k in sorted(assets)],
-    }
-    store.put_json(manifest_key(story_id), manifest)
-    log.info("manifest for story %s lists %d assets", story_id, len(assets))
-    return manifest
+    manifest = Manifest(story_id, recorded.stages, recorded.assets,
+                        updated_at=datetime.now(UTC).isoformat(timespec="seconds"))
+    document = manifest.to_dict()
+    store.put_json(StoryLayout(story_id).manifest, document)
+    log.info("manifest for story %s lists %d assets", story_id, len(manifest.assets))
+    return document
 
 
 def read_manifest(store: ObjectStore, story_id: str) -> dict[str, Any]:
-    key = manifest_key(story_id)
+    """The published manifest document (a contract: tools outside the code read it)."""
+    key = StoryLayout(story_id).manifest
     if not store.exists(key):
         raise ObjectNotFoundError(f"story {story_id} has no manifest: ingest it first (newsroom ingest SOURCE)")
     return store.get_json(key)
-
-
-def manifest_assets(manifest: dict[str, Any]) -> list[Asset]:
-    return [Asset.from_dict(a) for a in manifest.get("assets", [])]

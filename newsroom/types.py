@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import asdict, dataclass, field
+from pathlib import Path
 from typing import Any
 
 # --------------------------------------------------------------------------- transcripts
@@ -162,6 +163,10 @@ class MediaInfo:
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> MediaInfo:
+        return cls(**{**data, "streams": tuple(StreamInfo(**s) for s in data.get("streams", ()))})
+
 
 # --------------------------------------------------------------------------- storage
 
@@ -240,3 +245,17 @@ class Speech:
     text: str
     phonemes: tuple[PhonemeTiming, ...] = ()
     words: tuple[WordTiming, ...] = ()
+
+    def to_dict(self) -> dict[str, Any]:
+        """The timings document stored beside the WAV (`path` is local to one machine, so it is left out)."""
+        data = asdict(self)
+        data.pop("path")
+        return data
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any], path: str | Path) -> Speech:
+        """The speech `to_dict` described, its WAV now at `path`."""
+        return cls(path=str(path), sample_rate_hz=int(data["sample_rate_hz"]), duration_s=float(data["duration_s"]),
+                   language=data["language"], engine=data["engine"], text=data["text"],
+                   phonemes=tuple(PhonemeTiming(**p) for p in data.get("phonemes", ())),
+                   words=tuple(WordTiming(**w) for w in data.get("words", ())))

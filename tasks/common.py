@@ -1,4 +1,5 @@
-"""What every task shares: the store, scratch space, retry and cache policies, progress artifacts."""
+"""What every task shares: the store, scratch space, retry and cache policies, progress artifacts, the one
+write path (`store_outputs`), the story's loaders and the manifest publisher."""
 
 from __future__ import annotations
 
@@ -9,20 +10,23 @@ import logging
 import shutil
 import tempfile
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
+from dataclasses import dataclass, field, fields, is_dataclass
 from functools import cache
 from pathlib import Path
 from typing import Any
 
 from prefect import task
 from prefect.artifacts import create_progress_artifact, update_progress_artifact
-from prefect.cache_policies import INPUTS, TASK_SOURCE, CachePolicy
+from prefect.cache_policies import INPUTS, NO_CACHE, TASK_SOURCE, CachePolicy
 from prefect.context import TaskRunContext
 
 from newsroom.config import Settings, get_settings
-from newsroom.errors import ObjectNotFoundError, ResourceError, TransientError
-from newsroom.manifest import asset_for_file
+from newsroom.errors import ConfigError, ObjectNotFoundError, ResourceError, TransientError
+from newsroom.layout import StoryLayout
+from newsroom.manifest import asset_for_file, collect, record_assets, write_manifest
+from newsroom.results import Cut, Story
 from newsroom.storage import ObjectStore, open_store
 from newsroom.storage.keys import STORY_PREFIX
 from newsroom.types import Asset, ModelRef
@@ -91,7 +95,8 @@ def retrying_task(**kwargs: Any):
 
 
 class StoredInputs(CachePolicy):
-    """Cache-key part: the store's identity and the current etag of every object key among the inputs.
+    """Cache-key part: the store's identity and the current etag of every object key among the inputs,
+    also the keys a typed input carries (a `Cut`'s video, a `SpeechRef`'s WAV).
 
     With INPUTS + TASK_SOURCE this makes a re-run resume (same inputs, same code -> cached result) but
     recompute when an input object was replaced or the task now talks to another store.
@@ -101,14 +106,25 @@ class StoredInputs(CachePolicy):
                     **kwargs: Any) -> str | None:
         digest = hashlib.sha256(store().location.encode())
         for name in sorted(inputs):
-            value = inputs[name]
-            if isinstance(value, str) and value.startswith(f"{STORY_PREFIX}/"):
+            for where, key in _stored_keys(name, inputs[name]):
                 try:
-                    etag = store().stat(value).etag or "?"
+                    etag = store().stat(key).etag or "?"
                 except ObjectNotFoundError:
                     etag = "missing"
-                digest.update(f"{name}={value}@{etag};".encode())
+                digest.update(f"{where}={key}@{etag};".encode())
         return digest.hexdigest()
+
+
+def _stored_keys(name: str, value: Any) -> Iterator[tuple[str, str]]:
+    """The object keys in an input: the value itself, or the key fields of a typed result (one level)."""
+    if isinstance(value, str):
+        if value.startswith(f"{STORY_PREFIX}/"):
+            yield name, value
+    elif is_dataclass(value) and not isinstance(value, type):
+        for item in fields(value):
+            inner = getattr(value, item.name)
+            if isinstance(inner, str) and inner.startswith(f"{STORY_PREFIX}/"):
+                yield f"{name}.{item.name}", inner
 
 
 RESUMABLE = INPUTS + TASK_SOURCE + StoredInputs()
@@ -123,13 +139,55 @@ def scratch_dir(prefix: str = "newsroom-") -> Iterator[Path]:
         shutil.rmtree(folder, ignore_errors=True)
 
 
-def upload(path: Path, key: str, *, step: str, model: ModelRef | None = None,
-           metadata: dict[str, str] | None = None) -> Asset:
-    """Store a finished local file and describe it for the manifest."""
-    asset = asset_for_file(key, path, step=step, model=model)
-    store().put_file(key, path, content_type=asset.media_type,
-                     metadata={"sha256": asset.sha256, "step": step, **(metadata or {})})
+@dataclass(frozen=True, slots=True)
+class Output:
+    """A finished local file, its key in the story's layout, the step that made it and the model it used."""
+
+    path: Path
+    key: str
+    step: str
+    model: ModelRef | None = None
+    metadata: Mapping[str, str] = field(default_factory=dict)  # stored with the object (beside its sha256)
+
+
+def store_outputs(story_id: str, stage: str, *outputs: Output | Asset, info: dict[str, Any] | None = None
+                  ) -> list[Asset]:
+    """The one way a task writes its results: store each finished file (an Asset is an object stored
+    already) and record them, with `info` about the work, in the stage's manifest fragment."""
+    assets = [_put(o) if isinstance(o, Output) else o for o in outputs]
+    record_assets(store(), story_id, stage, assets, info=info)
+    return assets
+
+
+def _put(output: Output) -> Asset:
+    asset = asset_for_file(output.key, output.path, step=output.step, model=output.model)
+    store().put_file(output.key, output.path, content_type=asset.media_type,
+                     metadata={"sha256": asset.sha256, "step": output.step, **output.metadata})
     return asset
+
+
+@retrying_task(name="load-story", cache_policy=NO_CACHE)
+def load_story(story_id: str, language: str = "auto") -> Story:
+    """The story as its stages recorded it so far (the transcript read once, here, for the whole flow).
+    `language` other than auto must be the story's own: ConfigError otherwise (nothing is translated)."""
+    story = Story.load(store(), collect(store(), story_id))
+    if language != "auto" and story.language not in (None, language):
+        raise ConfigError(f"story {story_id} is in {story.language!r}; drafts are written in the transcript's "
+                          "language (translation is not supported): use language='auto'")
+    return story
+
+
+@retrying_task(name="load-cut", cache_policy=NO_CACHE)
+def load_cut(story_id: str) -> Cut:
+    """The finished edit as the covers and the broadcast segment use it (ConfigError before the edit ran)."""
+    return Cut.load(store(), collect(store(), story_id))
+
+
+@retrying_task(name="publish-manifest", cache_policy=NO_CACHE)
+def publish_manifest(story_id: str) -> str:
+    """Write the story's manifest.json last, after every asset it lists. Returns its key."""
+    write_manifest(store(), story_id)
+    return StoryLayout(story_id).manifest
 
 
 class ProgressArtifact:

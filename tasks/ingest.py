@@ -1,10 +1,9 @@
-"""Ingest tasks: store the source, normalise it, transcribe it, publish the manifest."""
+"""Ingest tasks: store the source, normalise it, transcribe it."""
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
@@ -15,43 +14,28 @@ from newsroom import media
 from newsroom.asr import Transcriber
 from newsroom.errors import ObjectNotFoundError
 from newsroom.inbox import ORIGINAL_NAME_METADATA
-from newsroom.manifest import record_assets, write_manifest
+from newsroom.layout import INGEST, SOURCE, StoryLayout
 from newsroom.media.damage import Damage
 from newsroom.media.gate import MediaRefusedError, admit_media
 from newsroom.models.registry import ASR_MODEL_IDS, MODELS
+from newsroom.results import IngestedMedia, SourceRef
 from newsroom.sources import MEDIA_SUFFIXES, parse_source
-from newsroom.storage import delete_prefix, sha256_file, story_id_from_sha256, story_key, story_prefix
+from newsroom.storage import delete_prefix, sha256_file, story_id_from_sha256
 from newsroom.storage.base import guess_content_type
-from newsroom.storage.keys import manifest_key
 from newsroom.types import Asset, MediaInfo, ModelRef, Transcript
-from tasks.common import RESUMABLE, ProgressArtifact, retrying_task, scratch_dir, settings, store, upload
+from tasks.common import (
+    RESUMABLE,
+    Output,
+    ProgressArtifact,
+    retrying_task,
+    scratch_dir,
+    settings,
+    store,
+    store_outputs,
+)
 
 log = logging.getLogger("newsroom.tasks.ingest")
-
-MEZZANINE = "mezzanine.mp4"
-MEZZANINE_AUDIO_ONLY = "mezzanine.m4a"
-PROXY = "proxy.mp4"
-ASR_AUDIO = "audio-16k.wav"
-TRANSCRIPT_JSON = "transcript.json"
-TRANSCRIPT_TXT = "transcript.txt"
 HEAVY_TAG = "newsroom-asr"
-
-
-@dataclass(frozen=True, slots=True)
-class SourceRef:
-    story_id: str
-    key: str
-    sha256: str
-    filename: str
-    info: MediaInfo
-    already_ingested: bool  # the story had a manifest before this run
-    audio_key: str | None = None  # 16 kHz mono speech audio; None when the source has no audio track
-
-
-@dataclass(frozen=True, slots=True)
-class NormalisedMedia:
-    mezzanine_key: str
-    proxy_key: str
 
 
 @retrying_task(name="store-source", cache_policy=NO_CACHE)
@@ -80,28 +64,28 @@ def store_source(source: str) -> SourceRef:
         info = admit_media(local, settings())  # the gate: allowed container, within every limit
         digest = sha256_file(local)
         story_id = story_id_from_sha256(digest)
+        layout = StoryLayout(story_id)
         suffix = Path(spec.name).suffix.lower()
-        key = story_key(story_id, "source", f"original{suffix if suffix in MEDIA_SUFFIXES else '.bin'}")
-        already = store().exists(manifest_key(story_id))
-        audio = _speech_audio(local, info, story_id, digest, tmp, damage.append)  # before anything is stored
-        asset = _stored_asset(key, "store-source", sha256=digest)
-        if asset is not None:
+        key = layout.source(suffix if suffix in MEDIA_SUFFIXES else ".bin")
+        already = store().exists(layout.manifest)
+        audio = _speech_audio(local, info, layout, digest, tmp, damage.append)  # before anything is stored
+        source: Output | Asset | None = _stored_asset(key, "store-source", sha256=digest)
+        if source is not None:
             log.info("source already stored as %s", key)
         else:
-            asset = upload(local, key, step="store-source", metadata={"filename": filename[:200]})
+            source = Output(local, key, "store-source", metadata={"filename": filename[:200]})
+        # Recorded on every run, also when the object was already stored: a run killed between the upload and
+        # the record must not leave the manifest without its source.
+        store_outputs(story_id, SOURCE, source, info={"filename": filename, "sha256": digest,
+                                                      "duration_s": info.duration_s, "format": info.format_name,
+                                                      **_damage_info(damage)})
         if isinstance(audio, Path):
-            audio = upload(audio, story_key(story_id, "ingest", ASR_AUDIO), step="extract-audio",
-                           metadata={"source-sha256": digest})
-    # Recorded on every run, also when the object was already stored: a run killed between the upload and
-    # this record must not leave the manifest without its source.
-    record_assets(store(), story_id, "source", [asset],
-                  info={"filename": filename, "sha256": digest, "duration_s": info.duration_s,
-                        "format": info.format_name, **_damage_info(damage)})
-    if audio is not None:
-        record_assets(store(), story_id, "ingest", [audio])
+            audio = Output(audio, layout.audio, "extract-audio", metadata={"source-sha256": digest})
+        if audio is not None:
+            audio = store_outputs(story_id, INGEST, audio)[0]
     log.info("story %s: %s (%.1fs, video=%s, audio=%s)", story_id, filename, info.duration_s,
              info.has_video, info.has_audio)
-    return SourceRef(story_id, key, digest, filename, info, already, audio.key if audio is not None else None)
+    return SourceRef(story_id, key, digest, filename, info, already, audio.key if isinstance(audio, Asset) else None)
 
 
 def _stored_asset(key: str, step: str, *, sha256: str | None = None, source_sha256: str | None = None
@@ -128,48 +112,46 @@ def _damage_info(damage: list[Damage]) -> dict:
             "damage": [d.to_dict() for d in damage]}
 
 
-def _speech_audio(local: Path, info: MediaInfo, story_id: str, digest: str, tmp: Path,
+def _speech_audio(local: Path, info: MediaInfo, layout: StoryLayout, digest: str, tmp: Path,
                   on_damage: Callable[[Damage], None]) -> Path | Asset | None:
     """The speech WAV to upload (a Path), the one an earlier run stored from the same bytes (its Asset),
     or None for a source without audio."""
     if not info.has_audio:
         return None
-    stored = _stored_asset(story_key(story_id, "ingest", ASR_AUDIO), "extract-audio", source_sha256=digest)
+    stored = _stored_asset(layout.audio, "extract-audio", source_sha256=digest)
     if stored is not None:
         return stored
-    return media.extract_audio(local, tmp / ASR_AUDIO, info, on_damage=on_damage)
+    return media.extract_audio(local, tmp / StoryLayout.audio.name, info, on_damage=on_damage)
 
 
 @retrying_task(name="normalise-media", cache_policy=RESUMABLE, timeout_seconds=4 * 3600)
-def normalise_media(story_id: str, source_key: str) -> NormalisedMedia:
+def normalise_media(story_id: str, source_key: str) -> IngestedMedia:
     """Mezzanine (H.264/AAC, CFR; conforming streams copied) and a 360p proxy."""
+    layout = StoryLayout(story_id)
     with scratch_dir() as tmp:
         src = store().get_file(source_key, tmp / Path(source_key).name)
         info = media.probe(src)
         progress = ProgressArtifact(f"Normalising {Path(source_key).name}")
-        mezz_name = MEZZANINE if info.has_video else MEZZANINE_AUDIO_ONLY
+        mezzanine = StoryLayout.mezzanine if info.has_video else StoryLayout.mezzanine_audio
         damage: list[Damage] = []
 
         def video_damage(found: Damage) -> None:  # audio damage was judged and recorded by store-source
             if found.kind == "video":
                 damage.append(found)
 
-        mezz = media.normalise(src, tmp / mezz_name, info, progress=lambda f: progress(0.7 * f),
+        mezz = media.normalise(src, tmp / mezzanine.name, info, progress=lambda f: progress(0.7 * f),
                                on_damage=video_damage)
-        proxy = media.make_proxy(src, tmp / PROXY, info, progress=lambda f: progress(0.7 + 0.3 * f),
+        proxy = media.make_proxy(src, tmp / StoryLayout.proxy.name, info, progress=lambda f: progress(0.7 + 0.3 * f),
                                  on_damage=video_damage)
         progress(1.0)
-        assets = [upload(path, story_key(story_id, "ingest", path.name), step=step)
-                  for path, step in ((mezz, "normalise"), (proxy, "proxy"))]
-    record_assets(store(), story_id, "ingest", assets,
-                  info={"media": {"duration_s": info.duration_s, "has_video": info.has_video,
-                                  "has_audio": info.has_audio, "fps": media.target_fps(info) if info.has_video else None,
-                                  "width": info.video.width if info.video else None,
-                                  "height": info.video.height if info.video else None,
-                                  "variable_frame_rate": info.is_variable_frame_rate,
-                                  "video_copied": media.copyable_video(info)},
-                        **_damage_info(damage)})
-    return NormalisedMedia(story_key(story_id, "ingest", mezz_name), story_key(story_id, "ingest", PROXY))
+        normalised = IngestedMedia(
+            duration_s=info.duration_s, has_video=info.has_video, has_audio=info.has_audio,
+            fps=media.target_fps(info) if info.has_video else None, width=info.video.width if info.video else None,
+            height=info.video.height if info.video else None, variable_frame_rate=info.is_variable_frame_rate,
+            video_copied=media.copyable_video(info))
+        store_outputs(story_id, INGEST, Output(mezz, layout.key(mezzanine), "normalise"),
+                      Output(proxy, layout.proxy, "proxy"), info={"media": normalised.to_dict(), **_damage_info(damage)})
+    return normalised
 
 
 @cache
@@ -179,7 +161,7 @@ def _transcriber(model: str, threads: int, beam_size: int) -> Transcriber:
 
 
 @retrying_task(name="transcribe", cache_policy=RESUMABLE, timeout_seconds=4 * 3600, tags=[HEAVY_TAG])
-def transcribe(story_id: str, audio_key: str | None, language: str = "auto", model: str = "base") -> str:
+def transcribe(story_id: str, audio_key: str | None, language: str = "auto", model: str = "base") -> Transcript:
     """Speech-to-text with word timestamps -> transcript.json (the contract) + transcript.txt."""
     model_id = ASR_MODEL_IDS[model]
     ref = ModelRef(model_id, MODELS[model_id].version)
@@ -191,38 +173,29 @@ def transcribe(story_id: str, audio_key: str | None, language: str = "auto", mod
             transcript = Transcript(language=language if language != "auto" else settings().languages[0],
                                     duration_s=0.0, model=model_id)
         else:
-            wav = store().get_file(audio_key, tmp / ASR_AUDIO)
+            wav = store().get_file(audio_key, tmp / StoryLayout.audio.name)
             engine = _transcriber(model, settings().threads, settings().asr_beam_size)
             progress = ProgressArtifact(f"Transcribing with {model_id}")
             transcript = engine.transcribe(wav, language, allowed_languages=tuple(settings().languages),
                                            progress=progress)
             if transcript.is_empty:
                 note = "no speech was found in the audio: the transcript is empty"
-        json_path = tmp / TRANSCRIPT_JSON
+        layout = StoryLayout(story_id)
+        json_path = tmp / StoryLayout.transcript_json.name
         json_path.write_text(transcript.to_json(), "utf-8")
-        txt_path = tmp / TRANSCRIPT_TXT
+        txt_path = tmp / StoryLayout.transcript_txt.name
         txt_path.write_text(transcript.to_text(), "utf-8")
-        assets = [
-            upload(json_path, story_key(story_id, "ingest", TRANSCRIPT_JSON), step="transcribe", model=ref),
-            upload(txt_path, story_key(story_id, "ingest", TRANSCRIPT_TXT), step="transcribe", model=ref),
-        ]
-    record_assets(store(), story_id, "ingest", assets,
-                  info={"language": transcript.language, "asr_model": transcript.model,
-                        "segments": len(transcript.segments), "note": note})
-    return story_key(story_id, "ingest", TRANSCRIPT_JSON)
-
-
-@retrying_task(name="publish-manifest", cache_policy=NO_CACHE)
-def publish_manifest(story_id: str) -> str:
-    """Write the story's manifest.json last, after every asset it lists."""
-    write_manifest(store(), story_id)
-    return manifest_key(story_id)
+        store_outputs(story_id, INGEST, Output(json_path, layout.transcript_json, "transcribe", ref),
+                      Output(txt_path, layout.transcript_txt, "transcribe", ref),
+                      info={"language": transcript.language, "asr_model": transcript.model,
+                            "segments": len(transcript.segments), "note": note})
+    return transcript
 
 
 @task(name="discard-story", cache_policy=NO_CACHE)
 def discard_story(story_id: str) -> int:
     """Remove everything a failed first ingest wrote, so no partial story is left behind."""
-    removed = delete_prefix(store(), story_prefix(story_id))
+    removed = delete_prefix(store(), StoryLayout(story_id).prefix)
     log.warning("removed %d partial objects of story %s", removed, story_id)
     return removed
 

@@ -8,28 +8,35 @@ from prefect import task
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
 from prefect.cache_policies import NO_CACHE
 
+from newsroom.layout import INGEST, StoryLayout
+from newsroom.llm import Draft
+from newsroom.manifest import Manifest, read_manifest
+from newsroom.results import BroadcastSegment, Covers, LoudnessReport, SubtitleReport
+from newsroom.types import Transcript
+from newsroom.video.highlight import EditDecision
 from newsroom.video.scenes import SceneList
 from tasks.common import store
 
 
 @task(name="summarise-ingest", cache_policy=NO_CACHE)
-def summarise_ingest(story_id: str, filename: str, transcript_key: str, manifest_key: str) -> None:
+def summarise_ingest(story_id: str, filename: str, transcript: Transcript, manifest_key: str) -> None:
     """A Markdown artifact for editors: language, length, transcript excerpt, every asset with a link."""
-    transcript = store().get_json(transcript_key)
-    manifest = store().get_json(manifest_key)
-    excerpt = transcript["text"][:600] + ("..." if len(transcript["text"]) > 600 else "")
+    manifest = Manifest.from_dict(store().get_json(manifest_key))
+    prefix = StoryLayout(story_id).prefix
+    text = transcript.text
+    excerpt = text[:600] + ("..." if len(text) > 600 else "")
     rows = "\n".join(
-        f"| [`{a['key'].split('/', 2)[2]}`]({store().url(a['key'])}) | {a['media_type']} | {a['bytes']:,} | {a['step']} |"
-        for a in manifest["assets"]
+        f"| [`{a.key.removeprefix(prefix)}`]({store().url(a.key)}) | {a.media_type} | {a.bytes:,} | {a.step} |"
+        for a in manifest.assets
     )
-    note = manifest["stages"].get("ingest", {}).get("note")
+    note = manifest.info(INGEST).get("note")
     create_markdown_artifact(
         key=f"ingest-{story_id}",
         description=f"Ingest of {filename}",
         markdown=(
-            f"# Ingested: {filename}\n\nStory `{story_id}` - language **{transcript['language']}**, "
-            f"{transcript['duration_s']:.1f} s, {len(transcript['segments'])} segments "
-            f"({transcript['model']}).\n\n"
+            f"# Ingested: {filename}\n\nStory `{story_id}` - language **{transcript.language}**, "
+            f"{transcript.duration_s:.1f} s, {len(transcript.segments)} segments "
+            f"({transcript.model}).\n\n"
             + (f"**Note:** {note}\n\n" if note else "")
             + f"> {excerpt or '_no speech found_'}\n\n"
             f"| asset | type | bytes | step |\n|---|---|---|---|\n{rows}\n"
@@ -42,8 +49,8 @@ def _link(key: str) -> str:
 
 
 @task(name="summarise-edit", cache_policy=NO_CACHE)
-def summarise_edit(story_id: str, found: SceneList, decision: dict, subtitle_summary: dict | None,
-                   cover_keys: list[str], video_keys: list[str]) -> None:
+def summarise_edit(story_id: str, found: SceneList, decision: EditDecision, subtitles: SubtitleReport | None,
+                   covers: Covers | None, video_keys: list[str]) -> None:
     """Scene table, subtitle conformance, cover and links to every output of the edit."""
     create_table_artifact(
         key=f"scenes-{story_id}",
@@ -51,53 +58,52 @@ def summarise_edit(story_id: str, found: SceneList, decision: dict, subtitle_sum
         table=[{"scene": i + 1, "start_s": round(s.start_s, 2), "end_s": round(s.end_s, 2),
                 "duration_s": round(s.duration_s, 2)} for i, s in enumerate(found.scenes)],
     )
-    if subtitle_summary is None:
+    if subtitles is None:
         subs = "_No subtitles: the story has no transcribed speech._"
-    elif subtitle_summary.get("ok"):
-        subs = f"All {subtitle_summary.get('cues', 0)} cues pass the broadcast rules."
+    elif subtitles.ok:
+        subs = f"All {subtitles.cues or 0} cues pass the broadcast rules."
     else:
-        rows = "\n".join(f"| {rule} | {count} |" for rule, count in subtitle_summary.get("by_rule", {}).items())
+        rows = "\n".join(f"| {rule} | {count} |" for rule, count in subtitles.by_rule.items())
         subs = f"**Rule violations**\n\n| rule | cues |\n|---|---|\n{rows}"
-    cover = next((k for k in cover_keys if k.endswith("16x9.png")), None)
-    ranges = "\n".join(f"| {r['start_s']:.2f} | {r['end_s']:.2f} | {', '.join(map(str, r['sentence_ids']))} |"
-                        for r in decision["ranges"])
+    cover = covers.wide if covers else None
+    fps = decision.fps
+    ranges = "\n".join(f"| {r.start_s(fps):.2f} | {r.end_s(fps):.2f} | {', '.join(map(str, r.sentence_ids))} |"
+                        for r in decision.ranges)
     create_markdown_artifact(
         key=f"edit-{story_id}",
         description="Edit outputs",
         markdown=(
             f"# Edit of story `{story_id}`\n\n"
             + (f"![cover]({store().url(cover)})\n\n" if cover else "")
-            + f"Highlight: {decision['duration_s']:.1f} s of target {decision['target_s']:.0f} s ({decision['note']}).\n\n"
+            + f"Highlight: {decision.duration_s:.1f} s of target {decision.target_s:.0f} s ({decision.note}).\n\n"
             f"| from s | to s | sentences |\n|---|---|---|\n{ranges}\n\n## Subtitles\n\n{subs}\n\n## Outputs\n\n"
-            + "\n".join(f"- {_link(k)}" for k in [*video_keys, *cover_keys])
+            + "\n".join(f"- {_link(k)}" for k in [*video_keys, *(covers.keys if covers else ())])
             + "\n"
         ),
     )
 
 
 @task(name="summarise-broadcast", cache_policy=NO_CACHE)
-def summarise_broadcast(story_id: str, draft_key: str, anchor_key: str, result) -> None:
+def summarise_broadcast(story_id: str, draft: Draft, anchor_key: str, result: BroadcastSegment) -> None:
     """The draft for editors (verified and dropped quotes marked), previews and the loudness/subtitle checks."""
-    draft = store().get_json(draft_key)
     quotes = "\n".join(
-        f"- ✅ “{q['text']}” — {q.get('speaker') or 'unattributed'} ({q['start_s']:.1f}-{q['end_s']:.1f} s)"
-        for q in draft.get("quotes", [])
+        f"- ✅ “{q.text}” — {q.speaker or 'unattributed'} ({q.start_s:.1f}-{q.end_s:.1f} s)" for q in draft.quotes
     ) or "_no verified quotes_"
-    dropped = "\n".join(f"- ❌ not in the transcript, not published: “{q}”" for q in draft.get("dropped_quotes", []))
+    dropped = "\n".join(f"- ❌ not in the transcript, not published: “{q}”" for q in draft.dropped_quotes)
     create_markdown_artifact(
         key=f"draft-{story_id}",
         description="News draft",
         markdown=(
-            f"# {draft['headline']}\n\n**{draft['lede']}**\n\n{draft['body']}\n\n## Quotes\n\n{quotes}\n"
+            f"# {draft.headline}\n\n**{draft.lede}**\n\n{draft.body}\n\n## Quotes\n\n{quotes}\n"
             + (f"\n{dropped}\n" if dropped else "")
-            + f"\n## Anchor script\n\n> {draft['anchor_script']}\n\n_Model: {draft.get('model', '?')}_\n"
+            + f"\n## Anchor script\n\n> {draft.anchor_script}\n\n_Model: {draft.model or '?'}_\n"
         ),
     )
     create_markdown_artifact(
         key=f"broadcast-{story_id}",
         description="Broadcast segment",
         markdown=(
-            f"# Broadcast: {draft['headline']}\n\n- Anchor preview: {_link(anchor_key)}\n"
+            f"# Broadcast: {draft.headline}\n\n- Anchor preview: {_link(anchor_key)}\n"
             + "\n".join(f"- {_link(k)}" for k in result.keys)
             + "\n\n" + _checklist(result.loudness, result.subtitles, draft)
         ),
@@ -106,19 +112,18 @@ def summarise_broadcast(story_id: str, draft_key: str, anchor_key: str, result) 
                           table=_checklist_rows(result.loudness, result.subtitles, draft))
 
 
-def _checklist_rows(loud: dict, subs: dict, draft: dict) -> list[dict]:
+def _checklist_rows(loud: LoudnessReport, subs: SubtitleReport, draft: Draft) -> list[dict]:
     return [
-        {"check": "subtitle conformance", "ok": bool(subs.get("ok")),
-         "detail": f"{subs.get('violations', 0)} rule violations"},
-        {"check": "loudness", "ok": bool(loud.get("ok")),
-         "detail": f"{loud['integrated_lufs']:.1f} LUFS (target {loud['target_lufs']:.0f}), "
-                   f"true peak {loud['true_peak_dbtp']:.1f} dBTP"},
+        {"check": "subtitle conformance", "ok": subs.ok, "detail": f"{subs.violations} rule violations"},
+        {"check": "loudness", "ok": loud.ok,
+         "detail": f"{loud.integrated_lufs:.1f} LUFS (target {loud.target_lufs:.0f}), "
+                   f"true peak {loud.true_peak_dbtp:.1f} dBTP"},
         {"check": "quote verification", "ok": True,
-         "detail": f"{len(draft.get('quotes', []))} verified, {len(draft.get('dropped_quotes', []))} dropped"},
+         "detail": f"{len(draft.quotes)} verified, {len(draft.dropped_quotes)} dropped"},
     ]
 
 
-def _checklist(loud: dict, subs: dict, draft: dict) -> str:
+def _checklist(loud: LoudnessReport, subs: SubtitleReport, draft: Draft) -> str:
     rows = "\n".join(f"| {r['check']} | {'✅' if r['ok'] else '⚠️'} | {r['detail']} |"
                      for r in _checklist_rows(loud, subs, draft))
     return f"| check | ok | detail |\n|---|---|---|\n{rows}\n"
@@ -127,26 +132,20 @@ def _checklist(loud: dict, subs: dict, draft: dict) -> str:
 @task(name="summarise-package", cache_policy=NO_CACHE)
 def summarise_package(story_id: str, note: str | None = None) -> None:
     """One page per story an editor can act on: headline, lede, cover, every deliverable, the checklist."""
-    from newsroom.manifest import DELIVERABLES, read_manifest
-
-    manifest = read_manifest(store(), story_id)
-    broadcast = manifest["stages"].get("broadcast", {})
-    stored = {a["key"] for a in manifest["assets"]}
-    prefix = f"stories/{story_id}/"
-    draft = store().get_json(prefix + "broadcast/draft.json") if prefix + "broadcast/draft.json" in stored else {}
-    cover = prefix + "edit/cover-16x9.png"
-    links = [f"- [{name}]({store().url(prefix + rel)})" for rel, name in DELIVERABLES.items()
-             if prefix + rel in stored and rel != "manifest.json"]
-    checklist = ""
-    if broadcast.get("loudness") and broadcast.get("subtitles") is not None and draft:
-        checklist = "\n## Checklist\n\n" + _checklist(broadcast["loudness"], broadcast["subtitles"], draft)
+    manifest = Manifest.from_dict(read_manifest(store(), story_id))
+    layout = StoryLayout(story_id)
+    draft = Draft.from_dict(store().get_json(layout.draft_json)) if manifest.has(layout.draft_json) else None
+    links = [f"- [{name}]({store().url(key)})" for key, name in layout.handouts().items()
+             if manifest.has(key) and key != layout.manifest]
+    checks = BroadcastSegment.checks_in(manifest)
+    checklist = "\n## Checklist\n\n" + _checklist(*checks, draft) if checks and draft else ""
     create_markdown_artifact(
         key=f"story-{story_id}",
         description="Story package",
         markdown=(
-            f"# {draft.get('headline') or 'Story ' + story_id}\n\n"
-            + (f"**{draft['lede']}**\n\n" if draft.get("lede") else "")
-            + (f"![cover]({store().url(cover)})\n\n" if cover in stored else "")
+            f"# {(draft.headline if draft else '') or 'Story ' + story_id}\n\n"
+            + (f"**{draft.lede}**\n\n" if draft and draft.lede else "")
+            + (f"![cover]({store().url(layout.cover_16x9)})\n\n" if manifest.has(layout.cover_16x9) else "")
             + (f"**Note:** {note}\n\n" if note else "")
             + f"Story `{story_id}` - {len(links)} files:\n\n" + "\n".join(links) + "\n" + checklist
         ),

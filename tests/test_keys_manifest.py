@@ -8,8 +8,9 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 
 from newsroom.errors import InvalidKeyError, ObjectNotFoundError
-from newsroom.manifest import asset_for_file, read_manifest, record_assets, write_manifest
-from newsroom.storage import manifest_key, story_id_from_sha256, story_id_of, story_key
+from newsroom.layout import DELIVERABLES, StoryLayout
+from newsroom.manifest import Manifest, asset_for_file, collect, read_manifest, record_assets, write_manifest
+from newsroom.storage import story_id_from_sha256, story_id_of, story_key
 from newsroom.types import ModelRef
 
 SID = story_id_from_sha256(hashlib.sha256(b"clip").hexdigest())
@@ -57,7 +58,12 @@ def test_manifest_merges_stage_fragments(store, tmp_path):
     assert entry["model"] == {"id": "whisper-base", "version": "1"}
     assert entry["media_type"] == "application/json"
     assert set(manifest["stages"]) == {"source", "ingest", "edit"}
-    assert read_manifest(store, SID) == store.get_json(manifest_key(SID))
+    assert read_manifest(store, SID) == store.get_json(StoryLayout(SID).manifest)
+    # The typed view: the published document round-trips, and the fragments read the same before publishing.
+    view = Manifest.from_dict(manifest)
+    assert view.to_dict() == manifest and view.has(story_key(SID, "edit", "cover.png"))
+    assert not view.has(story_key(SID, "edit", "other.png")) and view.info("ingest") == {"stage": "ingest"}
+    assert collect(store, SID).assets == view.assets and collect(store, SID).stages == view.stages
 
 
 def test_tasks_recording_side_by_side_lose_nothing(store, tmp_path):
@@ -82,6 +88,39 @@ def test_manifest_refuses_to_list_missing_objects(store, tmp_path):
     record_assets(store, SID, "ingest", [asset_for_file(key, path, step="x")])
     with pytest.raises(ObjectNotFoundError):
         write_manifest(store, SID)
-    assert not store.exists(manifest_key(SID))
+    assert not store.exists(StoryLayout(SID).manifest)
     with pytest.raises(ObjectNotFoundError, match="ingest it first"):
         read_manifest(store, SID)
+
+
+def test_one_layout_names_every_key_and_the_handed_out_files():
+    layout = StoryLayout(SID)
+    files = StoryLayout.files()
+    keys = [layout.key(f) for f in files.values()]
+    assert len(set(keys)) == len(keys)  # no two names for one key
+    assert layout.transcript_json == f"stories/{SID}/ingest/transcript.json" == story_key(SID, "ingest", "transcript.json")
+    assert layout.manifest == f"stories/{SID}/manifest.json"
+    assert layout.cover("9x16") == layout.cover_9x16 and layout.subtitles("vtt") == layout.subtitles_vtt
+    assert layout.source(".mov") == f"stories/{SID}/source/original.mov"
+    assert layout.upscale_chunk(7).endswith("edit/upscale/chunk-0007.mp4")
+    assert layout.fragment("edit") == f"stories/{SID}/edit/assets.json"
+    # The handed-out files are the table's marked rows: the same for --out, the webhook and the artifact.
+    assert {k.removeprefix(layout.prefix): n for k, n in layout.handouts().items()} == DELIVERABLES
+    assert "manifest.json" in DELIVERABLES.values() and "edit/edit-clean.mp4" not in DELIVERABLES
+    with pytest.raises(InvalidKeyError):
+        StoryLayout("../" + SID)
+
+
+def test_no_module_spells_a_story_key_outside_the_layout():
+    """Keys under stories/<id>/ come from newsroom/layout.py: no other module builds one by hand."""
+    import re
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    hand_built = re.compile(r"story_key\(|[\"']stories/|f[\"']stories/|manifest_key\(")
+    allowed = {root / "newsroom" / "layout.py", root / "newsroom" / "storage" / "keys.py"}
+    offenders = [f"{path.relative_to(root)}:{n}" for folder in ("newsroom", "tasks", "flows", "bench")
+                 for path in sorted((root / folder).rglob("*.py")) if path not in allowed
+                 for n, line in enumerate(path.read_text("utf-8").splitlines(), 1)
+                 if hand_built.search(line) and not line.lstrip().startswith("#")]
+    assert offenders == []

@@ -38,7 +38,7 @@ from newsroom.llm.prefix import MIN_PREFIX_TOKENS, PrefixStore, split_prompt
 from newsroom.llm.prompts import load_prompt
 from newsroom.llm.quotes import compact, has_cjk
 from newsroom.models.registry import ModelRegistry
-from newsroom.storage import LocalStore, story_key
+from newsroom.storage import LocalStore
 from newsroom.types import Segment, Transcript, Word
 from tests.conftest import SHARED_FIXTURES
 
@@ -452,6 +452,7 @@ def test_broadcast_task_records_the_draft_checks_in_the_manifest(server, en, tmp
     the manifest's broadcast stage, next to draft.json's key, for editors and the CMS."""
     import tasks.broadcast
     import tasks.common
+    from newsroom.layout import StoryLayout
     from newsroom.manifest import write_manifest
 
     monkeypatch.setenv("NEWSROOM_STORAGE_BACKEND", "local")
@@ -463,14 +464,13 @@ def test_broadcast_task_records_the_draft_checks_in_the_manifest(server, en, tmp
     try:
         store = LocalStore(tmp_path / "store")
         story_id = "0123456789abcdef0123"
-        transcript_key = story_key(story_id, "ingest", "transcript.json")
-        store.put_json(transcript_key, en.to_dict())
-        draft_key = tasks.broadcast.write_draft.fn(story_id, transcript_key)
+        written = tasks.broadcast.write_draft.fn(story_id, en)
     finally:
         tasks.common.reset()
         tasks.broadcast._backend.cache_clear()
-    assert draft_key == story_key(story_id, "broadcast", "draft.json")
+    draft_key = StoryLayout(story_id).draft_json
     draft = Draft.from_dict(store.get_json(draft_key))
+    assert draft == Draft.from_dict(written.to_dict())  # the task returns the draft it stored
     assert draft.dropped_quotes == ("Every child deserves a safe ride to school", "ride to school")
     info = write_manifest(store, story_id)["stages"]["broadcast"]["draft"]
     assert info["key"] == draft_key and info["quotes"] == len(draft.quotes) == 2 and info["dropped_quotes"] == 2

@@ -5,7 +5,6 @@ from __future__ import annotations
 from newsroom.config import Settings, get_settings
 from newsroom.storage.base import ObjectStore, delete_prefix, guess_content_type, sha256_file
 from newsroom.storage.keys import (
-    manifest_key,
     story_id_from_sha256,
     story_id_of,
     story_key,
@@ -19,7 +18,6 @@ __all__ = [
     "ObjectStore",
     "delete_prefix",
     "guess_content_type",
-    "manifest_key",
     "open_store",
     "sha256_file",
     "story_id_from_sha256",

@@ -23,7 +23,7 @@ def validate_key(key: str) -> str:
     Safe means it cannot escape its prefix or the store: relative, '/'-separated, no empty, '.' or '..'
     segments, no backslashes, no NUL, at most 1024 UTF-8 bytes. Any other characters are allowed, so real
     file names (apostrophes, '#', '%', accents in NFC or NFD, CJK) can always be read, moved and deleted;
-    keys newsroom *creates* are also cleaned (`clean_name`) or built from fixed names (`story_key`).
+    keys newsroom *creates* are also cleaned (`clean_name`) or come from a story's layout (newsroom/layout.py).
     """
     if not isinstance(key, str) or not key:
         raise InvalidKeyError("object key must be a non-empty string")
@@ -106,10 +106,6 @@ def story_key(story_id: str, stage: str, name: str) -> str:
         raise InvalidKeyError(f"stage {stage!r} must be lowercase letters, digits and '-'")
     validate_new_key(name)
     return validate_key(f"{story_prefix(story_id)}{stage}/{name}")
-
-
-def manifest_key(story_id: str) -> str:
-    return f"{story_prefix(story_id)}manifest.json"
 
 
 def story_id_of(key: str) -> str:

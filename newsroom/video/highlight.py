@@ -12,6 +12,7 @@ import logging
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from itertools import accumulate
 from pathlib import Path
 
 from newsroom import lang
@@ -75,6 +76,12 @@ class EditDecision:
     def duration_s(self) -> float:
         return self.frames / self.fps
 
+    @property
+    def cut_frames(self) -> list[int]:
+        """Frames of the edit's own timeline where one range ends and the next begins: its cuts."""
+        ends = list(accumulate(r.end_frame - r.start_frame for r in self.ranges))
+        return ends[:-1]
+
     def to_dict(self) -> dict:
         return {
             "fps": self.fps, "target_s": self.target_s, "duration_s": round(self.duration_s, 3), "note": self.note,
@@ -82,6 +89,13 @@ class EditDecision:
                         "start_frame": r.start_frame, "end_frame": r.end_frame,
                         "sentence_ids": list(r.sentence_ids)} for r in self.ranges],
         }
+
+    @classmethod
+    def from_dict(cls, data: dict) -> EditDecision:
+        """The decision `to_dict` wrote (frames are the truth; the seconds beside them are for people)."""
+        return cls(fps=float(data["fps"]), target_s=float(data["target_s"]), note=data.get("note", ""),
+                   ranges=tuple(EditRange(int(r["start_frame"]), int(r["end_frame"]), tuple(r.get("sentence_ids", ())))
+                                for r in data["ranges"]))
 
 
 def split_sentences(transcript: Transcript) -> list[Sentence]:

@@ -55,6 +55,11 @@ class SceneList:
             "scenes": [{"start_s": round(s.start_s, 3), "end_s": round(s.end_s, 3)} for s in self.scenes],
         }
 
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> SceneList:
+        """The scene list `to_dict` wrote: scenes rebuilt from the recorded (already filtered) cuts."""
+        return scenes_from_cuts(list(data["cuts_s"]), float(data["fps"]), float(data["duration_s"]), min_scene_s=0.0)
+
 
 def scenes_from_cuts(cuts_s: list[float], fps: float, duration_s: float, min_scene_s: float = MIN_SCENE_S) -> SceneList:
     """Snap cuts to frames, drop cuts closer than `min_scene_s` to the previous one, build scenes."""

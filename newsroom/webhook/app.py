@@ -41,9 +41,10 @@ from starlette.requests import ClientDisconnect
 
 from newsroom.config import Settings
 from newsroom.errors import ConfigError, InvalidKeyError, NewsroomError, ObjectNotFoundError
-from newsroom.manifest import DELIVERABLES
+from newsroom.layout import StoryLayout
+from newsroom.manifest import Manifest
 from newsroom.storage import ObjectStore, open_store
-from newsroom.storage.keys import RUNS_PREFIX, manifest_key, run_record_key, validate_key
+from newsroom.storage.keys import RUNS_PREFIX, run_record_key, validate_key
 from newsroom.webhook import auth
 from newsroom.webhook.schemas import (
     MAX_FILENAME_BYTES,
@@ -522,10 +523,11 @@ def _errors(errors: Any) -> list[dict[str, Any]]:
 
 
 def _outputs(store: ObjectStore, story_id: str) -> dict[str, str]:
+    """Links to the story's finished files (the layout's handouts) that its published manifest lists."""
+    layout = StoryLayout(story_id)
     try:
-        manifest = store.get_json(manifest_key(story_id))
+        manifest = Manifest.from_dict(store.get_json(layout.manifest))
     except ObjectNotFoundError:
         return {}
-    stored = {a["key"] for a in manifest.get("assets", [])} | {manifest_key(story_id)}
-    prefix = manifest_key(story_id).rsplit("/", 1)[0] + "/"
-    return {name: store.url(prefix + rel) for rel, name in DELIVERABLES.items() if prefix + rel in stored}
+    return {name: store.url(key) for key, name in layout.handouts().items()
+            if key == layout.manifest or manifest.has(key)}
