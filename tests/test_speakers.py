@@ -16,7 +16,7 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
-from newsroom.asr import Diarizer, Transcriber, read_wav
+from newsroom.asr import DiarizeOptions, Diarizer, Transcriber, read_wav
 from newsroom.asr.voice_encoder import (
     WINDOW_FRAMES,
     VoiceEncoder,
@@ -177,6 +177,14 @@ def test_a_turn_change_inside_a_segment_splits_it(diarizer, dialogue_wav):
     assert [s.text for s in labelled.segments[:2]] == [first.text, second.text]
     assert [s.speaker for s in labelled.segments[:2]] == ["S1", "S2"]
     assert labelled.text == transcript.text
+
+
+def test_long_recordings_cluster_a_sample(encoder, dialogue_wav):
+    """Past max_cluster_windows, a spread sample is clustered and every window joins its nearest speaker."""
+    sampled = Diarizer(encoder, DiarizeOptions(max_cluster_windows=24))  # the dialogue has ~70 windows
+    labelled = sampled.label(truth_transcript("en_dialogue"), read_wav(dialogue_wav["en_dialogue"]))
+    assert labelled.speakers == ("S1", "S2")
+    assert word_accuracy("en_dialogue", labelled) >= MIN_WORD_ACCURACY
 
 
 def test_too_little_speech_is_one_speaker(diarizer):

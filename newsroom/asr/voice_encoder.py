@@ -39,7 +39,8 @@ MEL_CHANNELS = 40
 WINDOW_FRAMES = 160  # 1.6 s of frames per embedding (resemblyzer's "partial utterance")
 EMBEDDING_SIZE = 256
 TARGET_DBFS = -30.0  # resemblyzer raises quiet audio to this level (never lowers loud audio)
-_BATCH_WINDOWS = 128  # windows per LSTM batch: ~90 MB of gate activations
+_BATCH_WINDOWS = 64  # windows per LSTM batch: ~42 MB of gate activations (larger batches are no faster)
+_MEL_BLOCK_FRAMES = 6000  # mel frames computed at once: ~30 MB of spectrum
 
 # --------------------------------------------------------------------------- weights
 
@@ -221,8 +222,12 @@ def mel_frames(audio: np.ndarray) -> np.ndarray:
     frames = np.lib.stride_tricks.as_strided(
         padded, shape=(n_frames, MEL_WINDOW_SAMPLES), strides=(padded.strides[0] * MEL_HOP_SAMPLES, padded.strides[0])
     )
-    power = np.abs(np.fft.rfft(frames * _HANN, axis=1)) ** 2
-    return (power.astype(np.float32) @ _MEL_FILTERS.T).astype(np.float32)
+    out = np.empty((n_frames, MEL_CHANNELS), np.float32)
+    for first in range(0, n_frames, _MEL_BLOCK_FRAMES):  # in blocks: an hour is 360,000 frames
+        block = frames[first:first + _MEL_BLOCK_FRAMES] * _HANN
+        power = np.abs(np.fft.rfft(block, axis=1)) ** 2
+        out[first:first + len(block)] = power.astype(np.float32) @ _MEL_FILTERS.T
+    return out
 
 
 def normalize_volume(audio: np.ndarray, target_dbfs: float = TARGET_DBFS) -> np.ndarray:
@@ -283,7 +288,8 @@ class VoiceEncoder:
         h = np.zeros((batch, 256), np.float32)
         for w_ih, w_hh, bias in self._layers:
             # The input projection of every step at once (one large matmul), then the recurrence.
-            gates_in = (x.reshape(batch * steps, -1) @ w_ih + bias).reshape(batch, steps, 4 * 256)
+            gates_in = (x.reshape(batch * steps, -1) @ w_ih).reshape(batch, steps, 4 * 256)
+            gates_in += bias
             h = np.zeros((batch, 256), np.float32)
             c = np.zeros((batch, 256), np.float32)
             outputs = np.empty((batch, steps, 256), np.float32)
