@@ -16,7 +16,7 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
-from newsroom.asr import DiarizeOptions, Diarizer, Transcriber, read_wav
+from newsroom.asr import DiarizeOptions, Diarizer, Transcriber, read_wav, speaker_turns
 from newsroom.asr.voice_encoder import (
     WINDOW_FRAMES,
     VoiceEncoder,
@@ -153,7 +153,7 @@ def test_dialogue_words_get_their_speaker(diarizer, dialogue_wav, name):
     assert word_accuracy(name, labelled) >= MIN_WORD_ACCURACY
     for segment in labelled.segments:
         assert {w.speaker for w in segment.words} == {segment.speaker}
-    turns = diarizer.turns(labelled)
+    turns = speaker_turns(labelled)
     assert [t.speaker for t in turns] == [t["speaker"] for t in TRUTH[name]["turns"]]
 
 

@@ -164,7 +164,7 @@ def _dissolve_blends(embeddings: np.ndarray, labels: np.ndarray, max_run: int, b
     Such windows hear both voices; at every turn change a few of them land between the two speakers and,
     over a conversation, can form a "speaker" of their own. A cluster is taken for one when its centroid
     looks like the blend of two other speakers' and it only ever occurs in short runs (no longer than one
-    window) between two different speakers. Its windows join the nearest remaining speaker.
+    window's 1.6 s) between two different speakers. Its windows join the nearest remaining speaker.
     """
     while True:
         k = int(labels.max()) + 1
@@ -285,11 +285,12 @@ class Diarizer:
             names.setdefault(label, f"S{len(names) + 1}")
         return [names[label] for label in word_labels]
 
-    def turns(self, transcript: Transcript) -> tuple[SpeakerTurn, ...]:
-        """The labelled transcript's turns: runs of words by one speaker."""
-        words = [w for s in transcript.segments for w in s.words if w.speaker]
-        runs = _runs([w.speaker for w in words])  # type: ignore[misc]
-        return tuple(SpeakerTurn(str(label), words[a].start, words[b - 1].end) for label, a, b in runs)
+
+def speaker_turns(transcript: Transcript) -> tuple[SpeakerTurn, ...]:
+    """A labelled transcript's turns: runs of words by one speaker (empty when it has no speakers)."""
+    words = [w for s in transcript.segments for w in s.words if w.speaker]
+    return tuple(SpeakerTurn(str(label), words[a].start, words[b - 1].end)
+                 for label, a, b in _runs([w.speaker for w in words]))
 
 
 def _smooth(words: list[Word], labels: list[int], scores: np.ndarray, min_turn_s: float) -> list[int]:
