@@ -27,7 +27,7 @@ from newsroom.asr.voice_encoder import (
 from newsroom.config import Settings
 from newsroom.errors import ModelIntegrityError, ModelNotInstalledError
 from newsroom.media import extract_audio
-from newsroom.models import MODELS
+from newsroom.models import MODELS, ModelRegistry
 from newsroom.types import Segment, Transcript, Word
 from tests.conftest import REPO, SHARED_FIXTURES
 
@@ -131,8 +131,16 @@ def test_weights_loader_refuses_code(tmp_path):
     assert not marker.exists()
     not_legacy = tmp_path / "zip.pt"
     not_legacy.write_bytes(b"PK\x03\x04" + b"\0" * 64)
-    with pytest.raises(ModelIntegrityError, match="not"):
+    with pytest.raises(ModelIntegrityError, match="zip-format"):
         load_torch_legacy(not_legacy)
+
+
+def test_truncated_weights_are_refused(tmp_path):
+    weights = ModelRegistry(Settings()).resolve("resemblyzer-voice-encoder").read_bytes()
+    cut = tmp_path / "cut.pt"
+    cut.write_bytes(weights[: len(weights) // 2])
+    with pytest.raises(ModelIntegrityError, match="cut short|does not match"):
+        load_torch_legacy(cut)
 
 
 def test_missing_package_says_how_to_install(monkeypatch, tmp_path):

@@ -127,6 +127,9 @@ def load_torch_legacy(path: str | Path) -> dict:
     """
     name = Path(path).name
     data = Path(path).read_bytes()
+    if data[:2] == b"PK":
+        raise ModelIntegrityError(f"{name} is a zip-format torch checkpoint (torch >= 1.6): only the legacy format, "
+                                  "which resemblyzer ships, is read without torch")
     stream = io.BytesIO(data)
     try:
         magic = _WeightsUnpickler(stream).load()
@@ -146,7 +149,8 @@ def load_torch_legacy(path: str | Path) -> dict:
     arrays: dict[str, np.ndarray] = {}
     for key in keys:
         storage = storages.get(str(key))
-        (numel,) = struct.unpack("<q", stream.read(8))
+        header = stream.read(8)
+        numel = struct.unpack("<q", header)[0] if len(header) == 8 else -1
         if storage is None or numel != storage.numel:
             raise ModelIntegrityError(f"{name}: storage {key} does not match the tensors that use it")
         nbytes = numel * storage.dtype.itemsize
@@ -160,8 +164,12 @@ def load_torch_legacy(path: str | Path) -> dict:
             flat = arrays.get(obj.storage.key)
             if flat is None:
                 raise ModelIntegrityError(f"{name}: storage {obj.storage.key} is missing")
-            last = obj.offset + sum((n - 1) * s for n, s in zip(obj.shape, obj.stride, strict=True) if n)
-            if obj.offset < 0 or any(s < 0 for s in obj.stride) or (flat.size and last >= flat.size):
+            if len(obj.stride) != len(obj.shape) or any(n < 0 for n in obj.shape):
+                raise ModelIntegrityError(f"{name}: a tensor has a malformed shape")
+            if 0 in obj.shape:
+                return np.zeros(obj.shape, dtype=flat.dtype.newbyteorder("="))
+            last = obj.offset + sum((n - 1) * s for n, s in zip(obj.shape, obj.stride, strict=True))
+            if obj.offset < 0 or any(s < 0 for s in obj.stride) or last >= flat.size:
                 raise ModelIntegrityError(f"{name}: a tensor reaches outside its storage")
             item = flat.itemsize
             view = np.lib.stride_tricks.as_strided(
