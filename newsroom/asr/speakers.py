@@ -233,7 +233,7 @@ class Diarizer:
         index = 0
         for segment in transcript.segments:
             n = len(segment.words)
-            segments.extend(_split(segment, labels[index:index + n], transcript.language))
+            segments.extend(_split(segment, labels[index:index + n]))
             index += n
         speakers = len(set(labels))
         log.info("%d speaker(s) over %.1fs of audio in %.2f CPU-s", speakers, transcript.duration_s,
@@ -329,7 +329,7 @@ def _snap(words: list[Word], labels: list[int], snap_s: float) -> list[int]:
     return labels
 
 
-def _split(segment: Segment, speakers: list[str], language: str) -> list[Segment]:
+def _split(segment: Segment, speakers: list[str]) -> list[Segment]:
     """`segment` with its words' speakers, cut into one segment per speaker run."""
     words = tuple(replace(w, speaker=s) for w, s in zip(segment.words, speakers, strict=True))
     runs = _runs(list(speakers))
@@ -342,7 +342,7 @@ def _split(segment: Segment, speakers: list[str], language: str) -> list[Segment
         cuts.append(found)
         if found >= 0:
             position = found + len(w.word)
-    joiner = "" if language == "zh" else " "
+    joiner = " " if " " in segment.text.strip() else ""  # as the segment itself writes (no spaces: zh, ja)
     parts = []
     for speaker, a, b in runs:
         start = cuts[a] if a > 0 else 0
