@@ -1,4 +1,4 @@
-"""ASR benchmark: CPU-seconds per audio-second and real-time factor, base vs tiny.en.
+"""ASR benchmark: CPU-seconds per audio-second and real-time factor, base vs tiny.en, and speaker turns.
 
 Run: .venv/bin/python bench/asr.py [--audio FILE] [--repeat N]
 If openai-whisper is installed beside newsroom and you pass --openai-checkpoint PATH (a local
@@ -16,7 +16,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from newsroom.asr import Transcriber, read_wav
+from newsroom.asr import Diarizer, Transcriber, read_wav
 from newsroom.config import Settings
 from newsroom.media import extract_audio
 
@@ -48,16 +48,25 @@ def main() -> None:
         audio_s = len(audio) / 16000
         print(f"audio: {args.audio.name}, {audio_s:.1f} s; threads={settings.threads}, cores={os.cpu_count()}")
         print(f"{'engine':34s} {'CPU-s/audio-s':>14s} {'RTF (wall)':>11s} {'load s':>7s}")
-        results = {}
+        results, engines = {}, {}
         for name in ("base", "tiny.en"):
             started = time.perf_counter()
-            engine = Transcriber.load(name, settings)
+            engine = engines[name] = Transcriber.load(name, settings, diarize=False)
             load_s = time.perf_counter() - started
             engine.transcribe(audio[:16000 * 5], "en")  # warm-up
             cpu, wall = measure(lambda engine=engine: engine.transcribe(audio, "en"), args.repeat)
             results[name] = cpu
             print(f"{'faster-whisper ' + name + ' int8 beam5':34s} {cpu / audio_s:14.3f} {wall / audio_s:11.3f} {load_s:7.1f}")
         print(f"tiny.en uses {results['base'] / results['tiny.en']:.1f}x less CPU than base")
+        # Speaker turns (on by default, NEWSROOM_DIARIZE): the cost on top of base's transcription.
+        transcript = engines["base"].transcribe(audio, "en")
+        started = time.perf_counter()
+        diarizer = Diarizer.load(settings)
+        load_s = time.perf_counter() - started
+        cpu, wall = measure(lambda: diarizer.label(transcript, audio), args.repeat)
+        speakers = diarizer.label(transcript, audio).speakers
+        print(f"{'speaker turns (numpy resemblyzer)':34s} {cpu / audio_s:14.3f} {wall / audio_s:11.3f} {load_s:7.1f}")
+        print(f"speaker turns add {cpu / results['base']:.0%} to base's CPU time; speakers found: {len(speakers)}")
         if importlib.util.find_spec("whisper") and args.openai_checkpoint:
             import whisper  # openai-whisper, PyTorch
 

@@ -63,6 +63,13 @@ class Settings(BaseSettings):
     )
     asr_model: Literal["base", "tiny.en"] = "base"
     asr_beam_size: int = Field(5, ge=1, le=10)
+    diarize: bool = Field(
+        True, description="Speaker turns in transcripts: a speaker (S1, S2, ...) on every segment and word, from "
+        "resemblyzer's voice encoder (~0.02 CPU-s per audio second). false: transcripts carry no speaker.")
+    diarize_distance: float = Field(
+        0.30, gt=0.0, lt=1.0, description="Cosine distance between two voices' windows above which they are "
+        "different speakers: raise it (0.34) if one person comes out as two, lower it (0.28) if two similar voices "
+        "come out as one.")
     upscale_gpu: int = Field(-1, ge=-1, description="Vulkan GPU index for Real-ESRGAN; -1 runs on the CPU.")
     cover_superres: Literal["auto", "always", "never"] = Field(
         "auto", description="Real-ESRGAN x4plus for cover frames: auto = only for small sources (<= 240 px)."

@@ -2,8 +2,12 @@
 
 `Transcript.to_dict()` is a published contract read by later stages and by tools outside the code:
     {"language": "en", "duration_s": 12.3, "model": "whisper-base-int8", "text": "...",
-     "segments": [{"start": 0.0, "end": 2.1, "text": "...",
-                   "words": [{"start": 0.0, "end": 0.4, "word": "Good", "probability": 0.98}]}]}
+     "segments": [{"start": 0.0, "end": 2.1, "text": "...", "speaker": "S1",
+                   "words": [{"start": 0.0, "end": 0.4, "word": "Good", "probability": 0.98,
+                              "speaker": "S1"}]}]}
+"speaker" ("S1", "S2", ... in order of first appearance; every word of a segment has the segment's) is
+there when speaker turns were computed (`newsroom.asr.speakers`, on by default) and absent when they were
+not (NEWSROOM_DIARIZE=false, transcripts made before): readers treat a missing key as "unknown".
 """
 
 from __future__ import annotations
@@ -22,6 +26,7 @@ class Word:
     end: float
     word: str
     probability: float
+    speaker: str | None = None  # "S1", "S2", ...; None when speaker turns were not computed
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,6 +35,7 @@ class Segment:
     end: float
     text: str
     words: tuple[Word, ...] = ()
+    speaker: str | None = None  # the speaker of every word in the segment (None: not computed)
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,6 +55,11 @@ class Transcript:
     def is_empty(self) -> bool:
         return not self.segments
 
+    @property
+    def speakers(self) -> tuple[str, ...]:
+        """The speakers heard, in order of first appearance (empty when turns were not computed)."""
+        return tuple(dict.fromkeys(s.speaker for s in self.segments if s.speaker))
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "language": self.language,
@@ -60,12 +71,14 @@ class Transcript:
                     "start": round(s.start, 3),
                     "end": round(s.end, 3),
                     "text": s.text,
+                    **({"speaker": s.speaker} if s.speaker else {}),
                     "words": [
                         {
                             "start": round(w.start, 3),
                             "end": round(w.end, 3),
                             "word": w.word,
                             "probability": round(w.probability, 4),
+                            **({"speaker": w.speaker} if w.speaker else {}),
                         }
                         for w in s.words
                     ],
@@ -88,18 +101,26 @@ class Transcript:
                     start=float(s["start"]),
                     end=float(s["end"]),
                     text=s["text"],
-                    words=tuple(Word(**w) for w in s.get("words", ())),
+                    words=tuple(
+                        Word(start=float(w["start"]), end=float(w["end"]), word=w["word"],
+                             probability=float(w["probability"]), speaker=w.get("speaker"))
+                        for w in s.get("words", ())
+                    ),
+                    speaker=s.get("speaker"),
                 )
                 for s in data.get("segments", ())
             ),
         )
 
     def to_text(self) -> str:
-        """Plain text, one segment per line with its start time: for people and search indexes."""
+        """Plain text, one segment per line with its start time (and speaker, when there are several):
+        for people and search indexes."""
         lines = []
+        several = len(self.speakers) > 1
         for s in self.segments:
             minutes, seconds = divmod(s.start, 60)
-            lines.append(f"[{int(minutes):02d}:{seconds:05.2f}] {s.text}")
+            who = f"{s.speaker or '?'}: " if several else ""
+            lines.append(f"[{int(minutes):02d}:{seconds:05.2f}] {who}{s.text}")
         return "\n".join(lines) + ("\n" if lines else "")
 
 

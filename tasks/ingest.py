@@ -18,6 +18,8 @@ from newsroom.layout import INGEST, SOURCE, StoryLayout
 from newsroom.media.damage import Damage
 from newsroom.media.gate import MediaRefusedError, admit_media
 from newsroom.models.registry import ASR_MODEL_IDS, MODELS
+
+SPEAKER_MODEL = "resemblyzer-voice-encoder"
 from newsroom.results import IngestedMedia, SourceRef
 from newsroom.sources import MEDIA_SUFFIXES, parse_source
 from newsroom.storage import delete_prefix, sha256_file, story_id_from_sha256
@@ -155,9 +157,9 @@ def normalise_media(story_id: str, source_key: str) -> IngestedMedia:
 
 
 @cache
-def _transcriber(model: str, threads: int, beam_size: int) -> Transcriber:
-    """Load once per worker process, call many times."""
-    return Transcriber.load(model, settings(), beam_size=beam_size)
+def _transcriber(model: str, threads: int, beam_size: int, diarize: bool, diarize_distance: float) -> Transcriber:
+    """Load once per worker process (per model and options), call many times."""
+    return Transcriber.load(model, settings(), beam_size=beam_size, diarize=diarize)
 
 
 @retrying_task(name="transcribe", cache_policy=RESUMABLE, timeout_seconds=4 * 3600, tags=[HEAVY_TAG])
@@ -174,7 +176,8 @@ def transcribe(story_id: str, audio_key: str | None, language: str = "auto", mod
                                     duration_s=0.0, model=model_id)
         else:
             wav = store().get_file(audio_key, tmp / StoryLayout.audio.name)
-            engine = _transcriber(model, settings().threads, settings().asr_beam_size)
+            engine = _transcriber(model, settings().threads, settings().asr_beam_size, settings().diarize,
+                                  settings().diarize_distance)
             progress = ProgressArtifact(f"Transcribing with {model_id}")
             transcript = engine.transcribe(wav, language, allowed_languages=tuple(settings().languages),
                                            progress=progress)
@@ -188,7 +191,8 @@ def transcribe(story_id: str, audio_key: str | None, language: str = "auto", mod
         store_outputs(story_id, INGEST, Output(json_path, layout.transcript_json, "transcribe", ref),
                       Output(txt_path, layout.transcript_txt, "transcribe", ref),
                       info={"language": transcript.language, "asr_model": transcript.model,
-                            "segments": len(transcript.segments), "note": note})
+                            "segments": len(transcript.segments), "speakers": len(transcript.speakers),
+                            "speaker_model": SPEAKER_MODEL if settings().diarize else None, "note": note})
     return transcript
 
 

@@ -81,8 +81,9 @@ def test_english_base(base, en_wav):
     assert progress[-1] == 1.0 and progress == sorted(progress)
     data = transcript.to_dict()  # the published JSON contract
     assert set(data) == {"language", "duration_s", "model", "text", "segments"}
-    assert set(data["segments"][0]) == {"start", "end", "text", "words"}
-    assert set(data["segments"][0]["words"][0]) == {"start", "end", "word", "probability"}
+    assert set(data["segments"][0]) == {"start", "end", "text", "speaker", "words"}
+    assert set(data["segments"][0]["words"][0]) == {"start", "end", "word", "probability", "speaker"}
+    assert transcript.speakers == ("S1",)  # one (espeak) voice: speaker turns on by default
 
 
 def test_mandarin_comes_out_simplified(base, zh_wav):
@@ -95,6 +96,7 @@ def test_mandarin_comes_out_simplified(base, zh_wav):
     assert to_simplified(transcript.text) == transcript.text
     assert " " not in transcript.text
     assert_timestamps_sane(transcript)
+    assert transcript.speakers == ("S1",)
 
 
 def test_forced_language_and_tiny_en(tiny, en_wav):

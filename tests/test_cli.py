@@ -27,6 +27,7 @@ def test_transcribe_json_is_clean_on_stdout(tmp_path):
     data = json.loads(result.stdout)  # nothing but the JSON on stdout
     assert data["language"] == "en" and data["model"] == "whisper-tiny.en-int8"
     assert "football team" in data["text"].lower()
+    assert {s["speaker"] for s in data["segments"]} == {"S1"}  # speaker turns are on by default
     assert json.loads((tmp_path / "t.json").read_text()) == data
 
 

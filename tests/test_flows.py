@@ -48,6 +48,7 @@ def test_ingest_sample_end_to_end_then_resume_from_cache(local_env):
     transcript = Transcript.from_dict(store.get_json(f"stories/{story_id}/ingest/transcript.json"))
     assert transcript.language == "en"
     assert "bike lane" in transcript.text.lower() and "maria lopez" in transcript.text.lower()
+    assert transcript.speakers == ("S1",)  # one narrator: speaker turns are on by default
     assert manifest["stages"]["ingest"]["language"] == "en"
     by_key = {a["key"].split("/", 2)[2]: a for a in manifest["assets"]}
     assert by_key["ingest/transcript.json"]["model"]["id"] == "whisper-base"

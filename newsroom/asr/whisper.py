@@ -95,17 +95,19 @@ def to_simplified(text: str) -> str:
 class Transcriber:
     """A loaded Whisper model. Construct with `Transcriber.load(...)`."""
 
-    def __init__(self, model, model_id: str, options: DecodeOptions) -> None:
+    def __init__(self, model, model_id: str, options: DecodeOptions, diarizer=None) -> None:
         self._model = model
         self.model_id = model_id
         self.options = options
+        self.diarizer = diarizer  # newsroom.asr.speakers.Diarizer: speaker turns, or None
 
     @property
     def languages(self) -> tuple[str, ...]:
         return MODEL_LANGUAGES[self.model_id]
 
     @classmethod
-    def load(cls, name: str = "base", settings: Settings | None = None, *, beam_size: int | None = None) -> Transcriber:
+    def load(cls, name: str = "base", settings: Settings | None = None, *, beam_size: int | None = None,
+             diarize: bool | None = None) -> Transcriber:
         settings = settings or get_settings()
         model_id = ASR_MODEL_IDS.get(name, name)
         if model_id not in MODEL_LANGUAGES:
@@ -119,7 +121,12 @@ class Transcriber:
         model = WhisperModel(str(folder), device="cpu", compute_type="int8", cpu_threads=settings.threads)
         log.info("loaded %s from %s in %.1fs", model_id, folder, time.perf_counter() - started)
         options = DecodeOptions(beam_size=beam_size or settings.asr_beam_size)
-        return cls(model, model_id, options)
+        diarizer = None
+        if settings.diarize if diarize is None else diarize:
+            from newsroom.asr.speakers import Diarizer
+
+            diarizer = Diarizer.load(settings)
+        return cls(model, model_id, options, diarizer)
 
     # -- language
     def detect_language(self, audio: np.ndarray, allowed: tuple[str, ...]) -> str:
@@ -185,9 +192,12 @@ class Transcriber:
                 log.warning("dropping repeated segment at %.1fs: %r", segment.start, segment.text)
                 continue
             segments.append(segment)
+        transcript = Transcript(language=language, duration_s=duration_s, model=contract_name, segments=tuple(segments))
+        if self.diarizer is not None:
+            transcript = self.diarizer.label(transcript, audio)
         if progress:
             progress(1.0)
-        return Transcript(language=language, duration_s=duration_s, model=contract_name, segments=tuple(segments))
+        return transcript
 
     @staticmethod
     def _convert(raw, profile: LanguageProfile) -> Segment | None:

