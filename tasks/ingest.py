@@ -12,14 +12,13 @@ from prefect.cache_policies import NO_CACHE
 
 from newsroom import media
 from newsroom.asr import Transcriber
+from newsroom.asr.voice_encoder import MODEL_ID as SPEAKER_MODEL
 from newsroom.errors import ObjectNotFoundError
 from newsroom.inbox import ORIGINAL_NAME_METADATA
 from newsroom.layout import INGEST, SOURCE, StoryLayout
 from newsroom.media.damage import Damage
 from newsroom.media.gate import MediaRefusedError, admit_media
 from newsroom.models.registry import ASR_MODEL_IDS, MODELS
-
-SPEAKER_MODEL = "resemblyzer-voice-encoder"
 from newsroom.results import IngestedMedia, SourceRef
 from newsroom.sources import MEDIA_SUFFIXES, parse_source
 from newsroom.storage import delete_prefix, sha256_file, story_id_from_sha256
