@@ -87,7 +87,15 @@ class Settings(BaseSettings):
 
     # Speech synthesis
     tts_sample_rate_hz: int = Field(24_000, description="Every voice is delivered at this rate.")
-    tts_zh_voice: str = Field("jm_kumo", description="Kokoro voice for Mandarin (Japanese packs ship; jm_kumo measured CER 0.11-0.17 vs jf_alpha 0.20-0.24).")
+    # The Mandarin anchor voice, "engine:voice". ttskit:Aiyue is a native Mandarin voice (CER 0.02 by our
+    # Whisper base on held-out news lines, bench/tts_zh.py); kokoro:jm_kumo is a Japanese voice reading
+    # pinyin phonemes (CER ~0.12). LICENCE: ttskit's code is MIT, but its voices appear trained on corpora
+    # whose terms may be non-commercial (Databaker's "biaobei" corpus is licensed for non-commercial use):
+    # clear that before airing them commercially, or choose kokoro:jm_kumo (Apache-2.0 weights).
+    tts_zh_voice: str = Field(
+        "ttskit:Aiyue",
+        description="Mandarin anchor voice as engine:voice: ttskit:Aiyue (native; voice data terms may be "
+        "non-commercial) or kokoro:jm_kumo (Apache-2.0, Japanese-accented). A bare name picks the engine.")
 
     # Languages and compute
     languages: list[Language] = Field(default_factory=lambda: ["en", "zh"])

@@ -7,9 +7,12 @@ Every voice normalises the script (`normalize_text`), reads it sentence by sente
 between sentences, and delivers `Settings.tts_sample_rate_hz` audio. `Speech.phonemes` (English, piper)
 tile the file exactly; `Speech.words` carry the script's written words ("12", not "twelve").
 
-Voices, by language (name -> factory, see `VOICES`):
+Voices: an engine (name -> factory, see `ENGINES`) and one of its voices, written "engine:voice".
 - "en": `PiperVoice`, piper-tts + en_US joe (GPL-3.0 engine, CC0 voice), phoneme and word timings.
-- "zh": `KokoroVoice`, Kokoro-82M int8 + misaki[zh] G2P (Apache-2.0), word timings, no phoneme timings.
+- "zh": `Settings.tts_zh_voice`, by default "ttskit:Aiyue": `TtskitVoice`, ttskit's native Mandarin
+  Mellotron + MelGAN (MIT code; the voices' training data may be non-commercial, see ttskit_voice.py),
+  word timings from its attention. "kokoro:jm_kumo" selects `KokoroVoice` instead (Kokoro-82M int8 +
+  misaki[zh] G2P, Apache-2.0: a Japanese voice reading Mandarin phonemes, audibly accented).
 """
 
 from __future__ import annotations
@@ -31,20 +34,47 @@ from newsroom.tts.text import (
     normalize_text,
     tokens,
 )
+from newsroom.tts.ttskit_voice import SPEAKERS as TTSKIT_SPEAKERS
+from newsroom.tts.ttskit_voice import TtskitVoice
 
-VOICES: dict[str, Callable[[Settings], Voice]] = {
-    "en": PiperVoice.load,
-    "zh": KokoroVoice.load,
+ENGINES: dict[str, Callable[[Settings, str | None], Voice]] = {
+    "piper": lambda settings, voice: PiperVoice.load(settings),
+    "kokoro": lambda settings, voice: KokoroVoice.load(settings, voice=voice),
+    "ttskit": lambda settings, voice: TtskitVoice.load(settings, voice=voice),
 }
+ENGINE_LANGUAGE = {"piper": "en", "kokoro": "zh", "ttskit": "zh"}
+DEFAULT_VOICES = {"en": "piper:joe"}  # Mandarin: Settings.tts_zh_voice (NEWSROOM_TTS_ZH_VOICE)
 
 
-def load_voice(language: str, settings: Settings | None = None) -> Voice:
-    """The anchor voice for `language` ("en" or "zh"), loaded and ready to `synthesize`."""
-    try:
-        factory = VOICES[language]
-    except KeyError:
-        raise ConfigError(f"no anchor voice for language {language!r}: choose one of {', '.join(VOICES)}") from None
-    return factory(settings or get_settings())
+def voice_spec(language: str, settings: Settings | None = None, voice: str | None = None) -> tuple[str, str | None]:
+    """(engine, voice) for `language`: `voice` if given, else the setting/default, as "engine:voice".
+
+    A bare name is looked up: one of ttskit's speakers ("Aiyue") is ttskit, anything else is a Kokoro pack
+    voice ("jm_kumo"), as the setting was written before ttskit came.
+    """
+    settings = settings or get_settings()
+    if language not in ("en", "zh"):
+        raise ConfigError(f"no anchor voice for language {language!r}: choose one of en, zh")
+    spec = voice or (settings.tts_zh_voice if language == "zh" else DEFAULT_VOICES[language])
+    engine, sep, name = spec.partition(":")
+    if not sep:
+        engine, name = ("ttskit" if spec in TTSKIT_SPEAKERS else "kokoro"), spec
+    if engine not in ENGINES:
+        raise ConfigError(f"unknown voice engine {engine!r} in {spec!r}: write engine:voice with one of "
+                          f"{', '.join(ENGINES)} (e.g. ttskit:Aiyue or kokoro:jm_kumo)")
+    if ENGINE_LANGUAGE[engine] != language:
+        raise ConfigError(f"{engine} reads {ENGINE_LANGUAGE[engine]}, not {language}: choose a {language} voice")
+    return engine, (name or None)
+
+
+def load_voice(language: str, settings: Settings | None = None, *, voice: str | None = None) -> Voice:
+    """The anchor voice for `language` ("en" or "zh"), loaded and ready to `synthesize`.
+
+    `voice` ("ttskit:Aiyue", "kokoro:jm_kumo") overrides the setting for this call.
+    """
+    settings = settings or get_settings()
+    engine, name = voice_spec(language, settings, voice)
+    return ENGINES[engine](settings, name)
 
 
 __all__ = [
@@ -52,18 +82,21 @@ __all__ = [
     "MAX_CHUNK_WORDS_EN",
     "MAX_SCRIPT_CHARS",
     "SILENCE",
-    "VOICES",
+    "DEFAULT_VOICES",
+    "ENGINES",
     "Chunk",
     "KokoroVoice",
     "PiperVoice",
     "Progress",
     "Rendered",
     "Token",
+    "TtskitVoice",
     "Voice",
     "chunks",
     "load_voice",
     "normalize_text",
     "speak",
     "tokens",
+    "voice_spec",
     "write_wav",
 ]
