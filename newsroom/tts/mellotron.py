@@ -188,6 +188,7 @@ class Synthesis:
     attended: np.ndarray  # (frames,) int: argmax of the attention over the input symbols
     frames: int
     stopped: bool  # the gate fired (False: it ran to max_decoder_steps, a failed read)
+    focus: float  # mean over frames of the largest attention weight: near 1 for a clean, confident read
 
 
 class Networks:
@@ -220,7 +221,8 @@ class Networks:
                 end = int(torch.argmax(fired.int())) if bool(fired.any()) else mel.size(2)
                 end = max(end, 1)
                 audio = self.melgan.inference(mel[:, :, :end])
-                attended = alignments[0, :end].argmax(dim=1)
+                peak, attended = alignments[0, :end].max(dim=1)
         finally:
             torch.set_num_threads(previous_threads)
-        return Synthesis(audio.numpy().astype(np.float32), attended.numpy(), end, bool(fired.any()))
+        return Synthesis(audio.numpy().astype(np.float32), attended.numpy(), end, bool(fired.any()),
+                         float(peak.mean()))
