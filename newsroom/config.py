@@ -87,11 +87,12 @@ class Settings(BaseSettings):
 
     # Speech synthesis
     tts_sample_rate_hz: int = Field(24_000, description="Every voice is delivered at this rate.")
-    # The Mandarin anchor voice, "engine:voice". ttskit:Aiyue is a native Mandarin voice (CER 0.02 by our
-    # Whisper base on held-out news lines, bench/tts_zh.py); kokoro:jm_kumo is a Japanese voice reading
-    # pinyin phonemes (CER ~0.12). LICENCE: ttskit's code is MIT, but its voices appear trained on corpora
-    # whose terms may be non-commercial (Databaker's "biaobei" corpus is licensed for non-commercial use):
-    # clear that before airing them commercially, or choose kokoro:jm_kumo (Apache-2.0 weights).
+    # The Mandarin anchor voice, "engine:voice". ttskit:Aiyue is a native Mandarin voice: CER 0.119 by our
+    # Whisper base on 24 held-out news lines (bench/tts_zh.py; ttskit:biaobei 0.107, tied); kokoro:jm_kumo,
+    # a Japanese voice reading pinyin phonemes, 0.147. LICENCE: ttskit's code is MIT, but its voices'
+    # training data has unstated terms: "biaobei" is Databaker's corpus, free for non-commercial use only,
+    # and the other names match a commercial cloud TTS catalogue (Alibaba Cloud's). Clear the rights before
+    # airing them commercially, or choose kokoro:jm_kumo (Apache-2.0 weights).
     tts_zh_voice: str = Field(
         "ttskit:Aiyue",
         description="Mandarin anchor voice as engine:voice: ttskit:Aiyue (native; voice data terms may be "

@@ -266,10 +266,9 @@ def test_ttskit_voice_must_exist(settings):
 
 def test_ttskit_pickles_run_no_code(tmp_path):
     """A checkpoint that would run code when unpickled is refused before it runs (weights-only reader)."""
-    import pickle
-
     import torch
 
+    from newsroom.errors import ModelIntegrityError
     from newsroom.tts.mellotron import Generator, load_module
 
     marker = tmp_path / "ran"
@@ -279,12 +278,15 @@ def test_ttskit_pickles_run_no_code(tmp_path):
             return (marker.write_text, ("pwned",))
 
     torch.save(Payload(), tmp_path / "evil.pt")
-    with pytest.raises(pickle.UnpicklingError):
+    with pytest.raises(ModelIntegrityError, match="not ttskit 0.3.8's checkpoint"):
         load_module(tmp_path / "evil.pt", Generator)
     assert not marker.exists()
-    torch.save(torch.nn.Linear(2, 2), tmp_path / "other.pt")  # a real module, just not one of ours
-    with pytest.raises(pickle.UnpicklingError):
-        load_module(tmp_path / "other.pt", Generator)
+    torch.save(torch.nn.GRU(2, 2), tmp_path / "gru.pt")  # a real module whose class the voice never builds
+    with pytest.raises(ModelIntegrityError, match="not ttskit 0.3.8's checkpoint"):
+        load_module(tmp_path / "gru.pt", Generator)
+    torch.save(torch.nn.Linear(2, 2), tmp_path / "linear.pt")  # buildable, but not a vocoder
+    with pytest.raises(ModelIntegrityError, match="holds a Linear"):
+        load_module(tmp_path / "linear.pt", Generator)
 
 
 @pytest.mark.parametrize(("language", "setting", "voice", "expected"), [

@@ -49,15 +49,16 @@ DEFAULT_VOICES = {"en": "piper:joe"}  # Mandarin: Settings.tts_zh_voice (NEWSROO
 def voice_spec(language: str, settings: Settings | None = None, voice: str | None = None) -> tuple[str, str | None]:
     """(engine, voice) for `language`: `voice` if given, else the setting/default, as "engine:voice".
 
-    A bare name is looked up: one of ttskit's speakers ("Aiyue") is ttskit, anything else is a Kokoro pack
-    voice ("jm_kumo"), as the setting was written before ttskit came.
+    A bare engine name ("kokoro") means its default voice; a bare voice name is looked up: one of ttskit's
+    speakers ("Aiyue") is ttskit, anything else a Kokoro pack voice ("jm_kumo"), as the setting was written
+    before ttskit came.
     """
     settings = settings or get_settings()
     if language not in ("en", "zh"):
         raise ConfigError(f"no anchor voice for language {language!r}: choose one of en, zh")
     spec = voice or (settings.tts_zh_voice if language == "zh" else DEFAULT_VOICES[language])
     engine, sep, name = spec.partition(":")
-    if not sep:
+    if not sep and spec not in ENGINES:
         engine, name = ("ttskit" if spec in TTSKIT_SPEAKERS else "kokoro"), spec
     if engine not in ENGINES:
         raise ConfigError(f"unknown voice engine {engine!r} in {spec!r}: write engine:voice with one of "

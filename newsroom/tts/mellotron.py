@@ -167,10 +167,21 @@ _ALLOWED = [
 
 def load_module(path: Path, expected: type[nn.Module]) -> nn.Module:
     """One of ttskit's pickled modules, read by torch's weights-only unpickler (no code from the file runs)."""
-    with torch.serialization.safe_globals(_ALLOWED):
-        module = torch.load(path, map_location="cpu", weights_only=True)
+    import pickle
+
+    from newsroom.errors import ModelIntegrityError
+
+    try:
+        with torch.serialization.safe_globals(_ALLOWED):
+            module = torch.load(path, map_location="cpu", weights_only=True)
+    except pickle.UnpicklingError as exc:
+        raise ModelIntegrityError(
+            f"{path.name} is not ttskit 0.3.8's checkpoint (it asks for code the voice does not run: "
+            f"{str(exc).splitlines()[0][:200]}): use the packaged weights (pip install --no-deps ttskit==0.3.8)"
+        ) from exc
     if not isinstance(module, expected):
-        raise TypeError(f"{path.name} holds a {type(module).__name__}, not a {expected.__name__}")
+        raise ModelIntegrityError(f"{path.name} holds a {type(module).__name__}, not ttskit's {expected.__name__}: "
+                                  "use the packaged weights (pip install --no-deps ttskit==0.3.8)")
     return module.eval()
 
 

@@ -1,12 +1,14 @@
 """Mandarin anchor voice: ttskit's native multi-speaker Mellotron + MelGAN (torch, CPU), phkit G2P.
 
 ttskit 0.3.8 ships 24 Mandarin voices in one Tacotron-2-style network ("mspk": a speaker is the md5 of
-its name) and a MelGAN vocoder, 22.05 kHz. Measured with the project's Whisper base on held-out news
-sentences (bench/tts_zh.py), `Aiyue` is the clearest; Kokoro's Japanese `jm_kumo` reading pinyin
-phonemes stays selectable (`NEWSROOM_TTS_ZH_VOICE=kokoro:jm_kumo`).
+its name) and a MelGAN vocoder, 22.05 kHz. Measured with the project's Whisper base on 24 held-out news
+lines (bench/tts_zh.py): `biaobei` CER 0.107 and `Aiyue` 0.119 are tied and the clearest, Kokoro's
+Japanese `jm_kumo` reading pinyin phonemes 0.147; `Aiyue` is the default (biaobei's corpus is explicitly
+non-commercial). Kokoro stays selectable (`NEWSROOM_TTS_ZH_VOICE=kokoro:jm_kumo`).
 
-Licence: ttskit's code is MIT; its voices appear trained on corpora whose terms may not allow commercial
-use (Databaker's "biaobei" corpus is free for non-commercial use only). Check before airing them.
+Licence: ttskit's code is MIT; its voices' training data has unstated terms: `biaobei` is Databaker's
+corpus (free for non-commercial use only), the other names match a commercial cloud TTS catalogue
+(Alibaba Cloud's). Clear the rights before airing them commercially.
 
 How it is used here:
 - Weights only. The two checkpoints are verified copies from the model registry (sha256 re-read at every
