@@ -327,7 +327,7 @@ def test_loudness_meter_is_calibrated():
 
 
 def test_level_meets_loudness_and_true_peak(tmp_path):
-    from newsroom.audio.loudness import PROFILES, level, measure
+    from newsroom.audio.loudness import PROFILES, level, measure, true_peak_dbtp
     from newsroom.tts import write_wav
 
     rate = 24_000
@@ -340,6 +340,8 @@ def test_level_meets_loudness_and_true_peak(tmp_path):
     write_wav(tmp_path / "levelled.wav", out, rate)
     assert measure(tmp_path / "levelled.wav").meets(PROFILES["web"], tolerance_lu=0.5)
     assert np.array_equal(level(np.zeros(rate, np.float32), rate, -16.0, -1.0), np.zeros(rate, np.float32))
+    blip = np.sin(2 * np.pi * 440 * np.arange(rate // 5) / rate)  # 200 ms at 0 dBFS: too short for LUFS
+    assert true_peak_dbtp(level(blip, rate, -16.0, -1.0)) <= -1.0
 
 # --------------------------------------------------------------------------- normalisation
 

@@ -236,14 +236,14 @@ def level(audio: np.ndarray, rate_hz: int, lufs: float, ceiling_dbtp: float, *, 
     """Mono audio brought to `lufs` integrated with its true peak at or under `ceiling_dbtp`.
 
     Gain to the target; peaks over the ceiling are limited (aiming 0.2 dB under it), which lowers the
-    loudness a little, so the gain is corrected and the peaks limited again until both hold. Silence
-    comes back unchanged.
+    loudness a little, so the gain is corrected and the peaks limited again until both hold. Audio too
+    short to measure (< 400 ms) only has its peaks limited; silence comes back unchanged.
     """
     y = np.asarray(audio, dtype=np.float32)
     for _ in range(attempts):
         measured = integrated_lufs(y, rate_hz)
-        if not np.isfinite(measured):
-            return y
+        if not np.isfinite(measured):  # silence, or shorter than one 400 ms block: only the ceiling applies
+            return _limit(y, rate_hz, ceiling_dbtp - 0.2) if true_peak_dbtp(y) > ceiling_dbtp else y
         y = (y * 10 ** ((lufs - measured) / 20)).astype(np.float32)
         if true_peak_dbtp(y) <= ceiling_dbtp:
             return y
