@@ -61,6 +61,11 @@ install_python() {
   "$VENV/bin/python" -m pip install -q -c requirements.lock -e ".[$EXTRAS]"
   # Packages whose declared dependencies are wrong for us (see the file), installed without them.
   "$VENV/bin/python" -m pip install -q --no-deps -r requirements-nodeps.txt
+  # The Mandarin voice runs torch on the CPU. torch==2.13.0 resolves to the local CPU wheel on these
+  # machines; elsewhere pip takes PyPI's CUDA build (GBs of libraries the voice does not use): say so.
+  if ! "$VENV/bin/python" -c 'import sys, torch; sys.exit(1 if torch.version.cuda else 0)' 2>/dev/null; then
+    log "note: torch is a CUDA build; the CPU build of torch==2.13.0 (PyTorch's CPU wheel index) is enough"
+  fi
   echo "$digest" > "$STAMP"
 }
 

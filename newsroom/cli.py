@@ -374,6 +374,8 @@ def speak(
     text: Annotated[str | None, typer.Argument(help="Text to read (or use --file).")] = None,
     file: Annotated[Path | None, typer.Option(help="Read the text from this file.")] = None,
     language: Annotated[TtsLanguage, typer.Option(help="Voice language.")] = TtsLanguage.en,
+    voice_name: Annotated[str | None, typer.Option(
+        "--voice", help="engine:voice, e.g. ttskit:biaobei or kokoro:jm_kumo (default: the setting).")] = None,
     out: Annotated[Path, typer.Option(help="Output WAV.")] = Path("speech.wav"),
 ) -> None:
     """Read text with the anchor voice (WAV at a fixed rate; timings on stderr with -v)."""
@@ -382,7 +384,7 @@ def speak(
     script = _read_text(text, file)
     with _progress() as bar:
         step = bar.add_task("loading the voice", total=1.0)
-        voice = load_voice(language.value)
+        voice = load_voice(language.value, voice=voice_name)
         bar.update(step, description="speaking")
         speech = voice.synthesize(script, out, progress=lambda f: bar.update(step, completed=f))
     log.info("%d phonemes, %d words timed", len(speech.phonemes), len(speech.words))

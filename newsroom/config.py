@@ -99,7 +99,8 @@ class Settings(BaseSettings):
     tts_sample_rate_hz: int = Field(24_000, description="Every voice is delivered at this rate.")
     tts_voices: dict[str, str] = Field(
         default_factory=dict, description="Language -> voice id over the language profile's default, e.g. "
-        "NEWSROOM_TTS_VOICES__ZH=jf_alpha (a Kokoro voice pack).")
+        "NEWSROOM_TTS_VOICES__ZH=kokoro:jm_kumo (engine:voice, or a bare voice of the profile's engine). The "
+        "Mandarin default ttskit:Aiyue: see the licence note in newsroom/lang/zh.py.")
 
     # Languages and compute
     languages: list[Language] = Field(

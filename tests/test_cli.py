@@ -40,6 +40,8 @@ def test_transcribe_json_is_clean_on_stdout(tmp_path):
         (["transcribe", "{media}/nope.mp4"], "does not exist"),
         (["ingest", "ftp://host/file.mp4"], "unsupported source scheme"),
         (["ingest", "{media}/missing-file.mp4"], "does not exist"),
+        (["speak", "你好", "--language", "zh", "--voice", "espeak:zh"], "unknown voice engine 'espeak'"),
+        (["speak", "你好", "--language", "zh", "--voice", "ttskit:Nobody"], "choose one of Aibao"),
     ],
 )
 def test_bad_input_is_one_readable_line(media_dir, tmp_path, args, message):

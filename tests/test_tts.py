@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import re
+import socket
+import sys
 import wave
 
 import jiwer
+import numpy as np
 import pytest
 
 from newsroom.asr import Transcriber
@@ -17,11 +20,13 @@ from newsroom.tts import (
     SILENCE,
     KokoroVoice,
     PiperVoice,
+    TtskitVoice,
     Voice,
     chunks,
     load_voice,
     normalize_text,
     tokens,
+    voice_spec,
 )
 
 EN_SCRIPT = "Good evening. The city council approved 3 new metro lines, at a cost of $3.5 billion."
@@ -58,7 +63,7 @@ def en_speech(en_voice, tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def zh_voice(settings) -> Voice:
-    return load_voice("zh", settings)
+    return load_voice("zh", settings, voice="kokoro:jm_kumo")
 
 
 @pytest.fixture(scope="module")
@@ -140,7 +145,7 @@ def test_progress_and_protocol(en_voice, tmp_path):
     assert [w.word for w in speech.words] == ["One.", "Two."]
 
 
-# --------------------------------------------------------------------------- Mandarin (kokoro)
+# --------------------------------------------------------------------------- Mandarin (kokoro, selectable)
 
 def test_mandarin_wav_format_and_timings(zh_speech, settings):
     rate, channels, width, length_s = wav_format(zh_speech.path)
@@ -169,6 +174,175 @@ def test_mandarin_voice_must_exist(settings):
     with pytest.raises(ConfigError, match="jf_alpha"):
         KokoroVoice.load(settings, voice="no_such_voice")
 
+
+# --------------------------------------------------------------------------- Mandarin (ttskit, the default)
+
+TTSKIT_SCRIPT = "各位观众晚上好，欢迎收看今天的新闻。市政府今天宣布，将在明年增加公共交通投资，新建三条地铁线路。"
+MAX_CER_TTSKIT = 0.06  # the issue's target for the anchor's Mandarin
+
+
+def read_pcm(path) -> np.ndarray:
+    with wave.open(str(path), "rb") as wav:
+        return np.frombuffer(wav.readframes(wav.getnframes()), "<i2").astype(np.float32) / 32768
+
+
+@pytest.fixture(scope="module")
+def ttskit_read(settings, tmp_path_factory):
+    """The default Mandarin voice, loaded and reading TTSKIT_SCRIPT while every socket connect is refused."""
+    attempts: list = []
+
+    def refuse(self, address, *args, **kwargs):
+        attempts.append(address)
+        raise OSError(f"an offline voice tried to connect to {address}")
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(socket.socket, "connect", refuse)
+        patch.setattr(socket.socket, "connect_ex", refuse)
+        voice = load_voice("zh", settings)
+        speech = voice.synthesize(TTSKIT_SCRIPT, tmp_path_factory.mktemp("tts") / "ttskit.wav")
+    return voice, speech, attempts
+
+
+def test_mandarin_default_is_native_and_offline(ttskit_read):
+    voice, speech, attempts = ttskit_read
+    assert isinstance(voice, TtskitVoice) and (voice.engine, voice.voice) == ("ttskit", "Aiyue")
+    assert (speech.language, speech.engine, speech.text) == ("zh", "ttskit", TTSKIT_SCRIPT)
+    assert attempts == [], "no network, ever: the weights come verified from the registry"
+    assert "ttskit" not in sys.modules, "only ttskit's weights are read; its code (and downloader) never runs"
+
+
+def test_ttskit_wav_and_word_timings(ttskit_read, settings):
+    _, speech, _ = ttskit_read
+    rate, channels, width, length_s = wav_format(speech.path)
+    assert (rate, channels, width) == (settings.tts_sample_rate_hz, 1, 2)
+    assert speech.duration_s == length_s and 6.0 < speech.duration_s < 25.0
+    assert speech.phonemes == ()  # no durations from this engine: the anchor animates from audio energy
+    words = speech.words
+    assert [w.word for w in words] == [t.written for t in tokens(TTSKIT_SCRIPT, "zh")]
+    for previous, current in zip(words, words[1:], strict=False):
+        assert previous.end_s <= current.start_s, "monotonic, never overlapping"
+    assert words[0].start_s >= 0.0 and words[-1].end_s <= speech.duration_s
+    assert all(w.end_s > w.start_s for w in words), "every word here has sounds, so a span"
+    # The attention puts each word on speech: every word's span is voiced, the sentence pause is not a word.
+    audio = read_pcm(speech.path)
+    loudest = np.sqrt(np.mean(audio**2))
+    for w in words:
+        span = audio[int(w.start_s * rate):int(w.end_s * rate)]
+        assert np.sqrt(np.mean(span**2)) > 0.25 * loudest, f"{w.word} {w.start_s:.2f}-{w.end_s:.2f} is near silent"
+    first_end = next(w for w in words if w.word.endswith("。"))
+    assert words[words.index(first_end) + 1].start_s - first_end.end_s >= 0.2 - 1e-3
+
+
+def test_ttskit_level_is_normalised(ttskit_read):
+    from newsroom.audio.loudness import PROFILES, integrated_lufs, measure, true_peak_dbtp
+
+    _, speech, _ = ttskit_read
+    heard = measure(speech.path)  # ffmpeg's ebur128: an independent meter
+    assert heard.meets(PROFILES["web"], tolerance_lu=0.5), heard
+    audio = read_pcm(speech.path)
+    assert abs(integrated_lufs(audio, speech.sample_rate_hz) - heard.integrated_lufs) <= 0.3
+    assert abs(true_peak_dbtp(audio) - heard.true_peak_dbtp) <= 0.3
+
+
+def test_ttskit_is_intelligible(ttskit_read, tmp_path):
+    _, speech, _ = ttskit_read
+    heard = transcribe("base", speech, "zh", tmp_path)
+    strip = lambda s: re.sub(r"[^\w]", "", normalize_text(s, "zh"))  # noqa: E731
+    assert jiwer.cer(strip(TTSKIT_SCRIPT), strip(heard)) <= MAX_CER_TTSKIT, heard
+
+
+def test_ttskit_is_reproducible(ttskit_read, tmp_path):
+    voice, _, _ = ttskit_read
+    first = voice.synthesize("晚上好。", tmp_path / "a.wav")
+    again = voice.synthesize("晚上好。", tmp_path / "b.wav")
+    assert (tmp_path / "a.wav").read_bytes() == (tmp_path / "b.wav").read_bytes()
+    assert first.words == again.words
+
+
+def test_ttskit_voice_must_exist(settings):
+    with pytest.raises(ConfigError, match="Aiyue"):
+        TtskitVoice.load(settings, voice="Nobody")
+
+
+def test_ttskit_pickles_run_no_code(tmp_path):
+    """A checkpoint that would run code when unpickled is refused before it runs (weights-only reader)."""
+    import torch
+
+    from newsroom.errors import ModelIntegrityError
+    from newsroom.tts.mellotron import Generator, load_module
+
+    marker = tmp_path / "ran"
+
+    class Payload:
+        def __reduce__(self):
+            return (marker.write_text, ("pwned",))
+
+    torch.save(Payload(), tmp_path / "evil.pt")
+    with pytest.raises(ModelIntegrityError, match="not ttskit 0.3.8's checkpoint"):
+        load_module(tmp_path / "evil.pt", Generator)
+    assert not marker.exists()
+    torch.save(torch.nn.GRU(2, 2), tmp_path / "gru.pt")  # a real module whose class the voice never builds
+    with pytest.raises(ModelIntegrityError, match="not ttskit 0.3.8's checkpoint"):
+        load_module(tmp_path / "gru.pt", Generator)
+    torch.save(torch.nn.Linear(2, 2), tmp_path / "linear.pt")  # buildable, but not a vocoder
+    with pytest.raises(ModelIntegrityError, match="holds a Linear"):
+        load_module(tmp_path / "linear.pt", Generator)
+
+
+@pytest.mark.parametrize(("language", "setting", "voice", "expected"), [
+    ("zh", "ttskit:Aiyue", None, ("ttskit", "Aiyue")),
+    ("zh", "ttskit:Aiyue", "kokoro:jm_kumo", ("kokoro", "jm_kumo")),
+    ("zh", "jm_kumo", None, ("kokoro", "jm_kumo")),  # bare names, as the setting was written before
+    ("zh", "biaobei", None, ("ttskit", "biaobei")),
+    ("zh", "kokoro", None, ("kokoro", None)),
+    ("en", "ttskit:Aiyue", None, ("piper", "piper-joe-en")),  # the setting is per language: English keeps its own
+    ("ja", "ttskit:Aiyue", None, ("kokoro", "jf_gongitsune")),
+])
+def test_voice_spec(language, setting, voice, expected):
+    assert voice_spec(language, Settings(tts_voices={"zh": setting}), voice) == expected
+
+
+@pytest.mark.parametrize(("spec", "message"), [
+    ("espeak:zh", "unknown voice engine 'espeak'"),
+    ("piper:joe", "piper reads en, not zh"),
+])
+def test_voice_spec_refuses(spec, message):
+    with pytest.raises(ConfigError, match=message):
+        voice_spec("zh", Settings(tts_voices={"zh": spec}))
+
+
+# --------------------------------------------------------------------------- level (BS.1770 in memory)
+
+def test_loudness_meter_is_calibrated():
+    from newsroom.audio.loudness import integrated_lufs, true_peak_dbtp
+
+    rate = 24_000
+    t = np.arange(5 * rate) / rate
+    sine = 0.1 * np.sin(2 * np.pi * 997 * t)  # -20 dBFS at 997 Hz reads -23.0 LUFS (BS.1770-4, mono)
+    assert integrated_lufs(sine, rate) == pytest.approx(-23.0, abs=0.1)
+    assert true_peak_dbtp(sine) == pytest.approx(-20.0, abs=0.05)
+    # A peak between samples: a quarter-rate sine sampled at +-45 degrees reads 3 dB over its samples.
+    between = np.sin(2 * np.pi * np.arange(4000) / 4 + np.pi / 4) * 0.5
+    assert true_peak_dbtp(between) == pytest.approx(20 * np.log10(0.5), abs=0.2)
+    assert integrated_lufs(np.zeros(rate), rate) == float("-inf")
+
+
+def test_level_meets_loudness_and_true_peak(tmp_path):
+    from newsroom.audio.loudness import PROFILES, level, measure, true_peak_dbtp
+    from newsroom.tts import write_wav
+
+    rate = 24_000
+    rng = np.random.default_rng(1)
+    t = np.arange(4 * rate) / rate
+    # Speech-like: a quiet tone bed with sharp clicks far above it (peak-to-loudness ~ 20 dB).
+    signal = 0.02 * np.sin(2 * np.pi * 220 * t) * (1 + np.sin(2 * np.pi * 3 * t))
+    signal[rng.integers(0, len(t), 40)] = 0.9
+    out = level(signal, rate, -16.0, -1.0)
+    write_wav(tmp_path / "levelled.wav", out, rate)
+    assert measure(tmp_path / "levelled.wav").meets(PROFILES["web"], tolerance_lu=0.5)
+    assert np.array_equal(level(np.zeros(rate, np.float32), rate, -16.0, -1.0), np.zeros(rate, np.float32))
+    blip = np.sin(2 * np.pi * 440 * np.arange(rate // 5) / rate)  # 200 ms at 0 dBFS: too short for LUFS
+    assert true_peak_dbtp(level(blip, rate, -16.0, -1.0)) <= -1.0
 
 # --------------------------------------------------------------------------- normalisation
 

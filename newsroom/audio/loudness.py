@@ -2,6 +2,10 @@
 
 Profiles: `broadcast` = EBU R128 (-23 LUFS integrated, true peak <= -1 dBTP); `web` = -16 LUFS (the
 common streaming/podcast level), same true-peak ceiling.
+
+For audio still in memory (a voice's read before it is written), `integrated_lufs`, `true_peak_dbtp`
+and `level` do the same in numpy: ITU-R BS.1770-4 K-weighting and gating, a 4x-oversampled true peak,
+and a look-ahead peak limiter, so a voice leaves at a set loudness without an ffmpeg round trip.
 """
 
 from __future__ import annotations
@@ -11,6 +15,8 @@ import logging
 import re
 from dataclasses import dataclass
 from pathlib import Path
+
+import numpy as np
 
 from newsroom.errors import ConfigError, MediaError
 from newsroom.media import Progress, probe, process, run_ffmpeg
@@ -147,3 +153,104 @@ def _normalise_once(src: Path, dst: Path, aim: LoudnessTarget, duration_s: float
             "-af", second_pass_filter(measured, aim), "-c:a", "aac", "-b:a", "192k", "-ar", "48000",
             "-movflags", "+faststart", str(dst)]
     run_ffmpeg(args, duration_s=duration_s, progress=progress, what=f"mastering {src.name} ({aim.name})", output=dst)
+
+
+# --------------------------------------------------------------------------- in memory (BS.1770-4)
+
+GATE_BLOCK_S = 0.4
+GATE_STEP_S = 0.1  # 75 % overlap
+ABSOLUTE_GATE_LUFS = -70.0
+RELATIVE_GATE_LU = -10.0
+TRUE_PEAK_OVERSAMPLING = 4
+LIMITER_WINDOW_S = 0.005  # the gain dips over +-5 ms around a peak: no click, no audible pumping on speech
+
+
+def _k_weighting(rate_hz: int) -> tuple[tuple[np.ndarray, np.ndarray], ...]:
+    """BS.1770's two biquads (high shelf, then RLB high-pass) for any rate (libebur128's derivation)."""
+    f0, gain_db, q = 1681.974450955533, 3.999843853973347, 0.7071752369554196
+    k = np.tan(np.pi * f0 / rate_hz)
+    vh = 10 ** (gain_db / 20)
+    vb = vh**0.4996667741545416
+    a0 = 1 + k / q + k * k
+    shelf = (np.array([(vh + vb * k / q + k * k) / a0, 2 * (k * k - vh) / a0, (vh - vb * k / q + k * k) / a0]),
+             np.array([1.0, 2 * (k * k - 1) / a0, (1 - k / q + k * k) / a0]))
+    f0, q = 38.13547087602444, 0.5003270373238773
+    k = np.tan(np.pi * f0 / rate_hz)
+    a0 = 1 + k / q + k * k
+    highpass = (np.array([1.0, -2.0, 1.0]), np.array([1.0, 2 * (k * k - 1) / a0, (1 - k / q + k * k) / a0]))
+    return shelf, highpass
+
+
+def integrated_lufs(audio: np.ndarray, rate_hz: int) -> float:
+    """Integrated loudness of mono audio in [-1, 1] (LUFS; -inf when silent or shorter than one block)."""
+    from scipy.signal import lfilter
+
+    x = np.asarray(audio, dtype=np.float64).ravel()
+    for b, a in _k_weighting(rate_hz):
+        x = lfilter(b, a, x)
+    block, step = round(GATE_BLOCK_S * rate_hz), round(GATE_STEP_S * rate_hz)
+    if len(x) < block:
+        return float("-inf")
+    power = np.concatenate([[0.0], np.cumsum(x * x)])
+    starts = np.arange(0, len(x) - block + 1, step)
+    z = (power[starts + block] - power[starts]) / block
+    with np.errstate(divide="ignore"):
+        loudness = -0.691 + 10 * np.log10(z)
+    z = z[loudness > ABSOLUTE_GATE_LUFS]
+    if z.size == 0:
+        return float("-inf")
+    relative = -0.691 + 10 * np.log10(z.mean()) + RELATIVE_GATE_LU
+    z = z[-0.691 + 10 * np.log10(z) > relative]
+    return float(-0.691 + 10 * np.log10(z.mean()))
+
+
+def _oversampled_envelope(audio: np.ndarray) -> np.ndarray:
+    """Per input sample, the largest magnitude of the 4x-oversampled signal around it."""
+    from scipy.signal import resample_poly
+
+    n = len(audio)
+    up = np.abs(resample_poly(np.asarray(audio, dtype=np.float64), TRUE_PEAK_OVERSAMPLING, 1))
+    return up[: n * TRUE_PEAK_OVERSAMPLING].reshape(n, TRUE_PEAK_OVERSAMPLING).max(axis=1)
+
+
+def true_peak_dbtp(audio: np.ndarray) -> float:
+    """True peak (4x oversampled, BS.1770-4 Annex 2) in dBTP; -inf for silence."""
+    if len(audio) == 0:
+        return float("-inf")
+    peak = float(_oversampled_envelope(audio).max())
+    return 20 * np.log10(peak) if peak > 0 else float("-inf")
+
+
+def _limit(audio: np.ndarray, rate_hz: int, ceiling_dbtp: float) -> np.ndarray:
+    """Pull the true peaks under the ceiling with a smooth gain that never exceeds what each peak needs."""
+    from scipy.ndimage import minimum_filter1d, uniform_filter1d
+
+    ceiling = 10 ** (ceiling_dbtp / 20)
+    needed = np.minimum(1.0, ceiling / np.maximum(_oversampled_envelope(audio), 1e-12))
+    width = 2 * max(1, round(LIMITER_WINDOW_S * rate_hz)) + 1
+    # Each averaged value only sees minima taken over windows that contain its own sample: <= needed.
+    gain = uniform_filter1d(minimum_filter1d(needed, width, mode="nearest"), width, mode="nearest")
+    return (audio * np.minimum(gain, needed)).astype(np.float32)
+
+
+def level(audio: np.ndarray, rate_hz: int, lufs: float, ceiling_dbtp: float, *, attempts: int = 4) -> np.ndarray:
+    """Mono audio brought to `lufs` integrated with its true peak at or under `ceiling_dbtp`.
+
+    Gain to the target; peaks over the ceiling are limited (aiming 0.2 dB under it), which lowers the
+    loudness a little, so the gain is corrected and the peaks limited again until both hold. Audio too
+    short to measure (< 400 ms) only has its peaks limited; silence comes back unchanged.
+    """
+    y = np.asarray(audio, dtype=np.float32)
+    for _ in range(attempts):
+        measured = integrated_lufs(y, rate_hz)
+        if not np.isfinite(measured):  # silence, or shorter than one 400 ms block: only the ceiling applies
+            return _limit(y, rate_hz, ceiling_dbtp - 0.2) if true_peak_dbtp(y) > ceiling_dbtp else y
+        y = (y * 10 ** ((lufs - measured) / 20)).astype(np.float32)
+        if true_peak_dbtp(y) <= ceiling_dbtp:
+            return y
+        y = _limit(y, rate_hz, ceiling_dbtp - 0.2)
+        if abs(integrated_lufs(y, rate_hz) - lufs) <= 0.2:
+            break
+    if true_peak_dbtp(y) > ceiling_dbtp:  # never leave over the ceiling, even if a little under the level
+        y = _limit(y, rate_hz, ceiling_dbtp - 0.2)
+    return y

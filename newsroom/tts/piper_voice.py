@@ -99,6 +99,7 @@ class PiperVoice:
     """The English anchor voice. Construct with `PiperVoice.load()`; `synthesize` many times."""
 
     language = "en"
+    languages = frozenset({language})  # the one language this model's phonemes read
     engine = "piper"
 
     def __init__(self, session, config, phonemizer, settings: Settings, *, length_scale: float = LENGTH_SCALE,
