@@ -18,7 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
-from newsroom.anchor import LandmarkAnchorRenderer, mouth_track
+from newsroom.anchor import LandmarkAnchorRenderer
 from newsroom.config import get_settings
 from newsroom.media import probe
 from newsroom.media.frames import FrameWriter
@@ -86,7 +86,8 @@ def main() -> None:
                     writer.write(renderer.rig.rest)
 
         floor_wall, floor_cpu = measured(encode_only)
-        poses, _ = renderer.poses(mouth_track(speech, frames, renderer.fps), speech.duration_s)
+        track, events = renderer.tracks(speech, frames)
+        poses, _ = renderer.poses(track, speech.duration_s, events)
         rig_wall, rig_cpu = measured(lambda: [renderer.frame(p) for p in poses])
         renderer.workers = 1
         render_wall, render_cpu = measured(lambda: renderer.render(speech, tmp / "anchor.mp4"))

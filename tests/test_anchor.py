@@ -234,7 +234,7 @@ def test_portrait_without_a_face_is_refused(tmp_path):
     with pytest.raises(NewsroomError, match="does not exist"):
         LandmarkAnchorRenderer.load(tmp_path / "missing.jpg")
     (tmp_path / "text.png").write_text("not an image")
-    with pytest.raises(NewsroomError, match="not a readable image"):
+    with pytest.raises(NewsroomError, match="not a (readable|JPEG, PNG or WebP) image"):
         LandmarkAnchorRenderer.load(tmp_path / "text.png")
 
 
