@@ -58,8 +58,9 @@ SEPARATION_PX = 1.3  # Gaussian half-width of the valley between two teeth (fram
 SEPARATION_DEPTH = 0.08
 WET_RIM_RGB = np.float32([0.86, 0.7, 0.7])  # of the lip colour: the wet inner lip is redder
 MUCOSA_SATURATION = 1.5  # inside of the mouth vs the lips
-TEETH_MIN_SATURATION = 0.35  # photo pixels below this saturation and bright enough count as teeth
-MIN_TEETH_SHARE = 0.12  # of the rest mouth's pixels, for the photo's teeth to set the colour
+TEETH_MAX_SATURATION = 0.22  # photo pixels below this saturation and bright enough count as teeth
+MIN_TEETH_SHARE = 0.12
+TEETH_TINT = np.float32([1.0, 0.98, 0.93])  # teeth against the eye whites, in a colour photo  # of the rest mouth's pixels, for the photo's teeth to set the colour
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,7 +113,7 @@ def teeth_colour(frame: np.ndarray, landmarks: np.ndarray, lip: np.ndarray) -> n
     lip_luma = float(lip @ LUMA)
     mouth = _polygon_pixels(frame, landmarks[list(INNER_UPPER_LIP) + list(INNER_LOWER_LIP[::-1])])
     if len(mouth) >= 20:
-        bright = mouth[(_saturation(mouth) < TEETH_MIN_SATURATION) & (mouth @ LUMA > lip_luma + 15)]
+        bright = mouth[(_saturation(mouth) < TEETH_MAX_SATURATION) & (mouth @ LUMA > lip_luma + 25)]
         if len(bright) >= MIN_TEETH_SHARE * len(mouth):
             keep = bright[bright @ LUMA >= np.percentile(bright @ LUMA, 40)]
             return np.clip(np.median(keep, axis=0) * 0.96, 0, 235).astype(np.float32)
@@ -122,14 +123,17 @@ def teeth_colour(frame: np.ndarray, landmarks: np.ndarray, lip: np.ndarray) -> n
             radius = float(np.linalg.norm(landmarks[iris + 1] - landmarks[iris]))
             eye = _polygon_pixels(frame, landmarks[list(upper) + list(lower[::-1])], [(landmarks[iris], 1.15 * radius)])
             if len(eye):
-                whites.append(eye[eye @ LUMA >= np.percentile(eye @ LUMA, 50)])
+                whites.append(eye[eye @ LUMA >= np.percentile(eye @ LUMA, 75)])  # the brightest: sclera, not lids
     if whites and sum(len(w) for w in whites) >= 6:
         sclera = np.median(np.concatenate(whites), axis=0)
     else:
         sclera = np.full(3, 200.0, np.float32)
-    # Teeth are a little darker and warmer than the eye whites; as warm as the photo's colours allow.
+    # Teeth are a little darker and warmer than the eye whites (half their tint: the lids' pink creeps
+    # into small eyes); as warm as the photo's colours allow.
+    sclera_luma = float(sclera @ LUMA)
+    sclera = sclera_luma + 0.5 * (sclera - sclera_luma)
     warmth = float(np.clip(_saturation(lip[None])[0] / 0.35, 0.0, 1.0))
-    tint = 1.0 + warmth * (np.float32([1.0, 0.97, 0.86]) - 1.0)
+    tint = 1.0 + warmth * (TEETH_TINT - 1.0)
     teeth = sclera * 0.9 * tint
     luma = float(teeth @ LUMA)
     target = float(np.clip(luma, lip_luma + 25.0, 215.0))

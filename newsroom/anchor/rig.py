@@ -75,7 +75,7 @@ PRESS_SHARE = 0.16  # pressed lips (m/b/p) roll in: outer edges move towards the
 SEAM_DARKENING = 0.35
 PRESS_SEAM_DARKENING = 0.5
 BROW_RAISE_FRACTION = 0.022  # of the face height, at brow = 1
-BROW_FOREHEAD_REACH = 0.35  # of the face height: forehead skin above the brows follows, fading out
+BROW_FOREHEAD_REACH = 0.2  # of the face height: forehead skin above the brows follows, fading out
 NOD_SHIFT_FRACTION = 0.014  # of the face height: the face moves down at nod = 1 ...
 NOD_SQUASH = 0.012  # ... and foreshortens (the head pitches forward)
 
@@ -271,22 +271,26 @@ class FaceRig:
         p = self.points
         up = _unit(lm[FOREHEAD] - lm[CHIN])
         across = np.array([up[1], -up[0]])
-        weight = np.zeros(len(p))
+        # One window across both brows (the skin between them goes up too), each brow's own height profile.
+        both = lm[list(RIGHT_BROW) + list(LEFT_BROW)]
+        s_both = both @ across
+        mid, half = float(s_both.max() + s_both.min()) / 2, max(float(s_both.max() - s_both.min()) / 2, 1.0)
+        lateral = np.exp(-(((p @ across - mid) / (1.1 * half)) ** 8))
+        heights = []
         for brow, lid in ((RIGHT_BROW, RIGHT_EYE_UPPER), (LEFT_BROW, LEFT_EYE_UPPER)):
-            pts = lm[list(brow)]
-            centre = pts.mean(axis=0)
-            s_brow = (pts - centre) @ across
-            span = max(float(s_brow.max() - s_brow.min()) / 2, 1.0)
+            centre = lm[list(brow)].mean(axis=0)
             h = (p - centre) @ up  # height above the brow's centre
             lid_h = float(((lm[list(lid)] - centre) @ up).max())  # the lid margin's highest point (negative)
-            lateral = np.exp(-((((p - centre) @ across) / (1.25 * span)) ** 6))
             above = np.exp(-((np.clip(h, 0.0, None) / (BROW_FOREHEAD_REACH * self.face_h)) ** 2))
             between = _smoothstep((h - lid_h) / max(-lid_h, 1.0))
-            weight = np.maximum(weight, lateral * np.where(h >= 0, above, between))
+            heights.append((np.abs((p - centre) @ across), np.where(h >= 0, above, between)))
+        (d_r, w_r), (d_l, w_l) = heights
+        share = d_l / np.maximum(d_l + d_r, 1e-6)  # 1 near the right brow, 0 near the left
+        weight = lateral * (share * w_r + (1 - share) * w_l)
         weight[self.n_face:] = 0.0
         for lid in (RIGHT_EYE_UPPER, RIGHT_EYE_LOWER, LEFT_EYE_UPPER, LEFT_EYE_LOWER):
             weight[list(lid)] = 0.0
-        return (BROW_RAISE_FRACTION * self.face_h * weight)[:, None] * -up
+        return (BROW_RAISE_FRACTION * self.face_h * weight)[:, None] * up
 
     def _eye_basis(self, lm: np.ndarray, upper: tuple[int, ...], lower: tuple[int, ...]) -> np.ndarray:
         """Per-point displacement of a full blink of one eye."""

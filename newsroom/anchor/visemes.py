@@ -91,11 +91,11 @@ VISEMES: dict[str, Viseme] = {
     # lips together
     "m": _BILABIAL, "b": _BILABIAL, "p": _BILABIAL, "ɱ": _BILABIAL,
     # lower lip to upper teeth
-    "f": _v("FF", 0.1, 0.0, 1.0, 2.0), "v": _v("FF", 0.1, 0.0, 1.0, 2.0),
+    "f": _v("FF", 0.14, 0.0, 1.0, 2.0), "v": _v("FF", 0.14, 0.0, 1.0, 2.0),
     # tongue between the teeth
     "θ": _v("TH", 0.16, 0.1, 0.9, 1.2, tongue=1.0), "ð": _v("TH", 0.16, 0.1, 0.9, 1.2, tongue=1.0),
     # alveolars: teeth close together, lips relaxed, the tongue tip up behind the upper teeth
-    "s": _v("SS", 0.1, 0.35, 1.0, 1.0, lower=0.6), "z": _v("SS", 0.1, 0.35, 1.0, 1.0, lower=0.6),
+    "s": _v("SS", 0.14, 0.35, 1.0, 1.0, lower=0.6), "z": _v("SS", 0.14, 0.35, 1.0, 1.0, lower=0.6),
     "t": _v("DD", 0.18, 0.15, 0.8, 0.6, tongue=0.6), "d": _v("DD", 0.2, 0.15, 0.8, 0.6, tongue=0.6),
     "n": _v("nn", 0.2, 0.1, 0.7, 0.5, tongue=0.6), "l": _v("nn", 0.25, 0.1, 0.7, 0.4, tongue=0.85),
     "ɾ": _v("DD", 0.22, 0.1, 0.7, 0.3, tongue=0.5), "ɫ": _v("nn", 0.25, 0.0, 0.6, 0.4, tongue=0.75),
