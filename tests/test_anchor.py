@@ -481,3 +481,137 @@ def test_closed_mouth_portrait_gets_teeth_from_its_eye_whites(renderer, tmp_path
     pose = RigPose(gap_px=v.open * closed.rig.max_gap_px, spread=v.spread, teeth=v.teeth, lower_teeth=v.lower)
     stats = mouth_stats(closed.frame(pose), closed.rig.landmarks_for(pose))
     assert stats.teeth_share >= 0.1 and stats.dark_share < 0.3, stats
+
+
+# ------------------------------------------------------------------ reference-footage mode
+
+PRESENTER_TEXT = ("Good evening. The city council approved a new budget today, with more money for buses and bike "
+                  "lanes. Work on the first routes begins in the spring, officials said.")
+
+
+def presenter_footage(renderer: LandmarkAnchorRenderer, text: str, folder: Path, *, seed: int) -> tuple[Path, Speech]:
+    """'Footage of the presenter': our own renderer reading `text` (so every frame's viseme is known)."""
+    speech = piper_speech(text, folder / "presenter.wav", pad_s=0.3)
+    video = LandmarkAnchorRenderer(renderer.portrait, seed=seed).render(speech, folder / "presenter.mp4")
+    return Path(video.path), speech
+
+
+@pytest.fixture(scope="module")
+def presenter(renderer, tmp_path_factory):
+    return presenter_footage(renderer, PRESENTER_TEXT, tmp_path_factory.mktemp("presenter"), seed=11)
+
+
+@pytest.fixture(scope="module")
+def atlas(presenter):
+    from newsroom.anchor.reference import MouthAtlas
+
+    path, footage = presenter
+    return MouthAtlas.build(path, phonemes=footage.phonemes, min_duration_s=5.0)
+
+
+def test_mouth_atlas_measures_the_footage(presenter, atlas):
+    path, footage = presenter
+    frames = round(footage.duration_s * FPS)
+    assert len(atlas) >= 0.95 * frames and atlas.labelled
+    assert atlas.patches.dtype == np.uint8 and atlas.patches.shape[0] == len(atlas)
+    truth = phoneme_track(footage.phonemes, frames, FPS)
+    known = truth.open[atlas.frame_index]
+    assert np.corrcoef(atlas.gap, known)[0, 1] >= 0.75  # Face Mesh's inner-lip points on the footage
+    assert np.corrcoef(atlas.chin_drop, known)[0, 1] >= 0.9
+    agree = np.mean([a == truth.groups[i] for a, i in zip(atlas.groups, atlas.frame_index, strict=True)])
+    assert agree == 1.0  # labelled from the known phonemes
+    # The base picture has the mouth closed.
+    base_gap = np.linalg.norm(atlas.base_landmarks[13] - atlas.base_landmarks[14])
+    assert base_gap / np.linalg.norm(atlas.base_landmarks[33] - atlas.base_landmarks[263]) < 0.01
+
+
+def test_mouth_atlas_round_trips_and_refuses_short_footage(presenter, atlas, tmp_path):
+    from newsroom.anchor.reference import MouthAtlas
+
+    again = MouthAtlas.load(atlas.save(tmp_path / "atlas.npz"))
+    assert np.array_equal(again.patches, atlas.patches) and again.groups == atlas.groups
+    assert np.allclose(again.chin_drop, atlas.chin_drop)
+    with pytest.raises(NewsroomError, match="give at least 30 s of the presenter speaking"):
+        MouthAtlas.build(presenter[0])
+    (tmp_path / "junk.npz").write_bytes(b"not an atlas")
+    with pytest.raises(NewsroomError, match="not a mouth atlas"):
+        MouthAtlas.load(tmp_path / "junk.npz")
+
+
+@pytest.mark.parametrize("base", ["reference frame", "still"])
+def test_reference_mode_speaks_with_the_presenters_mouth(atlas, speech, base, tmp_path):
+    """A new read from the presenter's own mouth samples: face found, lip gap follows the read, no seam."""
+    import cv2
+
+    from newsroom.anchor.portrait import default_portrait
+    from newsroom.anchor.reference import ReferenceAnchorRenderer, ReferenceShot
+
+    renderer = ReferenceAnchorRenderer.load(atlas, default_portrait() if base == "still" else None, seed=3)
+    video = renderer.render(speech, tmp_path / "reference.mp4")
+    assert video.renderer == "reference" and video.frames == round(speech.duration_s * FPS)
+    measured = measure(video.path)
+    assert measured["found"].all(), f"no face on frames {np.flatnonzero(~measured['found']).tolist()}"
+    track, _ = renderer.tracks(speech, video.frames)
+    r = np.corrcoef(measured["gap"], track.open)[0, 1]
+    assert r >= 0.8, f"Pearson r between measured lip gap and the read's mouth target is {r:.2f}"
+    assert np.corrcoef(measured["chin"], track.open)[0, 1] >= 0.7
+    silent = [i for i in range(video.frames) if (i + 1) / FPS < PAD_S - 0.1]
+    assert measured["gap"][silent].max() < 0.25 * np.nanpercentile(measured["gap"], 90)
+    # The seam: just inside the blend's outer edge the presenter's skin meets the base's, colour-matched.
+    track, events = renderer.tracks(speech, video.frames)
+    poses, _ = renderer.poses(track, speech.duration_s, events)
+    shots, _ = renderer.shots(track, poses)
+    for i in range(0, video.frames, 15):
+        shot: ReferenceShot = shots[i]
+        out = renderer.frame(shot)
+        under = renderer.rig.render(shot.pose, paint=False)
+        lips = renderer.rig.landmarks_for(shot.pose)
+        mask = np.zeros(out.shape[:2], np.uint8)
+        from newsroom.anchor.mesh import OUTER_LOWER_LIP, OUTER_UPPER_LIP
+
+        outline = np.concatenate([lips[list(OUTER_UPPER_LIP)], lips[list(OUTER_LOWER_LIP)][::-1]])
+        cv2.fillPoly(mask, [np.round(outline).astype(np.int32)], 1)
+        width = np.linalg.norm(lips[61] - lips[291])
+        distance = cv2.distanceTransform(1 - mask, cv2.DIST_L2, 3)
+        ring = (distance > 0.12 * width) & (distance < 0.22 * width)
+        lab_out = cv2.cvtColor(out, cv2.COLOR_RGB2LAB)[ring].astype(float)
+        lab_under = cv2.cvtColor(under, cv2.COLOR_RGB2LAB)[ring].astype(float)
+        delta = np.abs(lab_out.mean(axis=0) - lab_under.mean(axis=0))
+        assert delta.max() < 4, f"frame {i}: the blended mouth differs from the face around it by {delta} (Lab)"
+
+
+LONG_PRESENTER_TEXT = (
+    "Good evening, and welcome to the news. The city council met this morning to approve a new budget. "
+    "It puts more money into buses, bike lanes and the repair of old bridges. Officials say the first projects "
+    "will start in the spring. Some residents worry about the cost, while others say the changes are long overdue. "
+    "In sport, the local football club won its third match in a row on Saturday. And the weather: expect rain "
+    "tomorrow morning, clearing by the afternoon, with sunshine through the weekend. That is all for tonight.")
+
+
+@pytest.mark.slow
+def test_reference_mode_from_30_s_of_footage_and_its_whisper_transcript(renderer, speech, tmp_path):
+    """The full path: 30 s of reframed, graded, grainy footage; labels from the footage's own Whisper
+    transcript (no known phonemes); the new read on a reference frame."""
+    import subprocess
+
+    from newsroom.anchor.reference import MouthAtlas, ReferenceAnchorRenderer, transcribe_reference
+
+    raw, footage = presenter_footage(renderer, LONG_PRESENTER_TEXT, tmp_path, seed=5)
+    assert footage.duration_s >= 30
+    graded = tmp_path / "graded.mp4"
+    subprocess.run(["ffmpeg", "-v", "error", "-y", "-i", str(raw), "-vf",
+                    "crop=1120:630:100:40,scale=1280:720,eq=saturation=1.08:gamma=0.96,noise=alls=5:allf=t",
+                    "-c:v", "libx264", "-crf", "18", "-c:a", "copy", str(graded)], check=True)
+    transcript = transcribe_reference(graded, "en")
+    assert transcript is not None and len(transcript.text.split()) >= 60
+    atlas = MouthAtlas.build(graded, transcript=transcript)
+    frames = round(footage.duration_s * FPS)
+    truth = phoneme_track(footage.phonemes, frames, FPS).groups
+    agree = np.mean([g == truth[i] for g, i in zip(atlas.groups, atlas.frame_index, strict=True)])
+    assert agree >= 0.35, f"transcript-derived visemes agree with the known ones on {agree:.0%} of frames"
+    video = ReferenceAnchorRenderer.load(atlas, seed=3).render(speech, tmp_path / "reference.mp4")
+    measured = measure(video.path)
+    assert measured["found"].all()
+    track, _ = renderer.tracks(speech, video.frames)
+    r = np.corrcoef(measured["gap"], track.open)[0, 1]
+    assert r >= 0.85, f"Pearson r between measured lip gap and the read's mouth target is {r:.2f}"

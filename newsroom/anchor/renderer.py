@@ -141,9 +141,13 @@ class LandmarkAnchorRenderer:
         events = speech_events(speech.phonemes, samples, ENERGY_SAMPLE_RATE_HZ, speech.duration_s)
         return track, events
 
-    def frame(self, pose: RigPose) -> np.ndarray:
-        """One RGB frame for a pose (for previews and tests)."""
-        return self.rig.render(pose)
+    def shots(self, track: MouthTrack, poses: list[RigPose]) -> tuple[list[Any], np.ndarray]:
+        """What `frame` draws, per frame (here: the poses themselves), and the mouth openness drawn."""
+        return poses, track.open
+
+    def frame(self, shot: Any) -> np.ndarray:
+        """One RGB frame for a shot (here a `RigPose`; also for previews and tests)."""
+        return self.rig.render(shot)
 
     def render(self, speech: Speech, out: str | Path, *, progress: Progress | None = None) -> AnchorVideo:
         out = Path(out)
@@ -154,6 +158,7 @@ class LandmarkAnchorRenderer:
         frames = max(1, round(speech.duration_s * self.fps))
         track, events = self.tracks(speech, frames)
         poses, closure = self.poses(track, speech.duration_s, events)
+        shots, drawn = self.shots(track, poses)
         width, height = self.size
         out.parent.mkdir(parents=True, exist_ok=True)
         silent = out.with_name(f".{out.stem}.video.mp4")
@@ -162,9 +167,9 @@ class LandmarkAnchorRenderer:
         parts = split_parts(frames, self.workers)
         try:
             if len(parts) == 1:
-                self.encode(poses, silent, lambda done: report(RENDER_SHARE * done / frames))
+                self.encode(shots, silent, lambda done: report(RENDER_SHARE * done / frames))
             else:
-                self._encode_parts(poses, parts, silent, lambda done: report(RENDER_SHARE * done / frames))
+                self._encode_parts(shots, parts, silent, lambda done: report(RENDER_SHARE * done / frames))
             run_ffmpeg(
                 [*input_args(silent), *input_args(speech.path), "-map", "0:v:0", "-map", "1:a:0",
                  "-c:v", "copy", "-c:a", "aac", "-b:a", ANCHOR_AUDIO_BITRATE, "-ar", str(MEZZANINE_AUDIO_RATE_HZ),
@@ -182,13 +187,13 @@ class LandmarkAnchorRenderer:
         return AnchorVideo(
             path=str(out), fps=self.fps, width=width, height=height, frames=frames,
             duration_s=frames / self.fps, renderer=self.name, face_found=True,
-            mouth_openness=tuple(float(x) for x in track.open),
+            mouth_openness=tuple(float(x) for x in drawn),
             eye_closure=tuple(float(x) for x in closure), mouth_source=track.source,
         )
 
 
-    def encode(self, poses: Sequence[RigPose], dst: Path, done: Callable[[int], None] | None = None) -> Path:
-        """Warp and encode `poses` (no audio) to `dst`; `done(n)` after each frame."""
+    def encode(self, poses: Sequence[Any], dst: Path, done: Callable[[int], None] | None = None) -> Path:
+        """Draw and encode `poses` (shots, see `shots`; no audio) to `dst`; `done(n)` after each frame."""
         from newsroom.media.frames import FrameWriter
 
         width, height = self.size
@@ -198,7 +203,7 @@ class LandmarkAnchorRenderer:
               ThreadPoolExecutor(max_workers=1, thread_name_prefix="anchor-writer") as pool):
             pending: Future | None = None
             for i, pose in enumerate(poses):
-                frame = self.rig.render(pose)
+                frame = self.frame(pose)
                 if pending is not None:
                     pending.result()
                 pending = pool.submit(writer.write, frame)
@@ -208,7 +213,7 @@ class LandmarkAnchorRenderer:
                 pending.result()
         return dst
 
-    def _encode_parts(self, poses: list[RigPose], parts: list[tuple[int, int]], dst: Path,
+    def _encode_parts(self, poses: list[Any], parts: list[tuple[int, int]], dst: Path,
                       done: Callable[[int], None]) -> None:
         """Render `parts` of `poses` in as many processes, then join them (same encoder settings: no re-encode)."""
         context = multiprocessing.get_context("spawn")  # no fork: the caller may hold threads (Prefect, OpenMP)
@@ -244,7 +249,7 @@ def _init_worker(renderer: LandmarkAnchorRenderer, counter: Any) -> None:
     _worker.update(renderer=renderer, counter=counter)
 
 
-def _encode_part(poses: list[RigPose], path: str) -> str:
+def _encode_part(poses: list[Any], path: str) -> str:
     counter = _worker["counter"]
 
     def done(_: int) -> None:

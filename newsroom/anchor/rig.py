@@ -179,6 +179,8 @@ class FaceRig:
         self.triangles = _triangulate(self.points, box)
 
         self.base_const, self.base_gap, self.base_spread, self.base_pout = self._mouth_bases(lm)
+        # How far the chin moves per pixel of lip gap (the jaw's share of the opening).
+        self.jaw_share = max(float(np.linalg.norm(self.base_gap[CHIN])), 0.1)
         self.base_blink = self._eye_basis(lm, RIGHT_EYE_UPPER, RIGHT_EYE_LOWER) + self._eye_basis(lm, LEFT_EYE_UPPER, LEFT_EYE_LOWER)
         self.base_brow = self._brow_basis(lm)
         ring_slice = slice(self.n_face, self.n_face + self.n_ring)
@@ -435,8 +437,9 @@ class FaceRig:
         field[..., 1] = np.clip(c[..., 3] * xs + c[..., 4] * ys + c[..., 5], c[..., 7], c[..., 9]) - ys
         return field
 
-    def render(self, pose: RigPose) -> np.ndarray:
-        """The frame for `pose`: the rest frame warped, with the mouth interior painted."""
+    def render(self, pose: RigPose, *, paint: bool = True) -> np.ndarray:
+        """The frame for `pose`: the rest frame warped, with the mouth interior painted (unless `paint` is
+        False: the reference renderer lays the presenter's own mouth over it instead)."""
         import cv2
 
         base = self.rest
@@ -461,6 +464,8 @@ class FaceRig:
         frame = base.copy()
         frame[hy0:hy1, hx0:hx1] = cv2.remap(base, map_x, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
 
+        if not paint:
+            return frame
         upper = moved[list(INNER_UPPER_LIP)]
         lower = moved[list(INNER_LOWER_LIP)]
         if head_moves:
