@@ -585,7 +585,8 @@ LONG_PRESENTER_TEXT = (
     "It puts more money into buses, bike lanes and the repair of old bridges. Officials say the first projects "
     "will start in the spring. Some residents worry about the cost, while others say the changes are long overdue. "
     "In sport, the local football club won its third match in a row on Saturday. And the weather: expect rain "
-    "tomorrow morning, clearing by the afternoon, with sunshine through the weekend. That is all for tonight.")
+    "tomorrow morning, clearing by the afternoon, with sunshine through the weekend. That is all for tonight. "
+    "Thank you for watching, and good night.")
 
 
 @pytest.mark.slow

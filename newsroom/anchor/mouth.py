@@ -269,7 +269,7 @@ def paint_open_mouth(frame: np.ndarray, upper: np.ndarray, lower: np.ndarray, re
     cover_u = np.clip((edge - t) / 0.6 + 0.5, 0.0, 1.0) * (1 - _smoothstep((abs_s - 0.55) / 0.3))
     shade = (valley * (0.93 + 0.07 * np.sin(np.pi * across)) * (1 - 0.35 * _smoothstep((abs_s - 0.25) / 0.5))
              * (0.8 + 0.2 * _smoothstep(e_up / (0.45 * visible)))
-             * (0.75 + 0.25 * float(_smoothstep(np.array(gap_c / (0.35 * max_gap_px))))))
+             * (0.85 + 0.15 * float(_smoothstep(np.array(gap_c / (0.35 * max_gap_px))))))
     # The upper lip's shadow on the teeth is warm (light through the lip), not grey.
     lip_shadow = (1 - _smoothstep(e_up / (0.4 * visible)))[..., None] * 0.35
     teeth_rgb = look.teeth * shade[..., None]
@@ -279,7 +279,7 @@ def paint_open_mouth(frame: np.ndarray, upper: np.ndarray, lower: np.ndarray, re
     colour += (teeth_rgb - colour) * cover_u[..., None]
 
     # Wet inner lips: the lips fold in.
-    rim_px = max(1.2, 0.018 * 2 * half_w)
+    rim_px = max(0.6, min(0.018 * 2 * half_w, 0.15 * gap_c))  # a slit between the teeth stays teeth
     lower_rim = 0.8 * (1 - 0.6 * min(shape.lower, 1.0))  # thinner where the lower teeth show
     wet = np.clip(0.5 * np.exp(-((e_up / rim_px) ** 2)) + lower_rim * np.exp(-((e_lo / rim_px) ** 2)), 0.0, 0.9)
     wet = np.maximum(wet, 0.85 * _smoothstep((abs_s - 0.78) / 0.22))  # the corners: lips meeting, not a point of black
