@@ -58,6 +58,10 @@ SEPARATION_PX = 1.3  # Gaussian half-width of the valley between two teeth (fram
 SEPARATION_DEPTH = 0.08
 WET_RIM_RGB = np.float32([0.86, 0.7, 0.7])  # of the lip colour: the wet inner lip is redder
 MUCOSA_SATURATION = 1.5  # inside of the mouth vs the lips
+# The wet rim is narrow: a wide one moves the visible lip edge into the mouth (the mouth reads, and Face
+# Mesh measures it, as less open than the lips are).
+WET_RIM_PX, WET_RIM_UPPER, WET_RIM_LOWER = 0.8, 0.4, 0.55
+LIP_SHADOW_ON_TEETH = 0.35  # the lip's warm shadow on the teeth just under it
 TEETH_MAX_SATURATION = 0.22  # photo pixels below this saturation and bright enough count as teeth
 MIN_TEETH_SHARE = 0.12
 TEETH_TINT = np.float32([1.0, 0.98, 0.93])  # teeth against the eye whites, in a colour photo  # of the rest mouth's pixels, for the photo's teeth to set the colour
@@ -271,7 +275,7 @@ def paint_open_mouth(frame: np.ndarray, upper: np.ndarray, lower: np.ndarray, re
              * (0.8 + 0.2 * _smoothstep(e_up / (0.45 * visible)))
              * (0.85 + 0.15 * float(_smoothstep(np.array(gap_c / (0.35 * max_gap_px))))))
     # The upper lip's shadow on the teeth is warm (light through the lip), not grey.
-    lip_shadow = (1 - _smoothstep(e_up / (0.4 * visible)))[..., None] * 0.35
+    lip_shadow = (1 - _smoothstep(e_up / (0.4 * visible)))[..., None] * LIP_SHADOW_ON_TEETH
     teeth_rgb = look.teeth * shade[..., None]
     teeth_rgb += (lip * 0.55 - teeth_rgb) * lip_shadow
     translucent = np.clip(1 - (edge - t) / 0.9, 0.0, 1.0)[..., None] * 0.3
@@ -279,9 +283,9 @@ def paint_open_mouth(frame: np.ndarray, upper: np.ndarray, lower: np.ndarray, re
     colour += (teeth_rgb - colour) * cover_u[..., None]
 
     # Wet inner lips: the lips fold in.
-    rim_px = max(0.6, min(0.018 * 2 * half_w, 0.15 * gap_c))  # a slit between the teeth stays teeth
-    lower_rim = 0.8 * (1 - 0.6 * min(shape.lower, 1.0))  # thinner where the lower teeth show
-    wet = np.clip(0.5 * np.exp(-((e_up / rim_px) ** 2)) + lower_rim * np.exp(-((e_lo / rim_px) ** 2)), 0.0, 0.9)
+    rim_px = max(0.5, min(WET_RIM_PX, 0.15 * gap_c))  # a slit between the teeth stays teeth
+    lower_rim = WET_RIM_LOWER * (1 - 0.6 * min(shape.lower, 1.0))  # thinner where the lower teeth show
+    wet = np.clip(WET_RIM_UPPER * np.exp(-((e_up / rim_px) ** 2)) + lower_rim * np.exp(-((e_lo / rim_px) ** 2)), 0.0, 0.9)
     wet = np.maximum(wet, 0.85 * _smoothstep((abs_s - 0.78) / 0.22))  # the corners: lips meeting, not a point of black
     colour += (lip * WET_RIM_RGB - colour) * wet[..., None]
 

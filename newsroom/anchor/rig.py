@@ -1,19 +1,26 @@
 """The face rig: MediaPipe Face Mesh landmarks moved by a few parameters, and the portrait warped to follow.
 
-Deformation. Every frame is described by three numbers - jaw opening (pixels of inner-lip gap), lip
-spread (-1 rounded .. +1 spread), eyelid closure (0..1) - plus a head pose (and how much of the teeth
-shows, for the painting). The landmark displacement is linear in the three, so the rig precomputes one displacement basis per parameter (`_mouth_bases`,
-`_eye_basis`) in the mouth's and each eye's own coordinate frame (so a tilted face works too):
+Deformation. Every frame is a `RigPose`: jaw opening (pixels of inner-lip gap), lip spread (-1 rounded ..
++1 spread), lip press (m/b/p), eyelid closure, brow raise, a nod and a head pose (plus what the painted
+mouth shows: upper and lower teeth, tongue). The landmark displacement is linear in each parameter, so the
+rig precomputes one displacement basis per parameter (`_mouth_bases`, `_eye_basis`, `_brow_basis`) in the
+mouth's, each eye's and the brows' own coordinate frames (so a tilted face works too):
 
 * Upper inner lip: lifts by `UPPER_LIP_SHARE` of the gap, fading out towards the nose.
 * Lower inner lip: lands exactly `gap * e(s)` below the upper lip, where e(s) = sqrt(1 - (s/W)^2) is an
   elliptic opening profile across the mouth (corners stay joined). A portrait that smiles with an open
-  mouth is closed first (its rest gap is subtracted), so silence really shows a closed mouth.
+  mouth is closed first (its rest gap is subtracted), so silence really shows a closed mouth. The lips
+  are carried, not stretched: each keeps its area within a few percent.
 * Below the lower lip the motion blends into a jaw drop that moves the chin like the lip centre and
-  fades out towards the jaw angles; a ring of points around the face follows a little, and the edge
-  of the warped area stays put.
-* Spread/round moves the lips sideways around the mouth centre; opening also narrows the mouth a bit.
+  fades out towards the jaw angles, so chin and lower cheeks follow the opening; a ring of points around
+  the face follows a little, and the edge of the warped area stays put.
+* Spread moves the lips sideways around the mouth centre; rounding (o/u/w) draws the corners in further
+  (`ROUND_GAIN`) and everts the lips (`POUT_SHARE` of their thickness); pressing rolls them in
+  (`PRESS_SHARE`); opening also narrows the mouth a bit.
 * Blinks move the upper-lid margin onto the lower lid and drag the lid skin above it along.
+* Brows: the brows and the forehead above them rise by `BROW_RAISE_FRACTION` of the face height; the
+  skin down to the upper lid stretches; the eyes stay.
+* A nod pitches the head forward: the face drops and foreshortens a little towards the neck.
 
 Warp. The landmarks (without the iris points), the ring and a border of fixed points are triangulated
 once (Delaunay on the rest pose). Per frame only the triangles that can move are rasterised into a
@@ -23,11 +30,9 @@ neck plus a shift, weighted by a soft head mask so shoulders and background stay
 with the local field and the portrait is resampled once with `cv2.remap`, only inside the head's box.
 
 Mouth interior. Whatever shows between the portrait's lips (the teeth of a smile) is filled with lip
-once (inpainting), so a closed mouth reads as lips meeting; a soft darker seam marks where they meet.
-Where the lips part, the inner-lip polygon is painted as a mouth: a dark cavity, the upper teeth as a
-light band under the upper lip (how much depends on the viseme) and a hint of tongue at the bottom,
-anti-aliased at the lip edge, all in colours derived from the portrait's own lips (so they match its
-light and white balance, and a black-and-white photo gets a grey mouth).
+once (inpainting), so a closed mouth reads as lips meeting; a soft darker seam marks where they meet
+(darker when pressed). Where the lips part, `newsroom.anchor.mouth` paints the inside: a graded cavity,
+teeth, tongue and wet inner lips, in the portrait's own colours.
 """
 
 from __future__ import annotations

@@ -1,8 +1,10 @@
-"""Mouth shapes over time: phoneme timings -> visemes -> one (open, spread, teeth) target per video frame.
+"""Mouth shapes over time: phoneme timings -> visemes -> one mouth target per video frame.
 
 Phonemes are espeak-ng IPA as piper emits them ("h", "ə", "l", "o", "ʊ", "ˈ", "ː", " ", "^", "$", ...).
 Each phoneme maps to a viseme: how far the jaw is open (0 closed .. 1 widest speech opening), how
-spread or rounded the lips are (-1 rounded/protruded .. +1 spread) and how much of the upper teeth shows.
+spread or rounded the lips are (-1 rounded/protruded .. +1 spread), how much of the upper and the lower
+teeth shows, how far the tongue tip comes up (t/d/n/l, th), and its group among the 15 Oculus/Meta
+visemes (`VISEME_GROUPS`; the reference atlas and the docs sheet are indexed by them).
 
 Co-articulation follows the dominance model of Cohen & Massaro (1993): every phoneme pulls the mouth
 towards its target with a weight that is full inside the phoneme and decays exponentially outside it,
@@ -10,7 +12,8 @@ so a short consonant between two vowels is coloured by them while strong ones (b
 rounded glides) hold their shape. Lip closures (m/b/p) and pauses are then enforced as a closure mask
 held for at least `MIN_CLOSURE_S`, so every bilabial closes on at least one frame at 25 fps, and the
 mouth stays shut in silence. The result is smoothed a little and sampled `ANTICIPATION_S` ahead of
-the sound: lips move slightly before we hear them.
+the sound: lips move slightly before we hear them. Bilabials also give a "press" track (lips rolled in
+and pressed, not merely closed).
 
 Engines without phoneme timings (Kokoro for Mandarin) fall back to the audio's voice-band energy, with a
 noise gate so the mouth stays closed in silence.
@@ -95,13 +98,13 @@ VISEMES: dict[str, Viseme] = {
     # tongue between the teeth
     "θ": _v("TH", 0.16, 0.1, 0.9, 1.2, tongue=1.0), "ð": _v("TH", 0.16, 0.1, 0.9, 1.2, tongue=1.0),
     # alveolars: teeth close together, lips relaxed, the tongue tip up behind the upper teeth
-    "s": _v("SS", 0.14, 0.35, 1.0, 1.0, lower=0.6), "z": _v("SS", 0.14, 0.35, 1.0, 1.0, lower=0.6),
+    "s": _v("SS", 0.14, 0.35, 1.0, 1.0), "z": _v("SS", 0.14, 0.35, 1.0, 1.0),
     "t": _v("DD", 0.18, 0.15, 0.8, 0.6, tongue=0.6), "d": _v("DD", 0.2, 0.15, 0.8, 0.6, tongue=0.6),
     "n": _v("nn", 0.2, 0.1, 0.7, 0.5, tongue=0.6), "l": _v("nn", 0.25, 0.1, 0.7, 0.4, tongue=0.85),
     "ɾ": _v("DD", 0.22, 0.1, 0.7, 0.3, tongue=0.5), "ɫ": _v("nn", 0.25, 0.0, 0.6, 0.4, tongue=0.75),
     # post-alveolars: lips pushed forward
-    "ʃ": _v("CH", 0.16, -0.55, 0.9, 1.3, lower=0.4), "ʒ": _v("CH", 0.16, -0.55, 0.9, 1.3, lower=0.4),
-    "ɕ": _v("CH", 0.16, -0.3, 0.9, 1.1, lower=0.4), "ʑ": _v("CH", 0.16, -0.3, 0.9, 1.1, lower=0.4),
+    "ʃ": _v("CH", 0.16, -0.55, 0.9, 1.3), "ʒ": _v("CH", 0.16, -0.55, 0.9, 1.3),
+    "ɕ": _v("CH", 0.16, -0.3, 0.9, 1.1), "ʑ": _v("CH", 0.16, -0.3, 0.9, 1.1),
     # velars and glottals take most of their shape from the neighbouring vowels
     "k": _v("kk", 0.25, 0.0, 0.5, 0.35), "ɡ": _v("kk", 0.25, 0.0, 0.5, 0.35), "g": _v("kk", 0.25, 0.0, 0.5, 0.35),
     "ŋ": _v("kk", 0.22, 0.0, 0.5, 0.35), "x": _v("kk", 0.25, 0.0, 0.5, 0.35),
@@ -110,18 +113,18 @@ VISEMES: dict[str, Viseme] = {
     "ɹ": _v("RR", 0.22, -0.45, 0.4, 0.9), "r": _v("RR", 0.22, -0.3, 0.4, 0.7),
     "w": _v("U", 0.12, -0.95, 0.1, 1.6), "ʍ": _v("U", 0.12, -0.95, 0.1, 1.6),
     "j": _v("I", 0.2, 0.5, 0.7, 0.6),
-    # open vowels: the widest show the lower teeth too
+    # open vowels: the widest show the lower teeth too (only they: "rarely are the lower teeth seen")
     "ɑ": _v("aa", 0.95, 0.05, 0.5, lower=0.5), "a": _v("aa", 0.9, 0.2, 0.5, lower=0.7),
     "æ": _v("aa", 0.85, 0.35, 0.6, lower=0.9), "ɐ": _v("aa", 0.6, 0.05, 0.5, lower=0.2),
     "ʌ": _v("aa", 0.65, 0.05, 0.5, lower=0.3), "ɒ": _v("O", 0.8, -0.4, 0.4),
     # mid vowels
-    "ɛ": _v("E", 0.6, 0.35, 0.6, lower=0.5), "e": _v("E", 0.5, 0.45, 0.7, lower=0.5), "ə": _v("E", 0.42, 0.0, 0.5),
+    "ɛ": _v("E", 0.6, 0.35, 0.6, lower=0.2), "e": _v("E", 0.5, 0.45, 0.7), "ə": _v("E", 0.42, 0.0, 0.5),
     "ɜ": _v("E", 0.45, -0.1, 0.5), "ɚ": _v("RR", 0.38, -0.35, 0.4), "ɝ": _v("RR", 0.38, -0.35, 0.4),
     "ɔ": _v("O", 0.7, -0.55, 0.4), "o": _v("O", 0.55, -0.7, 0.3), "ø": _v("O", 0.45, -0.7, 0.4),
     "œ": _v("O", 0.55, -0.6, 0.4), "ɤ": _v("E", 0.45, 0.1, 0.5),
     # close vowels
-    "i": _v("I", 0.32, 0.85, 0.8, lower=0.6), "ɪ": _v("I", 0.4, 0.55, 0.7, lower=0.4),
-    "ᵻ": _v("I", 0.36, 0.4, 0.7, lower=0.3), "ɨ": _v("I", 0.3, 0.3, 0.6), "y": _v("U", 0.26, -0.9, 0.3),
+    "i": _v("I", 0.32, 0.85, 0.8), "ɪ": _v("I", 0.4, 0.55, 0.7),
+    "ᵻ": _v("I", 0.36, 0.4, 0.7), "ɨ": _v("I", 0.3, 0.3, 0.6), "y": _v("U", 0.26, -0.9, 0.3),
     "ʏ": _v("U", 0.3, -0.7, 0.4), "u": _v("U", 0.34, -0.95, 0.2), "ʊ": _v("U", 0.42, -0.7, 0.3),
     "ɯ": _v("I", 0.3, 0.3, 0.5),
 }
