@@ -420,6 +420,9 @@ def anchor(
             elif reference is None:
                 raise NewsroomError(f"{atlas} does not exist: give --reference footage to build it")
             else:
+                from newsroom.media.gate import admit_media
+
+                admit_media(reference)  # readable, an allowed container, within every limit
                 if reference_transcript is not None:
                     timings = _load_transcript(reference_transcript)
                 else:

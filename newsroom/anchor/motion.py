@@ -19,9 +19,12 @@ land on the strongest beats, at most one per `NOD_MIN_SPACING_S`.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
+
+from newsroom.types import PhonemeTiming
 
 BLINK_MEAN_INTERVAL_S = 3.5  # about 17 blinks a minute
 BLINK_INTERVAL_SHAPE = 2.0  # gamma shape: coefficient of variation 1/sqrt(2) ~ 0.7
@@ -115,7 +118,8 @@ def blink_track(frames: int, fps: float, times: tuple[float, ...],
     return closure
 
 
-def speech_events(phonemes, samples: np.ndarray | None, sample_rate_hz: int, duration_s: float) -> SpeechEvents:
+def speech_events(phonemes: Sequence[PhonemeTiming], samples: np.ndarray | None, sample_rate_hz: int,
+                  duration_s: float) -> SpeechEvents:
     """Phrase starts, pauses and stressed syllables of a read, from phoneme timings when there are any,
     else from the voice's energy (`samples`, mono float)."""
     from newsroom.anchor.visemes import is_pause, is_sound
