@@ -4,7 +4,11 @@ every renderer pays - encoding the same number of (static) frames through the sa
 CPU time counts this process and its ffmpeg children (resource.getrusage RUSAGE_CHILDREN).
 Speech: ~15 s of piper English with phoneme timings. Needs the tts extra and mediapipe.
 
-Run: .venv/bin/python bench/anchor.py [--portrait PHOTO] [--text TEXT] [--workers N]
+With `--reference VIDEO` (>= 30 s of a presenter, e.g. made by docs/anchor_sheet.py --reference) it also
+times building the mouth atlas (labelled by shape only: no Whisper in the timing) and the reference-mode
+render of the same speech.
+
+Run: .venv/bin/python bench/anchor.py [--portrait PHOTO] [--text TEXT] [--workers N] [--reference VIDEO]
 """
 
 from __future__ import annotations
@@ -18,7 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
-from newsroom.anchor import LandmarkAnchorRenderer, mouth_track
+from newsroom.anchor import LandmarkAnchorRenderer
 from newsroom.config import get_settings
 from newsroom.media import probe
 from newsroom.media.frames import FrameWriter
@@ -69,6 +73,7 @@ def main() -> None:
     parser.add_argument("--text", default=TEXT)
     parser.add_argument("--workers", type=int, default=get_settings().anchor_workers,
                         help="processes for the parallel render (default: NEWSROOM_ANCHOR_WORKERS)")
+    parser.add_argument("--reference", type=Path, default=None, help="presenter footage: also time reference mode")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
@@ -86,23 +91,35 @@ def main() -> None:
                     writer.write(renderer.rig.rest)
 
         floor_wall, floor_cpu = measured(encode_only)
-        poses, _ = renderer.poses(mouth_track(speech, frames, renderer.fps), speech.duration_s)
+        track, events = renderer.tracks(speech, frames)
+        poses, _ = renderer.poses(track, speech.duration_s, events)
         rig_wall, rig_cpu = measured(lambda: [renderer.frame(p) for p in poses])
         renderer.workers = 1
         render_wall, render_cpu = measured(lambda: renderer.render(speech, tmp / "anchor.mp4"))
         renderer.workers = args.workers
         parts_wall, parts_cpu = measured(lambda: renderer.render(speech, tmp / "anchor-parts.mp4"))
         video_s = probe(tmp / "anchor.mp4").duration_s
+        reference_rows = []
+        if args.reference is not None:
+            from newsroom.anchor.reference import MouthAtlas, ReferenceAnchorRenderer
+
+            atlases: list[MouthAtlas] = []
+            atlas_wall, atlas_cpu = measured(lambda: atlases.append(MouthAtlas.build(args.reference)))
+            reference = ReferenceAnchorRenderer.load(atlases[0])
+            ref_wall, ref_cpu = measured(lambda: reference.render(speech, tmp / "reference.mp4"))
+            reference_rows = [("reference mode (select+draw+encode)", ref_wall, ref_cpu)]
+            print(f"mouth atlas from {atlases[0].duration_s:.1f}s of footage: {atlas_wall:.1f}s wall, {atlas_cpu:.1f} CPU-s "
+                  f"({atlas_cpu / atlases[0].duration_s:.2f} CPU-s per footage second, once per presenter)")
 
     print(f"speech: {speech.duration_s:.2f}s, {len(speech.phonemes)} phonemes; video: {video_s:.2f}s, {frames} frames "
           f"{width}x{height}@{renderer.fps:g}")
     print(f"portrait load (face mesh + rig): {load_wall:.2f}s wall, {load_cpu:.2f} CPU-s (once per renderer)")
-    print(f"{'step':34s} {'video-s/CPU-s':>14s} {'video-s/wall-s':>15s} {'ms/frame CPU':>13s}")
+    print(f"{'step':37s} {'video-s/CPU-s':>14s} {'CPU-s/video-s':>14s} {'video-s/wall-s':>15s} {'ms/frame CPU':>13s}")
     for name, wall, cpu in (("encode static frames (floor)", floor_wall, floor_cpu),
                             ("rig warp only (no encoding)", rig_wall, rig_cpu),
                             ("anchor render (warp+encode+mux)", render_wall, render_cpu),
-                            (f"anchor render, {args.workers} processes", parts_wall, parts_cpu)):
-        print(f"{name:34s} {video_s / cpu:14.2f} {video_s / wall:15.2f} {1000 * cpu / frames:13.1f}")
+                            (f"anchor render, {args.workers} processes", parts_wall, parts_cpu), *reference_rows):
+        print(f"{name:37s} {video_s / cpu:14.2f} {cpu / video_s:14.3f} {video_s / wall:15.2f} {1000 * cpu / frames:13.1f}")
     print(f"{args.workers} processes vs 1: {render_wall / parts_wall:.2f}x faster (wall)")
 
 

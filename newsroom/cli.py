@@ -396,23 +396,53 @@ def anchor(
     script: Annotated[str | None, typer.Option(help="Text the anchor reads.")] = None,
     file: Annotated[Path | None, typer.Option(help="Read the script from this file.")] = None,
     language: Annotated[TtsLanguage, typer.Option(help="Voice language.")] = TtsLanguage.en,
-    portrait: Annotated[Path | None, typer.Option(help="Portrait photo (default: the public-domain one).")] = None,
+    portrait: Annotated[Path | None, typer.Option(help="Portrait photo (default: the public-domain one; with "
+                                                       "--reference, a still of the same presenter).")] = None,
+    reference: Annotated[Path | None, typer.Option(help="Footage of the presenter speaking to the camera (at "
+                                                        "least 30 s): the anchor speaks with their own mouth.")] = None,
+    reference_transcript: Annotated[Path | None, typer.Option(help="The reference's transcript JSON (newsroom "
+                                                                   "transcribe --json); default: transcribed now.")] = None,
+    atlas: Annotated[Path | None, typer.Option(help="Mouth atlas .npz: reused if it exists, else built from "
+                                                    "--reference and saved here.")] = None,
     out: Annotated[Path, typer.Option(help="Output MP4.")] = Path("anchor.mp4"),
 ) -> None:
-    """Render the lip-synced digital anchor reading a script."""
+    """Render the lip-synced digital anchor reading a script (optionally with a presenter's own mouth)."""
     from newsroom.anchor import LandmarkAnchorRenderer
     from newsroom.config import get_settings
     from newsroom.tts import load_voice
 
     text = _read_text(script, file)
+    workers = get_settings().anchor_workers
     with _progress() as bar, tempfile.TemporaryDirectory(prefix="newsroom-") as tmp:
         step = bar.add_task("finding the face", total=1.0)
-        renderer = LandmarkAnchorRenderer.load(portrait, workers=get_settings().anchor_workers)
-        bar.update(step, description="speaking")
+        if reference is not None or atlas is not None:
+            from newsroom.anchor.reference import MouthAtlas, ReferenceAnchorRenderer, transcribe_reference
+
+            if atlas is not None and atlas.is_file():
+                mouths = MouthAtlas.load(atlas)
+            elif reference is None:
+                raise NewsroomError(f"{atlas} does not exist: give --reference footage to build it")
+            else:
+                from newsroom.media.gate import admit_media
+
+                admit_media(reference)  # readable, an allowed container, within every limit
+                if reference_transcript is not None:
+                    timings = _load_transcript(reference_transcript)
+                else:
+                    bar.update(step, description="transcribing the reference")
+                    timings = transcribe_reference(reference, language.value)
+                bar.update(step, description="reading the presenter's mouth", completed=0)
+                mouths = MouthAtlas.build(reference, transcript=timings, progress=lambda f: bar.update(step, completed=f))
+                if atlas is not None:
+                    mouths.save(atlas)
+            renderer = ReferenceAnchorRenderer.load(mouths, portrait, workers=workers)
+        else:
+            renderer = LandmarkAnchorRenderer.load(portrait, workers=workers)
+        bar.update(step, description="speaking", completed=0)
         speech = load_voice(language.value).synthesize(text, Path(tmp) / "speech.wav")
         bar.update(step, description="rendering", completed=0)
         video = renderer.render(speech, out, progress=lambda f: bar.update(step, completed=f))
-    typer.echo(f"{out} ({video.duration_s:.2f} s, {video.width}x{video.height} @ {video.fps:g} fps)")
+    typer.echo(f"{out} ({video.duration_s:.2f} s, {video.width}x{video.height} @ {video.fps:g} fps, {video.renderer})")
 
 
 @app.command("broadcast")

@@ -22,8 +22,16 @@ from newsroom.anchor import (
     load_renderer,
     phoneme_track,
 )
+from newsroom.anchor.motion import SpeechEvents, blink_durations, brow_track, nod_track, speech_events
 from newsroom.anchor.renderer import split_parts
-from newsroom.anchor.visemes import ANTICIPATION_S, VISEMES, energy_track, viseme_for
+from newsroom.anchor.visemes import (
+    ANTICIPATION_S,
+    ENERGY_SAMPLE_RATE_HZ,
+    VISEMES,
+    energy_track,
+    read_mono,
+    viseme_for,
+)
 from newsroom.errors import ConfigError, NewsroomError
 from newsroom.media import probe
 from newsroom.media.frames import read_frames
@@ -65,23 +73,32 @@ def piper_speech(text: str, path: Path, pad_s: float = PAD_S) -> Speech:
 
 
 def measure(path: str) -> dict[str, np.ndarray]:
-    """MediaPipe Face Mesh (static mode: a fresh detection per frame) on every decoded frame."""
+    """MediaPipe Face Mesh (static mode: a fresh detection per frame) on every decoded frame.
+
+    gap: inner-lip distance (13-14) / face height; eye: lid distance / face height; chin: eye line to
+    chin (152) / inter-ocular distance; brow: brow (105, 334) above the upper lids / inter-ocular distance.
+    """
     from mediapipe.python.solutions import face_mesh
 
-    found, gaps, eyes = [], [], []
+    found, gaps, eyes, chins, brows, frames = [], [], [], [], [], []
     with face_mesh.FaceMesh(static_image_mode=True, max_num_faces=1, refine_landmarks=True) as mesh:
         for frame in read_frames(path, width=WIDTH, height=HEIGHT, fps=FPS):
+            frames.append(frame)
             result = mesh.process(frame)
             found.append(bool(result.multi_face_landmarks))
             if not result.multi_face_landmarks:
-                gaps.append(np.nan)
-                eyes.append(np.nan)
+                for values in (gaps, eyes, chins, brows):
+                    values.append(np.nan)
                 continue
             lm = np.array([(p.x * WIDTH, p.y * HEIGHT) for p in result.multi_face_landmarks[0].landmark])
             face_h = np.linalg.norm(lm[10] - lm[152])
+            iod = np.linalg.norm(lm[33] - lm[263])
             gaps.append(np.linalg.norm(lm[13] - lm[14]) / face_h)
             eyes.append((np.linalg.norm(lm[159] - lm[145]) + np.linalg.norm(lm[386] - lm[374])) / 2 / face_h)
-    return {"found": np.array(found), "gap": np.array(gaps), "eye": np.array(eyes)}
+            chins.append(np.linalg.norm(lm[152] - (lm[33] + lm[263]) / 2) / iod)
+            brows.append((np.linalg.norm(lm[105] - lm[159]) + np.linalg.norm(lm[334] - lm[386])) / 2 / iod)
+    return {"found": np.array(found), "gap": np.array(gaps), "eye": np.array(eyes), "chin": np.array(chins),
+            "brow": np.array(brows), "frames": np.stack(frames)}
 
 
 def frame_showing(time_s: float, frames: int) -> int:
@@ -96,10 +113,17 @@ def speech(tmp_path_factory) -> Speech:
 
 
 @pytest.fixture(scope="module")
-def seed(speech) -> int:
+def events(speech) -> SpeechEvents:
+    return speech_events(speech.phonemes, read_mono(speech.path), ENERGY_SAMPLE_RATE_HZ, speech.duration_s)
+
+
+@pytest.fixture(scope="module")
+def seed(speech, events) -> int:
     """A seed whose first blink falls inside the clip, so the render shows one."""
+    boundaries = events.phrase_starts + tuple(a for a, _ in events.pauses)
     return next(s for s in range(100)
-                if any(0.6 < t < speech.duration_s - 0.4 for t in blink_times(speech.duration_s, FPS, seed=s)))
+                if any(0.6 < t < speech.duration_s - 0.4
+                       for t in blink_times(speech.duration_s, FPS, seed=s, boundaries=boundaries)))
 
 
 @pytest.fixture(scope="module")
@@ -112,14 +136,16 @@ def renderer(seed) -> LandmarkAnchorRenderer:
 def rendered(renderer, speech, tmp_path_factory):
     progress: list[float] = []
     video = renderer.render(speech, tmp_path_factory.mktemp("anchor-out") / "anchor.mp4", progress=progress.append)
-    return video, progress, measure(video.path)
+    track, events = renderer.tracks(speech, video.frames)
+    poses, _ = renderer.poses(track, speech.duration_s, events)
+    return video, progress, measure(video.path), poses
 
 
 # ------------------------------------------------------------------ the rendered clip
 
 
 def test_render_is_720p25_with_audio_as_long_as_the_speech(rendered, speech):
-    video, progress, _ = rendered
+    video, progress, _, _ = rendered
     info = probe(video.path)
     assert info.video is not None and info.audio is not None
     assert (info.video.width, info.video.height) == (WIDTH, HEIGHT)
@@ -159,21 +185,61 @@ def test_parts_rendered_in_processes_join_into_the_same_video(renderer, tmp_path
 
 
 def test_face_mesh_finds_the_face_on_every_frame(rendered):
-    video, _, measured = rendered
+    video, _, measured, _ = rendered
     assert len(measured["found"]) == video.frames
     assert measured["found"].all(), f"no face on frames {np.flatnonzero(~measured['found']).tolist()}"
 
 
 def test_measured_lip_gap_follows_the_mouth_track(rendered):
-    video, _, measured = rendered
+    video, _, measured, _ = rendered
     target = np.array(video.mouth_openness)
     assert target.max() > 0.4, "the mouth should open well on this sentence"
     r = np.corrcoef(measured["gap"], target)[0, 1]
-    assert r >= 0.8, f"Pearson r between measured lip gap and mouth target is {r:.2f}"
+    assert r >= 0.9, f"Pearson r between measured lip gap and mouth target is {r:.2f}"
+
+
+def test_chin_follows_the_opening(rendered):
+    video, _, measured, _ = rendered
+    target, chin = np.array(video.mouth_openness), measured["chin"]
+    r = np.corrcoef(chin, target)[0, 1]
+    assert r >= 0.8, f"Pearson r between measured chin drop and mouth target is {r:.2f}"
+    closed, wide = chin[target == 0].mean(), chin[target > 0.6].mean()
+    assert wide - closed > 0.03, f"the chin drops only {wide - closed:.3f} inter-ocular distances"
+
+
+def test_open_mouth_shows_teeth_and_a_graded_cavity(rendered, renderer):
+    """On every well-open frame of the decoded video: upper teeth show, the inside is not a flat black slot."""
+    from newsroom.anchor.quality import mouth_stats
+
+    video, _, measured, poses = rendered
+    open_frames = [i for i, pose in enumerate(poses) if pose.gap_px > 0.5 * renderer.rig.max_gap_px and pose.teeth > 0.35]
+    assert len(open_frames) >= 5
+    for i in open_frames:
+        stats = mouth_stats(measured["frames"][i], renderer.rig.landmarks_for(poses[i]))
+        where = f"frame {i} (gap {poses[i].gap_px:.1f}px): {stats}"
+        assert stats.teeth_share >= 0.1, where
+        assert stats.teeth_upper_share >= 0.7, where
+        assert stats.dark_share < 0.3, where
+        assert stats.lstar_std > 8, where
+        assert stats.edge_to_centre > 5, where
+    # A closed mouth shows no teeth (no painted interior at all).
+    for i in [i for i, pose in enumerate(poses) if pose.gap_px == 0][:5]:
+        assert mouth_stats(measured["frames"][i], renderer.rig.landmarks_for(poses[i])).pixels < 40
+
+
+def test_background_never_moves(rendered, renderer):
+    """Only the head is warped: the backdrop and shoulders are the same picture on every frame."""
+    video, _, measured, _ = rendered
+    frames = measured["frames"].astype(np.int16)
+    x0, y0, x1, y1 = renderer.rig.head_box
+    outside = np.ones(frames.shape[1:3], bool)
+    outside[y0:y1, x0:x1] = False
+    drift = np.abs(frames[:, outside] - frames[0][outside]).mean(axis=(1, 2))
+    assert drift.max() < 1.0, f"the background changes by {drift.max():.2f} grey levels at frame {int(drift.argmax())}"
 
 
 def test_mouth_is_closed_in_silence_and_on_bilabials(rendered, speech):
-    video, _, measured = rendered
+    video, _, measured, _ = rendered
     gap, target = measured["gap"], np.array(video.mouth_openness)
     open_level = np.percentile(gap, 90)
     assert open_level > 0.03
@@ -193,7 +259,7 @@ def test_mouth_is_closed_in_silence_and_on_bilabials(rendered, speech):
 
 
 def test_eyes_blink(rendered):
-    video, _, measured = rendered
+    video, _, measured, _ = rendered
     closure, eye = np.array(video.eye_closure), measured["eye"]
     shut = np.flatnonzero(closure >= 0.99)
     assert len(shut) >= 1
@@ -299,16 +365,49 @@ def test_energy_track_gates_silence():
 
 
 def test_blink_schedule_is_natural_and_seeded():
-    times = blink_times(120.0, FPS, seed=7)
+    duration = 600.0
+    times = blink_times(duration, FPS, seed=7)
     intervals = np.diff(times)
-    assert len(times) >= 120 / 6 - 1
-    assert intervals.min() >= 2.0 - 1 / FPS and intervals.max() <= 6.0 + 1 / FPS
-    assert times == blink_times(120.0, FPS, seed=7) and times != blink_times(120.0, FPS, seed=8)
+    rate = len(times) / duration * 60
+    assert 12 <= rate <= 24, f"{rate:.1f} blinks a minute"
+    cv = intervals.std() / intervals.mean()
+    assert 0.45 <= cv <= 1.1, f"interval coefficient of variation {cv:.2f}: blinks should be irregular"
+    doubles = np.mean(intervals < 0.5)
+    assert 0.02 <= doubles <= 0.2, f"{doubles:.0%} double blinks"
+    assert intervals.min() >= 0.3 - 1 / FPS
+    assert times == blink_times(duration, FPS, seed=7) and times != blink_times(duration, FPS, seed=8)
     assert all(abs(t * FPS - round(t * FPS)) < 1e-9 for t in times)  # the deepest point is on a frame
-    closure = blink_track(round(120 * FPS), FPS, times)
+    lengths = blink_durations(times, seed=7)
+    assert min(lengths) >= 0.13 and max(lengths) <= 0.24 and np.std(lengths) > 0.01
+    closure = blink_track(round(duration * FPS), FPS, times, lengths)
     assert np.isclose(closure, 1.0).sum() == len(times)
     shut_frames = (closure > 0.2).sum() / len(times)
-    assert 2 <= shut_frames <= 5  # ~150 ms at 25 fps
+    assert 2 <= shut_frames <= 6  # 130-240 ms at 25 fps
+    # Blinks gather at phrase boundaries: with one every 4 s, chance would put 2% of blinks within a
+    # frame of one.
+    boundaries = tuple(np.arange(1.0, duration, 4.0))
+    on_edges = blink_times(duration, FPS, seed=7, boundaries=boundaries)
+    near = np.min(np.abs(np.array(on_edges)[:, None] - np.array(boundaries)[None]), axis=1) <= 1 / FPS
+    assert near.mean() > 0.2, f"only {near.mean():.0%} of blinks on phrase boundaries"
+
+
+def test_speech_events_drive_brows_and_nods(speech, events):
+    """Phrase starts and stresses come from the read; brows rise and the head dips on some of them."""
+    first_sound = min(p.start_s for p in speech.phonemes if p.phoneme not in ("^", "_", " ", "$"))
+    assert events.phrase_starts and abs(events.phrase_starts[0] - first_sound) < 0.05
+    assert len(events.stresses) >= 3  # "Mom bought a big apple pie." has several stressed words
+    assert all(0 <= w <= 1 for _, w in events.stresses) and max(w for _, w in events.stresses) == 1.0
+    frames = round(speech.duration_s * FPS)
+    raises = [brow_track(frames, FPS, events, seed=s) for s in range(6)]
+    assert max(r.max() for r in raises) > 0.6
+    lead = int((PAD_S - 0.2) * FPS)
+    assert all(r[:lead].max() == 0 for r in raises), "brows move in the silence before the read"
+    nods = [nod_track(frames, FPS, events, seed=s) for s in range(6)]
+    assert max(n.max() for n in nods) > 0.5 and all(n[:lead].max() == 0 for n in nods)
+    assert all(np.abs(np.diff(n)).max() < 0.5 for n in nods)  # smooth: no jumps from frame to frame
+    # Without phoneme timings, the voice's energy gives phrases and beats too.
+    energy = speech_events((), read_mono(speech.path), ENERGY_SAMPLE_RATE_HZ, speech.duration_s)
+    assert energy.phrase_starts and abs(energy.phrase_starts[0] - first_sound) < 0.15 and len(energy.stresses) >= 3
 
 
 def test_head_motion_is_slight_smooth_and_seeded():
@@ -317,3 +416,203 @@ def test_head_motion_is_slight_smooth_and_seeded():
     assert np.abs(np.diff(pose.roll_deg)).max() < 0.1  # degrees per frame: no jitter
     assert np.abs(pose.roll_deg).max() > 0.2  # but it does move
     assert np.array_equal(pose.roll_deg, head_motion(250, FPS, seed=1).roll_deg)
+
+
+# ------------------------------------------------------------------ the face rig, pose by pose
+
+
+def _lip_areas(points: np.ndarray) -> tuple[float, float]:
+    from newsroom.anchor.mesh import INNER_LOWER_LIP, INNER_UPPER_LIP, OUTER_LOWER_LIP, OUTER_UPPER_LIP
+
+    def area(chain_a, chain_b):
+        poly = np.concatenate([points[list(chain_a)], points[list(chain_b)][::-1]])
+        x, y = poly[:, 0], poly[:, 1]
+        return 0.5 * abs(float(np.dot(x, np.roll(y, 1)) - np.dot(y, np.roll(x, 1))))
+
+    return area(OUTER_UPPER_LIP, INNER_UPPER_LIP), area(INNER_LOWER_LIP, OUTER_LOWER_LIP)
+
+
+def test_lips_keep_their_volume_round_and_press(renderer):
+    from newsroom.anchor.rig import RigPose
+
+    rig = renderer.rig
+    rest = rig.landmarks_for(RigPose())
+    rest_upper, rest_lower = _lip_areas(rest)
+    width = lambda lm: float(np.linalg.norm(lm[61] - lm[291]))  # noqa: E731
+    for symbol in ("ɑ", "æ", "ɛ", "i", "o", "u", "s", "f", "l"):
+        v = VISEMES[symbol]
+        lm = rig.landmarks_for(RigPose(gap_px=v.open * rig.max_gap_px, spread=v.spread))
+        upper, lower = _lip_areas(lm)
+        assert 0.85 <= upper / rest_upper <= 1.2, f"{symbol}: upper lip area x{upper / rest_upper:.2f}"
+        assert 0.85 <= lower / rest_lower <= 1.3, f"{symbol}: lower lip area x{lower / rest_lower:.2f}"
+    rounded = rig.landmarks_for(RigPose(gap_px=VISEMES["u"].open * rig.max_gap_px, spread=-1.0))
+    assert width(rounded) < 0.85 * width(rest), "rounded lips (u) should draw the corners in"
+    pressed_upper, pressed_lower = _lip_areas(rig.landmarks_for(RigPose(press=1.0)))
+    assert pressed_upper < 0.92 * rest_upper and pressed_lower < 0.92 * rest_lower, "pressed lips roll in"
+
+
+def test_brows_rise_where_face_mesh_sees_them(renderer):
+    from mediapipe.python.solutions import face_mesh
+
+    from newsroom.anchor.rig import RigPose
+
+    heights = []
+    with face_mesh.FaceMesh(static_image_mode=True, max_num_faces=1, refine_landmarks=True) as mesh:
+        for brow in (0.0, 1.0):
+            frame = renderer.frame(RigPose(brow=brow))
+            lm = np.array([(p.x * WIDTH, p.y * HEIGHT) for p in mesh.process(frame).multi_face_landmarks[0].landmark])
+            heights.append((np.linalg.norm(lm[105] - lm[159]) + np.linalg.norm(lm[334] - lm[386])) / 2)
+    assert heights[1] - heights[0] > 0.5 * 0.022 * renderer.rig.face_h, f"brow to lid {heights[0]:.1f} -> {heights[1]:.1f} px"
+
+
+def test_closed_mouth_portrait_gets_teeth_from_its_eye_whites(renderer, tmp_path):
+    """A portrait with closed lips has no teeth to copy: the painted teeth take the eye whites' colour."""
+    from PIL import Image
+
+    from newsroom.anchor.quality import mouth_stats
+    from newsroom.anchor.rig import RigPose
+
+    Image.fromarray(renderer.rig.rest).save(tmp_path / "closed.png")  # the astronaut with her lips closed
+    closed = LandmarkAnchorRenderer.load(tmp_path / "closed.png")
+    look = closed.rig.look
+    assert look.teeth.mean() > look.lip.mean() + 20
+    assert (look.teeth.max() - look.teeth.min()) / look.teeth.max() < 0.25  # near white, a little warm
+    v = VISEMES["ɑ"]
+    pose = RigPose(gap_px=v.open * closed.rig.max_gap_px, spread=v.spread, teeth=v.teeth, lower_teeth=v.lower)
+    stats = mouth_stats(closed.frame(pose), closed.rig.landmarks_for(pose))
+    assert stats.teeth_share >= 0.1 and stats.dark_share < 0.3, stats
+
+
+# ------------------------------------------------------------------ reference-footage mode
+
+PRESENTER_TEXT = ("Good evening. The city council approved a new budget today, with more money for buses and bike "
+                  "lanes. Work on the first routes begins in the spring, officials said.")
+
+
+def presenter_footage(renderer: LandmarkAnchorRenderer, text: str, folder: Path, *, seed: int) -> tuple[Path, Speech]:
+    """'Footage of the presenter': our own renderer reading `text` (so every frame's viseme is known)."""
+    speech = piper_speech(text, folder / "presenter.wav", pad_s=0.3)
+    video = LandmarkAnchorRenderer(renderer.portrait, seed=seed).render(speech, folder / "presenter.mp4")
+    return Path(video.path), speech
+
+
+@pytest.fixture(scope="module")
+def presenter(renderer, tmp_path_factory):
+    return presenter_footage(renderer, PRESENTER_TEXT, tmp_path_factory.mktemp("presenter"), seed=11)
+
+
+@pytest.fixture(scope="module")
+def atlas(presenter):
+    from newsroom.anchor.reference import MouthAtlas
+
+    path, footage = presenter
+    return MouthAtlas.build(path, phonemes=footage.phonemes, min_duration_s=5.0)
+
+
+def test_mouth_atlas_measures_the_footage(presenter, atlas):
+    path, footage = presenter
+    frames = round(footage.duration_s * FPS)
+    assert len(atlas) >= 0.95 * frames and atlas.labelled
+    assert atlas.patches.dtype == np.uint8 and atlas.patches.shape[0] == len(atlas)
+    truth = phoneme_track(footage.phonemes, frames, FPS)
+    known = truth.open[atlas.frame_index]
+    assert np.corrcoef(atlas.gap, known)[0, 1] >= 0.75  # Face Mesh's inner-lip points on the footage
+    assert np.corrcoef(atlas.chin_drop, known)[0, 1] >= 0.9
+    agree = np.mean([a == truth.groups[i] for a, i in zip(atlas.groups, atlas.frame_index, strict=True)])
+    assert agree == 1.0  # labelled from the known phonemes
+    # The base picture has the mouth closed.
+    base_gap = np.linalg.norm(atlas.base_landmarks[13] - atlas.base_landmarks[14])
+    assert base_gap / np.linalg.norm(atlas.base_landmarks[33] - atlas.base_landmarks[263]) < 0.01
+
+
+def test_mouth_atlas_round_trips_and_refuses_short_footage(presenter, atlas, tmp_path):
+    from newsroom.anchor.reference import MouthAtlas
+
+    again = MouthAtlas.load(atlas.save(tmp_path / "atlas.npz"))
+    assert np.array_equal(again.patches, atlas.patches) and again.groups == atlas.groups
+    assert np.allclose(again.chin_drop, atlas.chin_drop)
+    with pytest.raises(NewsroomError, match="give at least 30 s of the presenter speaking"):
+        MouthAtlas.build(presenter[0])
+    (tmp_path / "junk.npz").write_bytes(b"not an atlas")
+    with pytest.raises(NewsroomError, match="not a mouth atlas"):
+        MouthAtlas.load(tmp_path / "junk.npz")
+
+
+@pytest.mark.parametrize("base", ["reference frame", "still"])
+def test_reference_mode_speaks_with_the_presenters_mouth(atlas, speech, base, tmp_path):
+    """A new read from the presenter's own mouth samples: face found, lip gap follows the read, no seam."""
+    import cv2
+
+    from newsroom.anchor.portrait import default_portrait
+    from newsroom.anchor.reference import ReferenceAnchorRenderer, ReferenceShot
+
+    renderer = ReferenceAnchorRenderer.load(atlas, default_portrait() if base == "still" else None, seed=3)
+    video = renderer.render(speech, tmp_path / "reference.mp4")
+    assert video.renderer == "reference" and video.frames == round(speech.duration_s * FPS)
+    measured = measure(video.path)
+    assert measured["found"].all(), f"no face on frames {np.flatnonzero(~measured['found']).tolist()}"
+    track, _ = renderer.tracks(speech, video.frames)
+    r = np.corrcoef(measured["gap"], track.open)[0, 1]
+    assert r >= 0.8, f"Pearson r between measured lip gap and the read's mouth target is {r:.2f}"
+    assert np.corrcoef(measured["chin"], track.open)[0, 1] >= 0.7
+    silent = [i for i in range(video.frames) if (i + 1) / FPS < PAD_S - 0.1]
+    assert measured["gap"][silent].max() < 0.25 * np.nanpercentile(measured["gap"], 90)
+    # The seam: just inside the blend's outer edge the presenter's skin meets the base's, colour-matched.
+    track, events = renderer.tracks(speech, video.frames)
+    poses, _ = renderer.poses(track, speech.duration_s, events)
+    shots, _ = renderer.shots(track, poses)
+    for i in range(0, video.frames, 15):
+        shot: ReferenceShot = shots[i]
+        out = renderer.frame(shot)
+        under = renderer.rig.render(shot.pose, paint=False)
+        lips = renderer.rig.landmarks_for(shot.pose)
+        mask = np.zeros(out.shape[:2], np.uint8)
+        from newsroom.anchor.mesh import OUTER_LOWER_LIP, OUTER_UPPER_LIP
+
+        outline = np.concatenate([lips[list(OUTER_UPPER_LIP)], lips[list(OUTER_LOWER_LIP)][::-1]])
+        cv2.fillPoly(mask, [np.round(outline).astype(np.int32)], 1)
+        width = np.linalg.norm(lips[61] - lips[291])
+        distance = cv2.distanceTransform(1 - mask, cv2.DIST_L2, 3)
+        ring = (distance > 0.12 * width) & (distance < 0.22 * width)
+        lab_out = cv2.cvtColor(out, cv2.COLOR_RGB2LAB)[ring].astype(float)
+        lab_under = cv2.cvtColor(under, cv2.COLOR_RGB2LAB)[ring].astype(float)
+        delta = np.abs(lab_out.mean(axis=0) - lab_under.mean(axis=0))
+        assert delta.max() < 4, f"frame {i}: the blended mouth differs from the face around it by {delta} (Lab)"
+
+
+LONG_PRESENTER_TEXT = (
+    "Good evening, and welcome to the news. The city council met this morning to approve a new budget. "
+    "It puts more money into buses, bike lanes and the repair of old bridges. Officials say the first projects "
+    "will start in the spring. Some residents worry about the cost, while others say the changes are long overdue. "
+    "In sport, the local football club won its third match in a row on Saturday. And the weather: expect rain "
+    "tomorrow morning, clearing by the afternoon, with sunshine through the weekend. That is all for tonight. "
+    "Thank you for watching, and good night.")
+
+
+@pytest.mark.slow
+def test_reference_mode_from_30_s_of_footage_and_its_whisper_transcript(renderer, speech, tmp_path):
+    """The full path: 30 s of reframed, graded, grainy footage; labels from the footage's own Whisper
+    transcript (no known phonemes); the new read on a reference frame."""
+    import subprocess
+
+    from newsroom.anchor.reference import MouthAtlas, ReferenceAnchorRenderer, transcribe_reference
+
+    raw, footage = presenter_footage(renderer, LONG_PRESENTER_TEXT, tmp_path, seed=5)
+    assert footage.duration_s >= 30
+    graded = tmp_path / "graded.mp4"
+    subprocess.run(["ffmpeg", "-v", "error", "-y", "-i", str(raw), "-vf",
+                    "crop=1120:630:100:40,scale=1280:720,eq=saturation=1.08:gamma=0.96,noise=alls=5:allf=t",
+                    "-c:v", "libx264", "-crf", "18", "-c:a", "copy", str(graded)], check=True)
+    transcript = transcribe_reference(graded, "en")
+    assert transcript is not None and len(transcript.text.split()) >= 60
+    atlas = MouthAtlas.build(graded, transcript=transcript)
+    frames = round(footage.duration_s * FPS)
+    truth = phoneme_track(footage.phonemes, frames, FPS).groups
+    agree = np.mean([g == truth[i] for g, i in zip(atlas.groups, atlas.frame_index, strict=True)])
+    assert agree >= 0.35, f"transcript-derived visemes agree with the known ones on {agree:.0%} of frames"
+    video = ReferenceAnchorRenderer.load(atlas, seed=3).render(speech, tmp_path / "reference.mp4")
+    measured = measure(video.path)
+    assert measured["found"].all()
+    track, _ = renderer.tracks(speech, video.frames)
+    r = np.corrcoef(measured["gap"], track.open)[0, 1]
+    assert r >= 0.85, f"Pearson r between measured lip gap and the read's mouth target is {r:.2f}"

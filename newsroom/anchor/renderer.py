@@ -25,10 +25,19 @@ from typing import Any
 import numpy as np
 
 from newsroom.anchor.base import AnchorRenderer, AnchorVideo
-from newsroom.anchor.motion import blink_times, blink_track, head_motion
+from newsroom.anchor.motion import (
+    SpeechEvents,
+    blink_durations,
+    blink_times,
+    blink_track,
+    brow_track,
+    head_motion,
+    nod_track,
+    speech_events,
+)
 from newsroom.anchor.portrait import Portrait, load_portrait
 from newsroom.anchor.rig import FaceRig, RigPose
-from newsroom.anchor.visemes import MouthTrack, mouth_track
+from newsroom.anchor.visemes import ENERGY_SAMPLE_RATE_HZ, MouthTrack, energy_track, phoneme_track, read_mono
 from newsroom.errors import ConfigError, NewsroomError
 from newsroom.media import Progress, run_ffmpeg
 from newsroom.media.ffmpeg import MEZZANINE_AUDIO_RATE_HZ
@@ -43,6 +52,12 @@ ANCHOR_CRF = 20
 ANCHOR_AUDIO_BITRATE = "160k"
 RENDER_SHARE = 0.95  # of the progress: frames; the rest is muxing
 MIN_PART_FRAMES = 50  # 2 s: shorter parts are not worth a process start (about a second)
+SOFTNESS_PER_UPSCALE = 0.45  # Gaussian sigma (frame px) of the painted mouth per unit of portrait enlargement
+
+
+def portrait_softness_px(scale: float) -> float:
+    """How soft an enlarged photo is, in frame pixels: paint the mouth no sharper than the face around it."""
+    return SOFTNESS_PER_UPSCALE * max(0.0, scale - 1.0)
 
 
 class LandmarkAnchorRenderer:
@@ -51,7 +66,8 @@ class LandmarkAnchorRenderer:
     name = "landmark"
 
     def __init__(self, portrait: Portrait, *, fps: float = ANCHOR_FPS, seed: int = 0, crf: int = ANCHOR_CRF,
-                 preset: str = "veryfast", head_motion: float = 1.0, blinks: bool = True, workers: int = 1) -> None:
+                 preset: str = "veryfast", head_motion: float = 1.0, blinks: bool = True, workers: int = 1,
+                 expression: float = 1.0) -> None:
         if fps <= 0 or fps > 60:
             raise ConfigError(f"anchor fps {fps} is out of range: use 25 (PAL broadcast) or another rate up to 60")
         width, height = portrait.size
@@ -64,10 +80,11 @@ class LandmarkAnchorRenderer:
         self.preset = preset
         self.head_motion = head_motion
         self.blinks = blinks
+        self.expression = expression  # brow raises and nods on the speech's stresses (0 turns them off)
         if workers < 1:
             raise ConfigError(f"anchor workers must be at least 1 (got {workers})")
         self.workers = workers
-        self.rig = FaceRig(portrait.frame, portrait.landmarks)
+        self.rig = FaceRig(portrait.frame, portrait.landmarks, soft_px=portrait_softness_px(portrait.scale), seed=seed)
 
     @classmethod
     def load(cls, portrait: str | Path | None = None, *, width: int = ANCHOR_WIDTH, height: int = ANCHOR_HEIGHT,
@@ -75,7 +92,7 @@ class LandmarkAnchorRenderer:
         """Find the face in `portrait` (default: the NASA astronaut) once and prepare the rig.
 
         NewsroomError when the photo has no detectable face. `options` go to the constructor
-        (fps, seed, crf, preset, head_motion, blinks, workers).
+        (fps, seed, crf, preset, head_motion, blinks, workers, expression).
         """
         started = time.perf_counter()
         renderer = cls(load_portrait(portrait, width, height), **options)
@@ -87,25 +104,50 @@ class LandmarkAnchorRenderer:
     def size(self) -> tuple[int, int]:
         return self.portrait.size
 
-    def poses(self, track: MouthTrack, duration_s: float) -> tuple[list[RigPose], np.ndarray]:
-        """One rig pose per frame for a mouth track, plus the eyelid closure track."""
+    def poses(self, track: MouthTrack, duration_s: float, events: SpeechEvents | None = None) -> tuple[list[RigPose], np.ndarray]:
+        """One rig pose per frame for a mouth track (and the speech's phrases and stresses, for blinks,
+        brows and nods), plus the eyelid closure track."""
         frames = track.frames
-        closure = (blink_track(frames, self.fps, blink_times(duration_s, self.fps, seed=self.seed))
-                   if self.blinks else np.zeros(frames))
+        events = events or SpeechEvents()
+        boundaries = tuple(events.phrase_starts) + tuple(start for start, _ in events.pauses)
+        if self.blinks:
+            times = blink_times(duration_s, self.fps, seed=self.seed, boundaries=boundaries)
+            closure = blink_track(frames, self.fps, times, blink_durations(times, seed=self.seed))
+        else:
+            closure = np.zeros(frames)
         head = head_motion(frames, self.fps, seed=self.seed, amount=self.head_motion)
+        brows = brow_track(frames, self.fps, events, seed=self.seed, amount=self.expression)
+        nods = nod_track(frames, self.fps, events, seed=self.seed, amount=self.expression * self.head_motion)
         fh = self.rig.face_h
         gap = track.open * self.rig.max_gap_px
         poses = [
             RigPose(gap_px=float(gap[i]), spread=float(track.spread[i]), teeth=float(track.teeth[i]),
                     blink=float(closure[i]), roll_deg=float(head.roll_deg[i]),
-                    shift_x_px=float(head.shift_x[i] * fh), shift_y_px=float(head.shift_y[i] * fh))
+                    shift_x_px=float(head.shift_x[i] * fh), shift_y_px=float(head.shift_y[i] * fh),
+                    lower_teeth=float(track.lower[i]), tongue=float(track.tongue[i]), press=float(track.press[i]),
+                    brow=float(brows[i]), nod=float(nods[i]))
             for i in range(frames)
         ]
         return poses, closure
 
-    def frame(self, pose: RigPose) -> np.ndarray:
-        """One RGB frame for a pose (for previews and tests)."""
-        return self.rig.render(pose)
+    def tracks(self, speech: Speech, frames: int) -> tuple[MouthTrack, SpeechEvents]:
+        """The mouth track and the speech events of `speech` (its audio is decoded once for both)."""
+        samples = read_mono(speech.path)
+        if speech.phonemes:
+            track = phoneme_track(speech.phonemes, frames, self.fps)
+        else:
+            log.info("%s speech has no phoneme timings: animating the mouth from audio energy", speech.engine)
+            track = energy_track(samples, ENERGY_SAMPLE_RATE_HZ, frames, self.fps)
+        events = speech_events(speech.phonemes, samples, ENERGY_SAMPLE_RATE_HZ, speech.duration_s)
+        return track, events
+
+    def shots(self, track: MouthTrack, poses: list[RigPose]) -> tuple[list[Any], np.ndarray]:
+        """What `frame` draws, per frame (here: the poses themselves), and the mouth openness drawn."""
+        return poses, track.open
+
+    def frame(self, shot: Any) -> np.ndarray:
+        """One RGB frame for a shot (here a `RigPose`; also for previews and tests)."""
+        return self.rig.render(shot)
 
     def render(self, speech: Speech, out: str | Path, *, progress: Progress | None = None) -> AnchorVideo:
         out = Path(out)
@@ -114,8 +156,9 @@ class LandmarkAnchorRenderer:
         if not speech.duration_s or speech.duration_s <= 0 or not math.isfinite(speech.duration_s):
             raise NewsroomError(f"speech {speech.path} has no duration ({speech.duration_s}): re-synthesise it")
         frames = max(1, round(speech.duration_s * self.fps))
-        track = mouth_track(speech, frames, self.fps)
-        poses, closure = self.poses(track, speech.duration_s)
+        track, events = self.tracks(speech, frames)
+        poses, closure = self.poses(track, speech.duration_s, events)
+        shots, drawn = self.shots(track, poses)
         width, height = self.size
         out.parent.mkdir(parents=True, exist_ok=True)
         silent = out.with_name(f".{out.stem}.video.mp4")
@@ -124,9 +167,9 @@ class LandmarkAnchorRenderer:
         parts = split_parts(frames, self.workers)
         try:
             if len(parts) == 1:
-                self.encode(poses, silent, lambda done: report(RENDER_SHARE * done / frames))
+                self.encode(shots, silent, lambda done: report(RENDER_SHARE * done / frames))
             else:
-                self._encode_parts(poses, parts, silent, lambda done: report(RENDER_SHARE * done / frames))
+                self._encode_parts(shots, parts, silent, lambda done: report(RENDER_SHARE * done / frames))
             run_ffmpeg(
                 [*input_args(silent), *input_args(speech.path), "-map", "0:v:0", "-map", "1:a:0",
                  "-c:v", "copy", "-c:a", "aac", "-b:a", ANCHOR_AUDIO_BITRATE, "-ar", str(MEZZANINE_AUDIO_RATE_HZ),
@@ -144,13 +187,13 @@ class LandmarkAnchorRenderer:
         return AnchorVideo(
             path=str(out), fps=self.fps, width=width, height=height, frames=frames,
             duration_s=frames / self.fps, renderer=self.name, face_found=True,
-            mouth_openness=tuple(float(x) for x in track.open),
+            mouth_openness=tuple(float(x) for x in drawn),
             eye_closure=tuple(float(x) for x in closure), mouth_source=track.source,
         )
 
 
-    def encode(self, poses: Sequence[RigPose], dst: Path, done: Callable[[int], None] | None = None) -> Path:
-        """Warp and encode `poses` (no audio) to `dst`; `done(n)` after each frame."""
+    def encode(self, poses: Sequence[Any], dst: Path, done: Callable[[int], None] | None = None) -> Path:
+        """Draw and encode `poses` (shots, see `shots`; no audio) to `dst`; `done(n)` after each frame."""
         from newsroom.media.frames import FrameWriter
 
         width, height = self.size
@@ -160,7 +203,7 @@ class LandmarkAnchorRenderer:
               ThreadPoolExecutor(max_workers=1, thread_name_prefix="anchor-writer") as pool):
             pending: Future | None = None
             for i, pose in enumerate(poses):
-                frame = self.rig.render(pose)
+                frame = self.frame(pose)
                 if pending is not None:
                     pending.result()
                 pending = pool.submit(writer.write, frame)
@@ -170,7 +213,7 @@ class LandmarkAnchorRenderer:
                 pending.result()
         return dst
 
-    def _encode_parts(self, poses: list[RigPose], parts: list[tuple[int, int]], dst: Path,
+    def _encode_parts(self, poses: list[Any], parts: list[tuple[int, int]], dst: Path,
                       done: Callable[[int], None]) -> None:
         """Render `parts` of `poses` in as many processes, then join them (same encoder settings: no re-encode)."""
         context = multiprocessing.get_context("spawn")  # no fork: the caller may hold threads (Prefect, OpenMP)
@@ -206,7 +249,7 @@ def _init_worker(renderer: LandmarkAnchorRenderer, counter: Any) -> None:
     _worker.update(renderer=renderer, counter=counter)
 
 
-def _encode_part(poses: list[RigPose], path: str) -> str:
+def _encode_part(poses: list[Any], path: str) -> str:
     counter = _worker["counter"]
 
     def done(_: int) -> None:

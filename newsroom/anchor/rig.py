@@ -1,19 +1,26 @@
 """The face rig: MediaPipe Face Mesh landmarks moved by a few parameters, and the portrait warped to follow.
 
-Deformation. Every frame is described by three numbers - jaw opening (pixels of inner-lip gap), lip
-spread (-1 rounded .. +1 spread), eyelid closure (0..1) - plus a head pose (and how much of the teeth
-shows, for the painting). The landmark displacement is linear in the three, so the rig precomputes one displacement basis per parameter (`_mouth_bases`,
-`_eye_basis`) in the mouth's and each eye's own coordinate frame (so a tilted face works too):
+Deformation. Every frame is a `RigPose`: jaw opening (pixels of inner-lip gap), lip spread (-1 rounded ..
++1 spread), lip press (m/b/p), eyelid closure, brow raise, a nod and a head pose (plus what the painted
+mouth shows: upper and lower teeth, tongue). The landmark displacement is linear in each parameter, so the
+rig precomputes one displacement basis per parameter (`_mouth_bases`, `_eye_basis`, `_brow_basis`) in the
+mouth's, each eye's and the brows' own coordinate frames (so a tilted face works too):
 
 * Upper inner lip: lifts by `UPPER_LIP_SHARE` of the gap, fading out towards the nose.
 * Lower inner lip: lands exactly `gap * e(s)` below the upper lip, where e(s) = sqrt(1 - (s/W)^2) is an
   elliptic opening profile across the mouth (corners stay joined). A portrait that smiles with an open
-  mouth is closed first (its rest gap is subtracted), so silence really shows a closed mouth.
+  mouth is closed first (its rest gap is subtracted), so silence really shows a closed mouth. The lips
+  are carried, not stretched: each keeps its area within a few percent.
 * Below the lower lip the motion blends into a jaw drop that moves the chin like the lip centre and
-  fades out towards the jaw angles; a ring of points around the face follows a little, and the edge
-  of the warped area stays put.
-* Spread/round moves the lips sideways around the mouth centre; opening also narrows the mouth a bit.
+  fades out towards the jaw angles, so chin and lower cheeks follow the opening; a ring of points around
+  the face follows a little, and the edge of the warped area stays put.
+* Spread moves the lips sideways around the mouth centre; rounding (o/u/w) draws the corners in further
+  (`ROUND_GAIN`) and everts the lips (`POUT_SHARE` of their thickness); pressing rolls them in
+  (`PRESS_SHARE`); opening also narrows the mouth a bit.
 * Blinks move the upper-lid margin onto the lower lid and drag the lid skin above it along.
+* Brows: the brows and the forehead above them rise by `BROW_RAISE_FRACTION` of the face height; the
+  skin down to the upper lid stretches; the eyes stay.
+* A nod pitches the head forward: the face drops and foreshortens a little towards the neck.
 
 Warp. The landmarks (without the iris points), the ring and a border of fixed points are triangulated
 once (Delaunay on the rest pose). Per frame only the triangles that can move are rasterised into a
@@ -23,11 +30,9 @@ neck plus a shift, weighted by a soft head mask so shoulders and background stay
 with the local field and the portrait is resampled once with `cv2.remap`, only inside the head's box.
 
 Mouth interior. Whatever shows between the portrait's lips (the teeth of a smile) is filled with lip
-once (inpainting), so a closed mouth reads as lips meeting; a soft darker seam marks where they meet.
-Where the lips part, the inner-lip polygon is painted as a mouth: a dark cavity, the upper teeth as a
-light band under the upper lip (how much depends on the viseme) and a hint of tongue at the bottom,
-anti-aliased at the lip edge, all in colours derived from the portrait's own lips (so they match its
-light and white balance, and a black-and-white photo gets a grey mouth).
+once (inpainting), so a closed mouth reads as lips meeting; a soft darker seam marks where they meet
+(darker when pressed). Where the lips part, `newsroom.anchor.mouth` paints the inside: a graded cavity,
+teeth, tongue and wet inner lips, in the portrait's own colours.
 """
 
 from __future__ import annotations
@@ -36,21 +41,24 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from newsroom.anchor.mesh import (
+    CHIN,
+    FACE_OVAL,
+    FOREHEAD,
+    INNER_LOWER_LIP,
+    INNER_UPPER_LIP,
+    LEFT_BROW,
+    LEFT_EYE_LOWER,
+    LEFT_EYE_UPPER,
+    MOUTH_CORNERS,
+    OUTER_LOWER_LIP,
+    OUTER_UPPER_LIP,
+    RIGHT_BROW,
+    RIGHT_EYE_LOWER,
+    RIGHT_EYE_UPPER,
+)
+from newsroom.anchor.mouth import MouthLook, MouthShape, paint_open_mouth
 from newsroom.anchor.portrait import MESH_LANDMARKS, face_height
-
-# MediaPipe Face Mesh indices (canonical face model topology).
-INNER_UPPER_LIP = (78, 191, 80, 81, 82, 13, 312, 311, 310, 415, 308)
-INNER_LOWER_LIP = (78, 95, 88, 178, 87, 14, 317, 402, 318, 324, 308)
-OUTER_UPPER_LIP = (61, 185, 40, 39, 37, 0, 267, 269, 270, 409, 291)
-OUTER_LOWER_LIP = (61, 146, 91, 181, 84, 17, 314, 405, 321, 375, 291)
-MOUTH_CORNERS = (61, 291)
-RIGHT_EYE_UPPER = (33, 246, 161, 160, 159, 158, 157, 173, 133)
-RIGHT_EYE_LOWER = (33, 7, 163, 144, 145, 153, 154, 155, 133)
-LEFT_EYE_UPPER = (263, 466, 388, 387, 386, 385, 384, 398, 362)
-LEFT_EYE_LOWER = (263, 249, 390, 373, 374, 380, 381, 382, 362)
-FACE_OVAL = (10, 338, 297, 332, 284, 251, 389, 356, 454, 323, 361, 288, 397, 365, 379, 378, 400, 377,
-             152, 148, 176, 149, 150, 136, 172, 58, 132, 93, 234, 127, 162, 21, 54, 103, 67, 109)
-FOREHEAD, CHIN = 10, 152
 
 MAX_GAP_FRACTION = 0.10  # inner-lip gap at openness 1, of the face height (forehead to chin)
 UPPER_LIP_SHARE = 0.2  # of the gap taken by the upper lip moving up
@@ -66,16 +74,16 @@ LID_REACH = 1.4  # of the lid gap: how far above the lid margin the lid skin is 
 HEAD_MASK_BLUR = 0.12  # of the face height
 REST_MOUTH_REACH = 0.012  # of the face height: strip above the inner upper lip also filled with lip
 MIN_MOTION_PX = 0.15  # points that would move less than this at most stay fixed
-TEETH_FRACTION = 0.045  # tallest visible upper-teeth band, of the face height
-TEETH_MIN_GAP = 0.015  # of the face height: narrower openings show no teeth
-
+ROUND_GAIN = 0.24  # mouth corners move in this share of the half-width at spread -1 (rounded, o/u/w)
+POUT_SHARE = 0.3  # rounded lips evert: each lip's outer edge moves out by this share of its thickness
+PRESS_SHARE = 0.16  # pressed lips (m/b/p) roll in: outer edges move towards the seam by this share
 SEAM_DARKENING = 0.35
-# The mouth interior takes its colours from the portrait's own lips, so it matches the photo's light,
-# white balance and saturation (a black-and-white photo gets a grey mouth).
-CAVITY_TOP_SHARE = 0.5  # of the lip colour
-CAVITY_BOTTOM_SHARE = 0.17
-TONGUE_SHARE = 0.8
-TEETH_SATURATION = 0.15  # of the lips' saturation
+PRESS_SEAM_DARKENING = 0.5
+BROW_RAISE_FRACTION = 0.022  # of the face height, at brow = 1
+BROW_FOREHEAD_REACH = 0.2  # of the face height: forehead skin above the brows follows, fading out
+NOD_SHIFT_FRACTION = 0.014  # of the face height: the face moves down at nod = 1 ...
+NOD_SQUASH = 0.012  # ... and foreshortens (the head pitches forward)
+
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,25 +97,11 @@ class RigPose:
     roll_deg: float = 0.0
     shift_x_px: float = 0.0
     shift_y_px: float = 0.0
-
-
-@dataclass(frozen=True, slots=True)
-class MouthPalette:
-    """Float RGB colours of the painted mouth interior."""
-
-    cavity_top: np.ndarray
-    cavity_bottom: np.ndarray
-    teeth: np.ndarray
-    tongue: np.ndarray
-
-    @classmethod
-    def from_lips(cls, lip_rgb: np.ndarray) -> MouthPalette:
-        lip = np.asarray(lip_rgb, dtype=np.float32)
-        luma = float(lip @ np.float32([0.299, 0.587, 0.114]))
-        grey = luma + TEETH_SATURATION * (lip - luma)
-        teeth = grey * (min(220.0, 1.2 * luma + 40.0) / max(luma, 1.0))
-        return cls(lip * CAVITY_TOP_SHARE, lip * CAVITY_BOTTOM_SHARE, np.clip(teeth, 0, 255).astype(np.float32),
-                   lip * TONGUE_SHARE)
+    lower_teeth: float = 0.0
+    tongue: float = 0.0
+    press: float = 0.0
+    brow: float = 0.0
+    nod: float = 0.0
 
 
 def lip_colour(frame: np.ndarray, landmarks: np.ndarray) -> np.ndarray:
@@ -164,7 +158,7 @@ def _triangulate(points: np.ndarray, box: tuple[int, int, int, int]) -> np.ndarr
 class FaceRig:
     """Precomputed mesh, displacement bases and masks for one composed portrait frame."""
 
-    def __init__(self, frame: np.ndarray, landmarks: np.ndarray) -> None:
+    def __init__(self, frame: np.ndarray, landmarks: np.ndarray, *, soft_px: float = 0.0, seed: int = 0) -> None:
         height, width = frame.shape[:2]
         self.frame_size = (width, height)
         lm = np.asarray(landmarks, dtype=np.float64)
@@ -189,19 +183,25 @@ class FaceRig:
         box = (int(np.floor(bx0)), int(np.floor(by0)), int(np.ceil(bx1)), int(np.ceil(by1)))
         self.triangles = _triangulate(self.points, box)
 
-        self.base_const, self.base_gap, self.base_spread = self._mouth_bases(lm)
+        self.base_const, self.base_gap, self.base_spread, self.base_pout = self._mouth_bases(lm)
+        # How far the chin moves per pixel of lip gap (the jaw's share of the opening).
+        self.jaw_share = max(float(np.linalg.norm(self.base_gap[CHIN])), 0.1)
         self.base_blink = self._eye_basis(lm, RIGHT_EYE_UPPER, RIGHT_EYE_LOWER) + self._eye_basis(lm, LEFT_EYE_UPPER, LEFT_EYE_LOWER)
+        self.base_brow = self._brow_basis(lm)
         ring_slice = slice(self.n_face, self.n_face + self.n_ring)
         for base in (self.base_const, self.base_gap, self.base_spread):
             base[ring_slice] *= RING_FOLLOW
-        self.base_blink[ring_slice] = 0.0
+        for base in (self.base_blink, self.base_pout, self.base_brow):
+            base[ring_slice] = 0.0
 
         # Triangles that can move, and the box (frame pixels) they can reach.
         bound = (np.linalg.norm(self.base_const, axis=1) + self.max_gap_px * np.linalg.norm(self.base_gap, axis=1)
-                 + np.linalg.norm(self.base_spread, axis=1) + np.linalg.norm(self.base_blink, axis=1))
+                 + (ROUND_GAIN / SPREAD_GAIN) * np.linalg.norm(self.base_spread, axis=1)
+                 + max(POUT_SHARE, PRESS_SHARE) * np.linalg.norm(self.base_pout, axis=1)
+                 + np.linalg.norm(self.base_blink, axis=1) + np.linalg.norm(self.base_brow, axis=1))
         moving = bound > MIN_MOTION_PX
-        for base in (self.base_const, self.base_gap, self.base_spread, self.base_blink):
-            base[~moving] = 0.0  # exponential tails: cut them so only the mouth and eyes get warped
+        for base in (self.base_const, self.base_gap, self.base_spread, self.base_pout, self.base_blink, self.base_brow):
+            base[~moving] = 0.0  # exponential tails: cut them so only the mouth, eyes and brows get warped
         self.active = self.triangles[moving[self.triangles].any(axis=1)]
         reach = self.points[self.active.ravel()]
         pad = bound[self.active.ravel()][:, None] + 2
@@ -211,13 +211,13 @@ class FaceRig:
 
         self._head_setup(lm, width, height)
         self._grid_cache: dict[tuple[int, int, int, int], tuple[np.ndarray, np.ndarray]] = {}
-        self.palette = MouthPalette.from_lips(lip_colour(frame, lm))
+        self.look = MouthLook.from_portrait(frame, lm, lip_rgb=lip_colour(frame, lm), soft_px=soft_px, seed=seed)
         self.rest = self._close_rest_mouth(frame)
 
     # ------------------------------------------------------------------ displacement bases
 
-    def _mouth_bases(self, lm: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Per-point displacement: constant (close the rest gap), per pixel of gap, per unit spread."""
+    def _mouth_bases(self, lm: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """Per-point displacement: constant (close the rest gap), per pixel of gap, per unit spread, per unit pout."""
         p = self.points
         centre = (lm[13] + lm[14]) / 2
         u = _unit(lm[MOUTH_CORNERS[1]] - lm[MOUTH_CORNERS[0]])
@@ -257,7 +257,47 @@ class FaceRig:
         const = const_t[:, None] * v
         per_gap = gap_t[:, None] * v + narrow_s[:, None] * u
         per_spread = spread_s[:, None] * u
-        return const, per_gap, per_spread
+        # Eversion (rounded lips pout, +) or rolling in (pressed lips, -): each lip's outer edge moves away
+        # from the seam by its thickness; skin beyond follows, fading out over about one lip thickness.
+        sou, tou = _chain(s_lm, t_lm, OUTER_UPPER_LIP)
+        sol, tol = _chain(s_lm, t_lm, OUTER_LOWER_LIP)
+        thick_u = np.clip(tu - np.interp(s, sou, tou), 1.0, None)
+        thick_l = np.clip(np.interp(s, sol, tol) - tl, 1.0, None)
+        lateral = np.exp(-(rel / (1.05 * half_w)) ** 6)
+        d_up, d_lo = np.clip(tu - t, 0.0, None), np.clip(t - tl, 0.0, None)
+        pout_u = np.where(d_up <= thick_u, d_up, thick_u * np.exp(-(((d_up - thick_u) / thick_u) ** 2)))
+        pout_l = np.where(d_lo <= thick_l, d_lo, thick_l * np.exp(-(((d_lo - thick_l) / thick_l) ** 2)))
+        pout_t = np.where(lower, pout_l, -pout_u) * lateral
+        pout_t[: self.n_face][list(INNER_UPPER_LIP) + list(INNER_LOWER_LIP)] = 0.0
+        per_pout = pout_t[:, None] * v
+        return const, per_gap, per_spread, per_pout
+
+    def _brow_basis(self, lm: np.ndarray) -> np.ndarray:
+        """Per-point displacement of fully raised eyebrows: the brows and the forehead above them go up,
+        the skin between brow and upper lid stretches, the eyes themselves stay."""
+        p = self.points
+        up = _unit(lm[FOREHEAD] - lm[CHIN])
+        across = np.array([up[1], -up[0]])
+        # One window across both brows (the skin between them goes up too), each brow's own height profile.
+        both = lm[list(RIGHT_BROW) + list(LEFT_BROW)]
+        s_both = both @ across
+        mid, half = float(s_both.max() + s_both.min()) / 2, max(float(s_both.max() - s_both.min()) / 2, 1.0)
+        lateral = np.exp(-(((p @ across - mid) / (1.1 * half)) ** 8))
+        heights = []
+        for brow, lid in ((RIGHT_BROW, RIGHT_EYE_UPPER), (LEFT_BROW, LEFT_EYE_UPPER)):
+            centre = lm[list(brow)].mean(axis=0)
+            h = (p - centre) @ up  # height above the brow's centre
+            lid_h = float(((lm[list(lid)] - centre) @ up).max())  # the lid margin's highest point (negative)
+            above = np.exp(-((np.clip(h, 0.0, None) / (BROW_FOREHEAD_REACH * self.face_h)) ** 2))
+            between = _smoothstep((h - lid_h) / max(-lid_h, 1.0))
+            heights.append((np.abs((p - centre) @ across), np.where(h >= 0, above, between)))
+        (d_r, w_r), (d_l, w_l) = heights
+        share = d_l / np.maximum(d_l + d_r, 1e-6)  # 1 near the right brow, 0 near the left
+        weight = lateral * (share * w_r + (1 - share) * w_l)
+        weight[self.n_face:] = 0.0
+        for lid in (RIGHT_EYE_UPPER, RIGHT_EYE_LOWER, LEFT_EYE_UPPER, LEFT_EYE_LOWER):
+            weight[list(lid)] = 0.0
+        return (BROW_RAISE_FRACTION * self.face_h * weight)[:, None] * up
 
     def _eye_basis(self, lm: np.ndarray, upper: tuple[int, ...], lower: tuple[int, ...]) -> np.ndarray:
         """Per-point displacement of a full blink of one eye."""
@@ -311,6 +351,7 @@ class FaceRig:
         xs, ys = np.meshgrid(np.arange(x0, x1, dtype=np.float32), np.arange(y0, y1, dtype=np.float32))
         self._mask_xy = (self.head_mask * xs, self.head_mask * ys, self.head_mask)
         self.pivot = lm[CHIN] - 0.25 * fh * up  # the neck: the chin barely moves, the crown most
+        self.up = up
 
     def _close_rest_mouth(self, frame: np.ndarray) -> np.ndarray:
         """The frame with whatever shows between the lips (the teeth of a smile) filled with lip.
@@ -344,15 +385,29 @@ class FaceRig:
     # ------------------------------------------------------------------ per frame
 
     def deformed_points(self, pose: RigPose) -> np.ndarray:
-        """Mesh points after the local (mouth, eyes) deformation, before head motion."""
-        return (self.points + self.base_const + pose.gap_px * self.base_gap + pose.spread * self.base_spread
-                + pose.blink * self.base_blink)
+        """Mesh points after the local (mouth, eyes, brows) deformation, before head motion."""
+        spread = pose.spread * (ROUND_GAIN / SPREAD_GAIN if pose.spread < 0 else 1.0)
+        pout = POUT_SHARE * max(-pose.spread, 0.0) - PRESS_SHARE * pose.press
+        return (self.points + self.base_const + pose.gap_px * self.base_gap + spread * self.base_spread
+                + pout * self.base_pout + pose.blink * self.base_blink + pose.brow * self.base_brow)
+
+    def rest_upper_lip(self, pose: RigPose) -> np.ndarray:
+        """Where the inner upper lip rests with the mouth closed, moved with the head: the upper teeth hang there."""
+        pts = (self.points + self.base_const)[list(INNER_UPPER_LIP)]
+        return self._move_with_head(pts, self._head_affine(pose)) if _head_moves(pose) else pts
 
     def _head_affine(self, pose: RigPose) -> np.ndarray:
         theta = np.radians(pose.roll_deg)
         c, s = np.cos(theta), np.sin(theta)
         rot = np.array([[c, -s], [s, c]])
+        if pose.nod:
+            # Pitching forward: the face foreshortens towards the neck and drops a little.
+            up = self.up
+            squash = np.eye(2) - NOD_SQUASH * pose.nod * np.outer(up, up)
+            rot = rot @ squash
         shift = self.pivot - rot @ self.pivot + np.array([pose.shift_x_px, pose.shift_y_px])
+        if pose.nod:
+            shift = shift - NOD_SHIFT_FRACTION * self.face_h * pose.nod * self.up
         return np.hstack([rot, shift[:, None]])
 
     def _local_field(self, moved: np.ndarray) -> np.ndarray:
@@ -387,8 +442,9 @@ class FaceRig:
         field[..., 1] = np.clip(c[..., 3] * xs + c[..., 4] * ys + c[..., 5], c[..., 7], c[..., 9]) - ys
         return field
 
-    def render(self, pose: RigPose) -> np.ndarray:
-        """The frame for `pose`: the rest frame warped, with the mouth interior painted."""
+    def render(self, pose: RigPose, *, paint: bool = True) -> np.ndarray:
+        """The frame for `pose`: the rest frame warped, with the mouth interior painted (unless `paint` is
+        False: the reference renderer lays the presenter's own mouth over it instead)."""
         import cv2
 
         base = self.rest
@@ -398,7 +454,7 @@ class FaceRig:
         lx0, ly0, _, _ = self.local_box
         xs, ys = self._grid(self.head_box)
         affine = self._head_affine(pose)
-        head_moves = abs(pose.roll_deg) > 1e-4 or abs(pose.shift_x_px) > 1e-3 or abs(pose.shift_y_px) > 1e-3
+        head_moves = _head_moves(pose)
         if head_moves:
             # Forward head displacement d(x) = mask(x) * (A x - x); its inverse, for small d: x - d(x).
             a = affine.astype(np.float32)
@@ -413,14 +469,17 @@ class FaceRig:
         frame = base.copy()
         frame[hy0:hy1, hx0:hx1] = cv2.remap(base, map_x, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
 
+        if not paint:
+            return frame
         upper = moved[list(INNER_UPPER_LIP)]
         lower = moved[list(INNER_LOWER_LIP)]
         if head_moves:
             upper, lower = self._move_with_head(upper, affine), self._move_with_head(lower, affine)
         if pose.gap_px > 0.6:
-            _paint_mouth(frame, upper, lower, pose.gap_px / self.max_gap_px, pose.teeth, self.face_h, self.palette)
+            shape = MouthShape(pose.gap_px / self.max_gap_px, pose.teeth, pose.lower_teeth, pose.tongue)
+            paint_open_mouth(frame, upper, lower, self.rest_upper_lip(pose), shape, self.look, self.max_gap_px)
         else:
-            _paint_seam(frame, (upper + lower) / 2)
+            _paint_seam(frame, (upper + lower) / 2, SEAM_DARKENING + (PRESS_SEAM_DARKENING - SEAM_DARKENING) * pose.press)
         return frame
 
     def _move_with_head(self, pts: np.ndarray, affine: np.ndarray) -> np.ndarray:
@@ -437,48 +496,12 @@ class FaceRig:
         return self._move_with_head(pts, self._head_affine(pose))
 
 
-def _paint_mouth(frame: np.ndarray, upper: np.ndarray, lower: np.ndarray, openness: float, teeth: float,
-                 face_h: float, palette: MouthPalette) -> None:
-    """Paint the open mouth inside the inner-lip polygon (upper chain + lower chain reversed)."""
-    import cv2
-
-    poly = np.concatenate([upper, lower[::-1]])
-    h, w = frame.shape[:2]
-    x0, y0 = np.floor(poly.min(axis=0)).astype(int) - 3
-    x1, y1 = np.ceil(poly.max(axis=0)).astype(int) + 4
-    x0, y0, x1, y1 = max(0, int(x0)), max(0, int(y0)), min(w, int(x1)), min(h, int(y1))
-    if x1 - x0 < 2 or y1 - y0 < 2:
-        return
-    alpha = np.zeros((y1 - y0, x1 - x0), np.uint8)
-    cv2.fillPoly(alpha, [np.round((poly - [x0, y0]) * 8).astype(np.int32)], 255, lineType=cv2.LINE_AA, shift=3)
-    alpha = cv2.GaussianBlur(alpha.astype(np.float32) / 255.0, (0, 0), 0.8)[..., None]
-    # Per column: the upper and lower lip edges and the gap between them; rows run down the patch.
-    order_u, order_l = np.argsort(upper[:, 0]), np.argsort(lower[:, 0])
-    cols = np.arange(x0, x1, dtype=np.float32) + 0.5
-    y_up = np.interp(cols, upper[order_u, 0], upper[order_u, 1])[None, :]
-    y_lo = np.interp(cols, lower[order_l, 0], lower[order_l, 1])[None, :]
-    gap = np.clip(y_lo - y_up, 0.0, None)
-    rows = np.arange(y0, y1, dtype=np.float32)[:, None] + 0.5
-    centre_share = np.clip(gap / max(float(gap.max()), 1.0), 0.0, 1.0)  # 1 mid-mouth .. 0 at the corners
-    depth = np.clip((rows - y_up) / np.maximum(gap, 1.0), 0.0, 1.0)  # 0 at the upper lip .. 1 at the lower
-    top, bottom = palette.cavity_top, palette.cavity_bottom
-    colour = top + (bottom - top) * np.sqrt(depth)[..., None]
-    # Upper teeth: a light band under the upper lip, darker towards the corners (they recede).
-    # (A slit stays dark: teeth only show once the lips are a little apart.)
-    teeth_h = np.minimum(0.45 * np.clip(gap - TEETH_MIN_GAP * face_h, 0.0, None), TEETH_FRACTION * face_h) * (0.4 + 0.6 * teeth)
-    below_lip = rows - y_up
-    tooth = (_soft_band(below_lip, teeth_h, 0.8) * (0.4 + 0.6 * centre_share))[..., None]
-    shade = ((0.6 + 0.4 * np.sqrt(centre_share)) * (1.0 - 0.2 * np.clip(below_lip / np.maximum(teeth_h, 1.0), 0, 1)))
-    colour = colour * (1 - tooth) + palette.teeth * shade[..., None] * tooth
-    # Tongue: low in the mouth, only when it is well open.
-    tongue_h = 0.25 * gap * float(_smoothstep(np.array((openness - 0.4) / 0.4)))
-    tongue = (_soft_band(y_lo - rows, tongue_h, 1.5) * 0.35)[..., None]
-    colour = colour * (1 - tongue) + palette.tongue * (0.6 + 0.4 * centre_share)[..., None] * tongue
-    patch = frame[y0:y1, x0:x1].astype(np.float32)
-    frame[y0:y1, x0:x1] = np.clip(patch * (1 - alpha) + colour * alpha + 0.5, 0, 255).astype(np.uint8)
+def _head_moves(pose: RigPose) -> bool:
+    return (abs(pose.roll_deg) > 1e-4 or abs(pose.shift_x_px) > 1e-3 or abs(pose.shift_y_px) > 1e-3
+            or abs(pose.nod) > 1e-4)
 
 
-def _paint_seam(frame: np.ndarray, line: np.ndarray) -> None:
+def _paint_seam(frame: np.ndarray, line: np.ndarray, darkening: float = SEAM_DARKENING) -> None:
     """Where closed lips meet: a soft, slightly darker line (the shadow between the lips)."""
     import cv2
 
@@ -492,10 +515,5 @@ def _paint_seam(frame: np.ndarray, line: np.ndarray) -> None:
     cv2.polylines(mask, [np.round((line - [x0, y0]) * 8).astype(np.int32)], False, 255, 1, cv2.LINE_AA, shift=3)
     mask = cv2.GaussianBlur(mask.astype(np.float32) / 255.0, (0, 0), 0.7)[..., None]
     patch = frame[y0:y1, x0:x1].astype(np.float32)
-    frame[y0:y1, x0:x1] = np.clip(patch * (1 - SEAM_DARKENING * mask / max(float(mask.max()), 1e-6)) + 0.5,
+    frame[y0:y1, x0:x1] = np.clip(patch * (1 - darkening * mask / max(float(mask.max()), 1e-6)) + 0.5,
                                   0, 255).astype(np.uint8)
-
-
-def _soft_band(distance: np.ndarray, height: np.ndarray, soft: float) -> np.ndarray:
-    """1 for 0 <= distance <= height, falling off over `soft` pixels at the far edge; 0 where height ~ 0."""
-    return np.clip((height - distance) / soft + 0.5, 0.0, 1.0) * (distance >= -soft) * np.clip(height / soft, 0.0, 1.0)

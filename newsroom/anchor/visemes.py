@@ -1,8 +1,10 @@
-"""Mouth shapes over time: phoneme timings -> visemes -> one (open, spread, teeth) target per video frame.
+"""Mouth shapes over time: phoneme timings -> visemes -> one mouth target per video frame.
 
 Phonemes are espeak-ng IPA as piper emits them ("h", "ə", "l", "o", "ʊ", "ˈ", "ː", " ", "^", "$", ...).
 Each phoneme maps to a viseme: how far the jaw is open (0 closed .. 1 widest speech opening), how
-spread or rounded the lips are (-1 rounded/protruded .. +1 spread) and how much of the upper teeth shows.
+spread or rounded the lips are (-1 rounded/protruded .. +1 spread), how much of the upper and the lower
+teeth shows, how far the tongue tip comes up (t/d/n/l, th), and its group among the 15 Oculus/Meta
+visemes (`VISEME_GROUPS`; the reference atlas and the docs sheet are indexed by them).
 
 Co-articulation follows the dominance model of Cohen & Massaro (1993): every phoneme pulls the mouth
 towards its target with a weight that is full inside the phoneme and decays exponentially outside it,
@@ -10,7 +12,8 @@ so a short consonant between two vowels is coloured by them while strong ones (b
 rounded glides) hold their shape. Lip closures (m/b/p) and pauses are then enforced as a closure mask
 held for at least `MIN_CLOSURE_S`, so every bilabial closes on at least one frame at 25 fps, and the
 mouth stays shut in silence. The result is smoothed a little and sampled `ANTICIPATION_S` ahead of
-the sound: lips move slightly before we hear them.
+the sound: lips move slightly before we hear them. Bilabials also give a "press" track (lips rolled in
+and pressed, not merely closed).
 
 Engines without phoneme timings (Kokoro for Mandarin) fall back to the audio's voice-band energy, with a
 noise gate so the mouth stays closed in silence.
@@ -49,61 +52,92 @@ ENERGY_BLOCK_HOPS = 4096
 ENERGY_PEAK_OPEN = 0.7  # loud speech opens the mouth this far (energy cannot tell an "ah" from an "m")
 ENERGY_SPREAD = 0.05
 ENERGY_TEETH = 0.6
+ENERGY_LOWER = 0.4  # the loudest (widest) energy frames show a little of the lower teeth
 
 
 @dataclass(frozen=True, slots=True)
 class Viseme:
-    """A mouth target. `dominance` is how strongly it resists its neighbours (Cohen-Massaro alpha)."""
+    """A mouth target. `dominance` is how strongly it resists its neighbours (Cohen-Massaro alpha).
+
+    `teeth` is how much of the upper teeth the lips uncover, `lower` the lower teeth (only wide, open
+    shapes show them), `tongue` how far the tongue tip comes up behind (t/d/n/l) or between (th) the
+    teeth. `group` is the shape's name among the 15 visemes of the Oculus/Meta set (XrFaceTrackingVisemeMETA).
+    """
 
     open: float
     spread: float = 0.0
     teeth: float = 0.5
     dominance: float = 1.0
     closure: bool = False  # lips pressed together (m/b/p) or silent: enforced, not just blended
+    lower: float = 0.0
+    tongue: float = 0.0
+    group: str = ""
+
+    @property
+    def press(self) -> bool:
+        """Lips pressed together (a bilabial), not merely resting closed (silence)."""
+        return self.closure and self.group == "PP"
+
+
+def _v(group: str, open: float, spread: float = 0.0, teeth: float = 0.5, dominance: float = 1.0, *,
+       lower: float = 0.0, tongue: float = 0.0) -> Viseme:
+    return Viseme(open, spread, teeth, dominance, False, lower, tongue, group)
 
 
 # Closures are enforced by the closure mask, so their pull on the neighbours' shapes stays modest.
-SILENCE = Viseme(0.0, 0.0, 0.0, 0.3, closure=True)
-_BILABIAL = Viseme(0.0, 0.0, 0.0, 1.0, closure=True)
-_NEUTRAL_CONSONANT = Viseme(0.25, 0.0, 0.5, 0.4)
+SILENCE = Viseme(0.0, 0.0, 0.0, 0.3, closure=True, group="sil")
+_BILABIAL = Viseme(0.0, 0.0, 0.0, 1.0, closure=True, group="PP")
+_NEUTRAL_CONSONANT = _v("kk", 0.25, 0.0, 0.5, 0.4)
 
 # espeak-ng IPA symbol -> viseme. Diphthongs ("aɪ", "oʊ") are split into their symbols.
 VISEMES: dict[str, Viseme] = {
     # lips together
     "m": _BILABIAL, "b": _BILABIAL, "p": _BILABIAL, "ɱ": _BILABIAL,
     # lower lip to upper teeth
-    "f": Viseme(0.1, 0.0, 1.0, 2.0), "v": Viseme(0.1, 0.0, 1.0, 2.0),
+    "f": _v("FF", 0.14, 0.0, 1.0, 2.0), "v": _v("FF", 0.14, 0.0, 1.0, 2.0),
     # tongue between the teeth
-    "θ": Viseme(0.16, 0.1, 0.9, 1.2), "ð": Viseme(0.16, 0.1, 0.9, 1.2),
-    # alveolars: teeth close together, lips relaxed
-    "s": Viseme(0.1, 0.35, 1.0, 1.0), "z": Viseme(0.1, 0.35, 1.0, 1.0),
-    "t": Viseme(0.18, 0.15, 0.8, 0.6), "d": Viseme(0.2, 0.15, 0.8, 0.6),
-    "n": Viseme(0.2, 0.1, 0.7, 0.5), "l": Viseme(0.25, 0.1, 0.7, 0.4),
-    "ɾ": Viseme(0.22, 0.1, 0.7, 0.3), "ɫ": Viseme(0.25, 0.0, 0.6, 0.4),
+    "θ": _v("TH", 0.16, 0.1, 0.9, 1.2, tongue=1.0), "ð": _v("TH", 0.16, 0.1, 0.9, 1.2, tongue=1.0),
+    # alveolars: teeth close together, lips relaxed, the tongue tip up behind the upper teeth
+    "s": _v("SS", 0.14, 0.35, 1.0, 1.0), "z": _v("SS", 0.14, 0.35, 1.0, 1.0),
+    "t": _v("DD", 0.18, 0.15, 0.8, 0.6, tongue=0.6), "d": _v("DD", 0.2, 0.15, 0.8, 0.6, tongue=0.6),
+    "n": _v("nn", 0.2, 0.1, 0.7, 0.5, tongue=0.6), "l": _v("nn", 0.25, 0.1, 0.7, 0.4, tongue=0.85),
+    "ɾ": _v("DD", 0.22, 0.1, 0.7, 0.3, tongue=0.5), "ɫ": _v("nn", 0.25, 0.0, 0.6, 0.4, tongue=0.75),
     # post-alveolars: lips pushed forward
-    "ʃ": Viseme(0.16, -0.55, 0.9, 1.3), "ʒ": Viseme(0.16, -0.55, 0.9, 1.3),
-    "ɕ": Viseme(0.16, -0.3, 0.9, 1.1), "ʑ": Viseme(0.16, -0.3, 0.9, 1.1),
+    "ʃ": _v("CH", 0.16, -0.55, 0.9, 1.3), "ʒ": _v("CH", 0.16, -0.55, 0.9, 1.3),
+    "ɕ": _v("CH", 0.16, -0.3, 0.9, 1.1), "ʑ": _v("CH", 0.16, -0.3, 0.9, 1.1),
     # velars and glottals take most of their shape from the neighbouring vowels
-    "k": Viseme(0.25, 0.0, 0.5, 0.35), "ɡ": Viseme(0.25, 0.0, 0.5, 0.35), "g": Viseme(0.25, 0.0, 0.5, 0.35),
-    "ŋ": Viseme(0.22, 0.0, 0.5, 0.35), "x": Viseme(0.25, 0.0, 0.5, 0.35),
-    "h": Viseme(0.3, 0.0, 0.4, 0.15), "ʔ": Viseme(0.2, 0.0, 0.4, 0.2),
+    "k": _v("kk", 0.25, 0.0, 0.5, 0.35), "ɡ": _v("kk", 0.25, 0.0, 0.5, 0.35), "g": _v("kk", 0.25, 0.0, 0.5, 0.35),
+    "ŋ": _v("kk", 0.22, 0.0, 0.5, 0.35), "x": _v("kk", 0.25, 0.0, 0.5, 0.35),
+    "h": _v("kk", 0.3, 0.0, 0.4, 0.15), "ʔ": _v("kk", 0.2, 0.0, 0.4, 0.2),
     # approximants
-    "ɹ": Viseme(0.22, -0.45, 0.4, 0.9), "r": Viseme(0.22, -0.3, 0.4, 0.7),
-    "w": Viseme(0.12, -0.95, 0.1, 1.6), "ʍ": Viseme(0.12, -0.95, 0.1, 1.6),
-    "j": Viseme(0.2, 0.5, 0.7, 0.6),
-    # open vowels
-    "ɑ": Viseme(0.95, 0.05, 0.5), "a": Viseme(0.9, 0.2, 0.5), "æ": Viseme(0.85, 0.35, 0.6),
-    "ɐ": Viseme(0.6, 0.05, 0.5), "ʌ": Viseme(0.65, 0.05, 0.5), "ɒ": Viseme(0.8, -0.4, 0.4),
+    "ɹ": _v("RR", 0.22, -0.45, 0.4, 0.9), "r": _v("RR", 0.22, -0.3, 0.4, 0.7),
+    "w": _v("U", 0.12, -0.95, 0.1, 1.6), "ʍ": _v("U", 0.12, -0.95, 0.1, 1.6),
+    "j": _v("I", 0.2, 0.5, 0.7, 0.6),
+    # open vowels: the widest show the lower teeth too (only they: "rarely are the lower teeth seen")
+    "ɑ": _v("aa", 0.95, 0.05, 0.5, lower=0.5), "a": _v("aa", 0.9, 0.2, 0.5, lower=0.7),
+    "æ": _v("aa", 0.85, 0.35, 0.6, lower=0.9), "ɐ": _v("aa", 0.6, 0.05, 0.5, lower=0.2),
+    "ʌ": _v("aa", 0.65, 0.05, 0.5, lower=0.3), "ɒ": _v("O", 0.8, -0.4, 0.4),
     # mid vowels
-    "ɛ": Viseme(0.6, 0.35, 0.6), "e": Viseme(0.5, 0.45, 0.7), "ə": Viseme(0.42, 0.0, 0.5),
-    "ɜ": Viseme(0.45, -0.1, 0.5), "ɚ": Viseme(0.38, -0.35, 0.4), "ɝ": Viseme(0.38, -0.35, 0.4),
-    "ɔ": Viseme(0.7, -0.55, 0.4), "o": Viseme(0.55, -0.7, 0.3), "ø": Viseme(0.45, -0.7, 0.4),
-    "œ": Viseme(0.55, -0.6, 0.4), "ɤ": Viseme(0.45, 0.1, 0.5),
+    "ɛ": _v("E", 0.6, 0.35, 0.6, lower=0.2), "e": _v("E", 0.5, 0.45, 0.7), "ə": _v("E", 0.42, 0.0, 0.5),
+    "ɜ": _v("E", 0.45, -0.1, 0.5), "ɚ": _v("RR", 0.38, -0.35, 0.4), "ɝ": _v("RR", 0.38, -0.35, 0.4),
+    "ɔ": _v("O", 0.7, -0.55, 0.4), "o": _v("O", 0.55, -0.7, 0.3), "ø": _v("O", 0.45, -0.7, 0.4),
+    "œ": _v("O", 0.55, -0.6, 0.4), "ɤ": _v("E", 0.45, 0.1, 0.5),
     # close vowels
-    "i": Viseme(0.32, 0.85, 0.8), "ɪ": Viseme(0.4, 0.55, 0.7), "ᵻ": Viseme(0.36, 0.4, 0.7),
-    "ɨ": Viseme(0.3, 0.3, 0.6), "y": Viseme(0.26, -0.9, 0.3), "ʏ": Viseme(0.3, -0.7, 0.4),
-    "u": Viseme(0.34, -0.95, 0.2), "ʊ": Viseme(0.42, -0.7, 0.3), "ɯ": Viseme(0.3, 0.3, 0.5),
+    "i": _v("I", 0.32, 0.85, 0.8), "ɪ": _v("I", 0.4, 0.55, 0.7),
+    "ᵻ": _v("I", 0.36, 0.4, 0.7), "ɨ": _v("I", 0.3, 0.3, 0.6), "y": _v("U", 0.26, -0.9, 0.3),
+    "ʏ": _v("U", 0.3, -0.7, 0.4), "u": _v("U", 0.34, -0.95, 0.2), "ʊ": _v("U", 0.42, -0.7, 0.3),
+    "ɯ": _v("I", 0.3, 0.3, 0.5),
 }
+
+# The 15 Oculus/Meta visemes, each with the sound that shows it (and an example), in their usual order:
+# the contact sheet and the reference atlas are indexed by these names.
+VISEME_GROUPS: dict[str, tuple[str, str]] = {
+    "sil": ("_", "silence"), "PP": ("p", "put, bat, mat"), "FF": ("f", "fat, vat"), "TH": ("θ", "think, that"),
+    "DD": ("d", "tip, doll"), "kk": ("k", "call, gas"), "CH": ("ʃ", "chair, she"), "SS": ("s", "sir, zeal"),
+    "nn": ("l", "lot, not"), "RR": ("ɹ", "red"), "aa": ("ɑ", "car"), "E": ("ɛ", "bed"), "I": ("i", "tip, see"),
+    "O": ("o", "toe"), "U": ("u", "book, boot"),
+}
+
 
 # Pauses: silence ("_", as newsroom.tts labels it), punctuation, piper's begin/end markers. A space
 # is a word boundary: a pause only when long (see MAX_WORD_GAP_S).
@@ -123,6 +157,16 @@ class MouthTrack:
     spread: np.ndarray  # -1 rounded .. +1 spread
     teeth: np.ndarray  # 0 .. 1 visibility of the upper teeth
     source: str  # "phonemes" | "energy"
+    lower: np.ndarray | None = None  # 0 .. 1 visibility of the lower teeth
+    tongue: np.ndarray | None = None  # 0 .. 1 tongue tip up to the teeth
+    press: np.ndarray | None = None  # 0 .. 1 lips pressed together (m/b/p)
+    groups: tuple[str, ...] = ()  # per frame: the viseme group being shown ("" when unknown)
+
+    def __post_init__(self) -> None:
+        zeros = np.zeros(len(self.open))
+        for name in ("lower", "tongue", "press"):
+            if getattr(self, name) is None:
+                object.__setattr__(self, name, zeros.copy())
 
     @property
     def frames(self) -> int:
@@ -144,6 +188,20 @@ def viseme_for(symbol: str) -> Viseme | None:
     if base[0].isalpha():
         return VISEMES.get(base[0], _NEUTRAL_CONSONANT)
     return None
+
+
+def is_pause(symbol: str, duration_s: float) -> bool:
+    """A silence between phrases: a pause mark, or a word boundary held longer than `MAX_WORD_GAP_S`."""
+    if symbol in _WORD_GAPS or (symbol.strip() == "" and symbol != ""):
+        return duration_s > MAX_WORD_GAP_S
+    vis = viseme_for(symbol)
+    return vis is not None and vis.group == "sil"
+
+
+def is_sound(symbol: str) -> bool:
+    """A phoneme the mouth articulates (bilabial closures included; pauses and marks not)."""
+    vis = viseme_for(symbol)
+    return vis is not None and vis.group != "sil"
 
 
 @dataclass(frozen=True, slots=True)
@@ -217,11 +275,12 @@ def phoneme_track(phonemes: Sequence[PhonemeTiming], frames: int, fps: float) ->
     t = np.arange(int(np.ceil(duration * TRACK_RATE_HZ)) + 1) / TRACK_RATE_HZ
     if not segments:
         zeros = np.zeros(frames)
-        return MouthTrack(fps, zeros, zeros.copy(), zeros.copy(), "phonemes")
+        return MouthTrack(fps, zeros, zeros.copy(), zeros.copy(), "phonemes", groups=("sil",) * frames)
 
     weights = np.full_like(t, 1e-9)
-    sums = np.zeros((3, len(t)))
+    sums = np.zeros((5, len(t)))
     closed = np.zeros_like(t, dtype=bool)
+    pressed = np.zeros_like(t, dtype=bool)
     reach = DOMINANCE_REACH * DOMINANCE_DECAY_S
     for seg in segments:
         # Each phoneme only touches its neighbourhood: linear in the speech length.
@@ -231,27 +290,48 @@ def phoneme_track(phonemes: Sequence[PhonemeTiming], frames: int, fps: float) ->
         distance = np.clip(seg.start_s - near, 0.0, None) + np.clip(near - seg.end_s, 0.0, None)
         dominance = seg.viseme.dominance * np.exp(-distance / DOMINANCE_DECAY_S)
         weights[lo:hi] += dominance
-        sums[:, lo:hi] += dominance * np.array([[seg.viseme.open], [seg.viseme.spread], [seg.viseme.teeth]])
-        if seg.viseme.closure:
+        v = seg.viseme
+        sums[:, lo:hi] += dominance * np.array([[v.open], [v.spread], [v.teeth], [v.lower], [v.tongue]])
+        if v.closure:
             centre, half = (seg.start_s + seg.end_s) / 2, max(seg.end_s - seg.start_s, MIN_CLOSURE_S) / 2
             a, b = int(np.ceil((centre - half) * TRACK_RATE_HZ)), int(np.floor((centre + half) * TRACK_RATE_HZ)) + 1
             closed[max(0, a):max(0, b)] = True
+            if v.press:
+                pressed[max(0, a):max(0, b)] = True
     # Before the first and after the last sound the mouth is at rest (closed).
     closed |= (t < segments[0].start_s) | (t > segments[-1].end_s)
     blended = sums / weights
     # Smoothed edges, but fully shut wherever the smoothed mask is near 1 (the middle of every hold).
     closure = np.clip(_gaussian_smooth(closed.astype(np.float64), CLOSURE_SMOOTHING_S * TRACK_RATE_HZ) / 0.9, 0, 1)
-    openness = _gaussian_smooth(blended[0], SMOOTHING_S * TRACK_RATE_HZ) * (1.0 - closure)
-    spread = _gaussian_smooth(blended[1], SMOOTHING_S * TRACK_RATE_HZ)
-    teeth = _gaussian_smooth(blended[2], SMOOTHING_S * TRACK_RATE_HZ) * (1.0 - closure)
+    press = np.clip(_gaussian_smooth(pressed.astype(np.float64), 2 * CLOSURE_SMOOTHING_S * TRACK_RATE_HZ) / 0.9, 0, 1)
+    sigma = SMOOTHING_S * TRACK_RATE_HZ
+    openness = _gaussian_smooth(blended[0], sigma) * (1.0 - closure)
+    spread = _gaussian_smooth(blended[1], sigma)
+    teeth, lower, tongue = (_gaussian_smooth(blended[k], sigma) * (1.0 - closure) for k in (2, 3, 4))
     times = _frame_times(frames, fps)
-    return MouthTrack(
-        fps,
-        np.clip(np.interp(times, t, openness), 0.0, 1.0),
-        np.clip(np.interp(times, t, spread), -1.0, 1.0),
-        np.clip(np.interp(times, t, teeth), 0.0, 1.0),
-        "phonemes",
-    )
+
+    def at(values: np.ndarray, lo: float = 0.0) -> np.ndarray:
+        return np.clip(np.interp(times, t, values), lo, 1.0)
+
+    return MouthTrack(fps, at(openness), at(spread, -1.0), at(teeth), "phonemes", lower=at(lower),
+                      tongue=at(tongue), press=at(press), groups=_frame_groups(segments, times, closure, t))
+
+
+def _frame_groups(segments: list[_Segment], times: np.ndarray, closure: np.ndarray, t: np.ndarray) -> tuple[str, ...]:
+    """The viseme group each frame shows: the sound under it, "sil" where the mouth rests closed."""
+    starts = np.array([s.start_s for s in segments])
+    shut = np.interp(times, t, closure) > 0.5
+    groups = []
+    for time_s, is_shut in zip(times, shut, strict=True):
+        k = int(np.searchsorted(starts, time_s, side="right")) - 1
+        seg = segments[k] if k >= 0 else None
+        if seg is None or time_s > seg.end_s + MAX_WORD_GAP_S:
+            groups.append("sil")
+        elif is_shut and not seg.viseme.press:
+            groups.append("sil" if seg.viseme.closure or time_s > seg.end_s else seg.viseme.group)
+        else:
+            groups.append(seg.viseme.group)
+    return tuple(groups)
 
 
 def read_mono(path: str | Path, sample_rate_hz: int = ENERGY_SAMPLE_RATE_HZ) -> np.ndarray:
@@ -310,7 +390,9 @@ def energy_track(samples: np.ndarray, sample_rate_hz: int, frames: int, fps: flo
     openness[openness < 0.03] = 0.0
     times = _frame_times(frames, fps)
     values = np.clip(np.interp(times, t, openness), 0.0, 1.0)
-    return MouthTrack(fps, values, np.full(frames, ENERGY_SPREAD), np.where(values > 0, ENERGY_TEETH, 0.0), "energy")
+    wide = ENERGY_LOWER * np.clip((values - 0.5 * ENERGY_PEAK_OPEN) / (0.5 * ENERGY_PEAK_OPEN), 0.0, 1.0)
+    return MouthTrack(fps, values, np.full(frames, ENERGY_SPREAD), np.where(values > 0, ENERGY_TEETH, 0.0), "energy",
+                      lower=wide)
 
 
 def mouth_track(speech: Speech, frames: int, fps: float) -> MouthTrack:
