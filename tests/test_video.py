@@ -14,7 +14,7 @@ from PIL import Image
 from newsroom.errors import ConfigError, MediaError
 from newsroom.media import probe
 from newsroom.media.frames import FrameWriter, read_frame, read_frames
-from newsroom.video.faces import FaceDetector
+from newsroom.video.faces import BlazeFaceDetector, FaceDetector
 from newsroom.video.letterbox import bar_widths, edge_profile
 from newsroom.video.restore import PRESETS, SHAKY_JITTER_PX, estimate_noise_sigma, plan_restoration, restore
 from newsroom.video.scenes import detect_scenes, scenes_from_cuts
@@ -354,9 +354,10 @@ def test_vertical_removes_letterbox_and_pillarbox_per_shot(framing_clips, tmp_pa
     assert min(top, bottom) >= 40 and min(left, right) >= 76
 
 
-def test_vertical_window_follows_a_moving_face_smoothly(framing_clips, tmp_path):
+@pytest.mark.parametrize("detector_kind", ["blazeface", "haar"])  # the default, and the fallback's narrow search
+def test_vertical_window_follows_a_moving_face_smoothly(framing_clips, tmp_path, detector_kind):
     src = framing_clips / "moving.mp4"
-    detector = FaceDetector.load()
+    detector = BlazeFaceDetector.load() if detector_kind == "blazeface" else FaceDetector.load()
     plan = plan_vertical(src, detector=detector)
     (shot,) = plan.shots
     assert shot.layout == "follow" and shot.subject == "face" and shot.kept_fraction == 1.0

@@ -2,8 +2,10 @@
 
 `plan_vertical` looks at the video once (one decode: ffmpeg's `scdet` finds the cuts on every frame while
 `SAMPLE_FPS` frames a second come back small): per shot it finds the picture inside any letterbox or
-pillarbox (`newsroom.video.letterbox`), the faces in it (`newsroom.video.faces`) grouped into tracks, and
-picks the main subject, the largest face seen most (else the centre of the picture's detail). The 9:16
+pillarbox (`newsroom.video.letterbox`), the faces in it (`newsroom.video.faces`: MediaPipe's BlazeFace,
+else OpenCV's Haar cascade) linked into tracks, and picks the main subject, the face with the most area
+over the shot (a presenter or an interviewee: large and always there), else the centre of the picture's
+detail. The 9:16
 window, as tall as the picture, then follows that subject along a smoothed, speed-bounded camera path
 (`newsroom.video.track`), reset at each cut. A shot falls back to the full picture over a blurred fill of
 itself only when its subject cannot be kept in the window: two people too far apart, or a subject faster
@@ -36,10 +38,11 @@ from newsroom.media.inputs import input_args
 from newsroom.subtitles.burn import burn_in_filter
 from newsroom.types import MediaInfo
 from newsroom.video import letterbox, track
-from newsroom.video.faces import Box, FaceDetector, focus_point
+from newsroom.video.faces import BlazeFaceDetector, Box, FaceDetector, focus_point, load_face_detector
 from newsroom.video.scenes import read_cut_times, scdet_filters, scenes_from_cuts
 
 log = logging.getLogger("newsroom.video.vertical")
+Detector = FaceDetector | BlazeFaceDetector
 
 VERTICAL_SIZE = (720, 1280)
 MODES = ("auto", "crop", "pad")  # auto: follow, fill where nothing fits; crop: always a window; pad: always fill
@@ -54,7 +57,6 @@ FILL_BLUR_PASSES = 2
 
 SAMPLE_FPS = 5.0  # frames a second looked at for bars and faces (cuts are found on every frame)
 ANALYSIS_LONG_SIDE_PX = 480  # sampled frames come back this size (the face detector's own working size)
-FULL_SEARCH_S = 1.0  # a full-frame face search this often; between, faces are followed where they were
 MIN_TRACK_HIT_FRACTION = 0.2  # of a shot's samples: a face seen less often is a false positive or a passer-by
 TRACK_GAP_S = 1.0  # a face lost for longer than this starts a new track
 CO_SUBJECT_SCORE_RATIO = 0.6  # another track this prominent (area x presence) must fit in the window too
@@ -121,19 +123,19 @@ def _analysis_size(width: int, height: int) -> tuple[int, int]:
     return max(2, round(width * scale / 2) * 2), max(2, round(height * scale / 2) * 2)
 
 
-def _sample(src: Path, info: MediaInfo, fps: float, detector: FaceDetector | None) -> tuple[list[_Sample], list[float]]:
+def _sample(src: Path, info: MediaInfo, fps: float, detector: Detector | None) -> tuple[list[_Sample], list[float]]:
     """Sampled frames' faces, detail and bar evidence, and the cut times, from one decode.
 
-    Faces: a full search every `FULL_SEARCH_S`, and in between a search only around the faces of the
-    previous sample (`FaceDetector.detect_near`): a face that appears is found within `FULL_SEARCH_S`
-    (the smoothed path holds its first sighting back to the shot's start); a face the narrow search loses
-    makes that sample a full search.
+    Faces: a full search every `detector.full_search_s` (every sample for BlazeFace), and in between a
+    search only around the faces of the previous sample (`detect_near`): a face that appears is found
+    within that time (the smoothed path holds its first sighting back to the shot's start); a face the
+    narrow search loses makes that sample a full search.
     """
     v = info.video
     aw, ah = _analysis_size(v.width, v.height)
     sx, sy = v.width / aw, v.height / ah
     every = max(1, round(fps / SAMPLE_FPS))
-    full_every = max(1, round(FULL_SEARCH_S * fps / every))
+    full_every = max(1, round((detector.full_search_s if detector else 0.0) * fps / every))
     samples: list[_Sample] = []
     faces: list[Box] = []  # the previous sample's, analysis pixels
     since_full = full_every
@@ -259,7 +261,7 @@ def _plan_shot(start: int, end: int, samples: list[_Sample], content: Box, fps: 
 
 def plan_vertical(src: str | Path, *, mode: str = "auto", focus_x: float | None = None,
                   size: tuple[int, int] = VERTICAL_SIZE, info: MediaInfo | None = None,
-                  detector: FaceDetector | None = None) -> VerticalPlan:
+                  detector: Detector | None = None) -> VerticalPlan:
     """Frame each shot of `src` for 9:16: bars found and cut away, the subject followed (see the module doc).
 
     `mode` "auto" follows the subject and fills a shot only when the subject cannot be kept in the window;
@@ -276,8 +278,13 @@ def plan_vertical(src: str | Path, *, mode: str = "auto", focus_x: float | None 
         raise MediaError(f"{Path(info.path).name} has no video stream for a vertical version")
     fps = v.avg_fps or v.fps or 25.0
     wants_faces = mode != "pad" and focus_x is None
-    detector = detector or (FaceDetector.load() if wants_faces else None)
-    samples, cuts = _sample(Path(src), info, fps, detector if wants_faces else None)
+    own = detector is None and wants_faces
+    detector = load_face_detector() if own else detector
+    try:
+        samples, cuts = _sample(Path(src), info, fps, detector if wants_faces else None)
+    finally:
+        if own and isinstance(detector, BlazeFaceDetector):
+            detector.close()
     scenes = scenes_from_cuts(cuts, fps, v.duration_s or info.duration_s)
     full = Box(0, 0, v.width // 2 * 2, v.height // 2 * 2)
     overall = letterbox.content_box([s.edges for s in samples], (v.width, v.height)) or full
