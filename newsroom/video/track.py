@@ -25,6 +25,7 @@ import numpy as np
 # as fractions of the window width, so the same motion looks the same at any resolution.
 PROCESS_ACCEL_FRACTION = 0.004
 FACE_NOISE_FRACTION = 0.04  # a Haar face centre wobbles a few percent of the face size between frames
+MOTION_NOISE_FRACTION = 0.15  # the centre of what moves: a blob's centre shifts as its parts move
 SALIENCY_NOISE_FRACTION = 0.25  # the detail centroid is a weak cue: follow only its slow drift
 
 DEAD_ZONE_FRACTION = 0.12  # of the window width, either side of its centre: the camera holds inside it

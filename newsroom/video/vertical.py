@@ -4,7 +4,8 @@
 `SAMPLE_FPS` frames a second come back small): per shot it finds the picture inside any letterbox or
 pillarbox (`newsroom.video.letterbox`), the faces in it (`newsroom.video.faces`: MediaPipe's BlazeFace,
 else OpenCV's Haar cascade) linked into tracks, and picks the main subject, the face with the most area
-over the shot (a presenter or an interviewee: large and always there), else the centre of the picture's
+over the shot (a presenter or an interviewee: large and always there), else what moves against the
+background (the camera's own shift taken out by phase correlation), else the centre of the picture's
 detail. The 9:16
 window, as tall as the picture, then follows that subject along a smoothed, speed-bounded camera path
 (`newsroom.video.track`), reset at each cut. A shot falls back to the full picture over a blurred fill of
@@ -38,7 +39,14 @@ from newsroom.media.inputs import input_args
 from newsroom.subtitles.burn import burn_in_filter
 from newsroom.types import MediaInfo
 from newsroom.video import letterbox, track
-from newsroom.video.faces import BlazeFaceDetector, Box, FaceDetector, focus_point, load_face_detector
+from newsroom.video.faces import (
+    BlazeFaceDetector,
+    Box,
+    FaceDetector,
+    focus_point,
+    import_cv2,
+    load_face_detector,
+)
 from newsroom.video.scenes import read_cut_times, scdet_filters, scenes_from_cuts
 
 log = logging.getLogger("newsroom.video.vertical")
@@ -59,6 +67,10 @@ SAMPLE_FPS = 5.0  # frames a second looked at for bars and faces (cuts are found
 ANALYSIS_LONG_SIDE_PX = 480  # sampled frames come back this size (the face detector's own working size)
 MIN_TRACK_HIT_FRACTION = 0.2  # of a shot's samples: a face seen less often is a false positive or a passer-by
 TRACK_GAP_S = 1.0  # a face lost for longer than this starts a new track
+MOTION_LUMA = 20.0  # grey levels (blurred) a pixel must change by, the camera's shift taken out, to be moving
+MOTION_MIN_FRACTION = 0.003  # of the picture: less is noise
+MOTION_MAX_FRACTION = 0.3  # more is a cut, a flash or a zoom, not a subject
+MOTION_SHOT_FRACTION = 0.3  # of a shot's samples with motion, for the window to follow motion rather than detail
 CO_SUBJECT_SCORE_RATIO = 0.6  # another track this prominent (area x presence) must fit in the window too
 MIN_KEPT_FRACTION = 0.9  # of the subjects' sightings inside the window, or the shot is filled instead
 KEYFRAME_TOLERANCE_PX = 0.25  # in source pixels: rendered window vs planned path
@@ -73,7 +85,7 @@ class Shot:
     end_frame: int  # exclusive
     content: Box  # the picture without bars, in source pixels
     layout: str  # "follow" or "fill"
-    subject: str  # what the window follows: "face", "detail", "fixed" (an editor's focus), "none" (fill)
+    subject: str  # what the window follows: "face", "motion", "detail", "fixed" (an editor's focus), "none" (fill)
     window_w: float  # the 9:16 window's width in source pixels (as tall as `content`)
     centres: tuple[float, ...] = field(repr=False)  # the window centre per frame (source x); empty for fill
     kept_fraction: float | None = None  # share of the subjects' face sightings inside the window
@@ -112,6 +124,7 @@ class _Sample:
     frame: int
     faces: tuple[Box, ...]  # source pixels
     detail_x: float  # source pixels
+    motion_x: float | None  # source pixels: where things move against the background, if anything does
     edges: letterbox.EdgeProfile
 
 
@@ -139,6 +152,7 @@ def _sample(src: Path, info: MediaInfo, fps: float, detector: Detector | None) -
     samples: list[_Sample] = []
     faces: list[Box] = []  # the previous sample's, analysis pixels
     since_full = full_every
+    grey_before: np.ndarray | None = None
     with tempfile.TemporaryDirectory(prefix="newsroom-vertical-") as tmp:
         cuts_file = Path(tmp) / "cuts.txt"
         for i, frame in enumerate(read_frames(src, width=aw, height=ah, fps=fps, every=every,
@@ -156,10 +170,38 @@ def _sample(src: Path, info: MediaInfo, fps: float, detector: Detector | None) -
                     faces, since_full = detector.detect(frame), 0
             since_full += 1
             faces_src = tuple(Box(round(b.x * sx), round(b.y * sy), round(b.w * sx), round(b.h * sy)) for b in faces)
-            detail_x = focus_point(np.ascontiguousarray(frame[::2, ::2]))[0] * 2 * sx
-            samples.append(_Sample(i * every, faces_src, detail_x, edges))
+            small = np.ascontiguousarray(frame[::2, ::2])
+            detail_x = focus_point(small)[0] * 2 * sx
+            grey = _blurred_grey(small)
+            moving = _motion_x(grey_before, grey) if grey_before is not None else None
+            grey_before = grey
+            samples.append(_Sample(i * every, faces_src, detail_x, None if moving is None else moving * 2 * sx, edges))
         cuts = read_cut_times(cuts_file)
     return samples, cuts
+
+
+def _blurred_grey(frame: np.ndarray) -> np.ndarray:
+    cv2 = import_cv2()
+    return cv2.GaussianBlur(cv2.cvtColor(frame, cv2.COLOR_RGB2GRAY).astype(np.float32), (5, 5), 0)
+
+
+def _motion_x(before: np.ndarray, now: np.ndarray) -> float | None:
+    """The centre (x) of what moved between two samples once the camera's own shift (phase correlation)
+    is taken out, or None when little moved, or nearly everything did (a cut, a flash)."""
+    cv2 = import_cv2()
+    (dx, dy), _ = cv2.phaseCorrelate(before, now)
+    h, w = now.shape
+    if abs(dx) > w / 4 or abs(dy) > h / 4:
+        return None
+    shifted = cv2.warpAffine(before, np.float32([[1, 0, dx], [0, 1, dy]]), (w, h), borderMode=cv2.BORDER_REPLICATE)
+    diff = np.abs(now - shifted)
+    bx, by = int(abs(dx)) + 3, int(abs(dy)) + 3
+    diff[:by], diff[h - by:], diff[:, :bx], diff[:, w - bx:] = 0, 0, 0, 0
+    diff[diff <= MOTION_LUMA] = 0
+    moved = float(np.count_nonzero(diff)) / diff.size
+    if not MOTION_MIN_FRACTION <= moved <= MOTION_MAX_FRACTION:
+        return None
+    return float(diff.sum(axis=0) @ np.arange(w) / diff.sum())
 
 
 def _distinct(boxes: list[Box]) -> list[Box]:
@@ -236,6 +278,10 @@ def _plan_shot(start: int, end: int, samples: list[_Sample], content: Box, fps: 
         subjects = [t for t in tracks if t.score >= CO_SUBJECT_SCORE_RATIO * main.score]
         observations = [(f - start, b.center[0]) for f, b in main.hits]
         noise, what = track.FACE_NOISE_FRACTION * ww, "face"
+    elif samples and sum(s.motion_x is not None for s in samples) >= MOTION_SHOT_FRACTION * len(samples):
+        subjects = []
+        observations = [(s.frame - start, s.motion_x) for s in samples if s.motion_x is not None]
+        noise, what = track.MOTION_NOISE_FRACTION * ww, "motion"
     else:
         subjects = []
         observations = [(s.frame - start, s.detail_x) for s in samples]
@@ -255,7 +301,8 @@ def _plan_shot(start: int, end: int, samples: list[_Sample], content: Box, fps: 
         if mode == "auto" and kept < MIN_KEPT_FRACTION:
             who = "the subjects" if len(subjects) > 1 else "the subject"
             return _fill(start, end, content, f"{who} cannot be kept in a 9:16 window ({kept:.0%} of sightings)", kept)
-    reason = "following the main face" if what == "face" else "following the picture's detail (no face)"
+    reason = {"face": "following the main face", "motion": "following what moves (no face)",
+              "detail": "following the picture's detail (no face, nothing moving)"}[what]
     return Shot(start, end, content, "follow", what, ww, tuple(float(c) for c in centres), kept, reason)
 
 
