@@ -214,7 +214,7 @@ def restore(
     out: Annotated[Path, typer.Option(help="Output MP4.")],
     preset: Annotated[RestoreChoice, typer.Option(help="auto, or a named preset.")] = RestoreChoice.auto,
 ) -> None:
-    """Denoise / deinterlace / deband with a named or automatically chosen preset."""
+    """Denoise / deinterlace / deband / stabilise with a named or automatically chosen preset."""
     from newsroom.video.restore import plan_restoration
     from newsroom.video.restore import restore as run_restore
 

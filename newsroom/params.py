@@ -11,7 +11,7 @@ from newsroom.lang import CODES
 
 IngestLanguage = Literal[("auto", *CODES)]  # type: ignore[valid-type]  # the language profiles' codes
 AsrModel = Literal["base", "tiny.en"]
-RestorePreset = Literal["auto", "none", "deinterlace", "light", "denoise", "denoise-hq", "deband", "archive"]
+RestorePreset = Literal["auto", "none", "deinterlace", "light", "denoise", "denoise-hq", "deband", "archive", "stabilize"]
 UpscaleMethod = Literal["none", "lanczos", "esrgan"]
 LoudnessProfile = Literal["broadcast", "web"]
 MAX_TARGET_S = 600.0

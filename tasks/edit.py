@@ -51,7 +51,8 @@ def restore_video(story_id: str, video_key: str, preset: str = "auto") -> str:
         video = store().get_file(video_key, tmp / "video.mp4")
         plan = restore.plan_restoration(video, preset)
         info_record = {"restore": {"preset": plan.preset, "reason": plan.reason, "filters": list(plan.filters),
-                                   "noise_sigma": plan.noise_sigma}}
+                                   "noise_sigma": plan.noise_sigma, "stabilize": plan.stabilize,
+                                   "shake_px": plan.shake_px}}
         if plan.is_noop:
             store_outputs(story_id, STAGE, info=info_record)
             return video_key
@@ -182,28 +183,20 @@ def finish_edit_video(story_id: str, clean_key: str, srt_key: str | None, langua
     return [a.key for a in assets]
 
 
-def _focus_x(video: Path, info) -> float | None:
-    """Where a face is (fraction of the width) in a frame from the middle of the video, if any."""
-    from newsroom.media.frames import read_frame
-    from newsroom.video.faces import FaceDetector
-
-    w, h = info.video.width, info.video.height
-    frame = read_frame(video, info.duration_s / 2, width=w, height=h)
-    faces = FaceDetector.load().detect(frame)
-    return (faces[0].x + faces[0].w / 2) / w if faces else None
-
-
 @retrying_task(name="vertical-version", cache_policy=RESUMABLE, timeout_seconds=4 * 3600)
 def vertical_version(story_id: str, clean_key: str, srt_key: str | None, language: str) -> str:
-    """9:16 edit (face-aware crop, else blurred fill) with subtitles burned inside the safe zone, in one encode."""
+    """9:16 edit: bars removed, the subject followed shot by shot (blurred fill where it cannot be kept),
+    subtitles burned inside the safe zone, in one encode."""
     with scratch_dir() as tmp:
         clean = store().get_file(clean_key, tmp / "edit-clean.mp4")
         srt = store().get_file(srt_key, tmp / "subtitles.srt") if srt_key is not None else None
         info = media.probe(clean)
-        out = vertical.make_vertical(clean, tmp / StoryLayout.edit_vertical.name, focus_x=_focus_x(clean, info),
-                                     info=info, subtitles=srt, language=language,
+        plan = vertical.plan_vertical(clean, info=info)
+        out = vertical.make_vertical(clean, tmp / StoryLayout.edit_vertical.name, plan=plan, info=info,
+                                     subtitles=srt, language=language,
                                      progress=ProgressArtifact("Rendering the vertical version"))
-        stored = store_outputs(story_id, STAGE, Output(out, StoryLayout(story_id).edit_vertical, "vertical"))
+        stored = store_outputs(story_id, STAGE, Output(out, StoryLayout(story_id).edit_vertical, "vertical"),
+                               info={"vertical": plan.to_dict()})
     return stored[0].key
 
 

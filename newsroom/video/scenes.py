@@ -78,6 +78,19 @@ def scenes_from_cuts(cuts_s: list[float], fps: float, duration_s: float, min_sce
     return SceneList(fps=fps, duration_s=total_frames / fps, cuts_s=tuple(f / fps for f in frames), scenes=scenes)
 
 
+def scdet_filters(out_file: str | Path, threshold: float = DEFAULT_THRESHOLD) -> list[Filter]:
+    """The filters that detect cuts on the frames passing through and write their times to `out_file`
+    (read back with `read_cut_times`): scene detection riding along another decode, every frame passed on."""
+    return [Filter("scdet", threshold=f"{threshold:g}"), Filter("metadata", mode="print", file=out_file)]
+
+
+def read_cut_times(out_file: str | Path) -> list[float]:
+    """The cut times (seconds) that `scdet_filters` wrote; none when the file is missing."""
+    path = Path(out_file)
+    text = path.read_text() if path.exists() else ""
+    return [float(m.group(1)) for m in _TIME_RE.finditer(text)]
+
+
 def detect_scenes(
     path: str | Path, *, threshold: float = DEFAULT_THRESHOLD, min_scene_s: float = MIN_SCENE_S,
     info: MediaInfo | None = None, progress: Progress | None = None,
@@ -91,13 +104,10 @@ def detect_scenes(
     with tempfile.TemporaryDirectory(prefix="newsroom-scd-") as tmp:
         out = Path(tmp) / "scd.txt"
         run_ffmpeg(
-            [*input_args(path), "-map", "0:v:0", "-an",
-             "-vf", chain([Filter("scdet", threshold=f"{threshold:g}", sc_pass=1), Filter("metadata", mode="print", file=out)]),
-             "-f", "null", "-"],
+            [*input_args(path), "-map", "0:v:0", "-an", "-vf", chain(scdet_filters(out, threshold)), "-f", "null", "-"],
             duration_s=info.duration_s, progress=progress, what=f"scene detection on {Path(path).name}",
         )
-        text = out.read_text() if out.exists() else ""
-    cuts = [float(m.group(1)) for m in _TIME_RE.finditer(text)]
+        cuts = read_cut_times(out)
     scenes = scenes_from_cuts(cuts, round(fps, 3), video.duration_s or info.duration_s, min_scene_s)
     log.info("%s: %d cuts, %d scenes", Path(path).name, len(scenes.cuts_s), len(scenes.scenes))
     return scenes
