@@ -6,9 +6,9 @@ from __future__ import annotations
 from typing import Annotated, Literal
 
 from prefect import flow, unmapped
-from prefect.task_runners import ProcessPoolTaskRunner
 from pydantic import Field
 
+from flows.runners import chunk_task_runner
 from flows.stages import run_stage
 from newsroom.params import Headline, RestorePreset, UpscaleMethod
 from newsroom.storage import story_key
@@ -30,7 +30,7 @@ from tasks.ingest import publish_manifest
 from tasks.reports import summarise_edit
 
 
-@flow(name="upscale-video", log_prints=False, task_runner=ProcessPoolTaskRunner())
+@flow(name="upscale-video", log_prints=False, task_runner=chunk_task_runner())
 def upscale_video(story_id: str, video_key: str, cut_frames: list[int], scale: int = 2, method: str = "esrgan") -> str:
     """Split the video into chunks that run as independent tasks, then join them frame-exactly with the audio.
 
@@ -91,7 +91,7 @@ def edit(
     if upscale != "none":
         cuts = [r["end_frame"] - r["start_frame"] for r in result.decision["ranges"]]
         cut_frames = [sum(cuts[: i + 1]) for i in range(len(cuts) - 1)]
-        runner = ProcessPoolTaskRunner(max_workers=upscale_workers)
+        runner = chunk_task_runner(upscale_workers)
         # Dispatched (infra/prefect.yaml), super-resolution runs on the heavy pool; its output key is fixed.
         clean_key = run_stage(upscale_video.with_options(task_runner=runner), "upscale", story_id=story_id,
                               video_key=clean_key, cut_frames=cut_frames, scale=upscale_scale,
