@@ -26,6 +26,7 @@ import pytest
 from newsroom.config import Settings
 from newsroom.errors import TransientError
 from newsroom.stack import SERVICES, Stack, StackError
+from newsroom.storage import story_id_from_sha256
 from newsroom.storage.minio import MinioStore
 from newsroom.webhook import auth
 from tests.conftest import SAMPLE, ffmpeg, free_port
@@ -188,21 +189,45 @@ def test_the_buckets_own_notification_starts_the_inbox_scan_that_takes_the_objec
     wait_final(stack, [package[0]["id"]], 600)  # leave the workers idle for the next test
 
 
-def test_two_cpu_workers_share_a_batch(stack, tmp_path):
-    store = stack.open_store()
+@pytest.fixture(scope="module")
+def batch(stack, tmp_path_factory) -> dict[str, dict]:
+    """Six tiny clips ingested at once through the `ingest` deployment: story id -> its finished flow run."""
+    store, folder = stack.open_store(), tmp_path_factory.mktemp("batch")
     ingest = deployment_id(stack, "ingest/ingest")
-    run_ids = []
+    run_ids = {}
     for n in range(6):
+        clip = tiny_clip(folder / f"clip-{n}.mp4", 300 + 70 * n, seconds=1.5)
         key = f"uploads/batch-{uuid.uuid4().hex[:8]}/clip-{n}.mp4"
-        store.put_file(key, tiny_clip(tmp_path / f"clip-{n}.mp4", 300 + 70 * n, seconds=1.5))
+        store.put_file(key, clip)
         run = api(stack, f"/deployments/{ingest}/create_flow_run",
                   {"parameters": {"source": key, "asr_model": "tiny.en"}, "idempotency_key": key})
-        run_ids.append(run["id"])
-    runs = wait_final(stack, run_ids, 600)
+        run_ids[story_id_from_sha256(hashlib.sha256(clip.read_bytes()).hexdigest())] = run["id"]
+    runs = {r["id"]: r for r in wait_final(stack, list(run_ids.values()), 600)}
+    return {story: runs[run_id] for story, run_id in run_ids.items()}
+
+
+def test_two_cpu_workers_share_a_batch(stack, batch):
+    runs = list(batch.values())
     assert [r["state"]["type"] for r in runs] == ["COMPLETED"] * 6, [r["state"]["message"] for r in runs]
     workers = [worker_of(r) for r in runs]
     assert set(workers) == {"worker-cpu-0", "worker-cpu-1"}, workers
     assert {r["work_pool_name"] for r in runs} == {"cpu"}
+    store = stack.open_store()
+    assert all(store.exists(f"stories/{story}/manifest.json") for story in batch)
+
+
+def test_an_edit_runs_on_a_cpu_worker_and_its_upscale_on_the_heavy_worker(stack, batch):
+    story = next(iter(batch))
+    edit = api(stack, f"/deployments/{deployment_id(stack, 'edit/edit')}/create_flow_run",
+               {"parameters": {"story_id": story, "target_s": 5, "upscale": "lanczos", "vertical": False,
+                               "burn_subtitles": False}})
+    run = wait_final(stack, [edit["id"]], 600)[0]
+    assert run["state"]["type"] == "COMPLETED", run["state"]["message"]
+    children = flow_runs(stack, parent_flow_run_id={"any_": [run["id"]]})
+    upscale = [r for r in children if r["work_pool_name"] == "heavy"]
+    assert len(upscale) == 1 and api(stack, f"/flows/{upscale[0]['flow_id']}")["name"] == "upscale-video"
+    assert worker_of(run).startswith("worker-cpu-") and worker_of(upscale[0]) == "worker-heavy"
+    assert stack.open_store().exists(f"stories/{story}/edit/upscaled.mp4")
 
 
 @pytest.mark.slow
@@ -217,7 +242,8 @@ def test_a_story_runs_its_package_on_cpu_and_its_broadcast_on_heavy(stack):
     assert package["state"]["type"] == "COMPLETED", package["state"]["message"]
     stages = {r["name"]: r for r in flow_runs(stack, parent_flow_run_id={"any_": [package["id"]]})}
     by_flow = {api(stack, f"/flows/{r['flow_id']}")["name"]: r for r in stages.values()}
-    assert set(by_flow) == {"edit", "broadcast"}, list(by_flow)
+    assert set(by_flow) == {"ingest", "edit", "broadcast"}, list(by_flow)
+    assert by_flow["ingest"]["work_pool_name"] is None  # inline: in the package run's own process
     assert worker_of(package).startswith("worker-cpu") and package["work_pool_name"] == "cpu"
     assert worker_of(by_flow["edit"]).startswith("worker-cpu") and by_flow["edit"]["work_pool_name"] == "cpu"
     assert worker_of(by_flow["broadcast"]) == "worker-heavy" and by_flow["broadcast"]["work_pool_name"] == "heavy"
@@ -232,3 +258,55 @@ def _ts(value: str) -> float:
     from datetime import datetime
 
     return datetime.fromisoformat(value.replace("Z", "+00:00")).timestamp()
+
+
+def test_esrgan_chunks_of_the_edit_flow_run_on_a_dask_cluster_of_two_workers(minio_env, monkeypatch, tmp_path):
+    """NEWSROOM_TASK_RUNNER=dask: the edit flow's Real-ESRGAN chunks go to a `distributed` cluster (two worker
+    processes here; machines in production) through prefect-dask, and join into the same upscaled edit."""
+    from distributed import Client, LocalCluster, get_task_stream
+
+    from flows.edit import edit
+    from flows.ingest import ingest
+    from newsroom.config import get_settings
+    from newsroom.manifest import read_manifest
+    from newsroom.media import probe
+    from newsroom.storage import open_store
+
+    clip = tmp_path / "chunks.mp4"
+    ffmpeg("-f", "lavfi", "-i", "testsrc2=size=64x48:rate=25", "-t", "8.5", "-c:v", "libx264", "-pix_fmt", "yuv420p",
+           str(clip))  # two chunks of about 4 s
+    story_id = ingest(str(clip), asr_model="tiny.en")
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1",
+                      dashboard_address=None) as cluster, Client(cluster) as client:
+        monkeypatch.setenv("NEWSROOM_TASK_RUNNER", "dask")
+        monkeypatch.setenv("NEWSROOM_DASK_ADDRESS", cluster.scheduler_address)
+        get_settings.cache_clear()
+        with get_task_stream(client) as stream:
+            edit(story_id, target_s=30, upscale="esrgan", upscale_workers=1, vertical=False, burn_subtitles=False)
+        workers = {task["worker"] for task in stream.data}
+        assert workers == set(client.scheduler_info()["workers"]) and len(workers) == 2, stream.data
+    get_settings.cache_clear()
+    store = open_store()
+    manifest = read_manifest(store, story_id)
+    upscaled = next(a for a in manifest["assets"] if a["key"].endswith("edit/upscaled.mp4"))
+    assert upscaled["model"]["id"] == "realesrgan-animevideov3"
+    assert manifest["stages"]["edit"]["upscale"]["chunks"] == len(stream.data) >= 2  # one Dask task per chunk
+    out = probe(store.get_file(upscaled["key"], tmp_path / "up.mp4"))
+    assert (out.video.width, out.video.height) == (128, 96) and out.duration_s == pytest.approx(8.5, abs=0.15)
+    assert not list(store.list(f"stories/{story_id}/edit/upscale/"))  # the chunks were scratch space
+
+
+def test_the_dask_runner_needs_an_address(monkeypatch):
+    from flows.runners import chunk_task_runner
+    from newsroom.config import get_settings
+    from newsroom.errors import ConfigError
+
+    monkeypatch.setenv("NEWSROOM_TASK_RUNNER", "dask")
+    monkeypatch.delenv("NEWSROOM_DASK_ADDRESS", raising=False)
+    get_settings.cache_clear()
+    try:
+        with pytest.raises(ConfigError, match="NEWSROOM_DASK_ADDRESS"):
+            chunk_task_runner()
+    finally:
+        monkeypatch.undo()
+        get_settings.cache_clear()
