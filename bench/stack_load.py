@@ -116,6 +116,7 @@ def main() -> None:
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s", datefmt="%H:%M:%S")
     logging.getLogger("httpx").setLevel(logging.WARNING)
+    logging.getLogger("urllib3").setLevel(logging.ERROR)  # 16 uploads at once share a pool of 10: harmless
     cores = os.cpu_count() or 1
     root = Path(tempfile.mkdtemp(prefix="newsroom-load-"))
     stack = Stack(Settings(stack_dir=root / "stack", stack_s3_port=free_port(), stack_prefect_port=free_port(),

@@ -35,6 +35,16 @@ NEWSROOM = str(Path(sys.executable).with_name("newsroom"))
 FINAL = {"COMPLETED", "FAILED", "CRASHED", "CANCELLED"}
 
 
+@pytest.fixture(scope="module", autouse=True)
+def _idle_stack_after_this_module(session_stack):
+    """The workers poll and the server runs its loops: stop all but S3 once these tests are done (later
+    modules only need the S3 server; the session still stops everything and checks nothing is left)."""
+    yield
+    if session_stack.stack.supervisor.running():
+        for name in ("webhook", "worker-heavy", "worker-cpu", "prefect"):
+            session_stack.stack.stop(name)
+
+
 # --------------------------------------------------------------------------- helpers over the REST API
 
 def api(stack: Stack, path: str, body: dict | None = None):
