@@ -2,23 +2,26 @@
 the commit. Each bench runs as its own process (`--json` gives its tables); a bench that fails leaves a
 line saying so, not a stale figure.
 
-Run: .venv/bin/python bench/results.py [--package] [--load] [--all] [--out bench/RESULTS.md]
+Run: .venv/bin/python bench/results.py [--package] [--load] [--all] [--only AREA ...] [--out bench/RESULTS.md]
   default: asr, scenes, upscale, webhook, hostile input (the hardening suite's table); a few minutes
   --package   the package flow on a 54 s clip, LLM local and off-box (~10 min on 2 cores)
-  --load      the stack under load: 50 inbox objects + a webhook storm (~20-30 min on 2 cores)
+  --load      the stack under load: 50 inbox objects + a webhook storm (tens of minutes on 2 cores)
+  --only      re-run these areas; the others keep the tables of their last run (bench/results.json), each
+              area stamped with the commit and time it was measured
 """
 
 from __future__ import annotations
 
 import argparse
 import contextlib
+import json
 import os
 import platform
 import subprocess
 import sys
 import tempfile
 import time
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -107,18 +110,31 @@ def main() -> None:
     parser.add_argument("--load", action="store_true", help="also the stack load bench (slow)")
     parser.add_argument("--all", action="store_true", help="every bench")
     parser.add_argument("--only", nargs="*", default=None, help="only these areas (e.g. asr webhook)")
+    parser.add_argument("--load-json", type=Path, default=None,
+                        help="take the load tables from an earlier `bench/stack_load.py --json PATH` run")
     parser.add_argument("--out", type=Path, default=BENCH / "RESULTS.md")
     args = parser.parse_args()
     enabled = {"package": args.package or args.all, "load": args.load or args.all}
     tables: dict[str, list[Table]] = {area: [] for area in AREAS}
     problems: dict[str, list[str]] = {area: [] for area in AREAS}
     skipped: dict[str, str] = {}
+    load_average = "/".join(f"{x:.1f}" for x in os.getloadavg())
+    stamp = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
+    saved_path = args.out.with_suffix(".json") if args.out.suffix == ".md" else args.out.with_name("results.json")
+    saved = json.loads(saved_path.read_text()) if saved_path.exists() else {}
+    if args.load_json:
+        tables["load"] += read_tables(args.load_json)
+        tables["load"][-1].notes.append(f"from an earlier run of bench/stack_load.py ({args.load_json.name}), "
+                                        "not re-run for this file")
+        enabled["load"] = False
     with tempfile.TemporaryDirectory(prefix="newsroom-results-") as tmp_dir, open(BENCH / "results.log", "w") as log:
         tmp = Path(tmp_dir)
         for bench in BENCHES:
             if args.only is not None and bench.area not in args.only:
                 continue
             if bench.optional and not enabled[bench.optional]:
+                if tables[bench.area]:
+                    continue
                 skipped[bench.area] = f"not run this time (`python bench/results.py --{bench.optional}`)"
                 continue
             print(f"running {' '.join(bench.command)} ...", file=sys.stderr)
@@ -132,15 +148,31 @@ def main() -> None:
             tables["hostile input"] += found
             if problem:
                 problems["hostile input"].append(problem)
+    measured_at = {}
+    for area in AREAS:
+        ran = (args.only is None or area in args.only) and (tables[area] or problems[area])
+        if ran:
+            measured_at[area] = f"{stamp}, commit {commit()}, load average {load_average}"
+            saved[area] = {"tables": [asdict(t) for t in tables[area]], "problems": problems[area],
+                           "measured": measured_at[area]}
+        elif area in saved and not tables[area]:
+            tables[area] = [Table(**t) for t in saved[area]["tables"]]
+            problems[area] = saved[area]["problems"]
+            measured_at[area] = saved[area]["measured"]
+    saved_path.write_text(json.dumps(saved, indent=2, ensure_ascii=False))
     skipped.setdefault("faults", "the fault-injection suite against the stack comes with its own table (issue 14, "
                                  "second step)")
-    stamp = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
     parts = [f"# Benchmark results\n\nWritten by `make bench` (`bench/results.py`) on {stamp}.\n\n"
-             f"- machine: {machine()}\n- commit: {commit()}\n\n"
-             "Machines here are noisy and shared: read the ratios more than the absolute seconds. Each table is what "
-             "one bench measured in this run; the full output is in bench/results.log.\n"]
+             f"- machine: {machine()}\n- commit: {commit()}\n"
+             f"- load average when it started (1/5/15 min): {load_average} (other work on the machine slows "
+             "every figure)\n\n"
+             "Machines here are noisy and shared: read the ratios more than the absolute seconds. Each area says when "
+             "it was measured (`--only` re-runs some areas and keeps the rest, from bench/results.json); the full "
+             "output of the last run is in bench/results.log.\n"]
     for area in AREAS:
         parts.append(f"\n## {area}\n")
+        if area in measured_at:
+            parts.append(f"\n_measured {measured_at[area]}_\n")
         for table in tables[area]:
             parts.append("\n" + table.markdown())
         for problem in problems[area]:
