@@ -6,7 +6,7 @@ Run: .venv/bin/python bench/results.py [--package] [--load] [--all] [--only AREA
   default: asr, scenes, upscale, webhook, hostile input (the hardening suite's table); a few minutes
   --package   the package flow on a 54 s clip, LLM local and off-box (~10 min on 2 cores)
   --load      the stack under load: 50 inbox objects + a webhook storm (tens of minutes on 2 cores)
-  --only      re-run these areas; the others keep the tables of their last run (bench/results.json), each
+  --only      re-run these areas; the others keep the tables of their last run (bench/RESULTS.json), each
               area stamped with the commit and time it was measured
 """
 
@@ -120,7 +120,7 @@ def main() -> None:
     skipped: dict[str, str] = {}
     load_average = "/".join(f"{x:.1f}" for x in os.getloadavg())
     stamp = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
-    saved_path = args.out.with_suffix(".json") if args.out.suffix == ".md" else args.out.with_name("results.json")
+    saved_path = args.out.with_suffix(".json")
     saved = json.loads(saved_path.read_text()) if saved_path.exists() else {}
     if args.load_json:
         tables["load"] += read_tables(args.load_json)
@@ -167,7 +167,7 @@ def main() -> None:
              f"- load average when it started (1/5/15 min): {load_average} (other work on the machine slows "
              "every figure)\n\n"
              "Machines here are noisy and shared: read the ratios more than the absolute seconds. Each area says when "
-             "it was measured (`--only` re-runs some areas and keeps the rest, from bench/results.json); the full "
+             "it was measured (`--only` re-runs some areas and keeps the rest, from bench/RESULTS.json); the full "
              "output of the last run is in bench/results.log.\n"]
     for area in AREAS:
         parts.append(f"\n## {area}\n")
