@@ -17,6 +17,7 @@ The library never imports Prefect: the stack drives it through its CLIs and its 
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import logging
@@ -301,10 +302,8 @@ class Stack:
         leftovers = self.leftover_pids()
         for pid in leftovers:
             log.warning("killing pid %d left by the stack", pid)
-            try:
+            with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
         self.paths.socket.unlink(missing_ok=True)
         return leftovers
 

@@ -9,6 +9,7 @@ on a TCP port.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import shlex
@@ -209,10 +210,8 @@ class Supervisor:
     def shutdown(self, timeout_s: float = 120.0) -> None:
         """Stop every program (process groups, TERM then KILL after stopwaitsecs) and supervisord itself."""
         pid = self.pid()
-        try:
+        with contextlib.suppress(OSError, xmlrpc.client.Error):
             self.rpc.shutdown()
-        except (OSError, xmlrpc.client.Error):
-            pass
         deadline = time.monotonic() + timeout_s
         while pid and _alive(pid) and time.monotonic() < deadline:
             time.sleep(0.2)
