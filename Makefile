@@ -8,7 +8,7 @@ SAMPLE := samples/city-bikes.mp4
 export PREFECT_SERVER_ANALYTICS_ENABLED ?= false
 export PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS ?= 180
 
-.PHONY: setup demo test test-all test-transformers lint bench sample lock clean
+.PHONY: setup demo test test-all test-transformers lint bench bench-all stack stack-down stack-status sample lock clean
 
 setup:
 	@infra/bootstrap.sh all,dev
@@ -34,8 +34,24 @@ test-transformers: setup
 lint: setup
 	@$(BIN)/ruff check newsroom tasks flows tests bench samples
 
+# bench/RESULTS.md: one table per area, machine and commit stamped (bench-all adds the package flow and the
+# stack load bench: tens of minutes on 2 cores).
 bench: setup
-	@$(BIN)/python bench/asr.py
+	@$(BIN)/python bench/results.py
+
+bench-all: setup
+	@$(BIN)/python bench/results.py --all
+
+# The whole system on this machine (S3, Prefect server, cpu + heavy workers, webhook) under ./stack/
+# (NEWSROOM_STACK_DIR); returns once every service is healthy. `make stack-down` stops it, leaving nothing running.
+stack: setup
+	@$(BIN)/newsroom stack up
+
+stack-down:
+	@$(BIN)/newsroom stack down
+
+stack-status:
+	@$(BIN)/newsroom stack status
 
 sample: setup
 	@$(BIN)/python samples/make_sample.py

@@ -23,6 +23,8 @@ from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
+from report import Table, add_json_option, write_tables
+
 os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
 os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "180")
 os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
@@ -112,6 +114,7 @@ def main() -> None:
                         help="Take the LLM off this machine: the OpenAI-compatible backend against a local stand-in "
                              "that answers with a recorded reply of the 1.5B model after SECONDS (a GPU server's "
                              "time for ~600 tokens), so only the pipeline's own work is measured here.")
+    add_json_option(parser)
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING)
     with tempfile.TemporaryDirectory(prefix="newsroom-bench-") as tmp:
@@ -152,6 +155,11 @@ def main() -> None:
             print(f"package flow (ingest -> edit || draft -> broadcast): {total:.1f} s = {total / duration:.2f}x the clip "
                   "(target <= 1.0)")
             print(f"CPU time: {cpu:.1f} s ({cpu / total:.2f} cores busy on average; this process and its children)")
+            write_tables(args.json_path, [Table(
+                "package", f"Package flow on a {duration:.0f} s clip ({llm}, asr {args.asr_model}, upscale {args.upscale})",
+                ["run", "wall s", "x clip", "CPU s", "CPU s per clip s"],
+                [["package flow (edit and draft overlap)", round(total, 1), round(total / duration, 2), round(cpu, 1),
+                  round(cpu / duration, 2)]], ["target <= 1.0x the clip"])])
             return
 
         def timed(name: str, step):
@@ -173,6 +181,12 @@ def main() -> None:
             print(f"  {name:48s} {seconds:7.1f}  {seconds / duration:6.2f}  {cpu:6.1f}")
         print(f"whole package (stages run one after another): {total:.1f} s = {total / duration:.2f}x the clip "
               "(target <= 1.0; the package flow overlaps edit and draft)")
+        rows = [[name, round(seconds, 1), round(seconds / duration, 2), round(cpu, 1), round(cpu / duration, 2)]
+                for name, (seconds, cpu) in stages.items()]
+        rows.append(["whole package, stages one after another", round(total, 1), round(total / duration, 2),
+                     round(sum(c for _, c in stages.values()), 1), round(sum(c for _, c in stages.values()) / duration, 2)])
+        write_tables(args.json_path, [Table("package", f"Package stages on a {duration:.0f} s clip (asr {args.asr_model})",
+                                            ["stage", "wall s", "x clip", "CPU s", "CPU s per clip s"], rows)])
 
 
 if __name__ == "__main__":

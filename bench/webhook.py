@@ -31,6 +31,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
+from report import Table, add_json_option, write_tables
 
 from newsroom.storage import LocalStore
 from newsroom.webhook import auth
@@ -91,6 +92,7 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=30.0)
     parser.add_argument("--clients", type=int, default=8)
     parser.add_argument("--starts", type=int, default=5)
+    add_json_option(parser)
     args = parser.parse_args()
     os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
     from prefect.client.orchestration import get_client
@@ -157,6 +159,11 @@ def main() -> None:
             for name, rps, p50, p99 in rows:
                 print(f"{name:36s} {rps:8.1f} {p50:8.1f} {p99:8.1f}")
             print(f"webhook / direct throughput: {rows[0][1] / rows[1][1]:.2f}x; webhook / floor: {rows[0][1] / rows[2][1]:.2f}x")
+            table = Table("webhook", f"Webhook throughput: {args.clients} concurrent clients, {args.seconds:.0f} s each, "
+                                     "loopback (test-harness Prefect server, SQLite)",
+                          ["endpoint", "req/s", "p50 ms", "p99 ms", "x direct API"],
+                          [[name, round(rps, 1), round(p50, 1), round(p99, 1), round(rps / rows[1][1], 2)]
+                           for name, rps, p50, p99 in rows])
 
             # Accepted -> running: a served runner picks the run up (runs fail fast in ingest: not media).
             async def drop_backlog() -> None:  # the throughput runs must not queue ahead of the timed ones
@@ -177,6 +184,9 @@ def main() -> None:
                 poll = os.environ.get("PREFECT_RUNNER_POLL_FREQUENCY", "10 (default)")
                 print(f"accepted -> flow run RUNNING: median {statistics.median(delays):.1f} s, max {max(delays):.1f} s "
                       f"over {len(delays)} runs (runner poll every {poll} s)")
+                table.notes.append(f"accepted -> flow run RUNNING: median {statistics.median(delays):.1f} s, max "
+                                   f"{max(delays):.1f} s over {len(delays)} runs (runner poll every {poll} s)")
+                write_tables(args.json_path, [table])
             finally:  # the whole group: the runner's flow-run processes too
                 os.killpg(serve.pid, signal.SIGTERM)
                 serve.wait(30)

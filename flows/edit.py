@@ -6,10 +6,10 @@ from __future__ import annotations
 from typing import Annotated, Literal
 
 from prefect import flow, unmapped
-from prefect.task_runners import ProcessPoolTaskRunner
 from pydantic import Field
 
 from flows.names import UPSCALE_DEPLOYMENT
+from flows.runners import chunk_task_runner
 from flows.stages import run_stage
 from newsroom.layout import StoryLayout
 from newsroom.params import Headline, RestorePreset, UpscaleMethod
@@ -30,7 +30,7 @@ from tasks.edit import (
 from tasks.reports import summarise_edit
 
 
-@flow(name="upscale-video", log_prints=False, task_runner=ProcessPoolTaskRunner())
+@flow(name="upscale-video", log_prints=False, task_runner=chunk_task_runner())
 def upscale_video(story_id: str, video_key: str, cut_frames: list[int], scale: int = 2, method: str = "esrgan") -> str:
     """Split the video into chunks that run as independent tasks, then join them frame-exactly with the audio.
 
@@ -90,7 +90,7 @@ def edit(
     cut = highlight_edit(story_id, picture_key, story.transcript, found, target_s, headline, sentence_ids, time_ranges)
     clean_key = cut.video_key
     if upscale != "none":
-        runner = ProcessPoolTaskRunner(max_workers=upscale_workers)
+        runner = chunk_task_runner(upscale_workers)
         # Dispatched (infra/prefect.yaml), super-resolution runs on the heavy pool; its output key is fixed.
         clean_key = run_stage(upscale_video.with_options(task_runner=runner), UPSCALE_DEPLOYMENT, story_id=story_id,
                               video_key=clean_key, cut_frames=cut.decision.cut_frames, scale=upscale_scale,

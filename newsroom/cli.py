@@ -36,6 +36,9 @@ models_app = typer.Typer(no_args_is_help=True, help="Packaged models: status and
 app.add_typer(models_app, name="models")
 ops_app = typer.Typer(no_args_is_help=True, help="Operations: Prefect work pools, concurrency limits, the API schema.")
 app.add_typer(ops_app, name="ops")
+stack_app = typer.Typer(no_args_is_help=True, help="The local stack: S3, Prefect server, pool workers and the webhook "
+                        "as supervised processes on this machine (loopback only).")
+app.add_typer(stack_app, name="stack")
 
 err = Console(stderr=True)
 log = logging.getLogger("newsroom.cli")
@@ -596,6 +599,67 @@ def ops_openapi() -> None:
     settings = Settings(webhook_secret="schema-export-only-secret")
     schema = create_app(settings, launcher=None, store=LocalStore(tempfile.gettempdir())).openapi()  # type: ignore[arg-type]
     typer.echo(json.dumps(schema, indent=2, ensure_ascii=False))
+
+
+def _stack_status_table(status: dict) -> None:
+    table = Table("service", "state", "healthy", "url", "processes")
+    colours = {"running": "green", "stopped": "yellow", "failed": "red"}
+    for name, service in status.items():
+        table.add_row(name, f"[{colours[service.state]}]{service.state}", "yes" if service.healthy else "no",
+                      service.url or "", ", ".join(f"{k}: {v}" for k, v in service.processes.items()))
+    err.print(table)
+
+
+@stack_app.command("up")
+def stack_up(
+    service: Annotated[list[str] | None, typer.Option(help="Start only these services (repeatable; default: all).")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the status as JSON.")] = False,
+) -> None:
+    """Start the stack (or what is missing of it) and return once every service is healthy."""
+    from newsroom.stack import SERVICES, Stack
+
+    stack = Stack()
+    stack.up(tuple(service) if service else SERVICES)
+    if as_json:
+        typer.echo(json.dumps(stack.status_json(), indent=2))
+    else:
+        _stack_status_table(stack.status())
+        err.print(f"Prefect UI {stack.ui_url}; webhook {stack.webhook_url}; S3 http://{stack.s3_endpoint} "
+                  f"(bucket {stack.bucket}); logs in {stack.paths.logs}. Point the CLI at it: "
+                  "eval \"$(newsroom stack env)\"")
+
+
+@stack_app.command("down")
+def stack_down() -> None:
+    """Stop every service of the stack; no process of it is left behind (its data stays in the stack folder)."""
+    from newsroom.stack import Stack
+
+    leftovers = Stack().down()
+    if leftovers:
+        err.print(f"killed {len(leftovers)} process(es) that outlived their service: {leftovers}")
+
+
+@stack_app.command("status")
+def stack_status(as_json: Annotated[bool, typer.Option("--json", help="Print the status as JSON.")] = False) -> None:
+    """Each service's state (running, stopped, failed), health and address."""
+    from newsroom.stack import Stack
+
+    stack = Stack()
+    if as_json:
+        typer.echo(json.dumps(stack.status_json(), indent=2))
+    else:
+        _stack_status_table(stack.status())
+
+
+@stack_app.command("env")
+def stack_env() -> None:
+    """Shell exports that point newsroom and prefect at the stack: eval "$(newsroom stack env)"."""
+    import shlex
+
+    from newsroom.stack import Stack
+
+    for key, value in Stack().client_env().items():
+        typer.echo(f"export {key}={shlex.quote(value)}")
 
 
 def _shutdown(code: int, why: str) -> NoReturn:

@@ -54,6 +54,16 @@ class Settings(BaseSettings):
         "links in artifacts and webhook answers; default: the endpoint above.",
     )
     presign_expiry_s: int = Field(7 * 24 * 3600, ge=60, le=7 * 24 * 3600)
+    storage_connect_timeout_s: float = Field(
+        3.0, gt=0, le=60, description="Longest wait to open a connection to the S3 service; past it the call is retried.")
+    storage_read_timeout_s: float = Field(
+        20.0, gt=0, le=600, description="Longest wait for the S3 service to answer (per read on the socket, not the whole "
+        "transfer); past it the call is retried.")
+    storage_retries: int = Field(
+        2, ge=0, le=10, description="Retries of one S3 call after a connection error, a timeout or a 5xx; then it "
+        "fails with a TransientError (which the task retries later). Worst case per call: (retries + 1) x "
+        "(connect + read timeouts) plus a few seconds of back-off.")
+    storage_retry_backoff_s: float = Field(0.5, ge=0, le=30, description="First back-off between S3 retries (doubles).")
 
     # Models
     model_cache: Path = Field(default_factory=_default_cache, description="Assembled, verified weights.")
@@ -164,6 +174,11 @@ class Settings(BaseSettings):
         description="Longest the webhook waits on the Prefect API for one request; past it the answer is 503 with "
         "Retry-After (a retry with the same Idempotency-Key never starts a second run).",
     )
+    webhook_storage_timeout_s: float = Field(
+        10.0, gt=0, le=600,
+        description="Longest the webhook waits on the object store for one request (a stat, a status read); past it "
+        "the answer is 503 with Retry-After.",
+    )
     webhook_source_prefixes: list[str] = Field(
         default_factory=lambda: ["inbox/", "uploads/", "archive/"],
         description="Bucket prefixes a CMS may name as a story's source.",
@@ -173,11 +188,31 @@ class Settings(BaseSettings):
         description="Task tag -> cluster-wide slots for `newsroom ops bootstrap`, over its defaults "
         "(e.g. NEWSROOM_CONCURRENCY_LIMITS='{\"newsroom-llm\": 2}').",
     )
+    task_runner: Literal["process", "dask"] = Field(
+        "process", description="Where chunked work (Real-ESRGAN chunks) runs: process = a pool of processes on the "
+        "worker's machine; dask = a Dask cluster at dask_address (prefect-dask), so chunks cross machines.")
+    dask_address: str | None = Field(
+        None, description="Scheduler of the Dask cluster for task_runner=dask, e.g. tcp://10.0.0.5:8786.")
+
+    # The local stack (`newsroom stack up`): every service as a supervised process on this machine, loopback only
+    stack_dir: Path = Field(Path("stack"), description="Where the stack keeps its configuration, data and logs.")
+    stack_s3_port: int = Field(9000, ge=1, le=65535, description="S3 (JuiceFS gateway) port on 127.0.0.1.")
+    stack_prefect_port: int = Field(4200, ge=1, le=65535, description="Prefect server (API + UI) port on 127.0.0.1.")
+    stack_webhook_port: int = Field(8000, ge=1, le=65535, description="Webhook port on 127.0.0.1.")
+    stack_cpu_workers: int = Field(1, ge=1, le=16, description="`prefect worker` processes for the cpu pool.")
+    stack_heavy_workers: int = Field(1, ge=1, le=16, description="`prefect worker` processes for the heavy pool.")
+    stack_stories_at_once: int = Field(
+        2, ge=1, le=64, description="Package runs at once on the stack (the package deployment's concurrency limit); "
+        "more wait for a slot. Each worker takes enough runs at once that waiting stages always find a slot.")
+    stack_worker_poll_s: float = Field(5.0, gt=0, le=60, description="How often a stack worker asks for new runs.")
+    stack_up_timeout_s: float = Field(
+        300.0, gt=0, description="Longest `stack up` waits for one service to become healthy.")
+
     prefect_ui_url: str | None = Field(
         None, description="Base URL of the Prefect UI for links in webhook answers (default: derived from PREFECT_API_URL)."
     )
 
-    @field_validator("local_root", "model_cache")
+    @field_validator("local_root", "model_cache", "stack_dir")
     @classmethod
     def _absolute(cls, value: Path) -> Path:
         return value.expanduser().resolve()

@@ -1,10 +1,13 @@
-"""Shared fixtures: real ffmpeg-generated media, a real S3-protocol server, both store backends."""
+"""Shared fixtures: real ffmpeg-generated media, the real stack (JuiceFS S3 server, Prefect server, pool
+workers, webhook: started once per session, each part when a test first needs it), both store backends."""
 
 from __future__ import annotations
 
 import asyncio
 import os
+import socket
 import subprocess
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -51,23 +54,66 @@ def media_dir(tmp_path_factory) -> Path:
     return d
 
 
-@pytest.fixture(scope="session")
-def s3_server():
-    """A real S3-protocol server on loopback (moto server mode; the minio SDK talks HTTP to it)."""
-    from moto.server import ThreadedMotoServer
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
 
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    yield f"{host}:{port}"
-    server.stop()
+
+@dataclass(frozen=True)
+class S3Server:
+    endpoint: str  # host:port
+    access_key: str
+    secret_key: str
+
+
+class SessionStack:
+    """The stack of this test session: started part by part as tests need it, stopped at the end."""
+
+    def __init__(self, root: Path) -> None:
+        from newsroom.stack import Stack
+
+        settings = Settings(stack_dir=root, stack_s3_port=free_port(), stack_prefect_port=free_port(),
+                            stack_webhook_port=free_port(), stack_cpu_workers=2, stack_heavy_workers=1,
+                            stack_worker_poll_s=2, stack_stories_at_once=2)
+        # Workers draft with the small model (the package tests here check plumbing, not prose).
+        self.stack = Stack(settings, extra_env={"NEWSROOM_LLM_MODEL": "qwen2.5-0.5b-instruct"})
+
+    def s3(self) -> S3Server:
+        self.stack.up(["s3"])
+        creds = self.stack.credentials()
+        return S3Server(self.stack.s3_endpoint, creds["s3_access_key"], creds["s3_secret_key"])
+
+    def full(self):
+        self.stack.up()
+        return self.stack
+
+
+@pytest.fixture(scope="session")
+def session_stack(tmp_path_factory):
+    session = SessionStack(tmp_path_factory.mktemp("stack"))
+    yield session
+    leftovers = session.stack.down()
+    assert leftovers == [], f"stack processes outlived `down`: {leftovers}"
+
+
+@pytest.fixture(scope="session")
+def s3_server(session_stack) -> S3Server:
+    """The real S3 server (the stack's JuiceFS gateway) on loopback; the rest of the stack is not started."""
+    return session_stack.s3()
+
+
+@pytest.fixture(scope="session")
+def stack(session_stack):
+    """The whole stack up: S3, Prefect server, two cpu workers, one heavy worker, the webhook."""
+    return session_stack.full()
 
 
 @pytest.fixture
 def minio_settings(s3_server, tmp_path, request) -> Settings:
     bucket = "nr-" + request.node.name.lower().replace("_", "-")[:40].strip("-[]").replace("[", "-").replace("]", "")
-    return Settings(storage_backend="minio", minio_endpoint=s3_server, minio_access_key="test",
-                    minio_secret_key="testsecret", minio_bucket=bucket, local_root=tmp_path / "unused")
+    return Settings(storage_backend="minio", minio_endpoint=s3_server.endpoint, minio_access_key=s3_server.access_key,
+                    minio_secret_key=s3_server.secret_key, minio_bucket=bucket, local_root=tmp_path / "unused")
 
 
 @pytest.fixture(params=["local", "minio"])
@@ -78,7 +124,7 @@ def store(request, tmp_path, s3_server):
     from newsroom.storage.minio import MinioStore
 
     bucket = f"contract-{abs(hash(request.node.nodeid)) % 10**8}"
-    return MinioStore(s3_server, "test", "testsecret", bucket)
+    return MinioStore(s3_server.endpoint, s3_server.access_key, s3_server.secret_key, bucket)
 
 
 # -- Prefect: one temporary server for the whole session; stores configured through NEWSROOM_* env ---------
@@ -104,8 +150,8 @@ def local_env(prefect_harness, tmp_path, monkeypatch):
 def minio_env(prefect_harness, minio_settings, monkeypatch):
     monkeypatch.setenv("NEWSROOM_STORAGE_BACKEND", "minio")
     monkeypatch.setenv("NEWSROOM_MINIO_ENDPOINT", minio_settings.minio_endpoint)
-    monkeypatch.setenv("NEWSROOM_MINIO_ACCESS_KEY", "test")
-    monkeypatch.setenv("NEWSROOM_MINIO_SECRET_KEY", "testsecret")
+    monkeypatch.setenv("NEWSROOM_MINIO_ACCESS_KEY", minio_settings.minio_access_key)
+    monkeypatch.setenv("NEWSROOM_MINIO_SECRET_KEY", minio_settings.minio_secret_key.get_secret_value())
     monkeypatch.setenv("NEWSROOM_MINIO_BUCKET", minio_settings.minio_bucket)
     _reset_task_state()
     yield minio_settings

@@ -128,3 +128,58 @@ def test_open_store_follows_settings(minio_settings, tmp_path):
     assert minio.location.startswith("s3://")
     minio.put_bytes("stories/a/b.txt", b"x")
     assert minio.client.bucket_exists(minio_settings.minio_bucket)
+
+
+def test_storage_calls_have_deadlines_and_bounded_retries(tmp_path):
+    """A server that accepts connections and never answers (a stalled S3): each call gives up after its read
+    deadline, is retried `retries` times, then raises TransientError; a closed port fails the same way."""
+    import socket
+    import threading
+
+    from newsroom.errors import TransientError
+    from newsroom.storage.minio import MinioStore
+
+    accepted: list[socket.socket] = []
+    with socket.socket() as server:
+        server.bind(("127.0.0.1", 0))
+        server.listen(16)
+        server.settimeout(0.2)
+        stop = threading.Event()
+
+        def accept() -> None:
+            while not stop.is_set():
+                try:
+                    accepted.append(server.accept()[0])  # hold it open, say nothing
+                except TimeoutError:
+                    continue
+
+        thread = threading.Thread(target=accept, daemon=True)
+        thread.start()
+        stalled = MinioStore(f"127.0.0.1:{server.getsockname()[1]}", "k", "secret-key", "stalled-bucket", region="us-east-1",
+                             create_bucket=False, connect_timeout_s=0.5, read_timeout_s=0.5, retries=2,
+                             retry_backoff_s=0.01)
+        try:
+            with pytest.raises(TransientError, match="cannot reach MinIO"):
+                stalled.stat("stories/a/b.json")
+        finally:
+            stop.set()
+            thread.join()
+            for conn in accepted:
+                conn.close()
+    assert len(accepted) == 3  # the first try and two retries, then it gave up
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        closed = probe.getsockname()[1]
+    refused = MinioStore(f"127.0.0.1:{closed}", "k", "secret-key", "stalled-bucket", region="us-east-1", create_bucket=False,
+                         retries=1, retry_backoff_s=0.01)
+    with pytest.raises(TransientError):
+        refused.get_bytes("stories/a/b.json")
+
+
+def test_settings_reach_the_store_deadlines(minio_settings):
+    store = open_store(minio_settings.model_copy(update={"storage_connect_timeout_s": 2.0, "storage_read_timeout_s": 7.0,
+                                                          "storage_retries": 1}))
+    timeout = store.client._http.connection_pool_kw["timeout"]
+    assert (timeout.connect_timeout, timeout.read_timeout) == (2.0, 7.0)
+    assert store.client._http.connection_pool_kw["retries"].total == 1
+    assert store.deadline_s == 18.0

@@ -43,5 +43,9 @@ def open_store(settings: Settings | None = None) -> ObjectStore:
             region=settings.minio_region,
             presign_expiry_s=settings.presign_expiry_s,
             public_url=settings.minio_public_url,
+            connect_timeout_s=settings.storage_connect_timeout_s,
+            read_timeout_s=settings.storage_read_timeout_s,
+            retries=settings.storage_retries,
+            retry_backoff_s=settings.storage_retry_backoff_s,
         )
     return LocalStore(settings.local_root)

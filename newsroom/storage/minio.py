@@ -4,6 +4,10 @@ Uploads of large files go multipart (the SDK splits at `PART_SIZE_BYTES`); an S3
 reader never sees half an object. Per-object facts go in user metadata (x-amz-meta-*), never object
 tags (some S3 stand-ins corrupt tagged objects). Connection failures and 5xx answers become
 `TransientError`, the only errors tasks retry.
+
+Every call has deadlines: a connect timeout, a read timeout (per socket read) and a few retries with
+back-off (the SDK's own defaults are 300 s and 5 retries: half an hour on a stalled server). Past them the
+call raises `TransientError`, and the task that made it is retried later as a whole.
 """
 
 from __future__ import annotations
@@ -40,6 +44,10 @@ class MinioStore(JsonMixin):
         presign_expiry_s: int = 7 * 24 * 3600,
         create_bucket: bool = True,
         public_url: str | None = None,
+        connect_timeout_s: float = 3.0,
+        read_timeout_s: float = 20.0,
+        retries: int = 2,
+        retry_backoff_s: float = 0.5,
     ) -> None:
         try:
             from minio import Minio
@@ -50,7 +58,10 @@ class MinioStore(JsonMixin):
         self.endpoint = endpoint
         self.bucket = bucket
         self.presign_expiry_s = presign_expiry_s
-        self.client = Minio(endpoint, access_key=access_key, secret_key=secret_key, secure=secure, region=region)
+        self.deadline_s = (retries + 1) * (connect_timeout_s + read_timeout_s)
+        http = _http_client(secure, connect_timeout_s, read_timeout_s, retries, retry_backoff_s)
+        self.client = Minio(endpoint, access_key=access_key, secret_key=secret_key, secure=secure, region=region,
+                            http_client=http)
         # Links for people (presigned URLs) must name the host *they* reach, not the in-cluster one. A
         # signature covers the host, so sign with a client for the public address; with the region given,
         # presigning is pure computation (no request to that address from here).
@@ -101,7 +112,8 @@ class MinioStore(JsonMixin):
             raise TransientError(f"MinIO at {self.endpoint} answered {exc.status_code}; retry") from exc
         except HTTPError as exc:
             raise TransientError(
-                f"cannot reach MinIO at {self.endpoint} ({type(exc).__name__}); is it running?"
+                f"cannot reach MinIO at {self.endpoint} ({type(exc).__name__}, after retries within about "
+                f"{self.deadline_s:.0f} s); is it running? The call is retried later"
             ) from exc
 
     @staticmethod
@@ -213,3 +225,18 @@ class MinioStore(JsonMixin):
         self.stat(key)  # a link to nothing helps nobody: fail clearly instead
         expires = timedelta(seconds=expires_s or self.presign_expiry_s)
         return self._call(self.presigner.presigned_get_object, self.bucket, key, expires=expires, key=key)
+
+
+def _http_client(secure: bool, connect_timeout_s: float, read_timeout_s: float, retries: int, backoff_s: float):
+    """The SDK's connection pool with our deadlines: the same settings as minio's default otherwise."""
+    import urllib3
+
+    kwargs = {}
+    if secure:
+        import certifi
+
+        kwargs = {"cert_reqs": "CERT_REQUIRED", "ca_certs": os.environ.get("SSL_CERT_FILE") or certifi.where()}
+    retry = urllib3.Retry(total=retries, connect=retries, read=retries, status=retries, backoff_factor=backoff_s,
+                          status_forcelist=[500, 502, 503, 504], raise_on_status=True)
+    return urllib3.PoolManager(timeout=urllib3.Timeout(connect=connect_timeout_s, read=read_timeout_s),
+                               maxsize=10, retries=retry, **kwargs)

@@ -40,7 +40,7 @@ from starlette.exceptions import HTTPException
 from starlette.requests import ClientDisconnect
 
 from newsroom.config import Settings
-from newsroom.errors import ConfigError, InvalidKeyError, NewsroomError, ObjectNotFoundError
+from newsroom.errors import ConfigError, InvalidKeyError, NewsroomError, ObjectNotFoundError, TransientError
 from newsroom.layout import StoryLayout
 from newsroom.manifest import Manifest
 from newsroom.storage import ObjectStore, open_store
@@ -222,6 +222,22 @@ def create_app(settings: Settings, launcher: Launcher, store: ObjectStore | None
         except LaunchError as exc:
             raise unavailable(str(exc)) from None
 
+    storage_timeout = settings.webhook_storage_timeout_s
+
+    async def on_store(fn: Any, *args: Any, **kwargs: Any) -> Any:
+        """Call the (blocking) object store in a thread for at most webhook_storage_timeout_s: a stalled store
+        is a 503 with Retry-After, not a request that hangs. Its own errors pass through, except transient
+        ones (the store's client gave up after its retries), which are a 503 as well."""
+        try:
+            return await asyncio.wait_for(run_in_threadpool(fn, *args, **kwargs), storage_timeout)
+        except TimeoutError:
+            log.warning("the object store did not answer within %.0f s (%s)", storage_timeout,
+                        getattr(fn, "__name__", "call"))
+            raise unavailable(f"the object store did not answer within {storage_timeout:.0f} s: retry in "
+                              f"{RETRY_AFTER_S} s") from None
+        except TransientError as exc:
+            raise unavailable(f"object store unavailable: {exc}") from None
+
     def authenticate(request: Request) -> auth.SignedRequest:
         """Check the v2 signature from the request line and headers alone: not one body byte is read here."""
         if "transfer-encoding" in request.headers:
@@ -280,7 +296,7 @@ def create_app(settings: Settings, launcher: Launcher, store: ObjectStore | None
         if not key.startswith(prefixes):
             raise ApiError(422, f"{what} {key!r} is outside the allowed prefixes {', '.join(prefixes)}")
         try:
-            info = await run_in_threadpool(objects.stat, key)
+            info = await on_store(objects.stat, key)
         except ObjectNotFoundError:
             raise ApiError(422, f"{what} {key!r} does not exist in the bucket: upload it first") from None
         except NewsroomError as exc:
@@ -362,8 +378,8 @@ def create_app(settings: Settings, launcher: Launcher, store: ObjectStore | None
             with tempfile.NamedTemporaryFile(prefix="newsroom-upload-") as tmp:
                 sha256 = await receive_upload(request, signed, tmp)
                 try:
-                    await run_in_threadpool(objects.put_file, key, tmp.name,
-                                            metadata={"sha256": sha256, "filename": name.original})
+                    await on_store(objects.put_file, key, tmp.name,
+                                   metadata={"sha256": sha256, "filename": name.original})
                 except NewsroomError as exc:
                     raise unavailable(f"object store unavailable: {exc}") from None
         except BaseException as exc:
@@ -410,7 +426,7 @@ def create_app(settings: Settings, launcher: Launcher, store: ObjectStore | None
         status = StoryStatus(id=run.id, state=run.state, state_name=run.state_name, message=run.message,
                              source_key=run.parameters.get("source"), ui_url=run.ui_url)
         try:
-            record = await run_in_threadpool(objects.get_json, run_record_key(run.id))
+            record = await on_store(objects.get_json, run_record_key(run.id))
         except ObjectNotFoundError:
             return status
         except NewsroomError as exc:
@@ -418,7 +434,10 @@ def create_app(settings: Settings, launcher: Launcher, store: ObjectStore | None
         status.story_id = record.get("story_id")
         status.note = record.get("note")
         if status.story_id:
-            status.outputs = await run_in_threadpool(_outputs, objects, status.story_id)
+            try:
+                status.outputs = await on_store(_outputs, objects, status.story_id)
+            except NewsroomError as exc:
+                raise unavailable(f"object store unavailable: {exc}") from None
         return status
 
     @app.post("/v1/storage-events", status_code=202, response_model=EventsAccepted, responses=_ERRORS,
@@ -452,9 +471,9 @@ def create_app(settings: Settings, launcher: Launcher, store: ObjectStore | None
         except TimeoutError:
             prefect_ok = False
         try:
-            await run_in_threadpool(objects.exists, f"{RUNS_PREFIX}/healthz.json")
+            await on_store(objects.exists, f"{RUNS_PREFIX}/healthz.json")
             storage_ok = True
-        except NewsroomError:
+        except (ApiError, NewsroomError):
             storage_ok = False
         health = Health(ok=prefect_ok and storage_ok, prefect=prefect_ok, storage=storage_ok)
         return JSONResponse(health.model_dump(), status_code=200 if health.ok else 503)
