@@ -28,5 +28,7 @@ def run_stage(stage_flow: Any, deployment: str, **parameters: Any) -> Any:
     run = run_deployment(deployment, parameters=parameters, timeout=None)
     if run.state is None or not run.state.is_completed():
         state = run.state.name if run.state else "unknown"
-        raise StageRunFailed(f"the {deployment} stage (flow run {run.id}) ended {state}: open it in the Prefect UI")
+        why = f" ({run.state.message})" if run.state is not None and run.state.message else ""
+        raise StageRunFailed(f"the {deployment} stage (flow run {run.id}) ended {state}{why}: open it in the "
+                             "Prefect UI")
     return None
