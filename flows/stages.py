@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from newsroom.errors import NewsroomError, TransientError
-from newsroom.inbox import is_transient_failure
+from newsroom.errors import NewsroomError, TransientError, is_transient_failure
 from tasks.common import settings
 
 
