@@ -99,25 +99,26 @@ class Narration:
 
 
 def sentences(text: str, profile: LanguageProfile) -> list[str]:
-    """`text` cut into sentences at the profile's sentence marks (an abbreviation's full stop ends none)."""
-    marks = re.escape(profile.sentence_marks)
-    pattern = rf"(?<=[{marks}])[{re.escape(_CLOSERS)}]*\s+" if profile.spaced else rf"(?<=[{marks}])[{re.escape(_CLOSERS)}]*"
+    """`text` cut into sentences at the profile's sentence marks (closing quotes stay with their sentence; in
+    spaced languages an abbreviation's or an initial's full stop ends none)."""
+    marks, closers = re.escape(profile.sentence_marks), re.escape(_CLOSERS)
+    boundary = re.compile(rf"[{marks}]+[{closers}]*" + (r"(?=\s|$)" if profile.spaced else ""))
     out: list[str] = []
-    pending = ""
-    for piece in (p for p in re.split(f"({pattern})", text) if p):
-        if re.fullmatch(pattern, piece):
-            pending += piece.rstrip() if not profile.spaced else piece.strip()
-            last = pending.split()[-1].rstrip(".").lower() if pending.split() else ""
-            if profile.spaced and pending.endswith(".") and (last in profile.voice.abbreviations or len(last) == 1):
-                pending += " "
+    start = 0
+    for match in boundary.finditer(text):
+        piece = text[start:match.end()].strip()
+        if profile.spaced and match.group().startswith(".") and len(match.group()) == 1:
+            words = piece.split()
+            last = words[-1].rstrip(".").lower() if words else ""
+            if last in profile.voice.abbreviations or len(last) == 1 or re.fullmatch(r"(?:[a-z]\.)+[a-z]", last):
                 continue
-            out.append(pending.strip())
-            pending = ""
-        else:
-            pending += piece
-    if pending.strip():
-        out.append(pending.strip())
-    return [s for s in out if s]
+        if piece:
+            out.append(piece)
+        start = match.end()
+    rest = text[start:].strip()
+    if rest:
+        out.append(rest)
+    return out
 
 
 def estimate_s(text: str, profile: LanguageProfile) -> float:

@@ -30,6 +30,7 @@ from typing import Any
 
 from newsroom import lang
 from newsroom.errors import MediaRefusedError, NewsroomError
+from newsroom.storage.keys import story_id_from_sha256
 
 MAX_ARTICLE_BYTES = 512 * 1024  # a long feature is ~50 KB of Markdown
 MAX_PARAGRAPHS = 200
@@ -247,4 +248,4 @@ def article_story_id(article: Article, image_sha256: list[str]) -> str:
     content = {**article.to_dict(), "images": [{"caption": i.caption, "credit": i.credit, "sha256": h}
                                                for i, h in zip(article.images, image_sha256, strict=True)]}
     canonical = json.dumps(content, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
-    return hashlib.sha256(b"article\n" + canonical.encode("utf-8")).hexdigest()[:20]
+    return story_id_from_sha256(hashlib.sha256(b"article\n" + canonical.encode("utf-8")).hexdigest())

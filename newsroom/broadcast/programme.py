@@ -19,7 +19,13 @@ from pathlib import Path
 
 from newsroom.audio import loudness
 from newsroom.audio.loudness import Loudness, LoudnessTarget
-from newsroom.broadcast.segment import AUDIO_RATE_HZ, SEGMENT_FPS, SEGMENT_SIZE, LowerThird, lower_third_filter
+from newsroom.broadcast.segment import (
+    AUDIO_RATE_HZ,
+    SEGMENT_FPS,
+    SEGMENT_SIZE,
+    LowerThird,
+    lower_third_filter,
+)
 from newsroom.errors import ConfigError, MediaError
 from newsroom.media import Progress, probe, run_ffmpeg
 from newsroom.media.graph import Filter, FilterGraph
@@ -86,8 +92,8 @@ def _sounds(parts: Sequence[Part], durations: Sequence[float], inputs: list[str]
 def _join_audio(graph: FilterGraph, sounds: Sequence[tuple[str, list[Filter]]]) -> None:
     labels = []
     for i, (stream, filters) in enumerate(sounds):
-        graph.chain(stream, filters, f"a{i}")
-        labels.append(f"a{i}")
+        graph.chain(stream, filters, f"sound{i}")
+        labels.append(f"sound{i}")
     graph.chain(labels, Filter("concat", n=len(labels), v=0, a=1), "ca")
 
 
@@ -129,8 +135,8 @@ def assemble_programme(
         labels = []
         for i, (part, duration) in enumerate(zip(parts, durations, strict=True)):
             graph.chain(f"{i}:v", [*part.filters, *_fit(size, fps), Filter("trim", duration=f"{duration:.4f}"),
-                                   Filter("setpts", "PTS-STARTPTS")], f"v{i}")
-            labels.append(f"v{i}")
+                                   Filter("setpts", "PTS-STARTPTS")], f"part{i}")
+            labels.append(f"part{i}")
         graph.chain(labels, Filter("concat", n=len(labels), v=1, a=0), "cv")
         _join_audio(graph, sounds)
         if measured is not None:

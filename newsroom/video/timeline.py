@@ -154,6 +154,7 @@ def _events(track, channel: str) -> list[tuple[int, list[_Line], list[str]]]:
     children = list(track)
     at = 0
     skip_next = False
+    last_name = ""
     for i, child in enumerate(children):
         if isinstance(child, otio.schema.Transition):
             continue
@@ -173,17 +174,17 @@ def _events(track, channel: str) -> list[tuple[int, list[_Line], list[str]]]:
         if before is not None:
             into = round(before.in_offset.value)
             length = into + round(before.out_offset.value)
-            previous = events[-1]
-            a = previous[1][0]
+            a = events[-1][1][-1]  # the outgoing clip: the last line of the event before
             lines = [_Line(a.reel, channel, "C", a.source_out, a.source_out, a.record_out, a.record_out),
                      _Line(_reel(child), channel, "D", s_in - into, s_out, rec_in - into, rec_out, length)]
-            comments = [f"* FROM CLIP NAME:  {previous[2][0].split(':', 1)[1].strip()}",
-                        f"* TO CLIP NAME:  {child.name}", *([f"* SOURCE FILE: {url}"] if url else [])]
+            comments = [f"* FROM CLIP NAME:  {last_name}", f"* TO CLIP NAME:  {child.name}",
+                        *([f"* SOURCE FILE: {url}"] if url else [])]
             events.append((rec_in - into, lines, comments))
         else:
             lines = [_Line(_reel(child), channel, "C", s_in, s_out, rec_in, rec_out)]
             events.append((rec_in, lines, [f"* FROM CLIP NAME:  {child.name}", *([f"* SOURCE FILE: {url}"] if url else [])]))
         skip_next = after is not None
+        last_name = child.name
         at += frames
     return events
 
