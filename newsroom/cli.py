@@ -489,12 +489,12 @@ def _check_article(source: str, images: list[str], language: str) -> None:
     if path.stat().st_size > MAX_ARTICLE_BYTES:
         raise ArticleRefusedError(f"{path.name} is over the {MAX_ARTICLE_BYTES:,}-byte limit for an article")
     read = parse_article(path.read_bytes(), name=path.name, language=language)
-    local = [Path(i).expanduser() for i in images]
-    local += [path.parent / i.file for i in read.images[len(images):] if i.file]
-    missing = [str(p) for p in local if not p.exists() and (p.is_absolute() or str(p).startswith((".", "~", "/")))]
+    local = [path.parent / i.file for i in read.images[len(images):] if i.file]  # the article's own files
+    missing = [str(p) for p in local if not p.is_file()]
     if missing:
         raise NewsroomError(f"image {missing[0]} does not exist: check the path (relative to the article)")
-    gate_images([p for p in local if p.exists()])
+    local += [Path(i).expanduser() for i in images if Path(i).expanduser().is_file()]  # others may be object keys
+    gate_images(local)
 
 
 @app.command("article")

@@ -2,10 +2,12 @@
 
 | file | scikit-image | licence |
 |---|---|---|
-| astronaut.jpg | `astronaut()`: Eileen Collins, NASA portrait | public domain (NASA) |
 | rocket.jpg | `rocket()`: a Falcon 9 on the launch pad, SpaceX | public domain (released by SpaceX) |
 | deep-field.jpg | `hubble_deep_field()`: Hubble eXtreme Deep Field, NASA | public domain (NASA) |
+| cat.jpg | `chelsea()`: Chelsea the cat, Stefan van der Walt | CC0 |
 | coffee.jpg | `coffee()`: a cup of coffee, Rachel Michetti | CC0 |
+
+The article's text is fictional (a sample); the captions describe the pictures.
 
 Run: .venv/bin/python samples/article/make_images.py
 """
@@ -18,8 +20,8 @@ from PIL import Image
 from skimage import data
 
 OUT = Path(__file__).resolve().parent / "images"
-PICTURES = {"astronaut.jpg": data.astronaut, "rocket.jpg": data.rocket, "deep-field.jpg": data.hubble_deep_field,
-            "coffee.jpg": data.coffee}
+PICTURES = {"rocket.jpg": data.rocket, "deep-field.jpg": data.hubble_deep_field,
+            "cat.jpg": data.chelsea, "coffee.jpg": data.coffee}
 
 
 def main() -> None:
