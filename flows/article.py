@@ -16,7 +16,7 @@ from pydantic import Field
 from newsroom.params import IngestLanguage, LoudnessProfile
 from tasks.article import anchor_read, assemble, covers, narrate, pictures, receive_article
 from tasks.common import publish_manifest
-from tasks.reports import summarise_programme
+from tasks.reports import record_run, summarise_programme
 
 AnchorParts = Literal["none", "intro", "outro", "both"]
 
@@ -28,6 +28,7 @@ def article(
     language: IngestLanguage = "auto",
     target_s: Annotated[float, Field(ge=5, le=600)] = 60.0,
     anchor: AnchorParts = "intro",
+    condense: bool = False,
     portrait_key: str = "",
     loudness: LoudnessProfile = "broadcast",
 ) -> str:
@@ -43,6 +44,8 @@ def article(
         target_s: About how long the narration runs: the paragraphs are trimmed by whole sentences to fit.
         anchor: The digital anchor reads the standfirst before the story (intro), the article's `outro` after
             it (outro), both, or none.
+        condense: Let the draft model shorten paragraphs towards target_s; a shortened paragraph is used only
+            when every number and name in it is the article's (else its own sentences are read).
         portrait_key: Object key of the anchor's portrait; empty for the public-domain portrait that ships.
         loudness: broadcast = EBU R128 (-23 LUFS, true peak <= -1 dBTP); web = -16 LUFS.
 
@@ -50,7 +53,8 @@ def article(
         The story id (from the article's content hash); outputs live under stories/<story id>/article/.
     """
     source = receive_article(article, list(images or []), language)
-    narration = narrate(source, target_s)
+    record_run(source.story_id, article, "running")
+    narration = narrate(source, target_s, condense)
     portrait = portrait_key or None
     intro = anchor_read.submit(source, "intro", portrait) if anchor in ("intro", "both") else None
     outro = anchor_read.submit(source, "outro", portrait) if anchor in ("outro", "both") else None
@@ -61,4 +65,5 @@ def article(
     made = cover.result()
     publish_manifest(source.story_id)
     summarise_programme(source.story_id, source.article.title, video, made.wide)
+    record_run(source.story_id, article, "done")
     return source.story_id

@@ -16,7 +16,7 @@ from newsroom.layout import BULLETIN_ROUTE
 from newsroom.params import IngestLanguage, LoudnessProfile
 from tasks.bulletin import assemble, read_item, receive_bulletin
 from tasks.common import publish_manifest
-from tasks.reports import summarise_programme
+from tasks.reports import record_run, summarise_programme
 
 
 @flow(name="bulletin", log_prints=False, validate_parameters=True)
@@ -39,10 +39,12 @@ def bulletin(
         The story id (from the items' content hash); outputs live under stories/<story id>/bulletin/.
     """
     source = receive_bulletin(list(items), language)
+    record_run(source.story_id, "bulletin", "running")
     # One after another: each read keeps the machine's cores busy (voice, then the anchor's frames).
     reads = [read_item(source.story_id, n, item, source.language, portrait_key or None)
              for n, item in enumerate(source.items, 1)]
     video = assemble(source, reads, loudness)
     publish_manifest(source.story_id)
     summarise_programme(source.story_id, source.items[0].headline, video, None, BULLETIN_ROUTE)
+    record_run(source.story_id, "bulletin", "done")
     return source.story_id

@@ -507,6 +507,8 @@ def article_cmd(
     target_s: Annotated[float, typer.Option(help="About how long the narration runs (s).")] = 60.0,
     anchor: Annotated[AnchorChoice, typer.Option(help="Anchor intro (standfirst), outro, both or none.")] = (
         AnchorChoice.intro),
+    condense: Annotated[bool, typer.Option(help="Let the draft model shorten paragraphs (numbers and names "
+                                                "checked against the article).")] = False,
     portrait: Annotated[str | None, typer.Option(help="Object key of the anchor's portrait.")] = None,
     loudness: Annotated[LoudnessChoice, typer.Option(help="broadcast (-23 LUFS) or web (-16 LUFS).")] = (
         LoudnessChoice.broadcast),
@@ -521,7 +523,7 @@ def article_cmd(
     store = open_store()
     with err.status(f"making a video of {source} (Prefect flow 'article')..."):
         story_id = _run_flow(article_flow, source, images=list(image or []), language=language.value,
-                             target_s=target_s, anchor=anchor.value, portrait_key=portrait or "",
+                             target_s=target_s, anchor=anchor.value, condense=condense, portrait_key=portrait or "",
                              loudness=loudness.value)
     _print_outputs(store, story_id)
     if out:

@@ -100,7 +100,8 @@ class StoryLayout:
     narration_speech = File(ARTICLE, "narration-speech.json")  # what is read, word timings, paragraph spans
     article_anchor_intro = File(ARTICLE, "anchor-intro.mp4")  # the anchor reads the standfirst
     article_anchor_outro = File(ARTICLE, "anchor-outro.mp4")
-    article_anchor_speech = File(ARTICLE, "anchor-speech.json")  # the anchor parts' timings
+    article_intro_speech = File(ARTICLE, "anchor-intro.json")  # the anchor parts' speech timings
+    article_outro_speech = File(ARTICLE, "anchor-outro.json")
     article_pictures = File(ARTICLE, "pictures.mp4")  # the narrated pictures, 16:9, no sound, no text
     article_pictures_vertical = File(ARTICLE, "pictures-vertical.mp4")
     article_shots = File(ARTICLE, "shots.json")  # which picture when, its plate and window, faces found

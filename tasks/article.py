@@ -21,6 +21,7 @@ from newsroom.article import (
     plan_narration,
     speak_narration,
 )
+from newsroom.article.narration import trim_plan
 from newsroom.article.source import MAX_ARTICLE_BYTES, ArticleRefusedError
 from newsroom.article.video import (
     article_timeline,
@@ -151,12 +152,21 @@ def _voice_ref(voice) -> ModelRef | None:
 
 
 @retrying_task(name="narrate-article", cache_policy=RESUMABLE, timeout_seconds=3600)
-def narrate(source: ArticleSource, target_s: float | None) -> NarrationRef:
-    """narration.wav and its timings: the article's paragraphs (trimmed by whole sentences to `target_s`),
-    read by the language's anchor voice."""
+def narrate(source: ArticleSource, target_s: float | None, condense: bool = False) -> NarrationRef:
+    """narration.wav and its timings: the article's paragraphs (trimmed by whole sentences to `target_s`; with
+    `condense`, first shortened by the draft model where every number and name stays the article's), read by
+    the language's anchor voice."""
     layout = StoryLayout(source.story_id)
     voice = _voice(source.article.language)
-    plan = plan_narration(source.article, target_s)
+    plan = plan_narration(source.article, None if condense else target_s)
+    if condense and target_s is not None and plan.estimated_s > target_s:
+        from newsroom.article.narration import condense as shorten
+        from newsroom.article.narration import llm_condenser
+        from tasks.broadcast import _backend
+
+        plan = shorten(plan, source.article, llm_condenser(_backend(), seed=settings().llm_seed), target_s)
+        if plan.estimated_s > target_s:  # still long: trim what is left by whole sentences
+            plan = trim_plan(plan, source.article, target_s)
     with scratch_dir() as tmp:
         narration = speak_narration(plan, voice, tmp / StoryLayout.narration_wav.name, workdir=tmp,
                                     progress=ProgressArtifact("Reading the article"))
@@ -188,7 +198,7 @@ def anchor_read(source: ArticleSource, part: str, portrait_key: str | None = Non
         return None
     layout = StoryLayout(source.story_id)
     key = layout.article_anchor_intro if part == "intro" else layout.article_anchor_outro
-    timings_key = layout.article_anchor_speech.removesuffix(".json") + f"-{part}.json"
+    timings_key = layout.article_intro_speech if part == "intro" else layout.article_outro_speech
     with scratch_dir() as tmp:
         voice = _voice(article.language)
         speech = voice.synthesize(speakable(text, article.language), tmp / "anchor.wav")

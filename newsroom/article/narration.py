@@ -165,6 +165,17 @@ def plan_narration(article: Article, target_s: float | None) -> NarrationPlan:
     return NarrationPlan(parts, article.language, estimated)
 
 
+def trim_plan(plan: NarrationPlan, article: Article, target_s: float) -> NarrationPlan:
+    """A (condensed) plan trimmed by whole sentences to about `target_s`, like `plan_narration` trims the
+    article: its parts read as the paragraphs of an article."""
+    from dataclasses import replace
+
+    shortened = replace(article, paragraphs=tuple(p.text for p in plan.parts))
+    trimmed = plan_narration(shortened, target_s)
+    parts = tuple(NarrationPart(plan.parts[p.paragraph].paragraph, p.text) for p in trimmed.parts)
+    return NarrationPlan(parts, plan.language, trimmed.estimated_s, plan.condensed)
+
+
 # --------------------------------------------------------------------------- grounding
 
 
@@ -289,3 +300,25 @@ def _read_wav(path: str | Path) -> tuple[np.ndarray, int]:
 def paragraph_at(spans: Sequence[Span], time_s: float) -> int | None:
     """The paragraph being read at `time_s` of the narration (None in a pause)."""
     return next((s.paragraph for s in spans if s.start_s <= time_s < s.end_s), None)
+
+
+CONDENSE_MAX_TOKENS = 400
+_CONDENSE_SCHEMA = {"type": "object", "properties": {"text": {"type": "string"}}, "required": ["text"]}
+
+
+def llm_condenser(backend: Any, *, seed: int = 42) -> Condenser:
+    """A `Condenser` over a news-draft backend (`newsroom.llm.load_backend`): one call per paragraph with the
+    versioned `condense` prompt of the paragraph's language; `condense` still checks every answer."""
+    from newsroom.llm import load_prompt, parse_json
+
+    def shorten(paragraph: str, seconds: float, profile: LanguageProfile) -> str:
+        prompt = load_prompt("condense", profile.code)
+        units = max(5, round(seconds * profile.draft.units_per_s))
+        messages = prompt.messages(paragraph=paragraph, units=units)
+        reply = backend.complete(messages, schema=_CONDENSE_SCHEMA, max_tokens=CONDENSE_MAX_TOKENS, seed=seed)
+        text = parse_json(reply).get("text")
+        if not isinstance(text, str):
+            raise ValueError("the model's answer has no text")
+        return text
+
+    return shorten

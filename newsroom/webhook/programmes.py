@@ -39,6 +39,7 @@ class ArticleRequest(BaseModel):
     language: IngestLanguage = Field("auto", description="The article's language: auto, or a profile's code.")
     target_s: float = Field(60.0, ge=5, le=MAX_TARGET_S, description="About how long the narration runs.")
     anchor: Literal["none", "intro", "outro", "both"] = Field("intro", description="Anchor intro/outro.")
+    condense: bool = Field(False, description="Let the draft model shorten paragraphs (numbers and names checked).")
     portrait_key: ObjectKey | None = Field(None, description="Object key of the anchor's portrait image.")
     loudness: LoudnessProfile = Field("broadcast", description="broadcast (-23 LUFS) or web (-16 LUFS).")
     cms_ref: CmsRef | None = Field(None, description="The CMS's own id; added to the run's tags.")
@@ -55,7 +56,7 @@ class ArticleRequest(BaseModel):
 
     def flow_parameters(self) -> dict[str, Any]:
         return {"article": self.article_key, "images": list(self.image_keys), "language": self.language,
-                "target_s": self.target_s, "anchor": self.anchor, "portrait_key": self.portrait_key or "",
+                "target_s": self.target_s, "anchor": self.anchor, "condense": self.condense, "portrait_key": self.portrait_key or "",
                 "loudness": self.loudness}
 
 
