@@ -429,3 +429,54 @@ def test_the_cli_refuses_hostile_articles_before_any_work(tmp_path, case, messag
     lines = [line for line in result.stderr.splitlines() if line.strip()]
     assert len(lines) == 1 and lines[0].startswith("error:") and message in lines[0], result.stderr
     assert not (tmp_path / "store").exists() and not (tmp_path / "out").exists()
+
+
+@pytest.mark.slow
+def test_the_draft_model_condenses_only_within_the_article():
+    """The quick 0.5B draft model shortens long paragraphs; whatever it writes, what is kept is grounded."""
+    from newsroom.article.narration import condense, llm_condenser
+    from newsroom.llm import load_backend
+
+    article = Article("River path reopens", "", "en", (
+        "The city reopened the river bike path on Monday after four months of repairs that cost 2.5 million "
+        "dollars. Mayor Ana Ruiz cut the ribbon at the north gate, where about 300 riders had waited since "
+        "seven in the morning. She said the path would now stay open every day of the year.",
+        "Workers replaced 12 kilometres of cracked surface with smooth asphalt and painted new lane markings. "
+        "The parks department says the new surface should last at least fifteen years, twice as long as the "
+        "old one, and that night lighting will follow in the autumn.",
+    ), ())
+    plan = plan_narration(article, None)
+    condensed = condense(plan, article, llm_condenser(load_backend(Settings(llm_model="qwen2.5-0.5b-instruct"))), 15)
+    assert [p.paragraph for p in condensed.parts] == [0, 1]
+    for part in condensed.parts:
+        assert ungrounded(part.text, article) == [], part.text
+    assert condensed.estimated_s <= plan.estimated_s
+
+
+def test_an_article_in_the_bucket_finds_its_pictures_by_key_and_by_file(tmp_path):
+    """What the UI and the webhook start: the article is a key; its pictures are keys it names, files beside
+    it, or keys given in order (which keep the article's captions)."""
+    from newsroom.storage import LocalStore
+    from tasks.article import receive_article
+
+    store = LocalStore(tmp_path / "store")
+    names = write_images(tmp_path / "images")
+    for name in names:
+        store.put_file(f"inbox/articles/images/{name}", tmp_path / "images" / name)
+    store.put_file("uploads/2026/x/other.png", tmp_path / "images" / "shapes.png")
+    text = ("---\ntitle: River\nimages:\n  - {file: images/portrait.jpg, caption: The mayor}\n"
+            "  - {key: inbox/articles/images/shapes.png, caption: Lanes}\n---\nOne.\n\nTwo.\n")
+    store.put_bytes("inbox/articles/river.md", text.encode())
+    with local_store(tmp_path / "store"):
+        got = receive_article.fn("inbox/articles/river.md", [], "auto")
+        assert [i.caption for i in got.article.images] == ["The mayor", "Lanes"]
+        assert [k.rsplit("/", 1)[1] for k in got.image_keys] == ["01.jpg", "02.png"]
+        assert all(store.exists(k) for k in got.image_keys)
+        replaced = receive_article.fn("inbox/articles/river.md", ["uploads/2026/x/other.png"], "auto")
+        assert replaced.article.images[0].caption == "The mayor" and replaced.story_id != got.story_id
+        with pytest.raises(ArticleError, match="image 2 .* cannot be found"):
+            receive_article.fn("inbox/articles/river.md", ["uploads/2026/x/other.png", "inbox/nope.jpg"], "auto")
+        store.put_bytes("inbox/articles/fake.md", text.replace("portrait.jpg", "notes.jpg").encode())
+        store.put_bytes("inbox/articles/images/notes.jpg", b"just some notes\n" * 20)
+        with pytest.raises(MediaRefusedError, match="not a JPEG"):
+            receive_article.fn("inbox/articles/fake.md", [], "auto")
