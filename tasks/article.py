@@ -10,6 +10,8 @@ from dataclasses import asdict
 from functools import cache
 from pathlib import Path
 
+from prefect.cache_policies import NO_CACHE
+
 from newsroom import media
 from newsroom.article import (
     Article,
@@ -101,7 +103,7 @@ def _image_sources(article: Article, images: list[str], article_spec) -> list[tu
     return out
 
 
-@retrying_task(name="receive-article", cache_policy=RESUMABLE)
+@retrying_task(name="receive-article", cache_policy=NO_CACHE)  # the article behind a name may change
 def receive_article(source: str, images: list[str] | None = None, language: str = "auto") -> ArticleSource:
     """Read the article (a path or a key), gate and hash its pictures, store them under the story the
     content hash names, and record the article in the manifest."""

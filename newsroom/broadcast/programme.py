@@ -50,7 +50,7 @@ class Part:
 
 
 @dataclass(frozen=True, slots=True)
-class Programme:
+class RenderedProgramme:
     """The rendered programme: the soft-subtitled file and/or the burned copy, their measured loudness, and
     where each part starts (seconds on the programme's clock)."""
 
@@ -102,7 +102,7 @@ def assemble_programme(
     subtitles: str | Path | None = None, language: str = "en", lower_thirds: Sequence[LowerThird] = (),
     master_to: LoudnessTarget | None = None, size: tuple[int, int] = SEGMENT_SIZE, fps: float = SEGMENT_FPS,
     burn_margin_v_px: int | None = None, progress: Progress | None = None,
-) -> Programme:
+) -> RenderedProgramme:
     """`parts` one after another at `size` and `fps`, H.264 + 48 kHz stereo AAC. `out` gets the subtitles
     (SRT on the programme's clock) as a soft mov_text track, `burned` has them drawn in; give either or both."""
     if not parts:
@@ -191,5 +191,5 @@ def assemble_programme(
                             "-movflags", "+faststart", "-f", "mp4", str(joined)],
                            what="copying the re-mastered sound into the burned-in programme", output=joined)
                 joined.replace(other)
-    return Programme(Path(out) if out is not None else None, Path(burned) if burned is not None else None, result,
+    return RenderedProgramme(Path(out) if out is not None else None, Path(burned) if burned is not None else None, result,
                      tuple(starts), total)
