@@ -154,3 +154,11 @@ def test_mandarin_bulletin_of_three_items(prefect_harness, tmp_path_factory):
     spoken = plain("".join(normalize_text(speakable(i.text, "zh"), "zh") for i in items))
     text = plain(normalize_text(heard(made, "base", "zh"), "zh"))
     assert jiwer.cer(spoken, text) <= MAX_CER_ZH, text
+
+
+def test_language_profiles_stay_hashable():
+    """Profiles are cache keys (e.g. the transcriber's house style): their spoken forms must not break that."""
+    from newsroom import lang
+
+    assert len({hash(p) for p in lang.PROFILES.values()}) == len(lang.PROFILES)
+    assert all(hash(p.spoken) for p in lang.PROFILES.values())

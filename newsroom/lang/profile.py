@@ -62,7 +62,7 @@ def _no_map() -> Mapping[str, str]:
     return MappingProxyType({})
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, eq=False)  # hashed by identity, as profiles are (its tables are mappings)
 class SpokenForms:
     """What a written text needs before the voice reads it (`newsroom.lang.spoken.speakable`): written-out
     abbreviations, units after a number, and dates in the form the voice reads well. Numbers themselves are
