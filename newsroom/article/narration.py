@@ -260,6 +260,7 @@ def speak_narration(plan: NarrationPlan, voice: Any, out_wav: str | Path, *, wor
     phonemes: list[PhonemeTiming] = []
     rate = 0
     at = 0  # samples so far
+    with_phonemes = True  # phoneme timings tile the WAV only when every part has them
     for n, part in enumerate(plan.parts):
         speech = voice.synthesize(speakable(part.text, plan.language), workdir / f"part-{n:03d}.wav")
         audio, rate_n = _read_wav(speech.path)
@@ -268,8 +269,8 @@ def speak_narration(plan: NarrationPlan, voice: Any, out_wav: str | Path, *, wor
         rate = rate_n
         gap = round((LEAD_IN_S if n == 0 else PARAGRAPH_PAUSE_S) * rate)
         pieces.append(np.zeros(gap, dtype=np.float32))
-        if phonemes or gap:
-            phonemes.append(PhonemeTiming(SILENCE, at / rate, (at + gap) / rate))
+        with_phonemes = with_phonemes and bool(speech.phonemes)
+        phonemes.append(PhonemeTiming(SILENCE, at / rate, (at + gap) / rate))
         at += gap
         offset = at / rate
         spans.append(Span(part.paragraph, offset, offset + len(audio) / rate))
@@ -285,7 +286,8 @@ def speak_narration(plan: NarrationPlan, voice: Any, out_wav: str | Path, *, wor
     at += tail
     write_wav(out_wav, np.concatenate(pieces), rate)
     engine = getattr(voice, "engine", "tts")
-    speech = Speech(str(out_wav), rate, at / rate, plan.language, engine, plan.text, tuple(phonemes), tuple(words))
+    speech = Speech(str(out_wav), rate, at / rate, plan.language, engine, plan.text,
+                    tuple(phonemes) if with_phonemes else (), tuple(words))
     return Narration(speech, tuple(spans), plan)
 
 
