@@ -38,6 +38,9 @@ LOWER_THIRD_TEXT_MAX_W_PX = SEGMENT_SIZE[0] - 2 * LOWER_THIRD_X_PX
 LOWER_THIRD_STYLES: dict[str, tuple[int, int, int, str]] = {
     "headline": (40, 30, 2, "h-th-90"),
     "name": (34, 26, 1, "h-th-150"),
+    # An article picture's caption and its credit below it, both above burned-in subtitles.
+    "caption": (32, 24, 2, "h-th-205"),
+    "credit": (22, 18, 1, "h-th-150"),
 }
 HEADLINE_SHOW_S = 6.0
 NAME_SHOW_S = 4.0

@@ -2,8 +2,17 @@
 
 from __future__ import annotations
 
+from types import MappingProxyType
+
 from newsroom.lang.numbers import NumberWords, frozen_map
-from newsroom.lang.profile import AsrRules, DraftRules, LanguageProfile, SubtitleRules, VoiceRules
+from newsroom.lang.profile import (
+    AsrRules,
+    DraftRules,
+    LanguageProfile,
+    SpokenForms,
+    SubtitleRules,
+    VoiceRules,
+)
 from newsroom.lang.scripts import CJK, LATIN
 
 CONJUNCTIONS = frozenset({
@@ -30,6 +39,35 @@ STOPWORDS = frozenset({
     "are", "was", "were", "be", "been", "it", "its", "this", "that", "these", "those", "as", "we", "you", "they",
     "he", "she", "i", "our", "their", "his", "her", "will", "would", "said", "says",
 })
+
+
+def day_ordinal(day: int) -> str:
+    """7 -> "7th", 22 -> "22nd": a date's day as a presenter reads it (the voice says "seventh")."""
+    suffix = "th" if 10 <= day % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(day % 10, "th")
+    return f"{day}{suffix}"
+
+
+# What is written out before the voice reads a script (news style: titles before names, Latin abbreviations,
+# units after numbers). "No." and "m" are left alone: they are words too ("No." ends sentences, "$5m").
+SPOKEN = SpokenForms(
+    words=MappingProxyType({
+        "Dr.": "Doctor", "Mr.": "Mister", "Mrs.": "Missus", "Prof.": "Professor", "Gov.": "Governor",
+        "Sen.": "Senator", "Rep.": "Representative", "Gen.": "General", "Lt.": "Lieutenant", "Capt.": "Captain",
+        "Sgt.": "Sergeant", "Jr.": "Junior", "Sr.": "Senior", "Mt.": "Mount", "Ave.": "Avenue", "Rd.": "Road",
+        "e.g.": "for example", "i.e.": "that is", "etc.": "et cetera", "vs.": "versus", "approx.": "approximately",
+        "Jan.": "January", "Feb.": "February", "Mar.": "March", "Apr.": "April", "Jun.": "June", "Jul.": "July",
+        "Aug.": "August", "Sep.": "September", "Sept.": "September", "Oct.": "October", "Nov.": "November",
+        "Dec.": "December",
+    }),
+    units=MappingProxyType({
+        "km": "kilometres", "km/h": "kilometres an hour", "mph": "miles an hour", "kg": "kilograms", "cm": "centimetres",
+        "mm": "millimetres", "ha": "hectares", "kW": "kilowatts", "MW": "megawatts", "GW": "gigawatts",
+        "kWh": "kilowatt hours", "bn": "billion",
+    }),
+    months=("January", "February", "March", "April", "May", "June", "July", "August", "September", "October",
+            "November", "December"),
+    iso_date="{month} {day}, {year}", day_month="the {day} of {month}", month_day="{month} {day}", day=day_ordinal,
+)
 
 PROFILE = LanguageProfile(
     code="en",
@@ -58,4 +96,5 @@ PROFILE = LanguageProfile(
     headline_stand_in=12,
     lower_third_chars=52,
     stopwords=STOPWORDS,
+    spoken=SPOKEN,
 )

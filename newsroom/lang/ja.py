@@ -3,8 +3,17 @@ voice with misaki's Japanese G2P (cutlet on MeCab + UniDic-lite, all offline).""
 
 from __future__ import annotations
 
+from types import MappingProxyType
+
 from newsroom.lang.numbers import NumberWords, frozen_map
-from newsroom.lang.profile import AsrRules, DraftRules, LanguageProfile, SubtitleRules, VoiceRules
+from newsroom.lang.profile import (
+    AsrRules,
+    DraftRules,
+    LanguageProfile,
+    SpokenForms,
+    SubtitleRules,
+    VoiceRules,
+)
 from newsroom.lang.scripts import HAN, KANA, KATAKANA
 
 # A cue or line may break before these conjunctions...
@@ -25,6 +34,9 @@ NUMBERS = NumberWords(
     minus="マイナス",
     percent="パーセント",
 )
+# Units after a number are read as words; dates written 2026-05-07 or 2026/5/7 become 2026年5月7日, which
+# the voice's number reader says as a date.
+SPOKEN = SpokenForms(units=MappingProxyType({"km": "キロメートル", "km/h": "キロメートル毎時", "kg": "キログラム", "cm": "センチメートル", "mm": "ミリメートル", "°C": "度", "℃": "度"}), iso_date="{year}年{month}月{day}日")
 
 PROFILE = LanguageProfile(
     code="ja",
@@ -59,4 +71,5 @@ PROFILE = LanguageProfile(
     glyph_em=1.0,
     headline_stand_in=30,
     lower_third_chars=28,
+    spoken=SPOKEN,
 )

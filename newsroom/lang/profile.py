@@ -7,7 +7,9 @@ registry in `newsroom.lang` lists them. Modules ask the profile (`profile(code).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from types import MappingProxyType
 
 from newsroom.lang.numbers import NumberWords
 from newsroom.lang.scripts import Script
@@ -56,6 +58,25 @@ class VoiceRules:
     range_word: str = ""  # "3-5" read as "3 <range_word> 5"
 
 
+def _no_map() -> Mapping[str, str]:
+    return MappingProxyType({})
+
+
+@dataclass(frozen=True, slots=True, eq=False)  # hashed by identity, as profiles are (its tables are mappings)
+class SpokenForms:
+    """What a written text needs before the voice reads it (`newsroom.lang.spoken.speakable`): written-out
+    abbreviations, units after a number, and dates in the form the voice reads well. Numbers themselves are
+    the voice normaliser's business (`newsroom.tts.text`)."""
+
+    words: Mapping[str, str] = field(default_factory=_no_map)  # a whole written word -> what is said ("Dr." -> "Doctor")
+    units: Mapping[str, str] = field(default_factory=_no_map)  # after a number: "km" -> "kilometres"
+    months: tuple[str, ...] = ()  # month names, January first (dates written with names are recognised)
+    iso_date: str = "{year}-{month}-{day}"  # how 2026-05-07 is written for the voice ({month}: name if `months`)
+    day_month: str = ""  # how "7 May" is written for the voice ("" leaves it)
+    month_day: str = ""  # how "May 7" is written for the voice
+    day: Callable[[int], str] = str  # a day of the month as written for the voice (7 -> "7th")
+
+
 @dataclass(frozen=True, slots=True)
 class DraftRules:
     """What the news draft is held to (`newsroom.llm.draft`)."""
@@ -94,6 +115,7 @@ class LanguageProfile:
     headline_stand_in: int  # words / characters of the transcript's first sentence used until a draft exists
     lower_third_chars: int  # characters a lower-third line holds at 1280 px
     stopwords: frozenset[str] = frozenset()  # left out of keyword matching (spaced languages)
+    spoken: SpokenForms = field(default_factory=SpokenForms)  # abbreviations, units and dates made speakable
 
     @property
     def spaced(self) -> bool:

@@ -3,8 +3,17 @@ voice with misaki's Mandarin G2P."""
 
 from __future__ import annotations
 
+from types import MappingProxyType
+
 from newsroom.lang.numbers import NumberWords, frozen_map
-from newsroom.lang.profile import AsrRules, DraftRules, LanguageProfile, SubtitleRules, VoiceRules
+from newsroom.lang.profile import (
+    AsrRules,
+    DraftRules,
+    LanguageProfile,
+    SpokenForms,
+    SubtitleRules,
+    VoiceRules,
+)
 from newsroom.lang.scripts import HAN
 
 CONJUNCTIONS = frozenset({
@@ -17,6 +26,9 @@ NUMBERS = NumberWords(
     units=frozen_map({"十": 10, "百": 100, "千": 1000, "万": 10_000, "亿": 100_000_000}),
     point="点",
 )
+# Units after a number are read as words; dates written 2026-05-07 or 2026/5/7 become 2026年5月7日, which
+# the voice's number reader says as a date.
+SPOKEN = SpokenForms(units=MappingProxyType({"km": "公里", "km/h": "公里每小时", "kg": "公斤", "cm": "厘米", "mm": "毫米", "°C": "摄氏度", "℃": "摄氏度"}), iso_date="{year}年{month}月{day}日")
 
 PROFILE = LanguageProfile(
     code="zh",
@@ -56,4 +68,5 @@ PROFILE = LanguageProfile(
     glyph_em=1.0,
     headline_stand_in=30,
     lower_third_chars=28,
+    spoken=SPOKEN,
 )
