@@ -81,6 +81,7 @@ PROFILE = LanguageProfile(
     numbers=NUMBERS,
     asr=AsrRules(),
     voice=VoiceRules(
+        espeak="en-us",
         engine="piper", voice="piper-joe-en", normaliser="english", sentence_marks=".!?", clause_marks=",;:",
         sentence_pause_s=0.25, max_chunk=40, abbreviations=ABBREVIATIONS,
     ),

@@ -55,6 +55,7 @@ PROFILE = LanguageProfile(
     # Not auto-detected unless NEWSROOM_LANGUAGES lists it: a newsroom opts in to a third language.
     asr=AsrRules(full_width=((",", "、"), ("?", "？"), ("!", "！")), detect_by_default=False),
     voice=VoiceRules(
+        espeak="ja",
         engine="kokoro", voice="jf_gongitsune", g2p="misaki-ja", normaliser="cjk", sentence_marks="。！？!?",
         clause_marks="、，,", sentence_pause_s=0.25, max_chunk=80, full_width_text=True, number_reader="numerals",
         segmenter="unidic", url_dot="ドット", range_word="から",

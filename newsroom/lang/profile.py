@@ -56,6 +56,7 @@ class VoiceRules:
     segmenter: str = ""  # "cjk" normaliser: word segmenter ("jieba")
     url_dot: str = " dot "  # how the dots of a URL are read
     range_word: str = ""  # "3-5" read as "3 <range_word> 5"
+    espeak: str = ""  # the espeak-ng voice that phonemises the language (reading a presenter's footage)
 
 
 def _no_map() -> Mapping[str, str]:

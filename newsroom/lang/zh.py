@@ -54,6 +54,7 @@ PROFILE = LanguageProfile(
     # catalogue (Alibaba Cloud's). Clear the rights before airing them commercially, or set
     # NEWSROOM_TTS_VOICES__ZH=kokoro:jm_kumo (Apache-2.0 weights).
     voice=VoiceRules(
+        espeak="cmn",
         engine="ttskit", voice="Aiyue", g2p="misaki-zh", normaliser="cjk", sentence_marks="。！？；!?;.",
         clause_marks="，、：,:", sentence_pause_s=0.20, max_chunk=80, full_width_text=True, number_reader="cn2an",
         segmenter="jieba", url_dot="点", range_word="至",
