@@ -120,27 +120,106 @@ def transcripts(draw, language: str, *, fast: bool = False) -> Transcript:
     )
 
 
+@st.composite
+def dialogues(draw, language: str) -> Transcript:
+    """A transcript whose sentences (Whisper's segments) are said by S1 or S2; a turn changes only after the
+    speaker has talked for at least a second (quick exchanges: see the hand-built dialogue tests)."""
+    t = draw(transcripts(language))
+    segments, speaker = [], "S1"
+    turn_start = t.segments[0].start if t.segments else 0.0
+    for seg in t.segments:
+        if seg.start - turn_start >= 1.0 and draw(st.booleans()):
+            speaker, turn_start = ("S2" if speaker == "S1" else "S1"), seg.start
+        segments.append(dataclasses.replace(
+            seg, speaker=speaker, words=tuple(dataclasses.replace(w, speaker=speaker) for w in seg.words)))
+    return dataclasses.replace(t, segments=tuple(segments))
+
+
+@st.composite
+def cuts_and_boundary(draw, t: Transcript) -> tuple[list[float], list[float]]:
+    """Scene cuts at least 0.4 s apart (as `detect_scenes` keeps them) anywhere in the clip, and at most one
+    boundary at the start of a segment after at least a second of speech (the anchor intro | the story)."""
+    cuts, at = [], 0.0
+    for gap in draw(st.lists(st.floats(0.4, 6.0), max_size=12)):
+        at += gap
+        if at < t.duration_s:
+            cuts.append(round(at, 3))
+    starts = [s.start for s in t.segments[1:] if s.start - t.segments[0].start >= 1.0]
+    boundary = [draw(st.sampled_from(starts))] if starts and draw(st.booleans()) else []
+    return cuts, boundary
+
+
 def _words(t: Transcript) -> list[str]:
     return [w.word for s in t.segments for w in s.words]
 
 
+def spoken_lines(cue: Cue, language: str) -> list[str]:
+    """The cue's lines without the dialogue dashes (when both lines of a two-line cue start with one)."""
+    dash = RULES[language].dialogue_dash
+    if len(cue.lines) == 2 and all(line.startswith(dash) for line in cue.lines):
+        return [line[len(dash):] for line in cue.lines]
+    return list(cue.lines)
+
+
+def _cue_words(cue: Cue, t: Transcript) -> list[Word]:
+    """The transcript words a cue holds (by position in the text: cues are checked to hold them in order)."""
+    words = [w for s in t.segments for w in s.words]
+    joiner = " " if t.language == "en" else ""
+    text = joiner.join(spoken_lines(cue, t.language)).replace(" ", "")
+    for k in range(len(words)):
+        acc, j = "", k
+        while j < len(words) and len(acc) < len(text):
+            acc += words[j].word
+            j += 1
+        if acc == text:
+            return words[k:j]
+    raise AssertionError(f"cue {cue.index} {cue.text!r} is not transcript words")
+
+
+def _jieba_ends(t: Transcript) -> set[int]:
+    """Character offsets where a jieba word ends, each run of one speaker in one segment cut on its own."""
+    import jieba
+
+    ends, at = set(), 0
+    for seg in t.segments:
+        runs: list[list[Word]] = []
+        for w in seg.words:
+            if runs and runs[-1][-1].speaker == w.speaker:
+                runs[-1].append(w)
+            else:
+                runs.append([w])
+        for run in runs:
+            for word in jieba.lcut("".join(w.word for w in run)):
+                at += len(word)
+                ends.add(at)
+    return ends
+
+
 def assert_text_preserved(cues: list[Cue], t: Transcript) -> None:
-    """Every word in exactly one cue, in order: English joined by spaces, Mandarin with none."""
+    """Every word in exactly one cue, in order: English joined by spaces, Mandarin with none; no line or cue
+    break inside a word (Mandarin: inside one of jieba's words)."""
     words = _words(t)
     if t.language == "en":
-        assert [w for c in cues for w in c.text.split()] == words
+        assert [w for c in cues for line in spoken_lines(c, "en") for w in line.split()] == words
         assert all(line == " ".join(line.split()) for c in cues for line in c.lines)
         return
-    assert "".join(c.text.replace("\n", "") for c in cues) == "".join(words)
-    assert not any(ch.isspace() for c in cues for ch in c.text.replace("\n", ""))
-    ends, at = set(), 0
+    lines = [line for c in cues for line in spoken_lines(c, t.language)]
+    assert "".join(lines) == "".join(words)
+    assert not any(ch.isspace() for line in lines for ch in line)
+    token_ends, at = set(), 0
     for w in words:
         at += len(w)
-        ends.add(at)
+        token_ends.add(at)
+    # A break falls where both a token and a jieba word end; where two such points are more than a line apart
+    # (tokens and words keep missing each other), between tokens (all tokens here are shorter than a line).
+    ends, before = set(), 0
+    for end in sorted(token_ends & _jieba_ends(t)):
+        ends |= {e for e in token_ends if before < e <= end} if end - before > RULES["zh"].max_chars_per_line else {end}
+        before = end
     at = 0
-    for c in cues:  # no word split between two cues (all tokens here are shorter than a line)
-        at += len(c.text.replace("\n", ""))
-        assert at in ends
+    for line in lines:
+        at += len(line)
+        assert at in ends, (line, words, cues)
 
 
 PROPERTY = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -162,8 +241,24 @@ def test_mandarin_cues_keep_every_rule(t, fps):
     assert_text_preserved(cues, t)
 
 
+@PROPERTY
+@given(language=st.sampled_from(("en", "zh")), fps=st.sampled_from(FPS_CHOICES), data=st.data())
+def test_dialogue_with_shot_changes_and_a_boundary_keeps_every_rule(language, fps, data):
+    t = data.draw(dialogues(language))
+    cuts, boundary = data.draw(cuts_and_boundary(t))
+    cues = build_cues(t, fps, shot_changes_s=cuts, boundaries_s=boundary)
+    assert validate_cues(cues, t, fps, shot_changes_s=cuts, boundaries_s=boundary) == []
+    assert_text_preserved(cues, t)
+    frames = [round(c * fps) for c in (*cuts, *boundary)]
+    for cue in cues:
+        start, end = round(cue.start_s * fps), round(cue.end_s * fps)
+        assert not any(start < b < end for b in (round(x * fps) for x in boundary))
+        assert start in frames or cue.start_s >= min(w.start for w in _cue_words(cue, t)) - 3 / fps - 1e-6
+
+
 # Rules that no speech, however fast, forces a cue to break.
-STRUCTURAL = {"empty", "line_length", "line_count", "spaces", "order", "overlap", "frame", "sync_start", "text"}
+STRUCTURAL = {"empty", "line_length", "line_count", "spaces", "order", "overlap", "frame", "sync_start", "text",
+              "word_split", "speaker", "dialogue", "boundary"}
 
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -172,6 +267,29 @@ def test_too_fast_speech_breaks_only_timing_rules(language, data):
     t = data.draw(transcripts(language, fast=True))
     cues = build_cues(t)
     broken = {v.rule for v in validate_cues(cues, t)}
+    assert not broken & STRUCTURAL, broken
+    assert_text_preserved(cues, t)
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(language=st.sampled_from(("en", "zh")), data=st.data())
+def test_quick_exchanges_never_mix_speakers(language, data):
+    """Speakers that change at any word, at any speed: a cue holds one speaker's words, or two speakers'
+    whole sentences on one dashed line each."""
+    t = data.draw(transcripts(language, fast=True))
+    flips = data.draw(st.lists(st.booleans(), min_size=len(_words(t)), max_size=len(_words(t))))
+    speaker, n, segments = "S1", 0, []
+    for seg in t.segments:
+        words = []
+        for w in seg.words:
+            speaker = ("S2" if speaker == "S1" else "S1") if flips[n] else speaker
+            words.append(dataclasses.replace(w, speaker=speaker))
+            n += 1
+        segments.append(dataclasses.replace(seg, words=tuple(words)))
+    t = dataclasses.replace(t, segments=tuple(segments))
+    cuts, boundary = data.draw(cuts_and_boundary(t))
+    cues = build_cues(t, shot_changes_s=cuts, boundaries_s=boundary)
+    broken = {v.rule for v in validate_cues(cues, t, shot_changes_s=cuts, boundaries_s=boundary)}
     assert not broken & STRUCTURAL, broken
     assert_text_preserved(cues, t)
 
@@ -471,7 +589,7 @@ def test_profile_line_mechanisms_width_particles_and_script_runs():
     particles, and a poor one inside a run of kanji (one compound word)."""
     from newsroom.lang import HAN
 
-    plain = dataclasses.replace(RULES["zh"], max_chars_per_line=6, max_chars_per_s=4.0)
+    plain = dataclasses.replace(RULES["zh"], max_chars_per_line=6, max_chars_per_s=4.0, segmenter="")
     tuned = dataclasses.replace(plain, half_width_counts_half=True, break_after=frozenset({"が", "は"}),
                                 word_scripts=(HAN,))
     assert (plain.width("ab東京"), tuned.width("ab東京")) == (4, 3.0)
