@@ -387,6 +387,14 @@ def test_validator_catches_each_broken_rule():
     zh = Transcript("zh", 3.0, "hand", (Segment(0.0, 1.0, "你好", (Word(0.0, 1.0, "你好", 0.9),)),))
     rules = {v.rule for v in validate_cues([Cue(2, 0.0, 0.2, ("你 好",))], zh)}
     assert {"spaces", "order", "min_duration", "reading_speed"} <= rules
+    # A line or cue ending inside a word: an English word, a Mandarin word as jieba cuts it.
+    split = [Cue(1, 1.0, 2.0, ("Hello wor",)), Cue(2, 2.08, 3.0, ("ld.",)), Cue(3, 4.0, 4.84, ("Bye.",))]
+    assert [(v.cue_index, v.rule) for v in validate_cues(split, t) if v.rule == "word_split"] == [(1, "word_split")]
+    zh = Transcript("zh", 4.0, "hand", (Segment(0.0, 3.0, "省教育厅召开新闻发布会", tuple(
+        Word(0.25 * i, 0.25 * i + 0.2, ch, 0.9) for i, ch in enumerate("省教育厅召开新闻发布会"))),))
+    report = validate_cues([Cue(1, 0.0, 2.8, ("省教", "育厅召开新闻发布会"))], zh)
+    assert [v.rule for v in report] == ["word_split"] and "'教育厅'" in report[0].message
+    assert validate_cues([Cue(1, 0.0, 2.8, ("省教育厅", "召开新闻发布会"))], zh) == []
 
 
 def test_rules_per_language():
@@ -602,3 +610,220 @@ def test_profile_line_mechanisms_width_particles_and_script_runs():
     (cue,) = build_cues(transcript, rules=tuned)
     assert cue.lines == ("大阪府知事が", "来た")  # after the particle
     assert validate_cues([cue], transcript, rules=tuned) == []
+
+
+# --------------------------------------------------------------------------- broken like a professional's
+
+
+def _line_ends(cues: list[Cue], language: str) -> list[int]:
+    """Character offsets (in the cues' text without spaces or dashes) where each line ends."""
+    ends, at = [], 0
+    for cue in cues:
+        for line in spoken_lines(cue, language):
+            at += len(line.replace(" ", ""))
+            ends.append(at)
+    return ends
+
+
+def test_mandarin_words_are_never_split_across_lines_or_cues():
+    """One-character tokens (Whisper's worst case): every line and cue ends where a jieba word ends. With the
+    segmenter turned off, the same input is cut inside words ("省教 / 育")."""
+    import jieba
+
+    text = ("本台消息昨天下午省教育厅召开新闻发布会宣布全省中小学校按时开学同时要求各地教育部门做好校园安全工作"
+            "专家表示这项措施有助于保障学生的健康")
+    t = paced_transcript(list(text), "zh", chars_per_s=5, pause_s=0.0)
+    words_end, at = set(), 0
+    for word in jieba.lcut(text):
+        at += len(word)
+        words_end.add(at)
+    cues = build_cues(t)
+    assert validate_cues(cues, t) == []
+    assert "".join("".join(c.lines) for c in cues) == text
+    assert set(_line_ends(cues, "zh")) <= words_end, [c.lines for c in cues]
+    plain = dataclasses.replace(RULES["zh"], segmenter="")
+    assert not set(_line_ends(build_cues(t, rules=plain), "zh")) <= words_end  # the test can fail
+
+
+def test_whisper_clause_spaces_become_chinese_commas():
+    text = "本台消息 昨天下午 省教育厅召开新闻发布会 宣布全省中小学校按时开学"
+    tokens = ["本台", "消息", "昨天", "下午", "省", "教育", "厅", "召开", "新闻", "发布会", "宣布", "全省", "中小", "学校",
+              "按时", "开学"]
+    words = tuple(Word(0.5 + 0.45 * i, 0.9 + 0.45 * i, tok, 0.9) for i, tok in enumerate(tokens))
+    t = Transcript("zh", 9.0, "hand", (Segment(words[0].start, words[-1].end, text, words),))
+    cues = build_cues(t)
+    assert "".join("".join(c.lines) for c in cues) == "本台消息，昨天下午，省教育厅召开新闻发布会，宣布全省中小学校按时开学"
+    assert validate_cues(cues, t) == []
+    assert all(not line.startswith("，") for c in cues for line in c.lines)
+    # A space beside Latin letters or digits is no clause break; the words disagreeing with the text mark nothing.
+    latin = (Word(0.0, 0.5, "苹果", 0.9), Word(0.5, 1.0, "发布", 0.9), Word(1.0, 1.5, "iPhone", 0.9),
+             Word(1.5, 2.0, "16", 0.9))
+    t = Transcript("zh", 3.0, "hand", (Segment(0.0, 2.0, "苹果发布 iPhone 16", latin),))
+    assert [c.lines for c in build_cues(t)] == [("苹果发布iPhone16",)]
+    other = (Word(0.0, 0.5, "今天", 0.9), Word(0.5, 1.0, "天气", 0.9))
+    t = Transcript("zh", 2.0, "hand", (Segment(0.0, 1.0, "明天 天气", other),))
+    assert [c.lines for c in build_cues(t)] == [("今天天气",)]
+
+
+def test_no_line_ends_on_the_first_word_of_the_next_sentence():
+    """Fast speech (19 characters/s) where the old breaker wrote "Thanks. That's" / "a relief to hear. You must
+    be tired...": a sentence's first word never closes a line that holds words before it."""
+    text = "Thanks. That's a relief to hear. You must be tired after such a long day at the council."
+    t = paced_transcript(text.split(), "en", chars_per_s=19, pause_s=0.0)
+    cues = build_cues(t)
+    assert validate_cues(cues, t) == []
+    assert not any(line.endswith((". That's", ". You")) for c in cues for line in c.lines), [c.lines for c in cues]
+    report = validate_cues([Cue(1, 0.44, 1.8, ("Thanks. That's",)), Cue(2, 1.88, 5.68, (
+        "a relief to hear. You must be tired", "after such a long day at the council."))], t)
+    assert [(v.cue_index, v.rule) for v in report if v.rule == "sentence_start"] == [(1, "sentence_start")]
+
+
+def test_lines_avoid_ending_on_articles_prepositions_and_conjunctions():
+    """The news script read at six paces: of 29 lines each, one ends on a weak word ("voted on Tuesday to" /
+    "approve a new budget...": no other break fits the 42 characters), where the breaker without the profile's
+    word list ends three ("to", "to", "the")."""
+    weak = RULES["en"].line_end_avoid
+    assert {"the", "of", "to", "and"} <= weak
+    tokens = (SHARED_FIXTURES / "en_espeak.txt").read_text().split()
+    for pace in (11, 13, 16):
+        t = paced_transcript(tokens, "en", chars_per_s=pace)
+        ends = [line.split()[-1].lower() for c in build_cues(t) for line in c.lines]
+        assert sum(e in weak for e in ends) <= 1, ends
+        blind = [line.split()[-1].lower() for c in build_cues(t, rules=dataclasses.replace(
+            RULES["en"], line_end_avoid=frozenset())) for line in c.lines]
+        assert sum(e in weak for e in blind) > sum(e in weak for e in ends)
+
+
+def _dialogue_transcript(name: str) -> Transcript:
+    """The two-voice dialogue's own word timings and speakers (tests/data/speakers, built from the packaged voices)."""
+    data = json.loads((Path(__file__).parent / "data" / "speakers" / "dialogues.json").read_text("utf-8"))[name]
+    language = "en" if name.startswith("en") else "zh"
+    joiner = " " if language == "en" else ""
+    words = [Word(w["start"], w["end"], w["word"], 1.0, w["speaker"]) for w in data["words"]]
+    segments, run = [], [words[0]]
+    for w in words[1:]:
+        if w.speaker != run[-1].speaker:
+            segments.append(run)
+            run = []
+        run.append(w)
+    segments.append(run)
+    return Transcript(language, data["duration_s"], "tts", tuple(
+        Segment(r[0].start, r[-1].end, joiner.join(w.word for w in r), tuple(r), r[0].speaker) for r in segments))
+
+
+@pytest.mark.parametrize("name", ["en_dialogue", "zh_dialogue"])
+def test_each_speaker_change_starts_a_cue(name):
+    """The voices read faster than 17 characters/s in places, and a turn's cues cannot borrow the next speaker's
+    time: the reading speed is the one rule that may give."""
+    t = _dialogue_transcript(name)
+    cues = build_cues(t)
+    assert {v.rule for v in validate_cues(cues, t)} <= {"reading_speed"}
+    turns = [s.text for s in t.segments]
+    for cue in cues:  # every cue is part of one turn
+        joiner = " " if t.language == "en" else ""
+        assert any(joiner.join(cue.lines) in turn for turn in turns), cue.lines
+    if t.language != "en":
+        return
+    # Merged into one speaker, the same words run across the turns (the test can fail).
+    merged = dataclasses.replace(t, segments=tuple(dataclasses.replace(
+        s, speaker=None, words=tuple(dataclasses.replace(w, speaker=None) for w in s.words)) for s in t.segments))
+    assert any(not any(" ".join(c.lines) in turn or "".join(c.lines) in turn for turn in turns)
+               for c in build_cues(merged))
+
+
+def test_quick_exchange_shares_a_cue_with_dialogue_dashes():
+    words = (Word(0.5, 0.9, "Ready?", 0.9, "S1"), Word(1.0, 1.3, "Yes.", 0.9, "S2"),
+             Word(2.5, 2.8, "Then", 0.9, "S1"), Word(2.8, 3.0, "let's", 0.9, "S1"), Word(3.0, 3.4, "go.", 0.9, "S1"))
+    t = Transcript("en", 5.0, "hand", (Segment(0.5, 0.9, "Ready?", words[:1], "S1"),
+                                      Segment(1.0, 1.3, "Yes.", words[1:2], "S2"),
+                                      Segment(2.5, 3.4, "Then let's go.", words[2:], "S1")))
+    cues = build_cues(t)
+    assert [c.lines for c in cues] == [("- Ready?", "- Yes."), ("Then let's go.",)]
+    assert validate_cues(cues, t) == []
+    # Mandarin: a hyphen without a space (no spaces in Mandarin lines).
+    zh = Transcript("zh", 5.0, "hand", (Segment(0.5, 0.9, "好了吗？", (Word(0.5, 0.9, "好了吗？", 0.9, "S1"),), "S1"),
+                                        Segment(1.0, 1.3, "好了。", (Word(1.0, 1.3, "好了。", 0.9, "S2"),), "S2")))
+    cues = build_cues(zh)
+    assert [c.lines for c in cues] == [("-好了吗？", "-好了。")] and validate_cues(cues, zh) == []
+    # The validator wants the dashes, one line per speaker, and a new cue at a change otherwise.
+    bad = [Cue(1, 0.52, 1.36, ("Ready?", "Yes.")), Cue(2, 2.52, 3.4, ("Then let's go.",))]
+    assert [v.rule for v in validate_cues(bad, t)] == ["dialogue"]
+    bad = [Cue(1, 0.52, 1.36, ("Ready? Yes.",)), Cue(2, 2.52, 3.4, ("Then let's go.",))]
+    assert [v.rule for v in validate_cues(bad, t)] == ["speaker"]
+    bad = [Cue(1, 0.52, 1.36, ("- Ready?",)), Cue(2, 1.44, 2.28, ("- Yes.",)), Cue(3, 2.52, 3.4, ("Then let's go.",))]
+    assert {v.rule for v in validate_cues(bad, t)} == {"text"}  # a lone dashed line is not a dialogue cue
+
+
+def test_reading_speed_counts_what_the_profile_says():
+    from newsroom import lang
+
+    assert lang.profile("en").subtitles.count_spaces and not lang.profile("zh").subtitles.count_spaces
+    assert RULES["en"].reading_chars(["Here are tonight's", "top stories."]) == 31  # spaces and the line break
+    assert RULES["zh"].reading_chars(["各位观众 晚上好，", "欢迎"]) == 10
+    # 40 characters in 2.24 s is 17.9 characters/s with the spaces (33 without: 14.7/s, which would pass).
+    words = tuple(Word(0.0 + 0.3 * i, 0.3 + 0.3 * i, w, 0.9) for i, w in enumerate(
+        ["We", "want", "every", "child", "to", "ride", "to", "school", "safely."]))
+    t = Transcript("en", 4.0, "hand", (Segment(0.0, 2.7, " ".join(w.word for w in words), words),))
+    cue = Cue(1, 0.0, 2.24, ("We want every child to ride", "to school safely."))
+    assert len(" ".join(cue.lines)) == 45 and any(v.rule == "reading_speed" for v in validate_cues([cue], t))
+    assert "spaces included" in next(v.message for v in validate_cues([cue], t) if v.rule == "reading_speed")
+
+
+def _news(start_s: float = 1.0) -> Transcript:
+    """A short news read at about 12 characters a second, "Good evening." slower."""
+    tokens = ["Good", "evening.", "The", "council", "voted", "on", "Tuesday", "to", "expand", "the", "bike", "lane",
+              "network", "across", "the", "city."]
+    words, t = [], start_s
+    for tok in tokens:
+        length = 0.6 if t < start_s + 1.0 else 0.4
+        words.append(Word(round(t, 3), round(t + length, 3), tok, 0.9))
+        t += length + (0.4 if tok.endswith(".") else 0.0)
+    return Transcript("en", t + 2.0, "hand", (Segment(words[0].start, words[-1].end, " ".join(tokens), tuple(words)),))
+
+
+def test_cues_keep_clear_of_shot_changes():
+    t = _news()
+    free = build_cues(t)
+    # A cut 5 frames before the second cue's speech: the cue starts on it. A cut 1 frame after the first cue's
+    # natural end: the end moves to 2 frames before it.
+    second = free[1].start_s
+    cuts = [round(free[0].end_s + 1 / 25, 3), round(second - 5 / 25, 3) if second - 5 / 25 > free[0].end_s + 0.5 else 0]
+    cuts = [c for c in cuts if c]
+    cues = build_cues(t, shot_changes_s=cuts)
+    assert validate_cues(cues, t, shot_changes_s=cuts) == []
+    frames = [round(c * 25) for c in cuts]
+    for cue in cues:
+        start, end = round(cue.start_s * 25), round(cue.end_s * 25)
+        assert not any(f - 2 < end <= f + 12 for f in frames), (cue, frames)
+        assert start in frames or not any(0 < abs(start - f) <= 12 for f in frames), (cue, frames)
+    assert round(cues[0].end_s * 25) == frames[0] - 2
+    # The cues as built without the cuts break the shot-change rule where a move was possible.
+    assert {v.rule for v in validate_cues(free, t, shot_changes_s=cuts)} == {"shot_change"}
+
+
+def test_a_start_snaps_onto_a_cut_just_before_the_speech():
+    t = _news(start_s=1.2)
+    cues = build_cues(t, shot_changes_s=[1.0])  # speech 5 frames after the cut
+    assert cues[0].start_s == pytest.approx(1.0)
+    assert validate_cues(cues, t, shot_changes_s=[1.0]) == []
+    late = [dataclasses.replace(cues[0], start_s=1.2), *cues[1:]]
+    assert "shot_change" in {v.rule for v in validate_cues(late, t, shot_changes_s=[1.0])}
+
+
+def test_no_cue_spans_the_anchor_intro_and_the_story():
+    """The broadcast segment's subtitles: the anchor's last words and the story's first ones run together
+    without a boundary ("...this is newsroom. Good evening. The council voted..."), never with one."""
+    from newsroom.broadcast.segment import join_transcripts
+
+    anchor_words = ["Reporting", "from", "City", "Hall,", "this", "is", "newsroom."]
+    words = tuple(Word(round(0.3 + 0.35 * i, 3), round(0.63 + 0.35 * i, 3), w, 1.0) for i, w in enumerate(anchor_words))
+    anchor = Transcript("en", 2.8, "tts", (Segment(0.3, words[-1].end, " ".join(anchor_words), words),))
+    joined = join_transcripts(anchor, _news(start_s=0.05), offset_s=2.8)
+    straddling = build_cues(joined)
+    boundary = [2.8]
+    assert ("Reporting from City Hall,", "this is newsroom. Good evening.") in [c.lines for c in straddling]
+    assert "boundary" in {v.rule for v in validate_cues(straddling, joined, boundaries_s=boundary)}
+    cues = build_cues(joined, boundaries_s=boundary)
+    assert validate_cues(cues, joined, boundaries_s=boundary) == []
+    assert not any(c.start_s < 2.8 < c.end_s for c in cues)
+    assert " ".join(" ".join(c.lines) for c in cues if c.end_s <= 2.8) == " ".join(anchor_words)
