@@ -31,9 +31,8 @@ def _jieba():
     except ImportError as exc:  # pragma: no cover - jieba is in the video and tts extras
         raise ModelNotInstalledError("Mandarin subtitles need jieba: pip install 'newsroom[video]' (jieba==0.42.1)") from exc
     logging.getLogger("jieba").setLevel(logging.WARNING)
-    tokenizer = jieba.Tokenizer()
-    tokenizer.initialize()
-    return tokenizer
+    jieba.dt.initialize()  # the process's default tokenizer: the voice's normaliser shares its dictionary
+    return jieba.dt
 
 
 def jieba_words(text: str) -> list[str]:
