@@ -50,9 +50,12 @@ EN_VOCAB = (
     "that", "who", "when", "while", "if", "although",
 )
 EN_PUNCT = ("",) * 8 + (",", ",", ".", ".", "?", "!", ";", ":")
-ZH_CHARS = (
-    "各位观众晚上好欢迎收看今天的新闻市政府宣布将在明年增加公共交通投资新建三条地铁线路专家表示这项计划有助于"
-    "减少拥堵另外气象部门提醒本周末南方地区出现大范围降雨请注意安全"
+# Mandarin news words (the shared fixture's, as jieba cuts them): Whisper's tokens are these words or their
+# single characters, so token and word boundaries meet as they do in real transcripts.
+ZH_WORDS = (
+    "各位", "观众", "晚上", "好", "欢迎", "收看", "今天", "的", "新闻", "市政府", "宣布", "将", "在", "明年", "增加",
+    "公共交通", "投资", "新建", "三条", "地铁", "线路", "专家", "表示", "这项", "计划", "有助于", "减少", "交通", "拥堵",
+    "另外", "气象部门", "提醒", "本周末", "南方", "地区", "出现", "大范围", "降雨", "请", "大家", "注意", "安全",
 )
 ZH_CONJUNCTIONS = ("但是", "因为", "所以", "而且", "如果", "和")
 ZH_PUNCT = ("",) * 8 + ("，", "，", "。", "、", "？", "！")
@@ -67,12 +70,12 @@ def en_token(draw) -> str:
 
 
 @st.composite
-def zh_token(draw) -> str:
-    if draw(st.integers(0, 9)) == 0:
-        word = draw(st.sampled_from(ZH_CONJUNCTIONS))
-    else:
-        word = "".join(draw(st.lists(st.sampled_from(ZH_CHARS), min_size=1, max_size=4)))
-    return word + draw(st.sampled_from(ZH_PUNCT))
+def zh_token(draw) -> list[str]:
+    """A word as Whisper's tokens: whole, or one token per character; punctuation on the last one."""
+    word = draw(st.sampled_from(ZH_CONJUNCTIONS if draw(st.integers(0, 9)) == 0 else ZH_WORDS))
+    pieces = list(word) if draw(st.booleans()) else [word]
+    pieces[-1] += draw(st.sampled_from(ZH_PUNCT))
+    return pieces
 
 
 def _reading_len(token: str, language: str) -> int:
@@ -87,7 +90,7 @@ def transcripts(draw, language: str, *, fast: bool = False) -> Transcript:
     the reading speed counts them) unless `fast`, where words may come back to back at any speed.
     """
     token = en_token() if language == "en" else zh_token()
-    tokens = draw(st.lists(token, min_size=0, max_size=70))
+    tokens = [p for tok in draw(st.lists(token, min_size=0, max_size=70)) for p in ([tok] if language == "en" else tok)]
     pace = draw(st.floats(6, 14) if language == "en" else st.floats(3, 7))
     t = draw(st.floats(0, 3))
     words: list[Word] = []
