@@ -6,6 +6,7 @@ from __future__ import annotations
 import dataclasses
 import html
 import json
+import math
 import re
 import subprocess
 import xml.etree.ElementTree as ET
@@ -141,13 +142,21 @@ def dialogues(draw, language: str) -> Transcript:
 @st.composite
 def cuts_and_boundary(draw, t: Transcript) -> tuple[list[float], list[float]]:
     """Scene cuts at least 0.4 s apart (as `detect_scenes` keeps them) anywhere in the clip, and at most one
-    boundary at the start of a segment after at least a second of speech (the anchor intro | the story)."""
+    boundary (the anchor intro | the story) at the start of a segment: at a speaker change, or with at least a
+    second of the speaker's turn on either side of it."""
     cuts, at = [], 0.0
     for gap in draw(st.lists(st.floats(0.4, 6.0), max_size=12)):
         at += gap
         if at < t.duration_s:
             cuts.append(round(at, 3))
-    starts = [s.start for s in t.segments[1:] if s.start - t.segments[0].start >= 1.0]
+    segs = t.segments
+    changes = [k for k in range(1, len(segs)) if segs[k].speaker != segs[k - 1].speaker]
+    starts = []
+    for k in range(1, len(segs)):
+        turn_start = segs[max([0, *(c for c in changes if c <= k)])].start
+        turn_end = min([math.inf, *(segs[c].start for c in changes if c > k)])
+        if k in changes or (segs[k].start - turn_start >= 1.0 and turn_end - segs[k].start >= 1.0):
+            starts.append(segs[k].start)
     boundary = [draw(st.sampled_from(starts))] if starts and draw(st.booleans()) else []
     return cuts, boundary
 
@@ -209,14 +218,18 @@ def assert_text_preserved(cues: list[Cue], t: Transcript) -> None:
     lines = [line for c in cues for line in spoken_lines(c, t.language)]
     assert "".join(lines) == "".join(words)
     assert not any(ch.isspace() for line in lines for ch in line)
-    token_ends, at = set(), 0
-    for w in words:
-        at += len(w)
+    timed = [w for s in t.segments for w in s.words]
+    token_ends, paused, at = set(), set(), 0
+    for k, w in enumerate(timed):
+        at += len(w.word)
         token_ends.add(at)
-    # A break falls where both a token and a jieba word end; where two such points are more than a line apart
-    # (tokens and words keep missing each other), between tokens (all tokens here are shorter than a line).
+        if k + 1 < len(timed) and timed[k + 1].start - w.end >= 1.0:
+            paused.add(at)
+    # A break falls where both a token and a jieba word end, or where the speaker paused for a second; where two
+    # such points are more than a line apart (tokens and words keep missing each other), between tokens (all
+    # tokens here are shorter than a line).
     ends, before = set(), 0
-    for end in sorted(token_ends & _jieba_ends(t)):
+    for end in sorted(token_ends & _jieba_ends(t) | paused):
         ends |= {e for e in token_ends if before < e <= end} if end - before > RULES["zh"].max_chars_per_line else {end}
         before = end
     at = 0
@@ -252,10 +265,10 @@ def test_dialogue_with_shot_changes_and_a_boundary_keeps_every_rule(language, fp
     cues = build_cues(t, fps, shot_changes_s=cuts, boundaries_s=boundary)
     assert validate_cues(cues, t, fps, shot_changes_s=cuts, boundaries_s=boundary) == []
     assert_text_preserved(cues, t)
-    frames = [round(c * fps) for c in (*cuts, *boundary)]
+    frames = [math.floor(c * fps + 0.5) for c in (*cuts, *boundary)]
     for cue in cues:
         start, end = round(cue.start_s * fps), round(cue.end_s * fps)
-        assert not any(start < b < end for b in (round(x * fps) for x in boundary))
+        assert not any(start < b < end for b in (math.floor(x * fps + 0.5) for x in boundary))
         assert start in frames or cue.start_s >= min(w.start for w in _cue_words(cue, t)) - 3 / fps - 1e-6
 
 

@@ -281,9 +281,13 @@ def _mark_clause_spaces(text: str, toks: list[list], rules: CueRules) -> None:
             toks[k - 1][2] = before + rules.clause_space
 
 
+_WORD_PAUSE_S = 1.0  # tokens this far apart are two utterances, even inside one of the segmenter's words
+
+
 def _merge_into_words(tokens: list[list], rules: CueRules) -> list[SpeechUnit]:
     """ASR tokens merged where the segmenter's words cross their boundaries: a unit boundary is where
-    both a token and a word end. Runs of one speaker in one segment are segmented separately."""
+    both a token and a word end, or where the speaker paused for `_WORD_PAUSE_S`. Runs of one speaker in
+    one segment are segmented separately."""
     cut = segmenter(rules.segmenter)
     units: list[SpeechUnit] = []
     k = 0
@@ -299,7 +303,7 @@ def _merge_into_words(tokens: list[list], rules: CueRules) -> list[SpeechUnit]:
         first, at = 0, 0
         for j, tok in enumerate(run):
             at += len(tok[2])
-            if at in word_ends or j == len(run) - 1:
+            if at in word_ends or j == len(run) - 1 or run[j + 1][0] - tok[1] >= _WORD_PAUSE_S:
                 units.extend(_word_unit(run[first : j + 1], rules.max_chars_per_line))
                 first = j + 1
         k = end
@@ -545,18 +549,25 @@ class _Plan:
         lo = max(start + need, math.ceil(self.units[b - 1].end * fps - rules.sync_tolerance_frames - _EPS))
         return lo, hi
 
+    def end_frame(self, b: int, start: int, next_start: int | None, need: int) -> int:
+        """Where a cue of units ..b-1 starting on `start` ends: on its last word's end, or later as far as the
+        minimum duration and reading time need; then clear of a cut where the rules allow."""
+        lo, hi = self.end_limits(b, start, next_start, need)
+        end = max(min(max(_frame(self.units[b - 1].end, self.fps), start + need), hi), start + 1)
+        if self.cuts_f:
+            moved = self.pull_before_cut(end, lo, hi)
+            end = self.chain_to_cut(end, hi) if moved is None else moved
+        return end
+
     def timing(self, b: int, start: int, next_start: int | None, need: int,
                chars: float) -> tuple[int, int, float, float]:
         """End frame for a cue of units ..b-1 starting on `start`, the rules it breaks, by how much, and the
         soft cost of a start or end next to a cut."""
         rules, fps = self.rules, self.fps
         speech_end = self.units[b - 1].end * fps
-        lo, hi = self.end_limits(b, start, next_start, need)
-        end = max(min(max(_frame(self.units[b - 1].end, fps), start + need), hi), start + 1)
+        end = self.end_frame(b, start, next_start, need)
         soft = 0.0
         if self.cuts_f:
-            moved = self.pull_before_cut(end, lo, hi)
-            end = self.chain_to_cut(end, hi) if moved is None else moved
             soft += _SHOT_COST * (self.end_conflict(end) is not None) + _SHOT_COST * self.start_conflict(start)
         violations, shortfall = 0, 0.0
         duration = end - start

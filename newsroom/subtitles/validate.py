@@ -39,7 +39,6 @@
 from __future__ import annotations
 
 import bisect
-import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -230,8 +229,9 @@ def validate_cues(
                     f"end it {rules.shot_change_gap_frames} frames before the cut")
             if plan.start_conflict(start_f):
                 prior_f = round(prior.end_s * fps) + rules.min_gap_frames if prior is not None else 0
+                # A start that could sit on a cut, the end the builder would give it keeping every rule, clear of cuts.
                 movable = [c for c in plan.snap_starts(first_k) if c >= prior_f
-                           and need <= end_f - c <= math.floor(rules.max_duration_s * fps + _EPS)]
+                           and plan.timing(last_k + 1, c, next_f, need, chars)[1:] == (0, 0.0, 0.0)]
                 if movable:
                     add("shot_change", f"cue {i} starts {abs(start_f - movable[0])} frames from the shot change at "
                         f"{movable[0] / fps:.3f}s: start it on the cut")
