@@ -24,8 +24,9 @@ sets the 16 characters per line; Mandarin news is read at about 5 characters/s.
 
 Words. Spaced languages break at spaces. Languages with a `segmenter` (Mandarin: jieba) have their ASR
 tokens merged into the segmenter's words first, so a break can only fall between two words ("省教育厅",
-never "省教 / 育"); a space that Whisper leaves between two clauses of Mandarin text becomes the profile's
-`clause_space` ("，") on the word before it. Languages without one (Japanese) keep their own heuristics
+never "省教 / 育"; a word longer than a line is cut between tokens, and a pause of a second inside a word
+is a boundary too: the speaker stopped there); a space that Whisper leaves between two clauses of Mandarin
+text becomes the profile's `clause_space` ("，") on the word before it. Languages without one (Japanese) keep their own heuristics
 (a poor break inside a run of kanji, a good one after a particle).
 
 Timing. A cue starts on the frame nearest its first word's start and ends on the frame nearest its
