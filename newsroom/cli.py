@@ -195,13 +195,22 @@ def subtitles(
     fmt: Annotated[SubtitleFormat, typer.Option("--format", help="Subtitle format.")] = SubtitleFormat.srt,
     out: Annotated[Path | None, typer.Option(help="Write here instead of stdout.")] = None,
     fps: Annotated[float, typer.Option(help="Frame rate the cue timing snaps to.")] = 25.0,
+    video: Annotated[Path | None, typer.Option(
+        help="The video the transcript is of: cues are timed around its shot changes (and at its frame rate).")] = None,
 ) -> None:
     """Broadcast-rule subtitles from word timestamps; rule violations are reported on stderr."""
     from newsroom.subtitles import build_cues, validate_cues, write_subtitles
 
     data = _load_transcript(transcript)
-    cues = build_cues(data, fps=fps)
-    for violation in validate_cues(cues, data, fps=fps):
+    cuts: tuple[float, ...] = ()
+    if video is not None:
+        from newsroom.video.scenes import detect_scenes
+
+        found = detect_scenes(video)
+        fps, cuts = found.fps, found.cuts_s
+        err.print(f"{len(cuts)} shot changes in {video.name} at {fps:g} fps")
+    cues = build_cues(data, fps=fps, shot_changes_s=cuts)
+    for violation in validate_cues(cues, data, fps=fps, shot_changes_s=cuts):
         log.warning("cue %s breaks %s: %s", violation.cue_index, violation.rule, violation.message)
     text = write_subtitles(cues, fmt.value, data.language)
     if out:

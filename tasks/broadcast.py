@@ -123,13 +123,16 @@ def assemble(story_id: str, anchor_key: str, speech: SpeechRef, cut: Cut, draft:
         anchor_s = media.probe(anchor).duration_s
         thirds = [segment.LowerThird(draft.headline, 0.3, min(anchor_s, segment.HEADLINE_SHOW_S), "headline")]
         thirds += _name_thirds(draft, cut.decision, offset_s=anchor_s)
-        # Subtitles on the segment's timeline: the anchor's words, then the story's.
+        # Subtitles on the segment's timeline: the anchor's words, then the story's; no cue spans the cut from
+        # the anchor to the story, and cues keep clear of the story's own shot changes.
         lines = segment.speech_transcript(spoken)
         if cut.transcript is not None:
             lines = segment.join_transcripts(lines, cut.transcript, offset_s=anchor_s)
         fps = float(segment.SEGMENT_FPS)
-        cues = subtitles.build_cues(lines, fps=fps)
-        report = SubtitleReport.from_dict(subtitles.summary(subtitles.validate_cues(cues, lines, fps=fps)))
+        timing = {"boundaries_s": (anchor_s,),
+                  "shot_changes_s": tuple(anchor_s + t for t in cut.decision.shot_changes_s(cut.scenes))}
+        cues = subtitles.build_cues(lines, fps=fps, **timing)
+        report = SubtitleReport.from_dict(subtitles.summary(subtitles.validate_cues(cues, lines, fps=fps, **timing)))
         srt = tmp / StoryLayout.broadcast_srt.name
         srt.write_text(subtitles.write_subtitles(cues, "srt", draft.language), "utf-8")
         final, final_burned = tmp / StoryLayout.broadcast.name, tmp / StoryLayout.broadcast_burned.name

@@ -139,13 +139,15 @@ def highlight_edit(story_id: str, video_key: str, transcript: Transcript | None,
 
 
 @retrying_task(name="make-subtitles", cache_policy=RESUMABLE)
-def make_subtitles(story_id: str, transcript: Transcript, fps: float) -> Subtitles:
-    """SRT, WebVTT and EBU-TT-D from the edit's transcript, plus the validation report."""
+def make_subtitles(story_id: str, transcript: Transcript, fps: float,
+                   shot_changes_s: tuple[float, ...] = ()) -> Subtitles:
+    """SRT, WebVTT and EBU-TT-D from the edit's transcript, timed around the edit's shot changes, plus the
+    validation report."""
     from newsroom import subtitles
 
     layout = StoryLayout(story_id)
-    cues = subtitles.build_cues(transcript, fps=fps)
-    violations = subtitles.validate_cues(cues, transcript, fps=fps)
+    cues = subtitles.build_cues(transcript, fps=fps, shot_changes_s=shot_changes_s)
+    violations = subtitles.validate_cues(cues, transcript, fps=fps, shot_changes_s=shot_changes_s)
     summary = subtitles.summary(violations)
     report = SubtitleReport.from_dict({**summary, "cues": len(cues)})
     with scratch_dir() as tmp:

@@ -34,6 +34,15 @@ ABBREVIATIONS = frozenset({
     "gen", "sen", "rep", "gov", "lt", "col", "capt", "sgt", "mt", "ft", "jan", "feb", "mar", "apr",
     "jun", "jul", "aug", "sep", "sept", "oct", "nov", "dec", "u.s", "u.k", "u.n", "a.m", "p.m",
 })
+# A line (or cue) should not end on these: an article, a preposition or a conjunction belongs with the words
+# after it (BBC subtitle guidelines, "line breaks"; Netflix English timed-text style guide).
+ARTICLES = frozenset({"a", "an", "the"})
+PREPOSITIONS = frozenset({
+    "about", "above", "across", "against", "along", "among", "around", "at", "behind", "below", "beneath", "beside",
+    "between", "beyond", "by", "despite", "during", "except", "for", "from", "in", "inside", "into", "like", "near",
+    "of", "off", "on", "onto", "out", "outside", "over", "past", "per", "through", "throughout", "to", "toward",
+    "towards", "under", "underneath", "unlike", "upon", "via", "with", "within", "without",
+})
 STOPWORDS = frozenset({
     "a", "an", "the", "and", "or", "but", "so", "of", "to", "in", "on", "at", "for", "with", "from", "by", "is",
     "are", "was", "were", "be", "been", "it", "its", "this", "that", "these", "those", "as", "we", "you", "they",
@@ -77,7 +86,10 @@ PROFILE = LanguageProfile(
     joiner=" ",
     sentence_marks=".?!…",
     clause_marks=",;:—–",
-    subtitles=SubtitleRules(chars_per_line=42, chars_per_s=17.0, conjunctions=CONJUNCTIONS),
+    # BBC/EBU: 42 characters a line, 2 lines; 17 characters/s counting every character, spaces included
+    # (Netflix English, adult programmes); "- " before each speaker's line when two share a cue.
+    subtitles=SubtitleRules(chars_per_line=42, chars_per_s=17.0, count_spaces=True, conjunctions=CONJUNCTIONS,
+                            line_end_avoid=ARTICLES | PREPOSITIONS | CONJUNCTIONS, dialogue_dash="- "),
     numbers=NUMBERS,
     asr=AsrRules(),
     voice=VoiceRules(

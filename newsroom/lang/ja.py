@@ -48,8 +48,10 @@ PROFILE = LanguageProfile(
     clause_marks="、，；：,;:—",
     # Netflix Japanese timed-text style guide: 13 full-width characters a line (half-width letters and
     # digits count half), 2 lines, 4 characters a second.
-    subtitles=SubtitleRules(chars_per_line=13, chars_per_s=4.0, conjunctions=CONJUNCTIONS, break_after=PARTICLES,
-                            word_scripts=(HAN, KATAKANA), half_width_counts_half=True),
+    # Words are guessed from script runs (no segmenter: a compound of kanji stays together where it can).
+    subtitles=SubtitleRules(chars_per_line=13, chars_per_s=4.0, count_spaces=False, conjunctions=CONJUNCTIONS,
+                            break_after=PARTICLES, word_scripts=(HAN, KATAKANA), half_width_counts_half=True,
+                            dialogue_dash="-"),
     numbers=NUMBERS,
     # Whisper base writes Japanese in kanji and kana with 、。 on its own; no prompt, no conversion.
     # Not auto-detected unless NEWSROOM_LANGUAGES lists it: a newsroom opts in to a third language.

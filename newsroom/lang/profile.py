@@ -17,15 +17,23 @@ from newsroom.lang.scripts import Script
 
 @dataclass(frozen=True, slots=True)
 class SubtitleRules:
-    """Broadcast subtitle limits (see `newsroom.subtitles.cues` for the rules every language shares)."""
+    """Broadcast subtitle limits and line-breaking words (see `newsroom.subtitles.cues` for the rules every
+    language shares)."""
 
     chars_per_line: int
-    chars_per_s: float  # reading speed; what counts as a character: see `LanguageProfile.joiner`
+    chars_per_s: float  # reading speed, in characters counted as `count_spaces` says
     lines: int = 2
+    # How the reading speed counts: True, every character a viewer reads including spaces (a line break
+    # read as one), as Netflix and the BBC count English; False, every non-space character (CJK guides).
+    count_spaces: bool = True
     conjunctions: frozenset[str] = frozenset()  # a cue or line may break before these words
     break_after: frozenset[str] = frozenset()  # ...and after a word ending in one of these (particles)
+    line_end_avoid: frozenset[str] = frozenset()  # words a line should not end on (articles, prepositions...)
     word_scripts: tuple[Script, ...] = ()  # two neighbours both in one of these: likely one word, break elsewhere
     half_width_counts_half: bool = False  # line width and reading speed in full-width characters
+    segmenter: str = ""  # word segmenter (newsroom.lang.words) whose words no line or cue break splits
+    clause_space: str = ""  # a space ASR leaves between two of the script's characters marks a clause: this mark
+    dialogue_dash: str = "- "  # starts each speaker's line when two speakers share a cue
 
 
 @dataclass(frozen=True, slots=True)

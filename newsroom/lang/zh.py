@@ -20,6 +20,10 @@ CONJUNCTIONS = frozenset({
     "和", "与", "及", "以及", "并", "并且", "而", "而且", "但", "但是", "可是", "不过", "然而", "因为", "由于", "所以", "因此",
     "因而", "如果", "假如", "虽然", "尽管", "或", "或者", "还是", "同时", "另外", "此外", "于是", "然后", "以便", "从而",
 })
+# A line should not end on a structural particle, a preposition or a conjunction: each belongs with what follows.
+LINE_END_AVOID = CONJUNCTIONS | frozenset({
+    "的", "地", "之", "在", "把", "被", "对", "从", "向", "给", "于", "跟", "比", "将", "为", "或", "及",
+})
 NUMBERS = NumberWords(
     digits="零一二三四五六七八九",
     variants=frozen_map({"〇": 0, "两": 2}),
@@ -39,8 +43,12 @@ PROFILE = LanguageProfile(
     sentence_marks="。！？…!?",
     clause_marks="，；：、,;:—",
     # Netflix's Simplified Chinese timed-text guide: 16 characters a line, 9 characters/s for adults
-    # (every non-space character counts); Mandarin news is read at about 5 characters/s.
-    subtitles=SubtitleRules(chars_per_line=16, chars_per_s=9.0, conjunctions=CONJUNCTIONS),
+    # (every non-space character counts); Mandarin news is read at about 5 characters/s. Lines and cues
+    # break between jieba's words only; a space Whisper leaves between two clauses becomes "，"; a hyphen
+    # without a space before each speaker's line when two share a cue.
+    subtitles=SubtitleRules(chars_per_line=16, chars_per_s=9.0, count_spaces=False, conjunctions=CONJUNCTIONS,
+                            line_end_avoid=LINE_END_AVOID, segmenter="jieba", clause_space="，",
+                            dialogue_dash="-"),
     numbers=NUMBERS,
     # The classic Simplified prompt: measured to give Simplified text with punctuation at beam-5 speed;
     # longer prompts ("...使用简体中文") made base emit odd punctuation and decode 5x slower.
