@@ -141,12 +141,15 @@ def highlight_edit(story_id: str, video_key: str, transcript: Transcript | None,
 def make_subtitles(story_id: str, transcript: Transcript, fps: float) -> Subtitles:
     """SRT, WebVTT and EBU-TT-D from the edit's transcript, plus the validation report."""
     from newsroom import subtitles
+    from newsroom.asr.confidence import low_confidence
 
     layout = StoryLayout(story_id)
     cues = subtitles.build_cues(transcript, fps=fps)
     violations = subtitles.validate_cues(cues, transcript, fps=fps)
     summary = subtitles.summary(violations)
-    report = SubtitleReport.from_dict({**summary, "cues": len(cues)})
+    unsure = low_confidence(transcript)  # times in the edit, as the cues
+    report = SubtitleReport.from_dict({**summary, "cues": len(cues),
+                                       "possible_mishearings": [flag.describe() for flag in unsure]})
     with scratch_dir() as tmp:
         outputs = []
         for fmt, file in StoryLayout.SUBTITLES.items():
@@ -154,7 +157,8 @@ def make_subtitles(story_id: str, transcript: Transcript, fps: float) -> Subtitl
             path.write_text(subtitles.write_subtitles(cues, fmt, transcript.language), "utf-8")
             outputs.append(Output(path, layout.key(file), "subtitles"))
         report_path = tmp / StoryLayout.subtitles_report.name
-        report_path.write_text(json.dumps({**summary, "cues": len(cues), "violations": [asdict(v) for v in violations]},
+        report_path.write_text(json.dumps({**summary, "cues": len(cues), "violations": [asdict(v) for v in violations],
+                                           "possible_mishearings": [flag.to_dict() for flag in unsure]},
                                           indent=2, ensure_ascii=False))
         outputs.append(Output(report_path, layout.subtitles_report, "subtitles-validate"))
         store_outputs(story_id, STAGE, *outputs, info={"subtitles": report.to_dict()})

@@ -1,0 +1,72 @@
+"""Words Whisper was not sure of: "possible mis-hearing: Okonkwo at 0:03", for the editor to check.
+
+    flags = low_confidence(transcript)          # the language profile's threshold
+    [f.describe() for f in flags]                # "possible mis-hearing: 天罩 at 0:03"
+
+A word is flagged when Whisper's probability for it (the mean of its tokens' probabilities, as faster-whisper
+reports it) is below the language's `AsrRules.min_word_probability`. Neighbouring flagged words of one segment
+are one flag (a misheard name is often two or three low words), with the lowest probability among them.
+The thresholds are measured in bench/glossary.py: see the language profiles for the figures.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from newsroom import lang
+from newsroom.types import Transcript, Word
+
+
+@dataclass(frozen=True, slots=True)
+class LowConfidence:
+    """A word (or run of neighbouring words) heard with a probability below the language's threshold."""
+
+    word: str
+    start_s: float
+    end_s: float
+    probability: float
+
+    def describe(self) -> str:
+        minutes, seconds = divmod(int(self.start_s), 60)
+        return f"possible mis-hearing: {self.word} at {minutes}:{seconds:02d}"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {**asdict(self), "message": self.describe()}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> LowConfidence:
+        return cls(data["word"], float(data["start_s"]), float(data["end_s"]), float(data["probability"]))
+
+
+def _core(word: str) -> str:
+    """The word without the punctuation Whisper attaches to it."""
+    start, end = 0, len(word)
+    while start < end and not word[start].isalnum():
+        start += 1
+    while end > start and not word[end - 1].isalnum():
+        end -= 1
+    return word[start:end]
+
+
+def low_confidence(transcript: Transcript, threshold: float | None = None) -> tuple[LowConfidence, ...]:
+    """The words of `transcript` below `threshold` (default: the language profile's), neighbours merged."""
+    profile = lang.find(transcript.language)
+    if threshold is None:
+        threshold = profile.asr.min_word_probability if profile else lang.profile("en").asr.min_word_probability
+    joiner = profile.joiner if profile else " "
+    found: list[LowConfidence] = []
+    for segment in transcript.segments:
+        run: list[Word] = []
+        for word in (*segment.words, None):
+            if word is not None and not _core(word.word):
+                continue  # punctuation alone neither flags nor breaks a run
+            if word is not None and word.probability < threshold:
+                run.append(word)
+                continue
+            if run:
+                text = _core(joiner.join(w.word for w in run))
+                found.append(LowConfidence(text, run[0].start, run[-1].end,
+                                           round(min(w.probability for w in run), 4)))
+                run = []
+    return tuple(found)
