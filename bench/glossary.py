@@ -11,7 +11,9 @@ of names written exactly right, the word (en) / character (zh) error rate of the
     hotwords        the terms as faster-whisper `hotwords`
     hotwords + fix  what `Transcriber.transcribe(..., glossary=...)` does
 
-The glossary of each language lists every name of its sentences (24-27 terms; each sentence holds 1-3).
+The glossary of each language lists every name of its sentences (22-23 terms; each sentence holds 1-3).
+The plain and steered transcripts are saved beside the audio; `--reuse` reads them back, to try other
+fixing rules without transcribing again.
 Then, for the hotwords + fix transcripts, how well Whisper's word probability finds the words it got wrong
 (words aligned to the reference): flagged share of wrong words (recall) and wrong share of flagged words
 (precision) per threshold, to choose `AsrRules.min_word_probability`.
@@ -23,6 +25,7 @@ from __future__ import annotations
 
 import argparse
 import difflib
+import json
 import logging
 import re
 import tempfile
@@ -30,7 +33,6 @@ import time
 from dataclasses import replace
 from pathlib import Path
 
-from newsroom import lang
 from newsroom.asr import Transcriber, read_wav
 from newsroom.asr.glossary import Glossary
 from newsroom.config import Settings
@@ -119,8 +121,10 @@ def error_rate(reference: str, hypothesis: str, language: str) -> tuple[int, int
     return edits, len(a)
 
 
-def word_truth(transcript: Transcript, reference: str, language: str) -> list[tuple[float, bool]]:
-    """(probability, heard right) for every word of the transcript, aligned to the reference."""
+def word_truth(transcript: Transcript, reference: str, language: str, glossary: Glossary
+               ) -> list[tuple[float, bool, bool]]:
+    """(probability, heard right, part of a glossary term written right) for every word of the transcript,
+    aligned to the reference."""
     words = [w for s in transcript.segments for w in s.words if normalise(w.word, language).strip()]
     units = [normalise(w.word, language).strip() for w in words]
     ref = normalise(reference, language).strip()
@@ -139,72 +143,102 @@ def word_truth(transcript: Transcript, reference: str, language: str) -> list[tu
             if op == "equal":
                 for j in range(j1, j2):
                     right[j] = True
-    return [(w.probability, ok) for w, ok in zip(words, right, strict=True)]
+    known = {n for term in glossary.terms for n in (normalise(term, language).split() if language != "zh"
+                                                    else [normalise(term, language)])}
+
+    def in_term(unit: str) -> bool:
+        return unit in known if language != "zh" else any(unit in term for term in known)
+
+    return [(w.probability, ok, ok and in_term(u)) for w, u, ok in zip(words, units, right, strict=True)]
+
+
+def transcribe_all(language: str, paths: list[Path], glossary: Glossary, saved: Path, reuse: bool
+                   ) -> tuple[list[dict[str, Transcript]], dict[str, float], float]:
+    """Per sentence, the transcript of each variant; CPU seconds per variant; audio seconds. The steered and
+    plain transcripts are saved to `saved` (and read back with `reuse`); the fixes are computed from them, as
+    `Transcriber.transcribe(..., glossary=...)` computes them."""
+    cpu = dict.fromkeys(VARIANTS, 0.0)
+    if reuse:
+        data = json.loads(saved.read_text("utf-8"))
+        runs = [{k: Transcript.from_dict(v) for k, v in run.items()} for run in data["runs"]]
+        cpu.update(data["cpu"])
+        audio_s = data["audio_s"]
+    else:
+        engine = Transcriber.load("base", Settings(), diarize=False)
+        steer = {"none": engine,
+                 "prompt": Transcriber(engine._model, engine.model_id,
+                                       replace(engine.options, glossary_steering="prompt", glossary_fix=False)),
+                 "hotwords": Transcriber(engine._model, engine.model_id, replace(engine.options, glossary_fix=False))}
+        runs, audio_s = [], 0.0
+        for path in paths:
+            audio = read_wav(path)
+            audio_s += len(audio) / RATE_HZ
+            run = {}
+            for variant, transcriber in steer.items():
+                started = time.process_time()
+                run[variant] = transcriber.transcribe(audio, language, glossary=None if variant == "none" else glossary)
+                cpu[variant] += time.process_time() - started
+            runs.append(run)
+        saved.write_text(json.dumps({"runs": [{k: t.to_dict() for k, t in run.items()} for run in runs],
+                                     "cpu": cpu, "audio_s": audio_s}, ensure_ascii=False), "utf-8")
+    fixed_from = {"fix only": "none", "hotwords + fix": "hotwords"}
+    for variant, source in fixed_from.items():
+        started = time.process_time()
+        for run in runs:
+            run[variant] = glossary.fix(run[source])[0]
+        cpu[variant] = cpu[source] + time.process_time() - started
+    return runs, cpu, audio_s
+
+
+def flag_table(truth: list[tuple[float, bool, bool]], title: str) -> None:
+    """Recall and precision of word probability as a flag for wrong words; truth: (probability, right, known)."""
+    wrong = sum(not ok for _, ok, _ in truth)
+    print(f"\n{title} ({len(truth)} words, {wrong} wrong)")
+    print(f"{'threshold':>9s} {'flagged':>8s} {'recall':>7s} {'precision':>9s}")
+    for threshold in THRESHOLDS:
+        flagged = [ok for p, ok, _ in truth if p < threshold]
+        hits = sum(not ok for ok in flagged)
+        print(f"{threshold:9.1f} {len(flagged):8d} {hits / max(1, wrong):7.0%} {hits / max(1, len(flagged)):9.0%}")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--cache", type=Path, default=Path(tempfile.gettempdir()) / "newsroom-bench-glossary")
     parser.add_argument("--languages", nargs="+", default=["en", "zh"], choices=sorted(SETS))
+    parser.add_argument("--reuse", action="store_true", help="read the saved transcripts: only fix and count")
     args = parser.parse_args()
     logging.basicConfig(level=logging.ERROR)
     settings = Settings()
-    engine = Transcriber.load("base", settings, diarize=False)
-    engines = {
-        "none": engine,
-        "prompt": Transcriber(engine._model, engine.model_id, replace(engine.options, glossary_steering="prompt",
-                                                                       glossary_fix=False)),
-        "hotwords": Transcriber(engine._model, engine.model_id, replace(engine.options, glossary_fix=False)),
-        "hotwords + fix": engine,
-    }
-    print(f"Whisper base int8, beam {engine.options.beam_size}, {settings.threads} threads")
+    print(f"Whisper base int8, beam 5, {settings.threads} threads")
     for language in args.languages:
         glossary = glossary_for(language)
         paths = synthesise(language, args.cache / language)
+        runs, cpu, audio_s = transcribe_all(language, paths, glossary, args.cache / f"{language}-transcripts.json",
+                                            args.reuse)
         total_names = sum(len(names) for _, names in SETS[language])
         right = dict.fromkeys(VARIANTS, 0)
         edits = dict.fromkeys(VARIANTS, 0)
-        cpu = dict.fromkeys(VARIANTS, 0.0)
-        length, audio_s, fixes = 0, 0.0, 0
-        truth: list[tuple[float, bool]] = []
-        hotwords = glossary.hotwords(lang.profile(language), engine.count_tokens) or ""
-        print(f"\n== {language}: {len(paths)} sentences, {total_names} names, glossary of {len(glossary.terms)} "
-              f"terms ({engine.count_tokens(hotwords)} tokens as hotwords)")
-        for path, (reference, names) in zip(paths, SETS[language], strict=True):
-            audio = read_wav(path)
-            audio_s += len(audio) / RATE_HZ
-            texts = {}
-            for variant, transcriber in engines.items():
-                started = time.process_time()
-                transcript = transcriber.transcribe(audio, language,
-                                                    glossary=None if variant == "none" else glossary)
-                cpu[variant] += time.process_time() - started
-                texts[variant] = transcript.text
-                if variant == "none":
-                    fixed, found = glossary.fix(transcript)
-                    texts["fix only"] = fixed.text
-                    cpu["fix only"] += time.process_time() - started
-                if variant == "hotwords + fix":
-                    truth += word_truth(transcript, reference, language)
-                    fixes += texts["hotwords + fix"] != texts["hotwords"]
-            for variant, text in texts.items():
+        length = 0
+        truth: dict[str, list[tuple[float, bool, bool]]] = {"none": [], "hotwords + fix": []}
+        print(f"\n== {language}: {len(paths)} sentences, {total_names} names, glossary of {len(glossary.terms)} terms")
+        for run, (reference, names) in zip(runs, SETS[language], strict=True):
+            for variant in VARIANTS:
+                text = run[variant].text
                 right[variant] += names_right(text, names, language)
                 edits[variant] += error_rate(reference, text, language)[0]
+            for variant in truth:
+                truth[variant] += word_truth(run[variant], reference, language, glossary)
             length += error_rate(reference, reference, language)[1]
-            print(f"  {reference}\n    none: {texts['none']}\n    hotwords + fix: {texts['hotwords + fix']}")
+            print(f"  {reference}\n    none: {run['none'].text}\n    hotwords + fix: {run['hotwords + fix'].text}")
         unit = "CER" if language == "zh" else "WER"
         print(f"\n{'variant':16s} {'names right':>12s} {unit:>6s} {'CPU-s/audio-s':>14s}")
         for variant in VARIANTS:
             print(f"{variant:16s} {right[variant]:5d}/{total_names:<3d} {right[variant] / total_names:4.0%} "
                   f"{edits[variant] / length:6.1%} {cpu[variant] / audio_s:14.3f}")
-        wrong = sum(not ok for _, ok in truth)
-        print(f"\nword probability as a mis-hearing flag ({len(truth)} words, {wrong} wrong, hotwords + fix)")
-        print(f"{'threshold':>9s} {'flagged':>8s} {'recall':>7s} {'precision':>9s}")
-        for threshold in THRESHOLDS:
-            flagged = [ok for p, ok in truth if p < threshold]
-            hits = sum(not ok for ok in flagged)
-            print(f"{threshold:9.1f} {len(flagged):8d} {hits / max(1, wrong):7.0%} "
-                  f"{hits / max(1, len(flagged)):9.0%}")
+        flag_table(truth["none"], "word probability as a mis-hearing flag, no glossary")
+        flag_table(truth["hotwords + fix"], "...with the glossary (hotwords + fix)")
+        flag_table([t for t in truth["hotwords + fix"] if not t[2]],
+                   "...with the glossary, words of glossary terms written right left out")
 
 
 if __name__ == "__main__":

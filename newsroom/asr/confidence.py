@@ -2,6 +2,7 @@
 
     flags = low_confidence(transcript)          # the language profile's threshold
     [f.describe() for f in flags]                # "possible mis-hearing: 天罩 at 0:03"
+    mentioned(flags, [draft.body, ...], "zh")    # those a draft repeats (its checks list them)
 
 A word is flagged when Whisper's probability for it (the mean of its tokens' probabilities, as faster-whisper
 reports it) is below the language's `AsrRules.min_word_probability`. Neighbouring flagged words of one segment
@@ -11,6 +12,7 @@ The thresholds are measured in bench/glossary.py: see the language profiles for 
 
 from __future__ import annotations
 
+import re
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -66,7 +68,19 @@ def low_confidence(transcript: Transcript, threshold: float | None = None) -> tu
                 continue
             if run:
                 text = _core(joiner.join(w.word for w in run))
-                found.append(LowConfidence(text, run[0].start, run[-1].end,
+                found.append(LowConfidence(text, round(run[0].start, 3), round(run[-1].end, 3),
                                            round(min(w.probability for w in run), 4)))
                 run = []
     return tuple(found)
+
+
+def mentioned(flags: tuple[LowConfidence, ...], texts: list[str], language: str) -> tuple[LowConfidence, ...]:
+    """The flags whose words appear in `texts` (a draft's prose): what a text presents that Whisper was unsure
+    of. Whole words, any case, in spaced languages; the characters anywhere in the others."""
+    profile = lang.find(language)
+    spaced = profile.spaced if profile else True
+    haystack = "\n".join(texts)
+    if spaced:
+        words = set(re.findall(r"\w+(?:['’-]\w+)*", haystack.casefold()))
+        return tuple(f for f in flags if set(re.findall(r"\w+(?:['’-]\w+)*", f.word.casefold())) & words)
+    return tuple(f for f in flags if f.word and f.word in haystack)

@@ -32,6 +32,7 @@ import unicodedata
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
 from functools import cache
+from itertools import accumulate
 from pathlib import Path
 
 from newsroom import lang
@@ -268,6 +269,7 @@ class _Matcher:
         self.unsure = profile.asr.min_word_probability
         self.corrections = {"".join(self._keys(heard) or ()): written for heard, written in glossary.corrections}
         self.terms = [(term, keys, self._sounds(keys)) for term in glossary.terms if (keys := self._keys(term))]
+        self.letters = {term: "".join(keys) for term, keys, _ in self.terms}
 
     def _keys(self, text: str) -> list[str] | None:
         """The units a spelling is compared on: words' letters (spaced languages) or the script's characters;
@@ -302,7 +304,7 @@ class _Matcher:
 
     def fix_segment(self, segment: Segment) -> tuple[Segment, list[Fix]]:
         words = list(segment.words)
-        spans = _locate(segment.text, words)
+        spans = locate_words(segment.text, words)
         if not words or spans is None:
             return segment, []
         chosen: list[_Candidate] = []
@@ -359,8 +361,8 @@ class _Matcher:
             if not scored or scored[0][0] < MIN_SIMILARITY[self.spaced]:
                 continue
             best, term = scored[0]
-            if best < 1.0 and min(w.probability for w in words[first:last + 1]) >= self.unsure:
-                continue  # heard clearly as something else: not ours to change
+            if key != self.letters[term] and min(w.probability for w in words[first:last + 1]) >= self.unsure:
+                continue  # heard clearly as something else (the same sound is not enough): not ours to change
             if any(score > best - MIN_MARGIN for score, _ in scored[1:2]):
                 continue  # two terms fit about as well: leave it to the editor
             found.append(_Candidate(best, first, last, term))
@@ -377,12 +379,25 @@ class _Matcher:
         return _strip_punctuation(run[0].word)[:1].isupper()
 
     def _rewrite(self, run: list[Word], term: str) -> list[Word]:
-        """Words that write `term` over the time of `run` (one a word of the term: the run's own times when
-        they are as many, else shares of the run's time by length); Whisper's lowest probability stays."""
+        """Words that write `term` over the time of `run`: each word of the term over the heard words whose
+        letters it takes (cut where the letter counts agree best), or shares of the time by length when the
+        term has more words than were heard; Whisper's lowest probability stays."""
         pieces = term.split() if self.spaced else [term]
         if len(pieces) == len(run):
             return [replace(w, word=p) for w, p in zip(run, pieces, strict=True)]
         probability = min(w.probability for w in run)
+        if len(pieces) < len(run):
+            heard = list(accumulate(len(_letters(w.word)) for w in run))
+            wanted = list(accumulate(len(_letters(p)) for p in pieces))
+            scale = heard[-1] / max(1, wanted[-1])
+            cuts, at = [], 0
+            for k, target in enumerate(wanted[:-1]):
+                last_cut = len(run) - (len(pieces) - 1 - k)
+                at = min(range(at + 1, last_cut), key=lambda c: abs(heard[c - 1] - target * scale))
+                cuts.append(at)
+            groups = [run[a:b] for a, b in zip([0, *cuts], [*cuts, len(run)], strict=True)]
+            return [Word(g[0].start, g[-1].end, piece, probability, g[0].speaker)
+                    for g, piece in zip(groups, pieces, strict=True)]
         span_s, total = run[-1].end - run[0].start, sum(len(p) for p in pieces)
         new, at = [], run[0].start
         for piece in pieces:
@@ -392,7 +407,7 @@ class _Matcher:
         return new
 
 
-def _locate(text: str, words: Sequence[Word]) -> list[tuple[int, int]] | None:
+def locate_words(text: str, words: Sequence[Word]) -> list[tuple[int, int]] | None:
     """Where each word is in the segment's text, in order; None when one is not found (nothing is fixed)."""
     spans, at = [], 0
     for word in words:

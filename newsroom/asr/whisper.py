@@ -24,7 +24,7 @@ from typing import Literal
 import numpy as np
 
 from newsroom import lang
-from newsroom.asr.glossary import PROMPT_BUDGET_TOKENS, Glossary
+from newsroom.asr.glossary import PROMPT_BUDGET_TOKENS, Glossary, locate_words
 from newsroom.config import Settings, get_settings
 from newsroom.errors import ConfigError, MediaError, ModelNotInstalledError
 from newsroom.lang import LanguageProfile
@@ -249,9 +249,26 @@ class Transcriber:
             if w.word.strip()
         )
         text = fix(raw.text.strip())
+        tail = _read_back_tail(words)
+        if tail:
+            spans = locate_words(text, words)
+            log.warning("dropping %d words at %.1fs that are no speech (read back from the prompt): %r", tail,
+                        words[-tail].start, " ".join(w.word for w in words[-tail:]))
+            if spans is None:
+                return None
+            text, words = text[:spans[-tail][0]].rstrip(), words[:-tail]
         if not text or not words:
             return None
         return Segment(start=float(words[0].start), end=float(words[-1].end), text=text, words=words)
+
+
+def _read_back_tail(words: tuple[Word, ...]) -> int:
+    """How many words at the end of a segment came in no time at all (two or more, each under MIN_WORD_S): the
+    decoder reading its prompt back after the speech, inside a segment that began with real speech."""
+    count = 0
+    while count < len(words) and words[-1 - count].end - words[-1 - count].start < MIN_WORD_S:
+        count += 1
+    return count if 2 <= count < len(words) else 0
 
 
 def _read_back(raw) -> bool:
