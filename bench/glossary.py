@@ -230,11 +230,16 @@ def main() -> None:
                 truth[variant] += word_truth(run[variant], reference, language, glossary)
             length += error_rate(reference, reference, language)[1]
             print(f"  {reference}\n    none: {run['none'].text}\n    hotwords + fix: {run['hotwords + fix'].text}")
+        # False fixes: each plain transcript fixed with a glossary that lacks its own sentence's names (every
+        # fix is then wrong: another sentence's name written over what was said).
+        false_fixes = sum(len(Glossary.parse([t for t in glossary.terms if t not in names]).fix(run["none"])[1])
+                          for run, (_, names) in zip(runs, SETS[language], strict=True))
         unit = "CER" if language == "zh" else "WER"
         print(f"\n{'variant':16s} {'names right':>12s} {unit:>6s} {'CPU-s/audio-s':>14s}")
         for variant in VARIANTS:
             print(f"{variant:16s} {right[variant]:5d}/{total_names:<3d} {right[variant] / total_names:4.0%} "
                   f"{edits[variant] / length:6.1%} {cpu[variant] / audio_s:14.3f}")
+        print(f"false fixes: {false_fixes} (each sentence fixed with the glossary less its own names)")
         flag_table(truth["none"], "word probability as a mis-hearing flag, no glossary")
         flag_table(truth["hotwords + fix"], "...with the glossary (hotwords + fix)")
         flag_table([t for t in truth["hotwords + fix"] if not t[2]],

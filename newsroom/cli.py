@@ -142,7 +142,7 @@ def transcribe(
             wav, language.value, allowed_languages=tuple(settings.languages),
             progress=lambda f: bar.update(step, completed=f), glossary=terms,
         )
-    for flag in low_confidence(transcript):
+    for flag in low_confidence(transcript, known=terms.for_language(transcript.language).terms):
         log.warning("%s", flag.describe())
     if out:
         out.write_text(transcript.to_json(), "utf-8")

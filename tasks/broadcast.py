@@ -26,6 +26,7 @@ from tasks.common import (
     settings,
     store,
     store_outputs,
+    story_terms,
 )
 
 log = logging.getLogger("newsroom.tasks.broadcast")
@@ -52,7 +53,8 @@ def write_draft(story_id: str, transcript: Transcript) -> Draft:
     draft = draft_story(transcript, _backend(), seed=settings().llm_seed)
     # Words Whisper was unsure of that the draft repeats join the editor's checks, with their times.
     prose = [draft.headline, draft.lede, draft.body, draft.summary, draft.anchor_script, *(q.text for q in draft.quotes)]
-    unsure = mentioned(low_confidence(transcript), prose, transcript.language)
+    unsure = mentioned(low_confidence(transcript, known=story_terms(story_id, transcript.language)), prose,
+                       transcript.language)
     draft = replace(draft, warnings=draft.warnings + tuple(f"{f.describe()} - in the draft: check it against the tape"
                                                            for f in unsure))
     model_id = settings().llm_model if settings().llm_backend in ("llama-cpp", "transformers") else None

@@ -25,6 +25,7 @@ from tasks.common import (
     settings,
     store,
     store_outputs,
+    story_terms,
 )
 
 log = logging.getLogger("newsroom.tasks.edit")
@@ -147,7 +148,7 @@ def make_subtitles(story_id: str, transcript: Transcript, fps: float) -> Subtitl
     cues = subtitles.build_cues(transcript, fps=fps)
     violations = subtitles.validate_cues(cues, transcript, fps=fps)
     summary = subtitles.summary(violations)
-    unsure = low_confidence(transcript)  # times in the edit, as the cues
+    unsure = low_confidence(transcript, known=story_terms(story_id, transcript.language))  # times in the edit
     report = SubtitleReport.from_dict({**summary, "cues": len(cues),
                                        "possible_mishearings": [flag.describe() for flag in unsure]})
     with scratch_dir() as tmp:

@@ -196,7 +196,8 @@ def transcribe(story_id: str, audio_key: str | None, language: str = "auto", mod
                       Output(txt_path, layout.transcript_txt, "transcribe", ref),
                       info={"language": transcript.language, "asr_model": transcript.model,
                             "segments": len(transcript.segments), "speakers": len(transcript.speakers),
-                            "speaker_model": SPEAKER_MODEL if settings().diarize else None, "note": note})
+                            "speaker_model": SPEAKER_MODEL if settings().diarize else None, "note": note,
+                            "glossary": list(glossary) or None})
     return transcript
 
 

@@ -175,3 +175,13 @@ def test_the_flags_a_draft_repeats():
     assert mentioned(flags, ["The library opened."], "en") == ()
     zh = transcript("zh", [*sure("省教育", 0.9), ("天", 0.2), ("罩", 0.3), *sure("开心文", 0.95)])
     assert mentioned(low_confidence(zh), ["省教育天罩召开发布会"], "zh")[0].word == "天罩"
+
+
+def test_names_written_as_the_glossary_writes_them_are_not_flagged():
+    heard = transcript("en", [("Kwabena", 0.14), ("Asante-Mensah", 0.0), ("scored", 0.62), ("for", 0.95),
+                              ("Dunmoor", 0.49), ("Rovers,", 0.85), ("Bets.", 0.04)])
+    assert [f.word for f in low_confidence(heard)] == ["Kwabena Asante-Mensah", "Dunmoor", "Bets"]
+    known = ["Kwabena Asante-Mensah", "Dunmoor Rovers", "Rovers"]
+    assert [f.word for f in low_confidence(heard, known=known)] == ["Bets"]
+    zh = transcript("zh", [*sure("邝婉琪", 0.3), ("介", 0.9), ("绍", 0.2)])
+    assert [f.word for f in low_confidence(zh, known=["邝婉琪"])] == ["绍"]

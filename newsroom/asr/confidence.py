@@ -13,11 +13,12 @@ The thresholds are measured in bench/glossary.py: see the language profiles for 
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 from typing import Any
 
 from newsroom import lang
-from newsroom.types import Transcript, Word
+from newsroom.types import Segment, Transcript, Word
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,19 +52,26 @@ def _core(word: str) -> str:
     return word[start:end]
 
 
-def low_confidence(transcript: Transcript, threshold: float | None = None) -> tuple[LowConfidence, ...]:
-    """The words of `transcript` below `threshold` (default: the language profile's), neighbours merged."""
+def low_confidence(transcript: Transcript, threshold: float | None = None, known: Iterable[str] = ()
+                   ) -> tuple[LowConfidence, ...]:
+    """The words of `transcript` below `threshold` (default: the language profile's), neighbours merged.
+
+    Words of a `known` term (the glossary's, written exactly so) are not flagged: Whisper gives a rare name a
+    low probability even when it writes it right, and the glossary is the newsroom's word for its spelling
+    (measured: left in, they made most English flags false alarms once a glossary steered Whisper)."""
     profile = lang.find(transcript.language)
     if threshold is None:
         threshold = profile.asr.min_word_probability if profile else lang.profile("en").asr.min_word_probability
     joiner = profile.joiner if profile else " "
+    terms = tuple(t for t in known if t)
     found: list[LowConfidence] = []
     for segment in transcript.segments:
+        spared = _in_terms(segment, terms, bool(joiner)) if terms else set()
         run: list[Word] = []
-        for word in (*segment.words, None):
+        for index, word in enumerate((*segment.words, None)):
             if word is not None and not _core(word.word):
                 continue  # punctuation alone neither flags nor breaks a run
-            if word is not None and word.probability < threshold:
+            if word is not None and word.probability < threshold and index not in spared:
                 run.append(word)
                 continue
             if run:
@@ -72,6 +80,24 @@ def low_confidence(transcript: Transcript, threshold: float | None = None) -> tu
                                            round(min(w.probability for w in run), 4)))
                 run = []
     return tuple(found)
+
+
+def _in_terms(segment: Segment, terms: tuple[str, ...], spaced: bool) -> set[int]:
+    """Indices of the segment's words that lie inside an occurrence of one of `terms` in its text."""
+    from newsroom.asr.glossary import locate_words
+
+    spans = locate_words(segment.text, segment.words)
+    if spans is None:
+        return set()
+    inside: set[int] = set()
+    for term in terms:
+        if term not in segment.text:
+            continue
+        pattern = rf"(?<!\w){re.escape(term)}(?!\w)" if spaced else re.escape(term)
+        for match in re.finditer(pattern, segment.text):
+            inside.update(i for i, (a, b) in enumerate(spans) if a < match.end() and b > match.start()
+                          and _core(segment.text[max(a, match.start()):min(b, match.end())]))
+    return inside
 
 
 def mentioned(flags: tuple[LowConfidence, ...], texts: list[str], language: str) -> tuple[LowConfidence, ...]:

@@ -57,6 +57,10 @@ MIN_SIMILARITY = {True: 0.75, False: 0.8}  # by `LanguageProfile.spaced`: letter
 MIN_MARGIN = 0.1
 MIN_FUZZY_LETTERS = 5  # shorter terms are fixed only when their letters match exactly (spacing, case, hyphens)
 MIN_FUZZY_SYLLABLES = 2
+# ...except that three or more syllables sounding as a term's (Mandarin) need only some doubt: a rare name's
+# exact sound is no coincidence (measured: 婺源县 heard as 无缘险 with every character above 0.6).
+LONG_MATCH_UNITS = 3
+LONG_MATCH_DOUBT = 0.9
 MAX_RUN_WORDS = 8  # words (Mandarin: Whisper's word pieces) in one heard run
 
 
@@ -361,7 +365,9 @@ class _Matcher:
             if not scored or scored[0][0] < MIN_SIMILARITY[self.spaced]:
                 continue
             best, term = scored[0]
-            if key != self.letters[term] and min(w.probability for w in words[first:last + 1]) >= self.unsure:
+            doubt = LONG_MATCH_DOUBT if not self.spaced and len(window) >= LONG_MATCH_UNITS and best >= 0.9 \
+                else self.unsure
+            if key != self.letters[term] and min(w.probability for w in words[first:last + 1]) >= doubt:
                 continue  # heard clearly as something else (the same sound is not enough): not ours to change
             if any(score > best - MIN_MARGIN for score, _ in scored[1:2]):
                 continue  # two terms fit about as well: leave it to the editor
