@@ -24,7 +24,7 @@ Stellmark University     # the university's own spelling
 Ealing
 Shivon -> Siobhan
 """)
-ZH_GLOSSARY = Glossary.parse(["儋州", "符永翀", "黟县", "闽清县人民医院", "瓯江水务集团"])
+ZH_GLOSSARY = Glossary.parse(["儋州", "符永翀", "黟县", "闽清县人民医院", "瓯江水务集团", "婺源县", "禤国栋"])
 
 
 def transcript(language: str, *segments: list[tuple[str, float]], gap_s: float = 0.1) -> Transcript:
@@ -97,7 +97,7 @@ def test_hotwords_fit_the_budget_in_order_and_close_the_list():
     hotwords = glossary.hotwords(lang.profile("en"), words)
     assert hotwords.startswith("Name0 Surname0, Name1 Surname1,") and hotwords.endswith(".")
     assert words(hotwords) <= PROMPT_BUDGET_TOKENS < words(hotwords) + 3
-    assert ZH_GLOSSARY.hotwords(lang.profile("zh"), len) == "儋州、符永翀、黟县、闽清县人民医院、瓯江水务集团。"
+    assert ZH_GLOSSARY.hotwords(lang.profile("zh"), len) == "儋州、符永翀、黟县、闽清县人民医院、瓯江水务集团、婺源县、禤国栋。"
     assert Glossary().hotwords(lang.profile("en"), len) is None
 
 
@@ -131,14 +131,17 @@ def test_mandarin_near_misses_by_their_pinyin():
     heard = transcript("zh", [*sure("担奏", 0.4), *sure("使民政局局长"), ("服", 0.3), ("用", 0.6), ("充", 0.5),
                               *sure("出席了发布会。")],
                        [*sure("明庆显", 0.45), ("人民医院", 0.9), *sure("院长表示")],
-                       [*sure("一线"), *sure("工人")])  # "front line": a common word, heard clearly
+                       [*sure("一线"), *sure("工人")],  # "front line": a common word, heard clearly
+                       [("无", 0.45), ("缘", 0.73), ("险、", 0.74), *sure("会长选国动", 0.87)])  # Whisper base's
     # Whisper marks pauses with a space inside Mandarin text: a long name may hold one.
     heard = Transcript(heard.language, heard.duration_s, heard.model, (
         heard.segments[0], Segment(heard.segments[1].start, heard.segments[1].end, "明庆显 人民医院院长表示",
-                                   heard.segments[1].words), heard.segments[2]))
+                                   heard.segments[1].words), *heard.segments[2:]))
     fixed, fixes = ZH_GLOSSARY.fix(heard)
-    assert [s.text for s in fixed.segments] == ["儋州使民政局局长符永翀出席了发布会。", "闽清县人民医院院长表示", "一线工人"]
-    assert [(f.heard, f.written) for f in fixes] == [("担奏", "儋州"), ("服用充", "符永翀"), ("明庆显人民医院", "闽清县人民医院")]
+    assert [s.text for s in fixed.segments] == ["儋州使民政局局长符永翀出席了发布会。", "闽清县人民医院院长表示", "一线工人",
+                                                "婺源县、会长禤国栋"]  # three syllables alike: fixed under 0.9
+    assert [(f.heard, f.written) for f in fixes] == [("担奏", "儋州"), ("服用充", "符永翀"), ("明庆显人民医院", "闽清县人民医院"),
+                                                     ("无缘险", "婺源县"), ("选国动", "禤国栋")]
     assert fixed.segments[0].words[-len("出席了发布会。") - 1].word == "符永翀"
     assert not [v for v in validate_cues(build_cues(fixed), fixed) if v.rule == "text"]
 
