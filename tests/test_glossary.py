@@ -188,3 +188,23 @@ def test_names_written_as_the_glossary_writes_them_are_not_flagged():
     assert [f.word for f in low_confidence(heard, known=known)] == ["Bets"]
     zh = transcript("zh", [*sure("邝婉琪", 0.3), ("介", 0.9), ("绍", 0.2)])
     assert [f.word for f in low_confidence(zh, known=["邝婉琪"])] == ["绍"]
+
+
+def test_words_read_back_after_the_speech_are_dropped():
+    """What Whisper base wrote with the benchmark's glossary after "...in Wexcombe." (faster-whisper's segment)."""
+    from types import SimpleNamespace as Raw
+
+    from newsroom.asr.whisper import Transcriber
+
+    def raw(words, text, no_speech_prob=0.0):
+        return Raw(start=words[0][1], text=text, no_speech_prob=no_speech_prob,
+                   words=[Raw(word=w, start=a, end=b, probability=p) for w, a, b, p in words])
+
+    spoken = [(" led", 2.12, 2.32, 0.82), (" in", 3.42, 3.72, 0.85), (" Wexcombe.", 3.72, 4.42, 0.37)]
+    tail = [(" Wexcombe,", 4.42, 4.42, 0.0), (" Wexcombe,", 4.42, 4.44, 0.7)]
+    en = lang.profile("en")
+    segment = Transcriber._convert(raw(spoken + tail, " led in Wexcombe. Wexcombe, Wexcombe,"), en)
+    assert segment.text == "led in Wexcombe." and [w.word for w in segment.words] == ["led", "in", "Wexcombe."]
+    assert Transcriber._convert(raw(tail, " Wexcombe, Wexcombe,", 0.70), en) is None
+    assert Transcriber._convert(raw([(" Today.", 3.34, 3.56, 0.04)], " Today.", 0.66), en) is None
+    assert Transcriber._convert(raw(spoken, " led in Wexcombe."), en).text == "led in Wexcombe."  # speech stays

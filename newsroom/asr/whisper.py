@@ -4,7 +4,8 @@ Load once (`Transcriber.load`), call many (`transcribe`). Guards against the fai
 known for on long or empty audio: no conditioning on previous text (stops repetition loops spreading),
 compression-ratio / log-prob / no-speech thresholds with temperature fallback, silero VAD (shipped
 inside faster-whisper) so silence produces no segments, skipping of hallucinated text in long silent
-gaps, and dropping of immediately repeated segments. Each language's profile (`newsroom.lang`) gives
+gaps, dropping of immediately repeated segments and of words the decoder writes after the speech in no time at
+all (a prompt or glossary read back). Each language's profile (`newsroom.lang`) gives
 the initial prompt and the script conversion: Mandarin is steered to Simplified characters by a
 Simplified-Chinese prompt and converted with zhconv for whatever slips through.
 """
@@ -254,9 +255,8 @@ class Transcriber:
             spans = locate_words(text, words)
             log.warning("dropping %d words at %.1fs that are no speech (read back from the prompt): %r", tail,
                         words[-tail].start, " ".join(w.word for w in words[-tail:]))
-            if spans is None:
-                return None
-            text, words = text[:spans[-tail][0]].rstrip(), words[:-tail]
+            words = words[:-tail]
+            text = text[:spans[-tail][0]].rstrip() if spans else profile.join(w.word for w in words)
         if not text or not words:
             return None
         return Segment(start=float(words[0].start), end=float(words[-1].end), text=text, words=words)
