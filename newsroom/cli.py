@@ -57,6 +57,19 @@ def _choices(name: str, literal: Any, *, leave_out: tuple[str, ...] = ()) -> Any
 
 
 AsrModelChoice = _choices("AsrModelChoice", AsrModel)
+GlossaryOption = Annotated[Path | None, typer.Option(
+    help="Glossary for this run: names, places, organisations, one a line (UTF-8; 'heard -> written' corrects a "
+    "mis-hearing), used with NEWSROOM_GLOSSARY.")]
+
+
+def _glossary_lines(file: Path | None) -> tuple[str, ...]:
+    """The entries of a run's glossary file (checked here, so a bad file fails before any work starts)."""
+    if file is None:
+        return ()
+    from newsroom.asr.glossary import Glossary
+
+    glossary = Glossary.read(file)
+    return (*glossary.terms, *(f"{heard} -> {written}" for heard, written in glossary.corrections))
 
 
 @app.callback()
@@ -108,14 +121,19 @@ def transcribe(
     model: Annotated[AsrModelChoice, typer.Option(help="Whisper model.")] = AsrModelChoice.base,
     as_json: Annotated[bool, typer.Option("--json", help="Print the transcript JSON contract to stdout.")] = False,
     out: Annotated[Path | None, typer.Option(help="Write the transcript JSON here too.")] = None,
+    glossary: GlossaryOption = None,
 ) -> None:
     """Transcribe a local file with word timestamps (no storage, no Prefect)."""
     from newsroom.asr import Transcriber
+    from newsroom.asr.confidence import low_confidence
+    from newsroom.asr.glossary import Glossary, load_glossary
     from newsroom.config import get_settings
     from newsroom.media import extract_audio
     from newsroom.media.gate import admit_media
 
     settings = get_settings()
+    own = Glossary.read(glossary) if glossary else None
+    terms = load_glossary(settings.glossary, None if language.value == "auto" else language.value, extra=own)
     info = admit_media(file, settings)
     with tempfile.TemporaryDirectory(prefix="newsroom-") as tmp, _progress() as bar:
         step = bar.add_task("extracting audio", total=1.0)
@@ -125,8 +143,10 @@ def transcribe(
         bar.update(step, description="transcribing")
         transcript = engine.transcribe(
             wav, language.value, allowed_languages=tuple(settings.languages),
-            progress=lambda f: bar.update(step, completed=f),
+            progress=lambda f: bar.update(step, completed=f), glossary=terms,
         )
+    for flag in low_confidence(transcript, known=terms.for_language(transcript.language).terms):
+        log.warning("%s", flag.describe())
     if out:
         out.write_text(transcript.to_json(), "utf-8")
     if as_json:
@@ -141,6 +161,7 @@ def ingest(
     language: Annotated[LanguageChoice, typer.Option(help="Spoken language.")] = LanguageChoice.auto,
     model: Annotated[AsrModelChoice, typer.Option(help="Whisper model.")] = AsrModelChoice.base,
     as_json: Annotated[bool, typer.Option("--json", help="Print the story's manifest as JSON.")] = False,
+    glossary: GlossaryOption = None,
 ) -> None:
     """Run the ingest flow (store, normalise, transcribe) and show where the outputs are."""
     from flows.ingest import ingest as ingest_flow
@@ -149,7 +170,8 @@ def ingest(
 
     _admit_source(source, open_store())  # fail fast, before a Prefect server starts
     with err.status(f"ingesting {source} (Prefect flow 'ingest')..."):
-        story_id = _run_flow(ingest_flow, source, language=language.value, asr_model=model.value)
+        story_id = _run_flow(ingest_flow, source, language=language.value, asr_model=model.value,
+                             glossary=_glossary_lines(glossary))
     store = open_store()
     if as_json:
         typer.echo(json.dumps(read_manifest(store, story_id), indent=2, ensure_ascii=False))
@@ -487,6 +509,7 @@ def run(
     portrait: Annotated[str | None, typer.Option(help="Object key of the anchor's portrait.")] = None,
     loudness: Annotated[LoudnessChoice, typer.Option(help="broadcast (-23 LUFS) or web (-16 LUFS).")] = LoudnessChoice.broadcast,
     out: Annotated[Path | None, typer.Option(help="Copy the finished files into this folder.")] = None,
+    glossary: GlossaryOption = None,
 ) -> None:
     """Run the whole package for one story (flow 'newsroom-package') and collect the finished files."""
     from flows.package import newsroom_package
@@ -499,7 +522,8 @@ def run(
     with err.status(f"producing {source} (Prefect flow 'newsroom-package')..."):
         story_id = _run_flow(newsroom_package, source, language=language.value, asr_model=model.value,
                              target_s=target_s, upscale=upscale.value, headline=headline or "",
-                             portrait_key=portrait or "", loudness=loudness.value)
+                             portrait_key=portrait or "", loudness=loudness.value,
+                             glossary=_glossary_lines(glossary))
     _print_outputs(store, story_id)
     if out:
         _copy_handouts(store, story_id, out)

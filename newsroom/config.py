@@ -73,6 +73,10 @@ class Settings(BaseSettings):
     )
     asr_model: Literal["base", "tiny.en"] = "base"
     asr_beam_size: int = Field(5, ge=1, le=10)
+    glossary: Path | None = Field(
+        None, description="The newsroom glossary: names, places, organisations and jargon, one a line (UTF-8, # "
+        "comments, 'heard -> written' corrections), in one file or a folder of <language>.txt files. Steers speech "
+        "recognition towards them and rewrites near-misses (newsroom.asr.glossary).")
     diarize: bool = Field(
         True, description="Speaker turns in transcripts: a speaker (S1, S2, ...) on every segment and word, from "
         "resemblyzer's voice encoder (~0.02 CPU-s per audio second). false: transcripts carry no speaker.")

@@ -194,21 +194,26 @@ class Cut:
 
 @dataclass(frozen=True, slots=True)
 class SubtitleReport:
-    """How cues keep the subtitle rules: `violations` in all and per rule; `cues` when counted."""
+    """How cues keep the subtitle rules: `violations` in all and per rule; `cues` when counted; the words
+    Whisper was unsure of ("possible mis-hearing: ... at 0:03", `newsroom.asr.confidence`) for the editor."""
 
     ok: bool
     violations: int
     by_rule: dict[str, int]
     cues: int | None = None
+    possible_mishearings: tuple[str, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         data: dict[str, Any] = {"ok": self.ok, "violations": self.violations, "by_rule": dict(self.by_rule)}
+        if self.possible_mishearings:
+            data["possible_mishearings"] = list(self.possible_mishearings)
         return data if self.cues is None else {"cues": self.cues, **data}
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> SubtitleReport:
         return cls(ok=bool(data["ok"]), violations=int(data["violations"]), by_rule=dict(data.get("by_rule", {})),
-                   cues=int(data["cues"]) if data.get("cues") is not None else None)
+                   cues=int(data["cues"]) if data.get("cues") is not None else None,
+                   possible_mishearings=tuple(data.get("possible_mishearings", ())))
 
 
 @dataclass(frozen=True, slots=True)

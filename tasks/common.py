@@ -183,6 +183,16 @@ def load_cut(story_id: str) -> Cut:
     return Cut.load(store(), collect(store(), story_id))
 
 
+def story_terms(story_id: str, language: str) -> tuple[str, ...]:
+    """The glossary terms a story was transcribed with: its run's own (recorded by ingest) and the newsroom's
+    (NEWSROOM_GLOSSARY), for the mis-hearing flags to spare the names written as the glossary writes them."""
+    from newsroom.asr.glossary import load_glossary
+    from newsroom.layout import INGEST
+
+    own = collect(store(), story_id).info(INGEST).get("glossary") or ()
+    return load_glossary(settings().glossary, language, extra=own).for_language(language).terms
+
+
 @retrying_task(name="publish-manifest", cache_policy=NO_CACHE)
 def publish_manifest(story_id: str) -> str:
     """Write the story's manifest.json last, after every asset it lists. Returns its key."""

@@ -65,6 +65,9 @@ def summarise_edit(story_id: str, found: SceneList, decision: EditDecision, subt
     else:
         rows = "\n".join(f"| {rule} | {count} |" for rule, count in subtitles.by_rule.items())
         subs = f"**Rule violations**\n\n| rule | cues |\n|---|---|\n{rows}"
+    if subtitles is not None and subtitles.possible_mishearings:
+        subs += ("\n\n**Check these words against the tape** (Whisper was unsure of them):\n\n"
+                 + "\n".join(f"- {flag}" for flag in subtitles.possible_mishearings))
     cover = covers.wide if covers else None
     fps = decision.fps
     ranges = "\n".join(f"| {r.start_s(fps):.2f} | {r.end_s(fps):.2f} | {', '.join(map(str, r.sentence_ids))} |"

@@ -44,6 +44,8 @@ class AsrRules:
     convert_to: str | None = None  # zhconv locale the text is converted to (e.g. "zh-cn": Simplified)
     full_width: tuple[tuple[str, str], ...] = ()  # ASCII punctuation after the script's characters -> this
     detect_by_default: bool = True  # in NEWSROOM_LANGUAGES unless the newsroom says otherwise
+    # Words Whisper gives a lower probability are "possible mis-hearings" for the editor (newsroom.asr.confidence)
+    min_word_probability: float = 0.5
 
 
 @dataclass(frozen=True, slots=True)

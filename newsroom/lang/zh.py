@@ -53,7 +53,9 @@ PROFILE = LanguageProfile(
     # The classic Simplified prompt: measured to give Simplified text with punctuation at beam-5 speed;
     # longer prompts ("...使用简体中文") made base emit odd punctuation and decode 5x slower.
     asr=AsrRules(prompt="以下是普通话的句子。", convert_to="zh-cn",
-                 full_width=((",", "，"), ("?", "？"), ("!", "！"), (":", "："), (";", "；"))),
+                 full_width=((",", "，"), ("?", "？"), ("!", "！"), (":", "："), (";", "；")),
+                 # Characters under 0.7 are flagged: 72 % of the wrong ones at 74 % precision (bench/glossary.py).
+                 min_word_probability=0.7),
     # The anchor voice: ttskit's native Mandarin Aiyue. CER by our Whisper base on 24 held-out news lines
     # (bench/tts_zh.py): Aiyue 0.119, biaobei 0.107 (tied), Xiaobei 0.137; Kokoro's jm_kumo, a Japanese voice
     # reading pinyin phonemes, 0.147 ("kokoro:jm_kumo" still selects it; misaki's Mandarin G2P below is its).
