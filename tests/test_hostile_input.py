@@ -373,11 +373,12 @@ def test_inbox_takes_every_case_in_one_scan(local_env, package_deployment, built
     for case in cases:
         store.put_file(f"inbox/{built[case.name].name}", built[case.name])
     store.put_bytes("inbox/!!!.???", b"not even a name")  # nothing usable in the name
-    process.peak_rss_kib(reset=True)
     started = time.monotonic()
-    results = {r.key: r for r in scan_inbox(settle_s=0)}
+    with process.measure_children() as children:
+        results = {r.key: r for r in scan_inbox(settle_s=0)}
     scan_s = time.monotonic() - started
-    peak_mib = process.peak_rss_kib() / 1024  # the largest ffmpeg/ffprobe the scan ran
+    assert children.children >= len(cases), "the scan's own probes are measured"
+    peak_mib = children.peak_rss_kib / 1024  # the largest ffmpeg/ffprobe the scan ran
     assert list(store.list("inbox/")) == [], "every object was handled"
     for case in cases:
         key = f"inbox/{built[case.name].name}"

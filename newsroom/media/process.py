@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import atexit
 import contextlib
+import contextvars
 import ctypes
 import functools
 import logging
@@ -32,7 +33,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
@@ -48,7 +49,7 @@ _PR_SET_PDEATHSIG = 1
 
 
 __all__ = ["Child", "Completed", "DeadlineError", "ResourceError", "binary", "classify_failure", "deadline_for",
-           "kill_all", "last_lines", "live_children", "peak_rss_kib", "run"]
+           "kill_all", "last_lines", "live_children", "measure_children", "run"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,17 +99,31 @@ def deadline_for(duration_s: float | None, *, per_media_s: float | None = None, 
 
 _live: dict[int, subprocess.Popen] = {}
 _live_lock = threading.Lock()
-_peak_rss_kib = 0
 
 
-def peak_rss_kib(*, reset: bool = False) -> int:
-    """The largest peak memory (KiB) of any child run through this module since the last reset."""
-    global _peak_rss_kib
-    with _live_lock:
-        peak = _peak_rss_kib
-        if reset:
-            _peak_rss_kib = 0
-    return peak
+@dataclass
+class ChildMemory:
+    """The children run inside one `measure_children()` block (and the tasks it starts, which inherit the
+    context): how many, and the largest peak memory among them."""
+
+    children: int = 0
+    peak_rss_kib: int = 0
+
+
+_meters: contextvars.ContextVar[tuple[ChildMemory, ...]] = contextvars.ContextVar("newsroom_child_meters", default=())
+
+
+@contextlib.contextmanager
+def measure_children() -> Iterator[ChildMemory]:
+    """Count the children this context runs and their peak memory. Scoped by context variables, so a child
+    that another thread started (an earlier run still finishing) is not counted; Prefect copies the context
+    into the task threads it starts, so a flow's tasks are."""
+    meter = ChildMemory()
+    token = _meters.set((*_meters.get(), meter))
+    try:
+        yield meter
+    finally:
+        _meters.reset(token)
 
 
 def _register(proc: subprocess.Popen) -> None:
@@ -185,6 +200,8 @@ def _spawn(cmd: Sequence[str], *, stdin: int | None, stdout: int | None, stderr:
     except FileNotFoundError as exc:
         raise MediaError(f"{args[0]} is not installed: run 'make setup'") from exc
     except OSError as exc:
+        if exc.errno is None:  # raised into this thread while it started the child (a task timeout: TimeoutError)
+            raise
         raise ResourceError(f"could not start {Path(args[0]).name}: {exc}") from exc
     _register(proc)
     return proc
@@ -233,10 +250,13 @@ def _wait(proc: subprocess.Popen, deadline: float) -> tuple[int, int]:
         except ChildProcessError:  # already reaped elsewhere
             return proc.wait(), 0
         if pid == proc.pid:
-            global _peak_rss_kib
             proc.returncode = os.waitstatus_to_exitcode(status)
             with _live_lock:
-                _peak_rss_kib = max(_peak_rss_kib, int(usage.ru_maxrss))
+                for meter in _meters.get():
+                    meter.children += 1
+                    meter.peak_rss_kib = max(meter.peak_rss_kib, int(usage.ru_maxrss))
+            log.debug("%s exited %d, peak memory %.0f MiB", proc.args[0] if isinstance(proc.args, list) else proc.args,
+                      proc.returncode, usage.ru_maxrss / 1024)
             return proc.returncode, int(usage.ru_maxrss)
         if time.monotonic() > deadline:
             raise DeadlineError("deadline")
