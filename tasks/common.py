@@ -189,7 +189,12 @@ def story_terms(story_id: str, language: str) -> tuple[str, ...]:
     from newsroom.asr.glossary import load_glossary
     from newsroom.layout import INGEST
 
-    own = collect(store(), story_id).info(INGEST).get("glossary") or ()
+    from newsroom.errors import ObjectNotFoundError
+
+    try:
+        own = collect(store(), story_id).info(INGEST).get("glossary") or ()
+    except ObjectNotFoundError:  # a draft written from a transcript that was not ingested here
+        own = ()
     return load_glossary(settings().glossary, language, extra=own).for_language(language).terms
 
 
