@@ -11,13 +11,13 @@ front matter, or JSON); its pictures are the keys it names, or `image_keys` (put
 from __future__ import annotations
 
 import logging
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Request
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
 
 from newsroom.bulletin.items import MAX_ITEM_CHARS, MAX_ITEMS
-from newsroom.params import MAX_TARGET_S, IngestLanguage, LoudnessProfile
+from newsroom.params import MAX_TARGET_S, AnchorParts, IngestLanguage, LoudnessProfile
 from newsroom.webhook import docs
 from newsroom.webhook.checks import check_object, on_prefect, parse, start_once
 from newsroom.webhook.schemas import ObjectKey, StoryAccepted, _safe_key
@@ -40,7 +40,7 @@ class ArticleRequest(BaseModel):
         "names. Empty: the article's own `images` (keys, or files next to the article's key)."))
     language: IngestLanguage = Field("auto", description="The article's language: auto, or a profile's code.")
     target_s: float = Field(60.0, ge=5, le=MAX_TARGET_S, description="About how long the narration runs.")
-    anchor: Literal["none", "intro", "outro", "both"] = Field("intro", description="Anchor intro/outro.")
+    anchor: AnchorParts = Field("intro", description="Anchor intro/outro.")
     condense: bool = Field(False, description="Let the draft model shorten paragraphs (numbers and names checked).")
     portrait_key: ObjectKey | None = Field(None, description="Object key of the anchor's portrait image.")
     loudness: LoudnessProfile = Field("broadcast", description="broadcast (-23 LUFS) or web (-16 LUFS).")
