@@ -42,10 +42,11 @@ from newsroom.anchor.atlas import (
     transcribe_reference,
     transcript_phonemes,
 )
+from newsroom.anchor.bases import OPEN_NARROWING, SPREAD_GAIN
 from newsroom.anchor.mesh import OUTER_LOWER_LIP, OUTER_UPPER_LIP
 from newsroom.anchor.portrait import Portrait, compose, load_image
 from newsroom.anchor.renderer import ANCHOR_HEIGHT, ANCHOR_WIDTH, LandmarkAnchorRenderer
-from newsroom.anchor.rig import OPEN_NARROWING, ROUND_GAIN, SPREAD_GAIN, RigPose
+from newsroom.anchor.rig import ROUND_GAIN, RigPose
 from newsroom.anchor.visemes import MouthTrack
 
 log = logging.getLogger("newsroom.anchor")
