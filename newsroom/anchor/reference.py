@@ -42,7 +42,7 @@ from newsroom.anchor.atlas import (
     transcribe_reference,
     transcript_phonemes,
 )
-from newsroom.anchor.bases import OPEN_NARROWING, SPREAD_GAIN
+from newsroom.anchor.deform import OPEN_NARROWING, SPREAD_GAIN
 from newsroom.anchor.mesh import OUTER_LOWER_LIP, OUTER_UPPER_LIP
 from newsroom.anchor.portrait import Portrait, compose, load_image
 from newsroom.anchor.renderer import ANCHOR_HEIGHT, ANCHOR_WIDTH, LandmarkAnchorRenderer
