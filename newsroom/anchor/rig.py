@@ -4,8 +4,8 @@ Deformation. Every frame is a `RigPose`: jaw opening (pixels of inner-lip gap), 
 +1 spread), lip press (m/b/p), eyelid closure, brow raise, a nod and a head pose (plus what the painted
 mouth shows: upper and lower teeth, tongue). The landmark displacement is linear in each parameter, so the
 rig precomputes one displacement basis per parameter (`mouth_bases`, `eye_basis`, `brow_basis` in
-`newsroom.anchor.deform`) in the
-mouth's, each eye's and the brows' own coordinate frames (so a tilted face works too):
+`newsroom.anchor.deform`) in the mouth's, each eye's and the brows' own coordinate frames (so a tilted face
+works too):
 
 * Upper inner lip: lifts by `UPPER_LIP_SHARE` of the gap, fading out towards the nose.
 * Lower inner lip: lands exactly `gap * e(s)` below the upper lip, where e(s) = sqrt(1 - (s/W)^2) is an
