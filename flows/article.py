@@ -8,17 +8,15 @@ pictures' keys; the CLI (`newsroom article`) and the webhook (`POST /v1/articles
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated
 
 from prefect import flow
 from pydantic import Field
 
-from newsroom.params import IngestLanguage, LoudnessProfile
+from newsroom.params import AnchorParts, IngestLanguage, LoudnessProfile
 from tasks.article import anchor_read, assemble, covers, narrate, pictures, receive_article
 from tasks.common import publish_manifest
 from tasks.reports import record_run, summarise_programme
-
-AnchorParts = Literal["none", "intro", "outro", "both"]
 
 
 @flow(name="article", log_prints=False, validate_parameters=True)

@@ -14,6 +14,7 @@ AsrModel = Literal["base", "tiny.en"]
 RestorePreset = Literal["auto", "none", "deinterlace", "light", "denoise", "denoise-hq", "deband", "archive", "stabilize"]
 UpscaleMethod = Literal["none", "lanczos", "esrgan"]
 LoudnessProfile = Literal["broadcast", "web"]
+AnchorParts = Literal["none", "intro", "outro", "both"]  # where an article's video has the digital anchor
 MAX_TARGET_S = 600.0
 MAX_HEADLINE_CHARS = 200  # a headline longer than this is refused; what fits the graphics is cut with "..."
 Headline = Annotated[str, Field(max_length=MAX_HEADLINE_CHARS)]

@@ -3,8 +3,9 @@
 Deformation. Every frame is a `RigPose`: jaw opening (pixels of inner-lip gap), lip spread (-1 rounded ..
 +1 spread), lip press (m/b/p), eyelid closure, brow raise, a nod and a head pose (plus what the painted
 mouth shows: upper and lower teeth, tongue). The landmark displacement is linear in each parameter, so the
-rig precomputes one displacement basis per parameter (`_mouth_bases`, `_eye_basis`, `_brow_basis`) in the
-mouth's, each eye's and the brows' own coordinate frames (so a tilted face works too):
+rig precomputes one displacement basis per parameter (`mouth_bases`, `eye_basis`, `brow_basis` in
+`newsroom.anchor.deform`) in the mouth's, each eye's and the brows' own coordinate frames (so a tilted face
+works too):
 
 * Upper inner lip: lifts by `UPPER_LIP_SHARE` of the gap, fading out towards the nose.
 * Lower inner lip: lands exactly `gap * e(s)` below the upper lip, where e(s) = sqrt(1 - (s/W)^2) is an
@@ -41,19 +42,23 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from newsroom.anchor.deform import (
+    SPREAD_GAIN,
+    brow_basis,
+    eye_basis,
+    mouth_bases,
+    unit,
+)
 from newsroom.anchor.mesh import (
     CHIN,
     FACE_OVAL,
     FOREHEAD,
     INNER_LOWER_LIP,
     INNER_UPPER_LIP,
-    LEFT_BROW,
     LEFT_EYE_LOWER,
     LEFT_EYE_UPPER,
-    MOUTH_CORNERS,
     OUTER_LOWER_LIP,
     OUTER_UPPER_LIP,
-    RIGHT_BROW,
     RIGHT_EYE_LOWER,
     RIGHT_EYE_UPPER,
 )
@@ -61,16 +66,9 @@ from newsroom.anchor.mouth import MouthLook, MouthShape, paint_open_mouth
 from newsroom.anchor.portrait import MESH_LANDMARKS, face_height
 
 MAX_GAP_FRACTION = 0.10  # inner-lip gap at openness 1, of the face height (forehead to chin)
-UPPER_LIP_SHARE = 0.2  # of the gap taken by the upper lip moving up
-UPPER_LIP_REACH = 0.6  # of the mouth half-width: how far above the lip the lift fades out
-JAW_BLEND = 0.6  # of the lip-to-chin distance: where the lip's motion has become the jaw's
-JAW_HALF_WIDTH = 1.6  # of the mouth half-width: where the jaw drop has fallen to 1/e
-SPREAD_GAIN = 0.13  # mouth corners move this share of the half-width at spread +-1
-OPEN_NARROWING = 0.06  # a fully open mouth is this much narrower
 RING_SCALE = 1.35  # ring of helper points around the face oval, from its centroid
 RING_FOLLOW = 0.35  # share of the jaw motion the ring follows
 BORDER_MARGIN = 0.12  # of the face height, between the ring and the fixed border
-LID_REACH = 1.4  # of the lid gap: how far above the lid margin the lid skin is dragged along
 HEAD_MASK_BLUR = 0.12  # of the face height
 REST_MOUTH_REACH = 0.012  # of the face height: strip above the inner upper lip also filled with lip
 MIN_MOTION_PX = 0.15  # points that would move less than this at most stay fixed
@@ -79,8 +77,6 @@ POUT_SHARE = 0.3  # rounded lips evert: each lip's outer edge moves out by this 
 PRESS_SHARE = 0.16  # pressed lips (m/b/p) roll in: outer edges move towards the seam by this share
 SEAM_DARKENING = 0.35
 PRESS_SEAM_DARKENING = 0.5
-BROW_RAISE_FRACTION = 0.022  # of the face height, at brow = 1
-BROW_FOREHEAD_REACH = 0.2  # of the face height: forehead skin above the brows follows, fading out
 NOD_SHIFT_FRACTION = 0.014  # of the face height: the face moves down at nod = 1 ...
 NOD_SQUASH = 0.012  # ... and foreshortens (the head pitches forward)
 
@@ -117,21 +113,6 @@ def lip_colour(frame: np.ndarray, landmarks: np.ndarray) -> np.ndarray:
     if len(pixels) < 10:
         return np.float32([170, 95, 95])
     return np.median(pixels, axis=0).astype(np.float32)
-
-
-def _unit(v: np.ndarray) -> np.ndarray:
-    return v / max(float(np.linalg.norm(v)), 1e-6)
-
-
-def _smoothstep(x: np.ndarray) -> np.ndarray:
-    x = np.clip(x, 0.0, 1.0)
-    return x * x * (3 - 2 * x)
-
-
-def _chain(s: np.ndarray, t: np.ndarray, indices: tuple[int, ...]) -> tuple[np.ndarray, np.ndarray]:
-    cs, ct = s[list(indices)], t[list(indices)]
-    order = np.argsort(cs)
-    return cs[order], ct[order]
 
 
 def _triangulate(points: np.ndarray, box: tuple[int, int, int, int]) -> np.ndarray:
@@ -183,11 +164,12 @@ class FaceRig:
         box = (int(np.floor(bx0)), int(np.floor(by0)), int(np.ceil(bx1)), int(np.ceil(by1)))
         self.triangles = _triangulate(self.points, box)
 
-        self.base_const, self.base_gap, self.base_spread, self.base_pout = self._mouth_bases(lm)
+        self.base_const, self.base_gap, self.base_spread, self.base_pout = mouth_bases(self.points, lm, n_face=self.n_face, max_gap_px=self.max_gap_px)
         # How far the chin moves per pixel of lip gap (the jaw's share of the opening).
         self.jaw_share = max(float(np.linalg.norm(self.base_gap[CHIN])), 0.1)
-        self.base_blink = self._eye_basis(lm, RIGHT_EYE_UPPER, RIGHT_EYE_LOWER) + self._eye_basis(lm, LEFT_EYE_UPPER, LEFT_EYE_LOWER)
-        self.base_brow = self._brow_basis(lm)
+        self.base_blink = (eye_basis(self.points, lm, RIGHT_EYE_UPPER, RIGHT_EYE_LOWER, n_face=self.n_face)
+                           + eye_basis(self.points, lm, LEFT_EYE_UPPER, LEFT_EYE_LOWER, n_face=self.n_face))
+        self.base_brow = brow_basis(self.points, lm, n_face=self.n_face, face_h=self.face_h)
         ring_slice = slice(self.n_face, self.n_face + self.n_ring)
         for base in (self.base_const, self.base_gap, self.base_spread):
             base[ring_slice] *= RING_FOLLOW
@@ -216,116 +198,6 @@ class FaceRig:
 
     # ------------------------------------------------------------------ displacement bases
 
-    def _mouth_bases(self, lm: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-        """Per-point displacement: constant (close the rest gap), per pixel of gap, per unit spread, per unit pout."""
-        p = self.points
-        centre = (lm[13] + lm[14]) / 2
-        u = _unit(lm[MOUTH_CORNERS[1]] - lm[MOUTH_CORNERS[0]])
-        v = np.array([-u[1], u[0]])
-        if v[1] < 0:
-            v = -v
-        s, t = (p - centre) @ u, (p - centre) @ v
-        s_lm, t_lm = (lm - centre) @ u, (lm - centre) @ v
-        su, tu_c = _chain(s_lm, t_lm, INNER_UPPER_LIP)
-        sl, tl_c = _chain(s_lm, t_lm, INNER_LOWER_LIP)
-        s_mid = (s_lm[INNER_UPPER_LIP[-1]] + s_lm[INNER_UPPER_LIP[0]]) / 2
-        half_w = max(abs(s_lm[INNER_UPPER_LIP[-1]] - s_lm[INNER_UPPER_LIP[0]]) / 2, 1.0)
-        rel = s - s_mid
-        profile = np.sqrt(np.clip(1 - (rel / half_w) ** 2, 0.0, 1.0))
-        tu, tl = np.interp(s, su, tu_c), np.interp(s, sl, tl_c)
-        rest_gap = np.clip(tl - tu, 0.0, None)
-        rest_gap_mid = max(float(np.interp(s_mid, sl, tl_c) - np.interp(s_mid, su, tu_c)), 0.0)
-        lower = t > (tu + tl) / 2
-        lip_to_chin = max(float(t_lm[CHIN] - np.interp(s_mid, sl, tl_c)), 1.0)
-
-        const_t = np.zeros(len(p))
-        gap_t = np.zeros(len(p))
-        # Upper lip and above: lift, fading out upwards.
-        up_fade = np.exp(-((np.clip(tu - t, 0.0, None)) / (UPPER_LIP_REACH * half_w)) ** 2)
-        gap_t[~lower] = (-UPPER_LIP_SHARE * profile * up_fade)[~lower]
-        # Lower lip: the elliptic opening; further down: the jaw drop.
-        jaw = np.exp(-(np.abs(rel) / (JAW_HALF_WIDTH * half_w)) ** 3)
-        blend = _smoothstep(np.clip(t - tl, 0.0, None) / (JAW_BLEND * lip_to_chin))
-        lip_const, lip_gap = -rest_gap, (1 - UPPER_LIP_SHARE) * profile
-        jaw_const, jaw_gap = -rest_gap_mid * jaw, (1 - UPPER_LIP_SHARE) * jaw
-        const_t[lower] = ((1 - blend) * lip_const + blend * jaw_const)[lower]
-        gap_t[lower] = ((1 - blend) * lip_gap + blend * jaw_gap)[lower]
-        # Sideways: spread/round around the mouth centre, and a little narrowing as the jaw opens.
-        window = np.exp(-((t - 0.5 * rest_gap_mid) / (0.9 * half_w)) ** 2) * np.exp(-(rel / (1.8 * half_w)) ** 4)
-        spread_s = SPREAD_GAIN * rel * window
-        narrow_s = -OPEN_NARROWING / self.max_gap_px * rel * window
-        const = const_t[:, None] * v
-        per_gap = gap_t[:, None] * v + narrow_s[:, None] * u
-        per_spread = spread_s[:, None] * u
-        # Eversion (rounded lips pout, +) or rolling in (pressed lips, -): each lip's outer edge moves away
-        # from the seam by its thickness; skin beyond follows, fading out over about one lip thickness.
-        sou, tou = _chain(s_lm, t_lm, OUTER_UPPER_LIP)
-        sol, tol = _chain(s_lm, t_lm, OUTER_LOWER_LIP)
-        thick_u = np.clip(tu - np.interp(s, sou, tou), 1.0, None)
-        thick_l = np.clip(np.interp(s, sol, tol) - tl, 1.0, None)
-        lateral = np.exp(-(rel / (1.05 * half_w)) ** 6)
-        d_up, d_lo = np.clip(tu - t, 0.0, None), np.clip(t - tl, 0.0, None)
-        pout_u = np.where(d_up <= thick_u, d_up, thick_u * np.exp(-(((d_up - thick_u) / thick_u) ** 2)))
-        pout_l = np.where(d_lo <= thick_l, d_lo, thick_l * np.exp(-(((d_lo - thick_l) / thick_l) ** 2)))
-        pout_t = np.where(lower, pout_l, -pout_u) * lateral
-        pout_t[: self.n_face][list(INNER_UPPER_LIP) + list(INNER_LOWER_LIP)] = 0.0
-        per_pout = pout_t[:, None] * v
-        return const, per_gap, per_spread, per_pout
-
-    def _brow_basis(self, lm: np.ndarray) -> np.ndarray:
-        """Per-point displacement of fully raised eyebrows: the brows and the forehead above them go up,
-        the skin between brow and upper lid stretches, the eyes themselves stay."""
-        p = self.points
-        up = _unit(lm[FOREHEAD] - lm[CHIN])
-        across = np.array([up[1], -up[0]])
-        # One window across both brows (the skin between them goes up too), each brow's own height profile.
-        both = lm[list(RIGHT_BROW) + list(LEFT_BROW)]
-        s_both = both @ across
-        mid, half = float(s_both.max() + s_both.min()) / 2, max(float(s_both.max() - s_both.min()) / 2, 1.0)
-        lateral = np.exp(-(((p @ across - mid) / (1.1 * half)) ** 8))
-        heights = []
-        for brow, lid in ((RIGHT_BROW, RIGHT_EYE_UPPER), (LEFT_BROW, LEFT_EYE_UPPER)):
-            centre = lm[list(brow)].mean(axis=0)
-            h = (p - centre) @ up  # height above the brow's centre
-            lid_h = float(((lm[list(lid)] - centre) @ up).max())  # the lid margin's highest point (negative)
-            above = np.exp(-((np.clip(h, 0.0, None) / (BROW_FOREHEAD_REACH * self.face_h)) ** 2))
-            between = _smoothstep((h - lid_h) / max(-lid_h, 1.0))
-            heights.append((np.abs((p - centre) @ across), np.where(h >= 0, above, between)))
-        (d_r, w_r), (d_l, w_l) = heights
-        share = d_l / np.maximum(d_l + d_r, 1e-6)  # 1 near the right brow, 0 near the left
-        weight = lateral * (share * w_r + (1 - share) * w_l)
-        weight[self.n_face:] = 0.0
-        for lid in (RIGHT_EYE_UPPER, RIGHT_EYE_LOWER, LEFT_EYE_UPPER, LEFT_EYE_LOWER):
-            weight[list(lid)] = 0.0
-        return (BROW_RAISE_FRACTION * self.face_h * weight)[:, None] * up
-
-    def _eye_basis(self, lm: np.ndarray, upper: tuple[int, ...], lower: tuple[int, ...]) -> np.ndarray:
-        """Per-point displacement of a full blink of one eye."""
-        p = self.points
-        a, b = lm[upper[0]], lm[upper[-1]]
-        u = _unit(b - a)
-        v = np.array([-u[1], u[0]])
-        if v[1] < 0:
-            v = -v
-        centre = (a + b) / 2
-        s, t = (p - centre) @ u, (p - centre) @ v
-        s_lm, t_lm = (lm - centre) @ u, (lm - centre) @ v
-        su, tu_c = _chain(s_lm, t_lm, upper)
-        sl, tl_c = _chain(s_lm, t_lm, lower)
-        tu, tl = np.interp(s, su, tu_c), np.interp(s, sl, tl_c)
-        gap = np.clip(tl - tu, 0.0, None)
-        max_gap = max(float(gap[list(upper)].max()), 1.0)
-        half_w = max(float(su[-1] - su[0]) / 2, 1.0)
-        s_mid = float(su[-1] + su[0]) / 2
-        lateral = np.exp(-((s - s_mid) / (1.15 * half_w)) ** 8)
-        above = np.clip(tu - t, 0.0, None)
-        reach = np.clip(1 - above / (LID_REACH * max_gap), 0.0, 1.0) ** 2
-        weight = np.where(t <= tu + 0.5, reach * lateral, 0.0)
-        weight[self.n_face:] = 0.0
-        weight[list(upper[1:-1])] = 1.0
-        weight[list((upper[0], upper[-1]))] = 0.0
-        return (weight * gap)[:, None] * v
-
     # ------------------------------------------------------------------ head motion
 
     def _head_setup(self, lm: np.ndarray, width: int, height: int) -> None:
@@ -334,7 +206,7 @@ class FaceRig:
         fh = self.face_h
         oval = lm[list(FACE_OVAL)]
         face_w = float(oval[:, 0].max() - oval[:, 0].min())
-        up = _unit(lm[FOREHEAD] - lm[CHIN])
+        up = unit(lm[FOREHEAD] - lm[CHIN])
         centre = (lm[FOREHEAD] + lm[CHIN]) / 2 + 0.12 * fh * up
         axes = (0.5 * face_w + 0.25 * fh, 0.75 * fh)
         blur = HEAD_MASK_BLUR * fh

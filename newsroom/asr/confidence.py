@@ -84,7 +84,7 @@ def low_confidence(transcript: Transcript, threshold: float | None = None, known
 
 def _in_terms(segment: Segment, terms: tuple[str, ...], spaced: bool) -> set[int]:
     """Indices of the segment's words that lie inside an occurrence of one of `terms` in its text."""
-    from newsroom.asr.glossary import locate_words
+    from newsroom.asr.nearmiss import locate_words
 
     spans = locate_words(segment.text, segment.words)
     if spans is None:

@@ -25,7 +25,8 @@ from typing import Literal
 import numpy as np
 
 from newsroom import lang
-from newsroom.asr.glossary import PROMPT_BUDGET_TOKENS, Glossary, locate_words
+from newsroom.asr.glossary import PROMPT_BUDGET_TOKENS, Glossary
+from newsroom.asr.nearmiss import locate_words
 from newsroom.config import Settings, get_settings
 from newsroom.errors import ConfigError, MediaError, ModelNotInstalledError
 from newsroom.lang import LanguageProfile

@@ -32,19 +32,20 @@ import time
 import urllib.error
 import urllib.request
 from dataclasses import asdict, dataclass, field
-from pathlib import Path
 from typing import Literal
 
 from newsroom.config import Settings, get_settings
 from newsroom.errors import ConfigError, NewsroomError
-from newsroom.stack import s3
+from newsroom.stack import procs, s3
+from newsroom.stack.paths import Paths, code_dir
+from newsroom.stack.procs import STACK_ID_ENV, all_pids, stack_process
 from newsroom.stack.supervisor import RUNNING_STATES, STOPPED_STATES, Program, Supervisor, render_config
 
 log = logging.getLogger("newsroom.stack")
+__all__ = ["HOST", "SERVICES", "STACK_ID_ENV", "Paths", "ServiceStatus", "Stack", "StackError", "code_dir"]
 HOST = "127.0.0.1"
 SERVICES = ("s3", "prefect", "worker-cpu", "worker-heavy", "webhook")  # also the order `up` starts them in
 POOLS = {"worker-cpu": "cpu", "worker-heavy": "heavy"}
-STACK_ID_ENV = "NEWSROOM_STACK_ID"
 HEALTH_TIMEOUT_S = 3.0
 CLI_TIMEOUT_S = 600.0
 State = Literal["running", "stopped", "failed"]
@@ -62,52 +63,6 @@ class ServiceStatus:
     pids: list[int] = field(default_factory=list)
     processes: dict[str, str] = field(default_factory=dict)  # supervisor's process name -> its state
     log: str | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class Paths:
-    root: Path
-
-    @property
-    def run(self) -> Path: return self.root / "run"
-    @property
-    def logs(self) -> Path: return self.root / "logs"
-    @property
-    def config(self) -> Path: return self.root / "supervisord.conf"
-    @property
-    def socket(self) -> Path: return self.run / "supervisor.sock"
-    @property
-    def pid_file(self) -> Path: return self.run / "supervisord.pid"
-    @property
-    def secrets(self) -> Path: return self.root / "secrets.json"
-    @property
-    def layout(self) -> Path: return self.root / "run" / "layout.json"
-    @property
-    def meta_db(self) -> Path: return self.root / "s3" / "meta.db"
-    @property
-    def s3_data(self) -> Path: return self.root / "s3" / "blocks"
-    @property
-    def s3_cache(self) -> Path: return self.root / "s3" / "cache"
-    @property
-    def s3_events(self) -> Path: return self.root / "s3" / "events"
-    @property
-    def prefect_home(self) -> Path: return self.root / "prefect"
-    @property
-    def prefect_yaml(self) -> Path: return self.root / "prefect.yaml"
-    @property
-    def scratch(self) -> Path: return self.root / "scratch"
-
-    def log(self, service: str) -> Path:
-        return self.logs / f"{service}.log"
-
-
-def code_dir() -> Path:
-    """The checkout the workers run flows from (the deployments' working directory)."""
-    root = Path(__file__).resolve().parents[2]
-    if not (root / "flows").is_dir() or not (root / "infra" / "prefect.yaml").is_file():
-        raise ConfigError(f"the stack runs the flows from a checkout of newsroom; {root} has no flows/ and "
-                          "infra/prefect.yaml: run it from the repository (pip install -e .)")
-    return root
 
 
 class Stack:
@@ -297,7 +252,7 @@ class Stack:
         """Stop everything; returns the pids of stack processes that outlived supervisord (killed here)."""
         if self.supervisor.running():
             self.supervisor.shutdown()
-        elif (pid := self.supervisor.pid()) and _stack_process(pid, self.id):
+        elif (pid := self.supervisor.pid()) and stack_process(pid, self.id):
             os.kill(pid, signal.SIGTERM)  # a supervisord that stopped answering
         leftovers = self.leftover_pids()
         for pid in leftovers:
@@ -310,7 +265,7 @@ class Stack:
     def leftover_pids(self) -> list[int]:
         """Every live process started by this stack (found by NEWSROOM_STACK_ID in its environment)."""
         own = os.getpid()
-        return [pid for pid in _all_pids() if pid != own and _stack_process(pid, self.id)]
+        return [pid for pid in all_pids() if pid != own and stack_process(pid, self.id)]
 
     def status(self) -> dict[str, ServiceStatus]:
         running = self.supervisor.running()
@@ -397,7 +352,7 @@ class Stack:
     def pids(self, service: str, *, descendants: bool = False) -> list[int]:
         """The service's process ids, and with `descendants` every process below them (flow runs, ffmpeg)."""
         roots = [p.pid for p in self.supervisor.group(service) if p.pid]
-        return _descendants(roots) if descendants else roots
+        return procs.descendants(roots) if descendants else roots
 
     # -- steps of `up`
     def _check_ports(self) -> None:
@@ -472,32 +427,3 @@ def _get(url: str) -> int:
             return response.status
     except urllib.error.HTTPError as exc:
         return exc.code
-
-
-def _all_pids() -> list[int]:
-    return [int(name) for name in os.listdir("/proc") if name.isdigit()]
-
-
-def _stack_process(pid: int, stack_id: str) -> bool:
-    try:
-        environ = Path(f"/proc/{pid}/environ").read_bytes()
-        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-    except OSError:
-        return False
-    return state != "Z" and f"{STACK_ID_ENV}={stack_id}".encode() in environ.split(b"\0")
-
-
-def _descendants(roots: list[int]) -> list[int]:
-    children: dict[int, list[int]] = {}
-    for pid in _all_pids():
-        try:
-            ppid = int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[1])
-        except (OSError, IndexError, ValueError):
-            continue
-        children.setdefault(ppid, []).append(pid)
-    found, todo = [], list(roots)
-    while todo:
-        pid = todo.pop()
-        found.append(pid)
-        todo.extend(children.get(pid, []))
-    return found

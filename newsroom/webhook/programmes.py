@@ -1,7 +1,8 @@
 """`POST /v1/articles` and `POST /v1/bulletins`: start the article and bulletin flows from a CMS.
 
-Signed, replay-guarded and idempotent exactly like `POST /v1/stories` (the app's own checks are passed in:
-`add_programme_routes` is called once by `create_app`). An article is an object in the bucket (Markdown with
+Signed, replay-guarded and idempotent exactly like `POST /v1/stories`: module-level handlers on the same
+dependencies (`state.py`) and checks (`checks.start_once`, `check_object`); `create_app` includes `router`
+after the story routes. An article is an object in the bucket (Markdown with
 front matter, or JSON); its pictures are the keys it names, or `image_keys` (put there by the signed
 `POST /v1/uploads`). A bulletin is its items' text in the body. The answer is the run, to follow with
 `GET /v1/stories/{id}` like a story's.
@@ -10,19 +11,20 @@ front matter, or JSON); its pictures are the keys it names, or `image_keys` (put
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
-from fastapi import FastAPI, Request
+from fastapi import APIRouter, Request
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
 
 from newsroom.bulletin.items import MAX_ITEM_CHARS, MAX_ITEMS
-from newsroom.params import MAX_TARGET_S, IngestLanguage, LoudnessProfile
+from newsroom.params import MAX_TARGET_S, AnchorParts, IngestLanguage, LoudnessProfile
+from newsroom.webhook import docs
+from newsroom.webhook.checks import check_object, on_prefect, parse, start_once
 from newsroom.webhook.schemas import ObjectKey, StoryAccepted, _safe_key
+from newsroom.webhook.state import GuardDep, LauncherDep, LimitsDep, SecretsDep, StoreDep
 
 log = logging.getLogger("newsroom.webhook")
 MAX_IMAGE_KEYS = 30
-MODELS = ("ArticleRequest", "BulletinRequest")  # request bodies the app's OpenAPI schema must list
 CmsRef = Annotated[str, StringConstraints(min_length=1, max_length=128, pattern=r"^[\w.:\-/]+$")]
 
 
@@ -38,7 +40,7 @@ class ArticleRequest(BaseModel):
         "names. Empty: the article's own `images` (keys, or files next to the article's key)."))
     language: IngestLanguage = Field("auto", description="The article's language: auto, or a profile's code.")
     target_s: float = Field(60.0, ge=5, le=MAX_TARGET_S, description="About how long the narration runs.")
-    anchor: Literal["none", "intro", "outro", "both"] = Field("intro", description="Anchor intro/outro.")
+    anchor: AnchorParts = Field("intro", description="Anchor intro/outro.")
     condense: bool = Field(False, description="Let the draft model shorten paragraphs (numbers and names checked).")
     portrait_key: ObjectKey | None = Field(None, description="Object key of the anchor's portrait image.")
     loudness: LoudnessProfile = Field("broadcast", description="broadcast (-23 LUFS) or web (-16 LUFS).")
@@ -84,59 +86,51 @@ class BulletinRequest(BaseModel):
                 "loudness": self.loudness}
 
 
-def add_programme_routes(
-    app: FastAPI, *, launcher: Any, authenticate: Callable[[Request], Any],
-    read_body: Callable[..., Awaitable[bytes]], parse: Callable[[type, bytes], Any],
-    check_object: Callable[[str, str, tuple[str, ...]], Awaitable[None]], on_prefect: Callable[..., Awaitable[Any]],
-    guard: Any, source_prefixes: tuple[str, ...], portrait_prefixes: tuple[str, ...], api_error: type,
-    responses: dict, openapi_parameters: list, json_body: Callable[[type], dict], idempotency_re: Any,
-) -> None:
-    """Add the two endpoints to the webhook `app`, with the app's own signature, body and object checks."""
+router = APIRouter()
 
-    async def start(request: Request, model: type, kind: str) -> StoryAccepted:
-        signed = authenticate(request)
-        signature = signed.signature
-        seen = guard.claim(signature)
-        if seen is not None:
-            raise api_error(409, "replayed request: this exact signed request was already received; sign each "
-                                 "retry with a fresh timestamp (the Idempotency-Key keeps it one run)",
-                            flow_run_id=seen.flow_run_id)
-        try:
-            body = await read_body(request, signed)
-            key = request.headers.get("Idempotency-Key")
-            if not key or not idempotency_re.match(key):
-                raise api_error(400, "Idempotency-Key header is required: 8-128 characters of letters, digits and "
-                                     ". _ : -")
-            asked = parse(model, body)
-            if isinstance(asked, ArticleRequest):
-                await check_object(asked.article_key, "article_key", source_prefixes)
-                for n, image in enumerate(asked.image_keys):
-                    await check_object(image, f"image_keys[{n}]", source_prefixes)
-            if asked.portrait_key:
-                await check_object(asked.portrait_key, "portrait_key", portrait_prefixes)
-            parameters = asked.flow_parameters()
-            tags = ["cms", kind] + ([f"cms-ref:{asked.cms_ref}"] if asked.cms_ref else [])
-            run = await on_prefect(getattr(launcher, f"start_{kind}")(parameters, idempotency_key=f"cms-{kind}:{key}",
-                                                                       tags=tags), f"starting the {kind} run")
-            if run.duplicate and any(run.parameters.get(k) != v for k, v in parameters.items()):
-                raise api_error(409, f"Idempotency-Key {key!r} was already used for a different request",
-                                flow_run_id=run.id)
-        except BaseException:
-            guard.release(signature)
-            raise
-        guard.settle(signature, run.id)
-        log.info("%s run %s (%s)", kind, run.id, "duplicate" if run.duplicate else "new")
-        return StoryAccepted(id=run.id, status_url=str(request.url_for("story_status", run_id=run.id)),
-                             ui_url=run.ui_url, duplicate=run.duplicate)
 
-    @app.post("/v1/articles", status_code=202, response_model=StoryAccepted, responses=responses,
-              openapi_extra={"requestBody": json_body(ArticleRequest), "parameters": openapi_parameters})
-    async def create_article(request: Request) -> StoryAccepted:
-        """Start the article flow: an article and its pictures in the bucket -> a narrated video."""
-        return await start(request, ArticleRequest, "article")
+@router.post("/v1/articles", status_code=202, response_model=StoryAccepted, responses=docs.ERRORS,
+             openapi_extra={"requestBody": docs.json_body(ArticleRequest), "parameters": docs.SIGNED_ONCE})
+async def create_article(request: Request, secrets: SecretsDep, launcher: LauncherDep, store: StoreDep,
+                         guard: GuardDep, limits: LimitsDep) -> StoryAccepted:
+    """Start the article flow: an article and its pictures in the bucket -> a narrated video."""
+    async with start_once(request, secrets.signing, guard, limits) as once:
+        asked: ArticleRequest = parse(ArticleRequest, once.body)
+        await check_object(store, asked.article_key, "article_key", limits.source_prefixes, limits)
+        for n, image in enumerate(asked.image_keys):
+            await check_object(store, image, f"image_keys[{n}]", limits.source_prefixes, limits)
+        if asked.portrait_key:
+            await check_object(store, asked.portrait_key, "portrait_key", limits.portrait_prefixes, limits)
+        parameters = asked.flow_parameters()
+        run = once.started(await on_prefect(
+            launcher.start_article(parameters, idempotency_key=f"cms-article:{once.idempotency_key}",
+                                   tags=_tags("article", asked.cms_ref)),
+            "starting the article run", limits.prefect_timeout_s), parameters)
+    return _accepted(request, "article", run)
 
-    @app.post("/v1/bulletins", status_code=202, response_model=StoryAccepted, responses=responses,
-              openapi_extra={"requestBody": json_body(BulletinRequest), "parameters": openapi_parameters})
-    async def create_bulletin(request: Request) -> StoryAccepted:
-        """Start the bulletin flow: text items -> a bulletin presented by the digital anchor."""
-        return await start(request, BulletinRequest, "bulletin")
+
+@router.post("/v1/bulletins", status_code=202, response_model=StoryAccepted, responses=docs.ERRORS,
+             openapi_extra={"requestBody": docs.json_body(BulletinRequest), "parameters": docs.SIGNED_ONCE})
+async def create_bulletin(request: Request, secrets: SecretsDep, launcher: LauncherDep, store: StoreDep,
+                          guard: GuardDep, limits: LimitsDep) -> StoryAccepted:
+    """Start the bulletin flow: text items -> a bulletin presented by the digital anchor."""
+    async with start_once(request, secrets.signing, guard, limits) as once:
+        asked: BulletinRequest = parse(BulletinRequest, once.body)
+        if asked.portrait_key:
+            await check_object(store, asked.portrait_key, "portrait_key", limits.portrait_prefixes, limits)
+        parameters = asked.flow_parameters()
+        run = once.started(await on_prefect(
+            launcher.start_bulletin(parameters, idempotency_key=f"cms-bulletin:{once.idempotency_key}",
+                                    tags=_tags("bulletin", asked.cms_ref)),
+            "starting the bulletin run", limits.prefect_timeout_s), parameters)
+    return _accepted(request, "bulletin", run)
+
+
+def _tags(kind: str, cms_ref: str | None) -> list[str]:
+    return ["cms", kind] + ([f"cms-ref:{cms_ref}"] if cms_ref else [])
+
+
+def _accepted(request: Request, kind: str, run: Any) -> StoryAccepted:
+    log.info("%s run %s (%s)", kind, run.id, "duplicate" if run.duplicate else "new")
+    return StoryAccepted(id=run.id, status_url=str(request.url_for("story_status", run_id=run.id)),
+                         ui_url=run.ui_url, duplicate=run.duplicate)
