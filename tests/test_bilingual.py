@@ -328,3 +328,32 @@ def test_burned_bilingual_frame_has_the_source_above_the_translation(clip, tmp_p
     assert not list(tmp_path.glob("*.ass"))  # the script is a scratch file
     script = bilingual_ass(SOURCE_CUES, "zh", ENGLISH_CUES, "en", 640, 360)
     assert "Noto Sans CJK SC" in script and "Source,,0,0," in script
+
+
+# --------------------------------------------------------------------------- the edit flow
+
+
+@pytest.mark.slow
+def test_edit_flow_translate_to_adds_a_second_track_and_the_bilingual_burn(local_env, tmp_path):
+    """`translate_to="zh"` on the edit of the bundled (English) sample: subtitles.zh.*, two tagged soft tracks in
+    edit.mp4 and edit-bilingual.mp4; the default run (no translate_to) makes none of them (see test_edit_flow)."""
+    pytest.importorskip("llama_cpp")
+    from flows.edit import edit
+    from flows.ingest import ingest
+    from newsroom.manifest import read_manifest
+    from newsroom.storage import open_store
+    from tests.conftest import SAMPLE
+
+    story_id = ingest(str(SAMPLE), asr_model="tiny.en")
+    edit(story_id, target_s=8, vertical=False, covers=False, translate_to="zh")
+    store = open_store()
+    names = {a["key"].split("/", 2)[2] for a in read_manifest(store, story_id)["assets"]}
+    assert {"edit/subtitles.zh.srt", "edit/subtitles.zh.vtt", "edit/subtitles.zh.ttml", "edit/edit-bilingual.mp4",
+            "edit/subtitles-translated-report.json"} <= names
+    edit_mp4 = store.get_file(f"stories/{story_id}/edit/edit.mp4", tmp_path / "edit.mp4")
+    probe = json.loads(subprocess.run(["ffprobe", "-v", "error", "-show_streams", "-of", "json", str(edit_mp4)],
+                                      capture_output=True, text=True, check=True).stdout)
+    assert [s["tags"]["language"] for s in probe["streams"] if s["codec_type"] == "subtitle"] == ["eng", "chi"]
+    report = json.loads(store.get_file(f"stories/{story_id}/edit/subtitles-translated-report.json",
+                                       tmp_path / "report.json").read_text("utf-8"))
+    assert report["language"] == "zh" and report["cues"] >= 1
