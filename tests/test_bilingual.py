@@ -204,6 +204,9 @@ def test_a_wrong_number_is_sent_back_once_then_held_not_published():
     first, second = translation.items
     assert first.text == "" and "300" in first.held and second.text == "They planted 2,000 trees."
     assert not backend.replies
+    # A batch the model never answers usably is held back; the track goes on without it.
+    silent = translate_cues(cues[:1], "zh", "en", Scripted(["no JSON here"] * 3))
+    assert silent.items[0].text == "" and "no usable translation" in silent.items[0].held
     with pytest.raises(ConfigError, match="already in"):
         translate_cues(cues, "zh", "zh-Hans", backend)
     with pytest.raises(ConfigError, match="choose one of"):

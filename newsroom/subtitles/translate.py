@@ -36,6 +36,7 @@ from newsroom import lang
 from newsroom.config import get_settings
 from newsroom.errors import ConfigError
 from newsroom.llm.ask import MAX_ATTEMPTS, ask_json
+from newsroom.llm.errors import LLMOutputError
 from newsroom.llm.grounding import unsupported_numbers
 from newsroom.llm.prompts import load_prompt
 from newsroom.subtitles.cues import Cue
@@ -345,7 +346,14 @@ def translate_cues(
         batch = [(k + 1, texts[k]) for k in range(start, min(start + batch_cues, len(cues)))]
         stop = start + len(batch)
         before, after = texts[max(0, start - context_cues):start], texts[stop:stop + context_cues]
-        answers = _ask(backend, profile.code, source_profile.code, batch, before, after, seed=seed, attempts=attempts)
+        try:
+            answers = _ask(backend, profile.code, source_profile.code, batch, before, after, seed=seed,
+                           attempts=attempts)
+        except LLMOutputError as exc:  # one bad batch holds its cues back; the rest of the track goes on
+            log.warning("cues %d-%d not translated: %s", cues[start].index, cues[stop - 1].index, exc)
+            out.extend(CueTranslation(cues[n - 1].index, source, "", f"the model gave no usable translation ({exc})")
+                       for n, source in batch)
+            continue
         for n, source in batch:
             k = n - 1
             text = " ".join(answers[n].split()) if profile.spaced else "".join(answers[n].split())
@@ -353,9 +361,13 @@ def translate_cues(
             if numbers or names:
                 problem = "; ".join([*numbers, *names])
                 log.info("cue %d translation sent back: %s", cues[k].index, problem)
-                again = _ask(backend, profile.code, source_profile.code, [(n, source)], texts[max(0, k - 1):k],
-                             texts[k + 1:k + 2], seed=seed + 1, attempts=attempts,
-                             note=f"{problem}: keep every number's value and every Latin name exactly")
+                try:
+                    again = _ask(backend, profile.code, source_profile.code, [(n, source)], texts[max(0, k - 1):k],
+                                 texts[k + 1:k + 2], seed=seed + 1, attempts=attempts,
+                                 note=f"{problem}: keep every number's value and every Latin name exactly")
+                except LLMOutputError as exc:
+                    log.warning("cue %d: no usable answer to the retry (%s)", cues[k].index, exc)
+                    again = {n: text}
                 retry = " ".join(again[n].split()) if profile.spaced else "".join(again[n].split())
                 numbers2, names2 = _problems(source, retry, source_profile.code)
                 if len(numbers2) + len(names2) <= len(numbers) + len(names):
