@@ -12,7 +12,7 @@ from flows.names import UPSCALE_DEPLOYMENT
 from flows.runners import chunk_task_runner
 from flows.stages import run_stage
 from newsroom.layout import StoryLayout
-from newsroom.params import Headline, RestorePreset, UpscaleMethod
+from newsroom.params import Headline, RestorePreset, TranslateLanguage, UpscaleMethod
 from tasks.common import load_story, publish_manifest
 from tasks.edit import detect_scenes as detect_scenes_task
 from tasks.edit import (
@@ -24,6 +24,7 @@ from tasks.edit import (
     pick_headline,
     plan_upscale,
     restore_video,
+    translate_subtitles,
     upscale_chunk,
     vertical_version,
 )
@@ -61,6 +62,7 @@ def edit(
     sentence_ids: list[int] | None = None,
     time_ranges: list[tuple[float, float]] | None = None,
     covers: bool = True,
+    translate_to: TranslateLanguage | None = None,
 ) -> str:
     """Edit an ingested story: highlight cut, subtitles, covers and a vertical version.
 
@@ -77,6 +79,9 @@ def edit(
         sentence_ids: Transcript sentence numbers to use instead of automatic selection.
         time_ranges: Source time ranges [start_s, end_s] to use instead of sentences (win over sentence_ids).
         covers: Also draw the covers (the package flow draws them itself, with the draft's headline).
+        translate_to: Also make subtitles in this language (translated by the draft model, cue by cue): files
+            subtitles.<language>.srt/.vtt/.ttml, a second soft track in edit.mp4, and edit-bilingual.mp4 with
+            both languages burned in (when burn_subtitles). Off by default: it costs model time.
 
     Returns:
         The key of the story's updated manifest.
@@ -99,7 +104,11 @@ def edit(
                  if cut.transcript else None)
     srt_key = subtitles.srt_key if subtitles else None
     vertical_future = vertical_version.submit(story_id, clean_key, srt_key, language) if vertical else None
-    video_keys = finish_edit_video(story_id, clean_key, srt_key, language, burn_subtitles)
+    translated = None
+    if subtitles and translate_to and translate_to != language:
+        translated = translate_subtitles(story_id, cut.transcript, cut.decision.fps,
+                                         cut.decision.shot_changes_s(found), translate_to)
+    video_keys = finish_edit_video(story_id, clean_key, srt_key, language, burn_subtitles, translated)
     drawn = drawing.result() if drawing else None
     vertical_key = vertical_future.result() if vertical_future else None
     manifest_key = publish_manifest(story_id)

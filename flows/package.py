@@ -28,6 +28,7 @@ from newsroom.params import (
     IngestLanguage,
     LoudnessProfile,
     RestorePreset,
+    TranslateLanguage,
     UpscaleMethod,
 )
 from tasks.broadcast import assemble, render_anchor, speak, write_draft
@@ -50,6 +51,7 @@ def newsroom_package(
     portrait_key: str = "",
     loudness: LoudnessProfile = "broadcast",
     glossary: GlossaryTerms = (),
+    translate_to: TranslateLanguage | None = None,
 ) -> str:
     """Produce everything for one story: ingest -> (edit, draft) side by side -> covers -> broadcast.
 
@@ -67,6 +69,8 @@ def newsroom_package(
         loudness: broadcast = EBU R128 (-23 LUFS); web = -16 LUFS.
         glossary: Names, places and organisations heard in this story, one an item ("heard -> written" corrects
             a known mis-hearing): they steer speech recognition, with the newsroom's glossary (NEWSROOM_GLOSSARY).
+        translate_to: Also subtitle the edit in this language (the draft model translates the cues; a second
+            soft track and a bilingual burned version). Off by default: it costs model time.
 
     Returns:
         The story id.
@@ -82,7 +86,8 @@ def newsroom_package(
         voice = speak.submit(story_id, draft)
         anchor = render_anchor.submit(story_id, voice, portrait_key or None)
     run_stage(edit, EDIT_DEPLOYMENT, story_id=story_id, target_s=target_s, upscale=upscale, restore=restore,
-              burn_subtitles=burn_subtitles, vertical=vertical, headline=headline or None, covers=False)
+              burn_subtitles=burn_subtitles, vertical=vertical, headline=headline or None, covers=False,
+              translate_to=translate_to)
     cut = load_cut(story_id)
     note = None
     try:

@@ -78,6 +78,10 @@ class StoryLayout:
     subtitles_vtt = File(EDIT, "subtitles.vtt", handout=True)
     subtitles_ttml = File(EDIT, "subtitles.ttml", handout=True)
     subtitles_report = File(EDIT, "subtitles-report.json")
+    # A second language (the edit's `translate_to`): `translated_subtitles(language, fmt)` beside these.
+    bilingual_cues = File(EDIT, "subtitles-bilingual.json")
+    translated_report = File(EDIT, "subtitles-translated-report.json")
+    edit_bilingual = File(EDIT, "edit-bilingual.mp4")  # both languages burned in, the source above
     edit = File(EDIT, "edit.mp4", handout=True)
     edit_burned = File(EDIT, "edit-burned.mp4", handout=True)
     edit_vertical = File(EDIT, "edit-vertical.mp4", handout=True)
@@ -184,6 +188,11 @@ class StoryLayout:
 
     def subtitles(self, fmt: str) -> str:
         return self.key(self.SUBTITLES[fmt])
+
+    def translated_subtitles(self, language: str, fmt: str) -> str:
+        """The edit's subtitles translated into `language`: `edit/subtitles.<language>.<fmt>`."""
+        stem, _, suffix = self.SUBTITLES[fmt].name.rpartition(".")
+        return story_key(self.story_id, EDIT, f"{stem}.{language}.{suffix}")
 
     def cover(self, aspect: str) -> str:
         return self.key(self.COVERS[aspect])

@@ -10,6 +10,8 @@ from newsroom.errors import ConfigError
 from newsroom.lang import CODES
 
 IngestLanguage = Literal[("auto", *CODES)]  # type: ignore[valid-type]  # the language profiles' codes
+# A second subtitle track in this language, translated by the draft model (off by default: it costs LLM time).
+TranslateLanguage = Literal[CODES]  # type: ignore[valid-type]
 AsrModel = Literal["base", "tiny.en"]
 RestorePreset = Literal["auto", "none", "deinterlace", "light", "denoise", "denoise-hq", "deband", "archive", "stabilize"]
 UpscaleMethod = Literal["none", "lanczos", "esrgan"]

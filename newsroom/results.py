@@ -436,3 +436,28 @@ class BulletinSource:
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> BulletinSource:
         return cls(data["story_id"], data["language"], tuple(BulletinItem.from_dict(i) for i in data["items"]))
+
+
+@dataclass(frozen=True, slots=True)
+class TranslatedSubtitles:
+    """The edit's subtitles translated into a second language (`translate_to`): SRT, WebVTT, EBU-TT-D named
+    with the language ("subtitles.en.srt"), both languages' cues for the burned bilingual version, and the
+    report (rules broken, cues held back for a number that did not match, names to check)."""
+
+    language: str
+    srt_key: str
+    vtt_key: str
+    ttml_key: str
+    cues_key: str  # JSON: {"source": [...], "translation": [...]} cues with times and lines
+    report_key: str
+    held: int  # cues published without a translation (a number that did not match the source)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"language": self.language, "srt_key": self.srt_key, "vtt_key": self.vtt_key,
+                "ttml_key": self.ttml_key, "cues_key": self.cues_key, "report_key": self.report_key,
+                "held": self.held}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> TranslatedSubtitles:
+        return cls(data["language"], data["srt_key"], data["vtt_key"], data["ttml_key"], data["cues_key"],
+                   data["report_key"], int(data["held"]))

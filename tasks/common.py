@@ -187,9 +187,8 @@ def story_terms(story_id: str, language: str) -> tuple[str, ...]:
     """The glossary terms a story was transcribed with: its run's own (recorded by ingest) and the newsroom's
     (NEWSROOM_GLOSSARY), for the mis-hearing flags to spare the names written as the glossary writes them."""
     from newsroom.asr.glossary import load_glossary
-    from newsroom.layout import INGEST
-
     from newsroom.errors import ObjectNotFoundError
+    from newsroom.layout import INGEST
 
     try:
         own = collect(store(), story_id).info(INGEST).get("glossary") or ()

@@ -13,9 +13,10 @@ from prefect.cache_policies import NO_CACHE
 from newsroom import lang, media
 from newsroom.layout import EDIT, StoryLayout
 from newsroom.models.registry import MODELS
-from newsroom.results import Covers, Highlight, SubtitleReport, Subtitles
+from newsroom.results import Covers, Highlight, SubtitleReport, Subtitles, TranslatedSubtitles
 from newsroom.types import ModelRef, Transcript
 from newsroom.video import highlight, restore, scenes, timeline, upscale, vertical
+from tasks.broadcast import LLM_TAG
 from tasks.common import (
     RESUMABLE,
     Output,
@@ -169,10 +170,56 @@ def make_subtitles(story_id: str, transcript: Transcript, fps: float,
     return Subtitles(layout.subtitles_srt, layout.subtitles_vtt, layout.subtitles_ttml, layout.subtitles_report, report)
 
 
-@retrying_task(name="finish-edit-video", cache_policy=RESUMABLE, timeout_seconds=4 * 3600)
-def finish_edit_video(story_id: str, clean_key: str, srt_key: str | None, language: str, burn: bool) -> list[str]:
-    """edit.mp4 (soft mov_text subtitles) and edit-burned.mp4 (burned in); the clean edit when no speech."""
+@retrying_task(name="translate-subtitles", cache_policy=RESUMABLE, timeout_seconds=3600, tags=[LLM_TAG])
+def translate_subtitles(story_id: str, transcript: Transcript, fps: float, shot_changes_s: tuple[float, ...],
+                        language: str) -> TranslatedSubtitles:
+    """The edit's cues translated into `language` by the draft model, cue by cue, timed on the source cues:
+    subtitles.<language>.srt/.vtt/.ttml, both languages' cues (for the burned bilingual version) and the report."""
     from newsroom import subtitles
+    from newsroom.subtitles.bilingual import translated_track, write_track
+    from newsroom.subtitles.translate import translate_cues
+    from tasks.broadcast import _backend
+
+    layout = StoryLayout(story_id)
+    cues = subtitles.build_cues(transcript, fps=fps, shot_changes_s=shot_changes_s)
+    translation = translate_cues(cues, transcript.language, language, _backend(), seed=settings().llm_seed)
+    track = translated_track(cues, translation, fps, shot_changes_s=shot_changes_s, duration_s=transcript.duration_s)
+    report = track.report()
+    keys = {fmt: layout.translated_subtitles(track.language, fmt) for fmt in StoryLayout.SUBTITLES}
+    with scratch_dir() as tmp:
+        outputs = []
+        for fmt, key in keys.items():
+            path = tmp / key.rsplit("/", 1)[-1]
+            path.write_text(write_track(track.cues, fmt, track.language), "utf-8")
+            outputs.append(Output(path, key, "translate-subtitles"))
+        both = tmp / StoryLayout.bilingual_cues.name
+        both.write_text(json.dumps({"source_language": transcript.language, "language": track.language,
+                                    "source": [asdict(c) for c in cues], "translation": [asdict(c) for c in track.cues]},
+                                   ensure_ascii=False, indent=1), "utf-8")
+        report_path = tmp / StoryLayout.translated_report.name
+        report_path.write_text(json.dumps(report, indent=2, ensure_ascii=False), "utf-8")
+        outputs += [Output(both, layout.bilingual_cues, "translate-subtitles"),
+                    Output(report_path, layout.translated_report, "translate-subtitles")]
+        store_outputs(story_id, STAGE, *outputs, info={"translated_subtitles": {
+            k: report[k] for k in ("language", "model", "cues", "source_cues", "ok", "held", "flags", "by_rule")
+            if k in report}})
+    return TranslatedSubtitles(track.language, keys["srt"], keys["vtt"], keys["ttml"], layout.bilingual_cues,
+                               layout.translated_report, len(report["held"]))
+
+
+def _cues(data: list[dict]) -> list:
+    from newsroom.subtitles import Cue
+
+    return [Cue(int(c["index"]), float(c["start_s"]), float(c["end_s"]), tuple(c["lines"])) for c in data]
+
+
+@retrying_task(name="finish-edit-video", cache_policy=RESUMABLE, timeout_seconds=4 * 3600)
+def finish_edit_video(story_id: str, clean_key: str, srt_key: str | None, language: str, burn: bool,
+                      translated: TranslatedSubtitles | None = None) -> list[str]:
+    """edit.mp4 (soft mov_text subtitles; a second track in the translation's language when there is one),
+    edit-burned.mp4 (burned in) and edit-bilingual.mp4 (both languages burned in); the clean edit when no speech."""
+    from newsroom import subtitles
+    from newsroom.subtitles.bilingual import burn_bilingual, mux_subtitle_tracks
 
     with scratch_dir() as tmp:
         clean = store().get_file(clean_key, tmp / "edit-clean.mp4")
@@ -181,11 +228,21 @@ def finish_edit_video(story_id: str, clean_key: str, srt_key: str | None, langua
             outputs = [Output(clean.rename(tmp / StoryLayout.edit.name), layout.edit, "subtitle-video")]
         else:
             srt = store().get_file(srt_key, tmp / "subtitles.srt")
-            soft = subtitles.mux_soft_subtitles(clean, srt, tmp / StoryLayout.edit.name, language)
+            if translated is None:
+                soft = subtitles.mux_soft_subtitles(clean, srt, tmp / StoryLayout.edit.name, language)
+            else:
+                second = store().get_file(translated.srt_key, tmp / f"subtitles.{translated.language}.srt")
+                soft = mux_subtitle_tracks(clean, [(srt, language), (second, translated.language)],
+                                           tmp / StoryLayout.edit.name)
             outputs = [Output(soft, layout.edit, "subtitle-video")]
             if burn:
                 burned = subtitles.burn_subtitles(clean, srt, tmp / StoryLayout.edit_burned.name, language)
                 outputs.append(Output(burned, layout.edit_burned, "subtitle-video"))
+            if burn and translated is not None:
+                both = json.loads(store().get_file(translated.cues_key, tmp / "bilingual.json").read_text("utf-8"))
+                bilingual = burn_bilingual(clean, _cues(both["source"]), language, _cues(both["translation"]),
+                                           translated.language, tmp / StoryLayout.edit_bilingual.name)
+                outputs.append(Output(bilingual, layout.edit_bilingual, "subtitle-video"))
         assets = store_outputs(story_id, STAGE, *outputs)
     return [a.key for a in assets]
 

@@ -37,6 +37,7 @@ def choices(name: str, literal: Any, *, leave_out: tuple[str, ...] = ()) -> Any:
 # Language choices come from the language profiles (newsroom/lang): one table.
 LanguageChoice = Enum("LanguageChoice", {code: code for code in ("auto", *CODES)}, type=str)
 TtsLanguage = Enum("TtsLanguage", {code: code for code in CODES}, type=str)
+TranslateLanguage = Enum("TranslateLanguage", {code: code for code in CODES}, type=str)
 AsrModelChoice = choices("AsrModelChoice", AsrModel)
 UpscaleMethodChoice = choices("UpscaleMethodChoice", UpscaleMethod, leave_out=("none",))
 EditUpscaleChoice = choices("EditUpscaleChoice", UpscaleMethod)

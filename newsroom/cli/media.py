@@ -16,6 +16,7 @@ from newsroom.cli.common import (
     GlossaryOption,
     LanguageChoice,
     RestoreChoice,
+    TranslateLanguage,
     TtsLanguage,
     UpscaleMethodChoice,
     err,
@@ -112,6 +113,9 @@ def subtitles(
     fps: Annotated[float, typer.Option(help="Frame rate the cue timing snaps to.")] = 25.0,
     video: Annotated[Path | None, typer.Option(
         help="The video the transcript is of: cues are timed around its shot changes (and at its frame rate).")] = None,
+    translate: Annotated[TranslateLanguage | None, typer.Option(
+        help="Write the subtitles translated into this language instead (the draft model, cue by cue, on the "
+        "original cues' timing; numbers and names checked).")] = None,
 ) -> None:
     """Broadcast-rule subtitles from word timestamps; rule violations are reported on stderr."""
     from newsroom.subtitles import build_cues, validate_cues, write_subtitles
@@ -128,11 +132,34 @@ def subtitles(
     for violation in validate_cues(cues, data, fps=fps, shot_changes_s=cuts):
         log.warning("cue %s breaks %s: %s", violation.cue_index, violation.rule, violation.message)
     text = write_subtitles(cues, fmt.value, data.language)
+    if translate is not None:
+        cues, text = _translated_subtitles(data, cues, translate.value, fmt.value, fps, cuts)
     if out:
         out.write_text(text, "utf-8")
         err.print(f"wrote {len(cues)} cues to {out}")
     else:
         typer.echo(text, nl=False)
+
+
+def _translated_subtitles(data, cues, language: str, fmt: str, fps: float, cuts: tuple[float, ...]):
+    """The cues translated into `language` as a track in `fmt`; held cues and broken rules on stderr."""
+    from newsroom.llm import load_backend
+    from newsroom.subtitles.bilingual import translated_track, write_track
+    from newsroom.subtitles.translate import translate_cues
+
+    with progress() as bar:
+        step = bar.add_task(f"translating {len(cues)} cues into {language}", total=1.0)
+        backend = load_backend()
+        translation = translate_cues(cues, data.language, language, backend,
+                                     progress=lambda f: bar.update(step, completed=f))
+    track = translated_track(cues, translation, fps, shot_changes_s=cuts, duration_s=data.duration_s)
+    for item in translation.held:
+        err.print(f"cue {item.index} NOT translated (numbers do not match: {item.held}): {item.source}")
+    for flag in translation.flags:
+        err.print(f"check {flag}")
+    for violation in track.violations:
+        log.warning("translated cue %s breaks %s: %s", violation.cue_index, violation.rule, violation.message)
+    return list(track.cues), write_track(track.cues, fmt, language)
 
 def restore(
     video: Annotated[Path, typer.Argument(help="A video file.")],

@@ -16,6 +16,7 @@ from newsroom.cli.common import (
     LanguageChoice,
     LoudnessChoice,
     RestoreChoice,
+    TranslateLanguage,
     copy_handouts,
     err,
     glossary_lines,
@@ -55,6 +56,9 @@ def edit(
     headline: Annotated[str | None, typer.Option(help="Headline for the covers.")] = None,
     burn: Annotated[bool, typer.Option(help="Also burn subtitles into a copy.")] = True,
     vertical: Annotated[bool, typer.Option(help="Also render a 9:16 version.")] = True,
+    translate_to: Annotated[TranslateLanguage | None, typer.Option(
+        help="Also subtitle the edit in this language (the draft model; a second soft track and a bilingual "
+        "burned copy).")] = None,
 ) -> None:
     """Run the edit flow on an ingested story and list its outputs."""
     from flows.edit import edit as edit_flow
@@ -68,7 +72,7 @@ def edit(
     read_manifest(store, story_id)  # fail fast, before a Prefect server starts
     with err.status(f"editing story {story_id} (Prefect flow 'edit')..."):
         run_flow(edit_flow, story_id, target_s=target_s, upscale=upscale.value, restore=restore.value, headline=headline,
-                  burn_subtitles=burn, vertical=vertical)
+                 burn_subtitles=burn, vertical=vertical, translate_to=translate_to.value if translate_to else None)
     print_outputs(store, story_id, stage=EDIT)
 
 
