@@ -188,10 +188,8 @@ def _sample(video: Path, n: int, scenes: Any, spans: Sequence[StorySpan],
     if not spans:
         return sample_frames(video, n, scenes, max_side=ANALYSIS_MAX_SIDE_PX, info=info)
     on_story = max(1, round(n * STORY_SAMPLE_SHARE))
-    frames = dict(sample_frames(video, on_story, spans, max_side=ANALYSIS_MAX_SIDE_PX, info=info))
-    for t, frame in sample_frames(video, max(1, n - on_story), scenes, max_side=ANALYSIS_MAX_SIDE_PX, info=info):
-        frames.setdefault(t, frame)
-    return sorted(frames.items(), key=lambda x: x[0])
+    return sample_frames(video, max(1, n - on_story), scenes, max_side=ANALYSIS_MAX_SIDE_PX, info=info,
+                         also=spans, also_n=on_story)
 
 
 def _without_bars(frame: np.ndarray) -> tuple[np.ndarray, Box | None]:
