@@ -21,6 +21,7 @@ to a palette so the README stays light (a few hundred KB each).
 from __future__ import annotations
 
 import argparse
+import functools
 import inspect
 import logging
 import os
@@ -111,7 +112,9 @@ def covers_strip(folder: Path, title: str):
 # --- stories -------------------------------------------------------------------------------------------
 
 
+@functools.cache
 def transcribe(video: Path, language: str = "en"):
+    """Whisper base's transcript of `video` (once per run)."""
     from newsroom.asr.whisper import Transcriber
     from newsroom.config import get_settings
     from newsroom.media import extract_audio
@@ -155,11 +158,21 @@ def mandarin_clip(folder: Path) -> tuple[Path, object]:
     return out, speech_transcript(speech)
 
 
-def article_clip(folder: Path) -> tuple[Path, str]:
-    """The article sample's four pictures, 3 s each, fitted to 1280x720 (bars where the shape differs)."""
+def article_clip(folder: Path):
+    """The article sample's four pictures, 3 s each, fitted to 1280x720 (bars where the shape differs), each
+    shown while its paragraph is read (as the article flow's narrated pictures are); the article and a
+    transcript of that reading (words spread evenly over each paragraph's 3 s)."""
     from newsroom.article.source import parse_article
+    from newsroom.types import Segment, Transcript, Word
 
     article = parse_article(ARTICLE.read_bytes(), name=ARTICLE.name)
+    segments = []
+    for i, paragraph in enumerate(article.paragraphs):
+        words = paragraph.split()
+        step = 3.0 / len(words)
+        timed = tuple(Word(3.0 * i + k * step, 3.0 * i + (k + 1) * step, w, 1.0) for k, w in enumerate(words))
+        segments.append(Segment(3.0 * i, 3.0 * i + 3.0, paragraph, timed))
+    said = Transcript(article.language, 3.0 * len(segments), "article", tuple(segments))
     images = [ARTICLE.parent / "images" / name for name in ("rocket.jpg", "deep-field.jpg", "cat.jpg", "coffee.jpg")]
     args, chains = [], []
     for i, image in enumerate(images):
@@ -170,7 +183,7 @@ def article_clip(folder: Path) -> tuple[Path, str]:
     out = folder / "article.mp4"
     subprocess.run(["ffmpeg", "-v", "error", "-y", *args, "-filter_complex", graph, "-map", "[v]",
                     "-c:v", "libx264", "-preset", "veryfast", str(out)], check=True)
-    return out, article.title
+    return out, article, said
 
 
 def subtitles_srt(transcript, out: Path, fps: float = 25.0) -> Path:
@@ -215,9 +228,10 @@ def part_covers(tmp: Path, suffix: str) -> None:
     clip, said = mandarin_clip(tmp)
     folder = make_covers(clip, ZH_HEADLINE, tmp / "zh", "zh", story_spans(said, ZH_HEADLINE, "", ()))
     save_small(covers_strip(folder, "Mandarin story, packaged voice"), IMG / "cover-zh.png")
-    clip, title = article_clip(tmp)
-    folder = make_covers(clip, title, tmp / "article", "en", ())
-    save_small(covers_strip(folder, "article sample: " + title), IMG / "cover-article.png")
+    clip, article, said = article_clip(tmp)
+    folder = make_covers(clip, article.title, tmp / "article", "en", story_spans(said, article.title,
+                                                                                   article.standfirst, ()))
+    save_small(covers_strip(folder, "article sample: " + article.title), IMG / "cover-article.png")
 
 
 def part_vertical(tmp: Path, suffix: str) -> None:
@@ -228,8 +242,9 @@ def part_vertical(tmp: Path, suffix: str) -> None:
     out = make_vertical(SAMPLE, tmp / "vertical.mp4", subtitles=srt, language="en")
     seconds = probe(out).duration_s
     moments = [seconds * f for f in (0.08, 0.3, 0.5, 0.75)]
-    images = [label(frame(out, t), f"{t:.1f} s") for t in moments]
-    save_small(label(row(images, 960), "9:16, following the subject"), IMG / f"vertical-sequence{suffix}.png")
+    images = [label(frame(out, t), f"9:16 version, {t:.1f} s" if i == 0 else f"{t:.1f} s")
+              for i, t in enumerate(moments)]
+    save_small(row(images, 960), IMG / f"vertical-sequence{suffix}.png")
 
 
 def part_broadcast(tmp: Path, suffix: str) -> None:
@@ -243,7 +258,7 @@ def part_broadcast(tmp: Path, suffix: str) -> None:
     thirds = [LowerThird(HEADLINE, 0.3, 6.0, "headline"), LowerThird(NAME_STRAP, name_at, name_at + 4.0, "name")]
     out = tmp / "broadcast.mp4"
     assemble_programme([Part(SAMPLE)], burned=out, subtitles=srt, lower_thirds=thirds, size=(1280, 720), fps=25)
-    images = [label(frame(out, 3.0), "headline strap + subtitles"),
+    images = [label(frame(out, 4.0), "headline strap + subtitles"),
               label(frame(out, name_at + 1.5), "name strap + subtitles"),
               label(frame(out, 8.0), "no strap")]
     save_small(row(images, 405), IMG / f"broadcast-graphics{suffix}.png")
@@ -269,7 +284,7 @@ def main() -> None:
     if args.before_tree is not None:
         before = [p for p in parts if p in ("covers", "broadcast")]
         if before:
-            subprocess.run([sys.executable, __file__, "--only", ",".join(before), "--suffix", "-before"], check=True,
+            subprocess.run([sys.executable, __file__, "--only", ",".join(before), "--suffix=-before"], check=True,
                            env={**os.environ, "PYTHONPATH": str(args.before_tree.resolve())})
     sizes = {p.name: p.stat().st_size // 1024 for p in sorted(IMG.glob("*.png"))}
     log.info("docs/img: %s", ", ".join(f"{k} {v} KB" for k, v in sizes.items()))

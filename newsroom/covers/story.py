@@ -7,9 +7,10 @@ spoken is taken for the speaker's and beats any other face.
 
 The headline and the lede are located in the transcript by their words: per transcript segment, the share
 of the text's content words it contains (English: words of three letters or more, compared on their first
-five letters, so "votes" finds "voted" and "lanes" finds "lane"; languages written without spaces: the
-profile's word segmenter, e.g. jieba for Mandarin, else character pairs). A segment sharing at least
-`MIN_OVERLAP` of them is a span, narrowed to its matching words when it has word timings.
+five letters, so "votes" finds "voted" and "lanes" finds "lane", without the profile's articles,
+prepositions and conjunctions; languages written without spaces: the profile's word segmenter, e.g. jieba
+for Mandarin, else character pairs). A segment sharing at least `MIN_OVERLAP` of them is a span: the
+picture shown while that segment is said.
 """
 
 from __future__ import annotations
@@ -54,10 +55,11 @@ class StorySpan:
 def _units(text: str, language: str) -> list[str]:
     """The content units of `text`: word stems, or Mandarin words / character pairs for unspaced scripts."""
     words = normalise(text).split()
-    if lang.joiner(language) or not any(_WIDE_RE.search(w) for w in words):
-        return [w[:STEM_CHARS] for w in words if len(w) >= MIN_WORD_CHARS or w.isdigit()]
-    joined = "".join(words)
     profile = lang.find(language)
+    if lang.joiner(language) or not any(_WIDE_RE.search(w) for w in words):
+        stop = profile.subtitles.line_end_avoid if profile is not None else frozenset()
+        return [w[:STEM_CHARS] for w in words if (len(w) >= MIN_WORD_CHARS and w not in stop) or w.isdigit()]
+    joined = "".join(words)
     name = profile.subtitles.segmenter if profile is not None else ""
     if name:
         from newsroom.lang.words import segmenter
@@ -78,10 +80,8 @@ def locate(text: str, transcript: Transcript, kind: str) -> list[StorySpan]:
         if share >= MIN_OVERLAP:
             scored.append((share, seg, found))
     spans = []
-    for _, seg, found in sorted(scored, key=lambda x: -x[0])[:MAX_SPANS_PER_TEXT]:
-        hits = [w for w in seg.words if found & set(_units(w.word, transcript.language))]
-        start, end = (hits[0].start, hits[-1].end) if hits else (seg.start, seg.end)
-        spans.append(StorySpan(start, max(end, start), kind))
+    for _, seg, _found in sorted(scored, key=lambda x: -x[0])[:MAX_SPANS_PER_TEXT]:
+        spans.append(StorySpan(seg.start, max(seg.end, seg.start), kind))  # the picture while it is said
     return spans
 
 
