@@ -213,9 +213,9 @@ def part_anchor(tmp: Path, suffix: str) -> None:
     subprocess.run([sys.executable, str(ROOT / "docs" / "anchor_sheet.py"), "--out", str(raw)], check=True,
                    env={**os.environ, "PYTHONPATH": str(ROOT)})
     save_small(Image.open(raw), IMG / "anchor-visemes.png")
-    before = IMG / "anchor-visemes-before.png"
-    if before.exists() and before.stat().st_size > 400_000:  # drawn before the gallery existed: make it light
-        save_small(Image.open(before), before)
+    for kept in (IMG / "anchor-visemes-before.png", IMG / "anchor-reference.png"):  # drawn by anchor_sheet.py
+        if kept.exists() and kept.stat().st_size > 400_000:  # before the gallery existed: make them light
+            save_small(Image.open(kept), kept)
 
 
 def part_covers(tmp: Path, suffix: str) -> None:
