@@ -57,7 +57,7 @@ def article(
     intro = anchor_read.submit(source, "intro", portrait) if anchor in ("intro", "both") else None
     outro = anchor_read.submit(source, "outro", portrait) if anchor in ("outro", "both") else None
     drawn = pictures(source, narration)
-    cover = covers.submit(source, drawn)
+    cover = covers.submit(source, drawn, narration)
     video = assemble(source, narration, drawn, intro.result() if intro else None, outro.result() if outro else None,
                      loudness)
     made = cover.result()

@@ -91,7 +91,8 @@ def edit(
     found = detect_scenes_task(story_id, video_key)
     picture_key = restore_video(story_id, video_key, restore)
     first_sentence, language = pick_headline(story.transcript)
-    drawing = make_covers.submit(story_id, picture_key, headline or first_sentence, language, found) if covers else None
+    drawing = make_covers.submit(story_id, picture_key, headline or first_sentence, language, found,
+                                 story.transcript) if covers else None
     cut = highlight_edit(story_id, picture_key, story.transcript, found, target_s, headline, sentence_ids, time_ranges)
     clean_key = cut.video_key
     if upscale != "none":

@@ -96,7 +96,7 @@ def newsroom_package(
         written, note = None, f"No broadcast: {exc}"
     first_sentence, spoken = pick_headline(story.transcript)
     cover_headline = headline or (written.headline if written else first_sentence)
-    covers = make_covers.submit(story_id, cut.picture_key, cover_headline, spoken, cut.scenes)
+    covers = make_covers.submit(story_id, cut.picture_key, cover_headline, spoken, cut.scenes, story.transcript, written)
     if written is not None:
         if dispatching():  # the heavy pool voices the draft written here, renders the anchor, assembles
             run_stage(broadcast, BROADCAST_DEPLOYMENT, story_id=story_id, portrait_key=portrait_key or None,

@@ -353,14 +353,23 @@ def assemble(source: ArticleSource, narration: NarrationRef, drawn: ArticlePictu
 
 
 @retrying_task(name="article-covers", cache_policy=RESUMABLE)
-def covers(source: ArticleSource, drawn: ArticlePictures) -> Covers:
-    """Covers in three shapes from the best frame of the pictures, with the article's title."""
+def covers(source: ArticleSource, drawn: ArticlePictures, narration: NarrationRef | None = None) -> Covers:
+    """Covers in three shapes from the best frame of the pictures, with the article's title; with the
+    `narration` (on the pictures' clock), from the pictures shown while the title's and the standfirst's
+    words are read (newsroom.covers.story)."""
     from newsroom import covers as cover_art
+    from newsroom.broadcast.segment import speech_transcript
 
     layout = StoryLayout(source.story_id)
     with scratch_dir() as tmp:
         video = store().get_file(drawn.wide_key, tmp / "pictures.mp4")
-        paths = cover_art.make_covers(video, source.article.title, tmp / "covers", language=source.article.language)
+        spans = ()
+        if narration is not None:
+            said = speech_transcript(Speech.from_dict(store().get_json(narration.timings_key)["speech"],
+                                                      tmp / "narration.wav"))
+            spans = cover_art.story_spans(said, headline=source.article.title, lede=source.article.standfirst)
+        paths = cover_art.make_covers(video, source.article.title, tmp / "covers", language=source.article.language,
+                                      spans=spans)
         assets = store_outputs(source.story_id, STAGE, *(Output(path, layout.key(StoryLayout.ARTICLE_COVERS[aspect]),
                                                                 "cover") for aspect, path in paths.items()),
                                info={"cover_headline": source.article.title})

@@ -12,6 +12,7 @@ from prefect.cache_policies import NO_CACHE
 
 from newsroom import lang, media
 from newsroom.layout import EDIT, StoryLayout
+from newsroom.llm import Draft
 from newsroom.models.registry import MODELS
 from newsroom.results import Covers, Highlight, SubtitleReport, Subtitles, TranslatedSubtitles
 from newsroom.types import ModelRef, Transcript
@@ -268,8 +269,11 @@ COVER_SUPERRES_MAX_SIDE_PX = 240  # x4plus is ~40x slower than the video model: 
 
 
 @retrying_task(name="make-covers", cache_policy=RESUMABLE)
-def make_covers(story_id: str, video_key: str, headline: str, language: str, found: scenes.SceneList) -> Covers:
-    """Covers in three sizes; small sources go through Real-ESRGAN x4plus first (settings.cover_superres)."""
+def make_covers(story_id: str, video_key: str, headline: str, language: str, found: scenes.SceneList,
+                transcript: Transcript | None = None, draft: Draft | None = None) -> Covers:
+    """Covers in three sizes; small sources go through Real-ESRGAN x4plus first (settings.cover_superres). With
+    the `transcript` (and the `draft`: its lede and verified quotes) the picture comes from where the story is
+    told (newsroom.covers.story)."""
     from newsroom import covers
 
     with scratch_dir() as tmp:
@@ -281,7 +285,10 @@ def make_covers(story_id: str, video_key: str, headline: str, language: str, fou
         if mode == "always" or (mode == "auto" and small):
             upscaler = upscale.FrameUpscaler.load("esrgan", 4, still=True, settings=settings())
             model = ModelRef("realesrgan-x4plus", MODELS["realesrgan-x4plus"].version)
-        paths = covers.make_covers(video, headline, tmp / "covers", language=language, scenes=found, upscaler=upscaler)
+        spans = covers.story_spans(transcript, headline=headline, lede=draft.lede if draft else "",
+                                   quotes=draft.quotes if draft else ())
+        paths = covers.make_covers(video, headline, tmp / "covers", language=language, scenes=found, upscaler=upscaler,
+                                   spans=spans)
         layout = StoryLayout(story_id)
         assets = store_outputs(story_id, STAGE, *(Output(path, layout.cover(aspect), "cover", model)
                                                   for aspect, path in paths.items()),

@@ -63,10 +63,11 @@ def _gray(args: list[str], size: tuple[int, int]) -> np.ndarray:
 
 
 def _strap(third: LowerThird, language: str, folder: Path) -> np.ndarray:
-    """One 1280x720 frame on black with the lower third's drawtext filter, as assemble_segment builds it."""
-    drawtext = lower_third_filter(third, language, folder, "third")
-    assert drawtext is not None
-    return _gray(["-f", "lavfi", "-i", f"color=c=black:s={W}x{H}:r=25", "-vf", drawtext], (W, H))
+    """One 1280x720 frame on black with the lower third's drawbox and drawtext filters, as assemble_segment builds
+    them."""
+    filters = lower_third_filter(third, language, folder, "third")
+    assert filters is not None
+    return _gray(["-f", "lavfi", "-i", f"color=c=black:s={W}x{H}:r=25", "-vf", ",".join(map(str, filters))], (W, H))
 
 
 def _reference(line: str, size_px: int, language: str, face: int | None = None) -> np.ndarray:

@@ -4,7 +4,7 @@ The broadcast segment (`segment.assemble_segment`) joins an anchor intro and a h
 joins an optional anchor intro, the narrated pictures and an optional outro, and a bulletin joins anchor
 reads with stings between them. Each part is a video with its own sound, or a silent video with a sound
 file beside it (the narration). One decode and one filter graph: every part fitted to the frame, joined,
-lower thirds drawn (literal text, `segment.lower_third_filter`), the joined sound mastered to a loudness
+lower thirds laid out by `newsroom.graphics` and drawn (literal text, `segment.lower_third_filters`), the joined sound mastered to a loudness
 profile (two-pass loudnorm, verified with ebur128, re-mastered audio-only if it misses); outputs are the
 soft-subtitled file and/or a copy with the subtitles burned in, both from the same pass.
 """
@@ -24,13 +24,14 @@ from newsroom.broadcast.segment import (
     SEGMENT_FPS,
     SEGMENT_SIZE,
     LowerThird,
-    lower_third_filter,
+    lower_third_filters,
 )
 from newsroom.errors import ConfigError, MediaError
+from newsroom.graphics import place_subtitles
 from newsroom.media import Progress, probe, run_ffmpeg
 from newsroom.media.graph import Filter, FilterGraph
 from newsroom.media.inputs import input_args, own_input_args
-from newsroom.subtitles.burn import burn_in_filter, language_tag
+from newsroom.subtitles.burn import burn_in_filter, language_tag, place_cues
 
 log = logging.getLogger("newsroom.broadcast.programme")
 
@@ -144,18 +145,22 @@ def assemble_programme(
                                Filter("asetpts", "N/SR/TB")], "ma")
         else:
             graph.chain("ca", Filter("anull"), "ma")
-        drawn = [lower_third_filter(t, language, Path(tmp), f"third{i}") for i, t in enumerate(lower_thirds)]
-        graph.chain("cv", [f for f in drawn if f is not None] or [Filter("null")], "v")
+        drawn, straps = lower_third_filters(lower_thirds, language, Path(tmp), size)
+        graph.chain("cv", drawn or [Filter("null")], "v")
+        if subtitles is not None and burned is not None:  # the cues stand above the straps while they are shown
+            cues = place_subtitles(size, language, straps)
+            burn = burn_in_filter(place_cues(subtitles, Path(tmp) / "cues.ass", cues), *size, language,
+                                  margin_v_px=burn_margin_v_px, layout=cues)
         targets: list[tuple[str, str, Path, bool]] = []
         if out is not None and burned is not None:
             graph.chain("v", Filter("split", 2), ["v0", "v1"])
-            graph.chain("v1", burn_in_filter(subtitles, *size, language, margin_v_px=burn_margin_v_px), "vb")
+            graph.chain("v1", burn, "vb")
             graph.chain("ma", Filter("asplit", 2), ["m0", "m1"])
             targets = [("v0", "m0", Path(out), True), ("vb", "m1", Path(burned), False)]
         elif out is not None:
             targets = [("v", "ma", Path(out), True)]
         else:
-            graph.chain("v", burn_in_filter(subtitles, *size, language, margin_v_px=burn_margin_v_px), "vb")
+            graph.chain("v", burn, "vb")
             targets = [("vb", "ma", Path(burned), False)]
         subtitle_input = sum(1 for a in inputs if a == "-i")
         soft = subtitles is not None and out is not None

@@ -16,42 +16,35 @@ from pathlib import Path
 from newsroom import lang
 from newsroom.audio import loudness
 from newsroom.audio.loudness import Loudness, LoudnessTarget
-from newsroom.errors import ConfigError, MediaError
+from newsroom.errors import MediaError
+from newsroom.graphics import (
+    STRAP_COLOUR,
+    STRAP_KINDS,
+    LowerThird,
+    PlacedStrap,
+    fit_strap,
+    place_straps,
+    place_subtitles,
+    strap_text_width_px,
+)
 from newsroom.media import Progress, probe, run_ffmpeg
 from newsroom.media.graph import Filter, FilterGraph
 from newsroom.media.inputs import input_args, own_input_args
-from newsroom.subtitles.burn import burn_in_filter, language_tag
+from newsroom.subtitles.burn import burn_in_filter, language_tag, place_cues
 from newsroom.types import MediaInfo, Segment, Speech, Transcript, Word
-from newsroom.typeset import FittedText, fit_lines, headline_font, load_font
+from newsroom.typeset import FittedText, headline_font, load_font
 
 log = logging.getLogger("newsroom.broadcast.segment")
 
 SEGMENT_SIZE = (1280, 720)
 SEGMENT_FPS = 25
 AUDIO_RATE_HZ = 48_000
-# Lower thirds (drawtext): text from x = 60 px in a box with an 18 px border; at most 1280 - 2 x 60 px of text,
-# so the box stays 42 px inside both edges (the 3.5% action-safe margin). Per kind: start and smallest font
-# size in px, lines, and the top of the text (drawtext expression).
-LOWER_THIRD_X_PX = 60
-LOWER_THIRD_BORDER_PX = 18
-LOWER_THIRD_TEXT_MAX_W_PX = SEGMENT_SIZE[0] - 2 * LOWER_THIRD_X_PX
-LOWER_THIRD_STYLES: dict[str, tuple[int, int, int, str]] = {
-    "headline": (40, 30, 2, "h-th-90"),
-    "name": (34, 26, 1, "h-th-150"),
-    # An article picture's caption and its credit below it, both above burned-in subtitles.
-    "caption": (32, 24, 2, "h-th-205"),
-    "credit": (22, 18, 1, "h-th-150"),
-}
+# Lower thirds: laid out by newsroom.graphics (inside EBU R95's graphics-safe area, straps shown together
+# stacked, subtitles moved above them while they are on screen); drawn here as a `drawbox` and a `drawtext`.
+LOWER_THIRD_STYLES = STRAP_KINDS
+LOWER_THIRD_TEXT_MAX_W_PX = strap_text_width_px(SEGMENT_SIZE)  # at most this much text in the 1280x720 frame
 HEADLINE_SHOW_S = 6.0
 NAME_SHOW_S = 4.0
-
-
-@dataclass(frozen=True, slots=True)
-class LowerThird:
-    text: str
-    start_s: float
-    end_s: float
-    kind: str = "headline"  # "headline" | "name"
 
 
 def _scale_pad() -> list[Filter]:
@@ -61,36 +54,52 @@ def _scale_pad() -> list[Filter]:
             Filter("fps", SEGMENT_FPS), Filter("setsar", 1), Filter("format", "yuv420p")]
 
 
-def fit_lower_third(text: str, kind: str = "headline", language: str = "en") -> FittedText:
+def fit_lower_third(text: str, kind: str = "headline", language: str = "en",
+                    size: tuple[int, int] = SEGMENT_SIZE) -> FittedText:
     """`text` as the lines a lower third of `kind` draws: one clean line of literal text (`typeset`), wrapped
     to at most two lines (a name: one), shrunk and then cut with an ellipsis so the strap stays inside
-    the frame; characters the font cannot draw (emoji) are left out."""
-    if kind not in LOWER_THIRD_STYLES:
-        raise ConfigError(f"unknown lower third kind {kind!r}: use one of {', '.join(LOWER_THIRD_STYLES)}")
-    start_px, min_px, max_lines, _ = LOWER_THIRD_STYLES[kind]
-    return fit_lines(text, headline_font(language), max_width_px=LOWER_THIRD_TEXT_MAX_W_PX, max_lines=max_lines,
-                     start_px=start_px, min_px=min_px)
+    the graphics-safe area of a frame of `size`; characters the font cannot draw (emoji) are left out."""
+    return fit_strap(text, kind, language, size)
 
 
-def lower_third_filter(third: LowerThird, language: str, folder: Path, name: str) -> Filter | None:
-    """The `drawtext` filter for one lower third, its text in `folder`/`name`.txt; None if nothing is
-    left to draw. The text is literal: read from a UTF-8 file (no filter-graph escaping involved) with
-    `expansion=none` (no `%{...}` expansion, no backslash escapes)."""
-    fitted = fit_lower_third(third.text, third.kind, language)
-    if not fitted.lines:
-        log.warning("lower third %r at %.1f s has nothing to draw: left out", third.text[:80], third.start_s)
-        return None
+def strap_filters(strap: PlacedStrap, language: str, folder: Path, name: str) -> list[Filter]:
+    """The filters that draw one placed strap: its box (`drawbox`) and its text (`drawtext`, in
+    `folder`/`name`.txt), both only while it is shown. The text is literal: read from a UTF-8 file (no
+    filter-graph escaping involved) with `expansion=none` (no `%{...}` expansion, no backslash escapes)."""
+    fitted = strap.fitted
     if fitted.truncated:
         log.info("lower third cut to fit the frame at %d px: %r", fitted.font_size_px, fitted.lines[-1])
     textfile = folder / f"{name}.txt"
     textfile.write_text(fitted.text, "utf-8")
-    y = LOWER_THIRD_STYLES[third.kind][3]
-    return Filter(
-        "drawtext", fontfile=_drawtext_font(language), textfile=textfile, expansion="none",
-        fontsize=fitted.font_size_px, fontcolor="white", line_spacing=8, box=1, boxcolor="0x0a2a5a@0.85",
-        boxborderw=LOWER_THIRD_BORDER_PX, x=LOWER_THIRD_X_PX, y=y,
-        enable=f"between(t,{third.start_s:.3f},{third.end_s:.3f})",
-    )
+    enable = f"between(t,{strap.start_s:.3f},{strap.end_s:.3f})"
+    box, text = strap.box, strap.text_box
+    return [
+        Filter("drawbox", x=box.x, y=box.y, w=box.w, h=box.h, color=STRAP_COLOUR, t="fill", enable=enable),
+        Filter("drawtext", fontfile=_drawtext_font(language), textfile=textfile, expansion="none",
+               fontsize=fitted.font_size_px, fontcolor="white", line_spacing=strap.line_spacing_px,
+               x=text.x, y=f"{text.y}+({text.h}-th)/2", enable=enable),
+    ]
+
+
+def lower_third_filters(thirds: Sequence[LowerThird], language: str, folder: Path,
+                        size: tuple[int, int] = SEGMENT_SIZE) -> tuple[list[Filter], tuple[PlacedStrap, ...]]:
+    """The straps of `thirds` laid out in a frame of `size` (newsroom.graphics.place_straps) and the filters
+    drawing them; a third with nothing left to draw is left out (logged)."""
+    placed = place_straps(thirds, size, language)
+    drawn = {id(p.third) for p in placed}
+    for third in thirds:
+        if id(third) not in drawn:
+            log.warning("lower third %r at %.1f s has nothing to draw: left out", third.text[:80], third.start_s)
+    filters = [f for i, strap in enumerate(placed) for f in strap_filters(strap, language, folder, f"third{i}")]
+    return filters, placed
+
+
+def lower_third_filter(third: LowerThird, language: str, folder: Path, name: str,
+                       size: tuple[int, int] = SEGMENT_SIZE) -> list[Filter] | None:
+    """The filters for one lower third on its own (`strap_filters` of its placed strap); None if nothing is
+    left to draw."""
+    placed = place_straps([third], size, language)
+    return strap_filters(placed[0], language, folder, name) if placed else None
 
 
 def _drawtext_font(language: str) -> str:
@@ -159,14 +168,16 @@ def assemble_segment(
                                Filter("asetpts", "N/SR/TB")], "ma")
         else:
             graph.chain("ca", Filter("anull"), "ma")
-        drawn = (lower_third_filter(third, language, Path(tmp), f"third{i}") for i, third in enumerate(lower_thirds))
-        graph.chain("cv", [f for f in drawn if f is not None] or [Filter("null")], "v")
+        drawn, straps = lower_third_filters(lower_thirds, language, Path(tmp))
+        graph.chain("cv", drawn or [Filter("null")], "v")
         video_args = ["-c:v", "libx264", "-preset", "veryfast", "-crf", "20", "-pix_fmt", "yuv420p"]
         audio_args = ["-c:a", "aac", "-b:a", "192k", "-ar", str(AUDIO_RATE_HZ), "-ac", "2"]
         outputs: list[str] = []
         if burned is not None:
             graph.chain("v", Filter("split", 2), ["v0", "v1"])
-            graph.chain("v1", burn_in_filter(subtitles, *SEGMENT_SIZE, language), "vb")
+            cues = place_subtitles(SEGMENT_SIZE, language, straps)  # above the straps while they are shown
+            placed = place_cues(subtitles, Path(tmp) / "cues.ass", cues)
+            graph.chain("v1", burn_in_filter(placed, *SEGMENT_SIZE, language, layout=cues), "vb")
             graph.chain("ma", Filter("asplit", 2), ["a0", "a1"])
             streams = [("v0", "a0"), ("vb", "a1")]
         else:

@@ -1,12 +1,15 @@
 """Cover images: pick a good frame, crop it face-aware to each platform's shape, set the headline on it.
 
-The pipeline is deliberately plain: sample a couple of dozen frames (scene mid-points when scenes are
-known), drop black and fade frames, score the rest on sharpness (variance of the Laplacian), exposure
-and faces, then crop the winner around the largest face (or the picture's detail) and draw the headline
-on a dark band in the lower part, wrapped and sized so it always stays inside the 5% safe area.
+The pipeline is deliberately plain: sample a couple of dozen frames, half of them from the moments the
+story rests on (where the headline and the lede are said, the verified quotes' spans) and the rest at scene
+mid-points; cut off letterbox bars, drop black and fade frames, score the rest on the story, sharpness
+(variance of the Laplacian), exposure and people's faces (the speaker's while quoted first), then crop the
+winner around the largest face (or the picture's detail) and draw the headline on a dark band in the lower
+part, in balanced lines, with its contrast checked, always inside the 5% safe area.
 
 Where each step lives:
 - sampling and decoding frames: `newsroom.media.sampling` and `newsroom.media.frames` (the media layer);
+- the story's moments: `newsroom.covers.story`;
 - scoring and choosing the frame: `newsroom.covers.score`;
 - cropping (and the optional upscaler): `newsroom.covers.crop`;
 - the headline's layout and drawing: `newsroom.covers.headline`, on `newsroom.typeset` (shared with lower
@@ -24,6 +27,7 @@ from newsroom.covers.score import (
     score_samples,
     select_cover_frame,
 )
+from newsroom.covers.story import StorySpan, story_spans
 from newsroom.media.sampling import DEFAULT_SAMPLES, sample_frames
 from newsroom.typeset import FONT_FILES, NO_LINE_END, NO_LINE_START, headline_font
 
@@ -39,6 +43,7 @@ __all__ = [
     "SAFE_MARGIN",
     "FrameScore",
     "HeadlineLayout",
+    "StorySpan",
     "Upscaler",
     "check_upscaled",
     "crop_box",
@@ -51,4 +56,5 @@ __all__ = [
     "score_frame",
     "score_samples",
     "select_cover_frame",
+    "story_spans",
 ]

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import logging
 import os
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 from newsroom.covers.crop import Upscaler, check_upscaled, crop_box, crop_to_aspect
 from newsroom.covers.headline import draw_headline
 from newsroom.covers.score import select_cover_frame
+from newsroom.covers.story import StorySpan
 from newsroom.typeset import headline_font
 from newsroom.video.faces import FaceDetector, focus_point
 
@@ -25,9 +27,12 @@ PNG_COMPRESS_LEVEL = 3
 def make_covers(
     video: str | Path, headline: str, out_dir: str | Path, language: str = "en", scenes: Any = None,
     upscaler: Upscaler | None = None, *, detector: FaceDetector | None = None,
-    font_path: str | Path | None = None,
+    font_path: str | Path | None = None, spans: Sequence[StorySpan] = (),
 ) -> dict[str, Path]:
     """Write cover-16x9.png, cover-9x16.png and cover-1x1.png for `video` into `out_dir`.
+
+    `spans` (`newsroom.covers.story.story_spans`: where the headline, the lede and the quotes are said) are
+    where the picture is looked for first.
 
     `upscaler` (e.g. Real-ESRGAN x4plus) runs once on the chosen frame when any crop would otherwise
     be enlarged; Lanczos resizing does the rest. Each file is written under a temporary name and
@@ -39,7 +44,7 @@ def make_covers(
         headline_font(language)  # a missing font fails before the decoding work
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    chosen, frame = select_cover_frame(video, scenes, detector)
+    chosen, frame = select_cover_frame(video, scenes, detector, spans=spans)
     focus = focus_point(frame, chosen.faces)
     frame_size = (frame.shape[1], frame.shape[0])
     if upscaler is not None and any(crop_box(frame_size, size, focus).w < size[0] for size in COVER_SIZES.values()):

@@ -2,7 +2,18 @@
 sized so it always stays inside the 5% safe area.
 
 Line breaking, fonts and glyph checks are `newsroom.typeset`'s (shared with lower thirds and subtitle
-burn-in); the language's rules (no-line-start/end characters, font region) come from its profile.
+burn-in); the language's rules (no-line-start/end characters, font region, word segmenter) come from its
+profile. Two things a designer would do on top:
+
+- **Balanced lines** (`balance`): the greedy fill decides how many lines the headline needs at a size; the
+  breaks are then chosen so the lines are as even as possible (the widest line as short as it can be, as
+  CSS `text-wrap: balance` does), and in a language written with spaces the last line never holds a single
+  word when the headline has more than one line. A language written without spaces breaks only between
+  its segmenter's words (jieba for Mandarin), never inside one.
+- **Readable contrast** (`contrast_ratio`): the WCAG 2 contrast of the white text against its backing (the
+  band over the picture, measured at the brightest 5% of the pixels behind the text) must reach
+  `MIN_CONTRAST` (WCAG AA for body text, 4.5:1); where a bright picture shows through, the band is darkened
+  until it does.
 """
 
 from __future__ import annotations
@@ -14,7 +25,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
+
+from newsroom import lang
 from newsroom.typeset import (
+    CJK_RE,
     FONT_FACE_INDEX,
     FONT_STEP,
     clean_line,
@@ -24,10 +39,12 @@ from newsroom.typeset import (
     font_region,
     headline_font,
     ink,
+    ink_width,
     load_font,
     tokens,
     wrap,
 )
+from newsroom.typeset import Token as _Token
 from newsroom.video.faces import Box
 
 if TYPE_CHECKING:
@@ -45,7 +62,12 @@ MIN_FONT_PX = 10
 LINE_PITCH = 1.25  # of font size
 BAND_PADDING = 0.5  # of font size, above the text
 BAND_ALPHA = 160  # 0-255
+MAX_BAND_ALPHA = 235  # the darkest band a bright picture gets (the picture still shows through a little)
+BAND_ALPHA_STEP = 15
+MIN_CONTRAST = 4.5  # WCAG 2 AA (body text); the headline is large text, for which 3:1 would pass
+BACKING_PERCENTILE = 95.0  # the backing's luminance: its brightest 5% (thin bright details under a letter)
 TEXT_RGB = (255, 255, 255)
+AVOID_END_PENALTY = 0.15  # of the line width: a line ending on "of" or "the" must buy that much balance
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,7 +129,7 @@ def layout_headline(
     headline, dropped = drawable(clean_line(headline or ""), path, index)
     if dropped:
         log.warning("headline %r: the font has no glyph for %r: left out", headline, dropped)
-    toks = tokens(headline)
+    toks = word_tokens(headline, language)
     if not toks or safe.w <= 0 or max_h <= 0:
         return empty
     min_px = max(MIN_FONT_PX, round(min(width, height) * MIN_FONT_OF_SHORT_SIDE))
@@ -123,6 +145,10 @@ def layout_headline(
     while True:
         font = load_font(path, index, size_px)
         lines = wrap(toks, font, safe.w, max_lines)
+        if len(lines) <= max_lines:
+            profile = lang.find(language)
+            avoid = profile.subtitles.line_end_avoid if profile is not None else frozenset()
+            lines = balance(toks, font, safe.w, len(lines), spaced=bool(lang.joiner(language)), avoid_end=avoid) or lines
         if len(lines) <= max_lines and (found := layout(lines, font, size_px, False)):
             return found
         if size_px <= min_px:
@@ -153,11 +179,135 @@ def draw_headline(
     layout = layout_headline(base.size, headline, language, font_path=font_path, max_lines=max_lines)
     if not layout.lines:
         return base, layout.box
+    box = layout.box
+    behind = np.asarray(base)[max(0, box.y): box.bottom, max(0, box.x): box.right]
+    alpha = band_alpha_for(behind)
     overlay = Image.new("RGBA", base.size, (0, 0, 0, 0))
-    ImageDraw.Draw(overlay).rectangle((0, layout.band_top, base.width, base.height), fill=(0, 0, 0, BAND_ALPHA))
+    ImageDraw.Draw(overlay).rectangle((0, layout.band_top, base.width, base.height), fill=(0, 0, 0, alpha))
     composed = Image.alpha_composite(base.convert("RGBA"), overlay)
     draw = ImageDraw.Draw(composed)
     font = load_font(layout.font_path, layout.font_index, layout.font_size_px)
     for line, origin in zip(layout.lines, layout.origins, strict=True):
         draw.text(origin, line, font=font, fill=TEXT_RGB, anchor="ls")
     return composed.convert("RGB"), layout.box
+
+
+# --- contrast ---------------------------------------------------------------------------------------
+
+
+def relative_luminance(rgb: np.ndarray) -> np.ndarray:
+    """WCAG 2 relative luminance of sRGB uint8 pixels (..., 3) -> (...), 0..1."""
+    c = rgb.astype(np.float32) / 255.0
+    linear = np.where(c <= 0.04045, c / 12.92, ((c + 0.055) / 1.055) ** 2.4)
+    return linear @ np.array([0.2126, 0.7152, 0.0722], dtype=np.float32)
+
+
+def contrast_ratio(text_rgb: tuple[int, int, int], backing: np.ndarray) -> float:
+    """WCAG 2 contrast of `text_rgb` against `backing` (RGB pixels), taken at the backing's brightest
+    `BACKING_PERCENTILE` (the worst case for light text)."""
+    if backing.size == 0:
+        return 21.0
+    text = float(relative_luminance(np.array(text_rgb, dtype=np.uint8)))
+    back = float(np.percentile(relative_luminance(backing.reshape(-1, 3)), BACKING_PERCENTILE))
+    light, dark = max(text, back), min(text, back)
+    return (light + 0.05) / (dark + 0.05)
+
+
+def band_alpha_for(behind: np.ndarray) -> int:
+    """The band's opacity (0-255) for the picture `behind` the text (RGB): `BAND_ALPHA`, darkened in steps
+    until the text's contrast reaches `MIN_CONTRAST` (at most `MAX_BAND_ALPHA`)."""
+    alpha = BAND_ALPHA
+    while True:
+        backed = behind.astype(np.float32) * (1 - alpha / 255.0)
+        ratio = contrast_ratio(TEXT_RGB, backed.round().astype(np.uint8))
+        if ratio >= MIN_CONTRAST or alpha >= MAX_BAND_ALPHA:
+            break
+        alpha = min(MAX_BAND_ALPHA, alpha + BAND_ALPHA_STEP)
+    if alpha > BAND_ALPHA:
+        log.info("cover headline: band darkened to %d/255 for a contrast of %.1f:1", alpha, ratio)
+    if ratio < MIN_CONTRAST:
+        log.warning("cover headline contrast %.1f:1 is below %.1f:1 even on the darkest band", ratio, MIN_CONTRAST)
+    return alpha
+
+
+# --- line breaking ------------------------------------------------------------------------------------
+
+
+def word_tokens(text: str, language: str) -> list[_Token]:
+    """`typeset.tokens(text)`, with the characters of one word of a language written without spaces joined
+    into one token (the profile's segmenter, jieba for Mandarin), so no line breaks inside a word."""
+    toks = tokens(text)
+    profile = lang.find(language)
+    name = profile.subtitles.segmenter if profile is not None else ""
+    if not name or not CJK_RE.search(text):
+        return toks
+    from newsroom.lang.words import segmenter
+
+    starts, pos = set(), 0
+    for word in segmenter(name)(text):
+        starts.add(pos)
+        pos += len(word)
+    out: list[_Token] = []
+    pos = 0
+    for tok in toks:
+        start = pos
+        while start < len(text) and text[start].isspace():
+            start += 1
+        pos = start + len(tok.text)
+        joins = out and not tok.space_before and start not in starts and CJK_RE.search(tok.text[0]) \
+            and CJK_RE.search(out[-1].text[-1])
+        if joins:
+            out[-1] = _Token(out[-1].text + tok.text, out[-1].space_before)
+        else:
+            out.append(tok)
+    return out
+
+
+def _joined(toks: Sequence[_Token]) -> str:
+    return "".join((" " if t.space_before and i else "") + t.text for i, t in enumerate(toks))
+
+
+def balance(toks: Sequence[_Token], font: Any, max_w: int, lines: int, *, spaced: bool,
+            avoid_end: frozenset[str] = frozenset()) -> list[str] | None:
+    """`toks` in exactly `lines` lines no wider than `max_w`, the widest as narrow as possible; with `spaced`
+    (a language written with spaces) a last line of one word only when nothing else fits. A line ending on
+    one of `avoid_end` (articles, prepositions: the profile's `line_end_avoid`) counts `AVOID_END_PENALTY` of
+    the width wider. None when the tokens cannot be set in that many lines (a token wider than a line: the
+    greedy fill splits it)."""
+    penalty = round(AVOID_END_PENALTY * max_w)
+    n = len(toks)
+    if lines <= 1 or n < lines:
+        return [_joined(toks)] if lines == 1 and n and ink_width(font, _joined(toks)) <= max_w else None
+    width: dict[tuple[int, int], int] = {}
+
+    def w(i: int, j: int) -> int:
+        if (i, j) not in width:
+            width[(i, j)] = ink_width(font, _joined(toks[i:j]))
+        return width[(i, j)]
+
+    def solve(lone_last: bool) -> list[str] | None:
+        # best[k][j]: the narrowest widest line setting toks[:j] in k lines, and where its last line starts.
+        inf = float("inf")
+        best = [[(inf, -1)] * (n + 1) for _ in range(lines + 1)]
+        best[0][0] = (0, -1)
+        for k in range(1, lines + 1):
+            for j in range(k, n + 1):
+                for i in range(k - 1, j):
+                    if best[k - 1][i][0] == inf or w(i, j) > max_w:
+                        continue
+                    if k == lines and j == n and not lone_last and j - i < 2:
+                        continue
+                    ends_badly = j < n and toks[j - 1].text.lower().strip(",.;:") in avoid_end
+                    cost = max(best[k - 1][i][0], w(i, j) + (penalty if ends_badly else 0))
+                    if cost < best[k][j][0]:
+                        best[k][j] = (cost, i)
+        if best[lines][n][0] == inf:
+            return None
+        cuts, j = [], n
+        for k in range(lines, 0, -1):
+            i = best[k][j][1]
+            cuts.append((i, j))
+            j = i
+        return [_joined(toks[i:j]) for i, j in reversed(cuts)]
+
+    return (solve(lone_last=False) if spaced else None) or solve(lone_last=True)

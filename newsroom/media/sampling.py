@@ -68,7 +68,7 @@ def candidate_times(duration_s: float, fps: float, n: int, scenes: Any = None) -
 
 def sample_frames(
     video: str | Path, n: int = DEFAULT_SAMPLES, scenes: Any = None, *,
-    max_side: int | None = None, info: MediaInfo | None = None,
+    max_side: int | None = None, info: MediaInfo | None = None, also: Any = None, also_n: int = 0,
 ) -> list[tuple[float, np.ndarray]]:
     """Up to `n` (time_s, RGB uint8 frame) pairs spread over the video, in time order.
 
@@ -77,6 +77,8 @@ def sample_frames(
     that. `max_side` scales large frames down (for scoring); None keeps the source resolution. Clips up
     to `SINGLE_PASS_MAX_S` are decoded in one pass through a select filter, longer ones by one seeking
     ffmpeg per frame, a few at a time. MediaError when there is no video stream or no decodable frame.
+    `also` (spans with start_s/end_s, e.g. the moments a story rests on) adds `also_n` times spread over them,
+    decoded in the same pass.
     """
     video = Path(video)
     info, fps = video_info(video, info)
@@ -84,6 +86,8 @@ def sample_frames(
     assert stream is not None
     duration = stream.duration_s or info.duration_s
     times = candidate_times(duration, fps, max(1, n), scenes)
+    if also is not None and also_n > 0:
+        times = sorted(set(times) | set(candidate_times(duration, fps, also_n, also)))
     errors: list[str] = []
     frames: list[tuple[float, np.ndarray]]
     if duration <= SINGLE_PASS_MAX_S:

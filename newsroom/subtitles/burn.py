@@ -4,13 +4,22 @@ Burn-in renders with ffmpeg's `subtitles` filter (libass) in Noto Sans CJK, in t
 profile's region ("Noto Sans CJK SC" for English and Simplified Chinese; Debian: fonts-noto-cjk). The style is forced with the script resolution set
 to the video's own size, so `font_size` and `margin_v_px` are real pixels of the output: a vertical
 9:16 cut can lift the text above the app controls with `margin_v_px`.
+
+Where cues go beside other graphics is `newsroom.graphics`' business: `place_subtitles` gives a
+`SubtitleLayout` (font size, margins, and the spans during which the cues stand above a lower third).
+`burn_in_filter(..., layout=)` draws with its size and margins; `place_cues(subtitles, out, layout)` first
+writes the cues as an ASS script in which a cue shown while a strap is on screen stands above it (the cue is
+split where a strap comes or goes, each part with its own bottom margin), the one API change for that.
 """
 
 from __future__ import annotations
 
 import logging
+import re
 import shutil
+from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from newsroom import lang
 from newsroom.errors import ConfigError, MediaError
@@ -18,6 +27,9 @@ from newsroom.media import probe, process, run_ffmpeg
 from newsroom.media.graph import Filter, escape_value
 from newsroom.media.inputs import input_args, own_input_args
 from newsroom.subtitles.cues import rules_for
+
+if TYPE_CHECKING:
+    from newsroom.graphics import Raised, SubtitleLayout
 
 log = logging.getLogger("newsroom.subtitles")
 
@@ -88,17 +100,22 @@ def default_font_size(width: int, height: int, language: str) -> int:
 
 def subtitles_filter(
     subtitle_path: str | Path, width: int, height: int, language: str, *,
-    margin_v_px: int | None = None, font_size: int | None = None,
+    margin_v_px: int | None = None, font_size: int | None = None, layout: SubtitleLayout | None = None,
 ) -> Filter:
-    """The `subtitles=` filter (libass) that `burn_subtitles` applies, escaped for a filter graph."""
+    """The `subtitles=` filter (libass) that `burn_subtitles` applies, escaped for a filter graph. With `layout`
+    (newsroom.graphics) its font size and margins are used (`font_size` and `margin_v_px` still win)."""
+    if layout is not None:
+        font_size = font_size if font_size is not None else layout.font_size_px
+        margin_v_px = margin_v_px if margin_v_px is not None else layout.margin_v_px
     size = font_size if font_size is not None else default_font_size(width, height, language)
     margin = margin_v_px if margin_v_px is not None else round(MARGIN_V_FRACTION * height)
     if size <= 0 or margin < 0:
         raise ConfigError(f"font_size must be positive and margin_v_px not negative (got {size}, {margin})")
+    sides = [f"MarginL={layout.margin_l_px}", f"MarginR={layout.margin_r_px}"] if layout is not None else []
     style = ",".join([
         f"PlayResX={width}", f"PlayResY={height}", f"FontName={font_family(language)}", f"FontSize={size}",
         "PrimaryColour=&H00FFFFFF", "OutlineColour=&H00000000", "BorderStyle=1",
-        f"Outline={max(1, round(size / 16))}", "Shadow=0", "Alignment=2", f"MarginV={margin}",
+        f"Outline={max(1, round(size / 16))}", "Shadow=0", "Alignment=2", f"MarginV={margin}", *sides,
     ])
     return Filter("subtitles", filename=subtitle_path, force_style=style)
 
@@ -113,7 +130,7 @@ def _font_installed(family: str) -> bool | None:
 
 def burn_in_filter(
     subtitle_path: str | Path, width: int, height: int, language: str, *,
-    margin_v_px: int | None = None, font_size: int | None = None,
+    margin_v_px: int | None = None, font_size: int | None = None, layout: SubtitleLayout | None = None,
 ) -> Filter:
     """`subtitles_filter` for a file that libass can read, checked first (MediaError if it cannot be
     burned); warns when the font is missing. For any graph that burns subtitles in: this module's
@@ -127,7 +144,104 @@ def burn_in_filter(
     if _font_installed(family) is False:
         log.warning("font %r is not installed (apt-get install fonts-noto-cjk): libass falls back to "
                     "another font and CJK text may render as boxes", family)
-    return subtitles_filter(subtitle_path, width, height, language, margin_v_px=margin_v_px, font_size=font_size)
+    return subtitles_filter(subtitle_path, width, height, language, margin_v_px=margin_v_px, font_size=font_size,
+                            layout=layout)
+
+
+# --- cues placed around other graphics -------------------------------------------------------------
+
+_SRT_TIME_RE = re.compile(r"(\d+):(\d{2}):(\d{2})[,.](\d{3})\s*-->\s*(\d+):(\d{2}):(\d{2})[,.](\d{3})")
+_ASS_TIME_RE = re.compile(r"(\d+):(\d{2}):(\d{2})\.(\d{2})")
+_ASS_EVENTS = "Format: Layer, Start, End, Style, Name, MarginL, MarginR, MarginV, Effect, Text"
+
+
+def _ass_clock(seconds: float) -> str:
+    cs = max(0, round(seconds * 100))
+    return f"{cs // 360000}:{cs // 6000 % 60:02d}:{cs // 100 % 60:02d}.{cs % 100:02d}"
+
+
+def _srt_events(text: str) -> list[tuple[float, float, str]]:
+    """(start s, end s, ASS text) per SubRip cue; the writers already neutralised markup and libass escapes."""
+    events = []
+    for block in re.split(r"\n\s*\n", text.replace("\r\n", "\n").strip()):
+        lines = block.split("\n")
+        for i, line in enumerate(lines):
+            if m := _SRT_TIME_RE.search(line):
+                g = [int(x) for x in m.groups()]
+                start = g[0] * 3600 + g[1] * 60 + g[2] + g[3] / 1000
+                end = g[4] * 3600 + g[5] * 60 + g[6] + g[7] / 1000
+                body = [x for x in lines[i + 1:] if x.strip()]
+                if body:
+                    events.append((start, end, "\\N".join(body)))
+                break
+    return events
+
+
+def _split(start: float, end: float, raised: Sequence[Raised]) -> list[tuple[float, float, int]]:
+    """[start, end) cut where a raised span begins or ends: (from, to, bottom margin or 0 for the style's)."""
+    cuts = sorted({start, end, *(t for r in raised for t in (r.start_s, r.end_s) if start < t < end)})
+    parts: list[tuple[float, float, int]] = []
+    for a, b in zip(cuts, cuts[1:], strict=False):
+        margin = next((r.margin_v_px for r in raised if r.start_s <= a < r.end_s), 0)
+        if parts and parts[-1][2] == margin:
+            parts[-1] = (parts[-1][0], b, margin)
+        else:
+            parts.append((a, b, margin))
+    return parts
+
+
+def place_cues(subtitle_path: str | Path, out: str | Path, layout: SubtitleLayout) -> Path:
+    """`subtitle_path` (SRT, or an ASS script) as an ASS script `out` in which every cue shown during one of
+    `layout.raised`'s spans stands that span's margin above the bottom edge: a cue is split where a span
+    begins or ends, each part with its own MarginV (0 elsewhere: the style's, forced by `burn_in_filter`). Burn
+    `out` with `burn_in_filter(out, ..., layout=layout)`."""
+    subtitle_path, out = Path(subtitle_path), Path(out)
+    _require_file(subtitle_path, "subtitle file")
+    text = subtitle_path.read_text("utf-8-sig")
+    dialogue: list[str] = []
+    if subtitle_path.suffix.lower() in (".ass", ".ssa"):
+        head: list[str] = []
+        section, fields = "", None
+        for line in text.splitlines():
+            if line.strip().startswith("["):
+                section = line.strip().lower()
+            if section == "[events]" and line.startswith("Format:"):
+                fields = [f.strip() for f in line[7:].split(",")]
+            elif section == "[events]" and fields is not None and line.startswith("Dialogue:"):
+                values = [v.strip() for v in line[9:].split(",", len(fields) - 1)]
+                row = dict(zip(fields, values, strict=False))
+                for a, b, margin in _split(_ass_seconds(row["Start"]), _ass_seconds(row["End"]), layout.raised):
+                    part = {**row, "Start": _ass_clock(a), "End": _ass_clock(b)}
+                    if margin:
+                        part["MarginV"] = str(margin)
+                    dialogue.append("Dialogue: " + ",".join(part.get(f, "") for f in fields))
+                continue
+            head.append(line)
+        out.write_text("\n".join([*head, *dialogue]) + "\n", "utf-8")
+        return out
+    for start, end, body in _srt_events(text):
+        for a, b, margin in _split(start, end, layout.raised):
+            dialogue.append(f"Dialogue: 0,{_ass_clock(a)},{_ass_clock(b)},Default,,0,0,{margin},,{body}")
+    out.write_text("\n".join([
+        "[Script Info]", "ScriptType: v4.00+", f"PlayResX: {layout.width}", f"PlayResY: {layout.height}",
+        "ScaledBorderAndShadow: yes", "WrapStyle: 0", "",
+        "[V4+ Styles]",
+        "Format: Name, Fontname, Fontsize, PrimaryColour, SecondaryColour, OutlineColour, BackColour, Bold, Italic, "
+        "Underline, StrikeOut, ScaleX, ScaleY, Spacing, Angle, BorderStyle, Outline, Shadow, Alignment, MarginL, "
+        "MarginR, MarginV, Encoding",
+        f"Style: Default,{FONT_FAMILY},{layout.font_size_px},&H00FFFFFF,&H00FFFFFF,&H00000000,&H00000000,0,0,0,0,"
+        f"100,100,0,0,1,1,0,2,{layout.margin_l_px},{layout.margin_r_px},{layout.margin_v_px},1", "",
+        "[Events]", _ASS_EVENTS, *dialogue,
+    ]) + "\n", "utf-8")
+    return out
+
+
+def _ass_seconds(clock: str) -> float:
+    m = _ASS_TIME_RE.fullmatch(clock.strip())
+    if not m:
+        raise MediaError(f"cannot read the ASS time {clock!r}: write times as H:MM:SS.cc")
+    h, mi, s, cs = (int(x) for x in m.groups())
+    return h * 3600 + mi * 60 + s + cs / 100
 
 
 def burn_subtitles(

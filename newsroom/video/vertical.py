@@ -32,6 +32,7 @@ from typing import Any
 import numpy as np
 
 from newsroom.errors import ConfigError, MediaError
+from newsroom.graphics import place_subtitles
 from newsroom.media import Progress, probe, run_ffmpeg
 from newsroom.media.frames import read_frames
 from newsroom.media.graph import Filter, FilterGraph
@@ -449,15 +450,16 @@ def make_vertical(src: str | Path, dst: str | Path, *, mode: str = "auto", focus
     """Render the 9:16 version of `src` (`plan`, or `plan_vertical(src, mode=, focus_x=)` made here).
 
     `subtitles` (srt, vtt, ass) are burned in during the same encode, in `language`'s font size, lifted
-    `margin_v_px` above the bottom edge (default: the bottom `SAFE_BOTTOM_FRACTION` of the frame).
+    `margin_v_px` above the bottom edge (default: `newsroom.graphics`' UI-safe zone, above the bottom fifth).
     """
     info = info or probe(src)
     plan = plan or plan_vertical(src, mode=mode, focus_x=focus_x, size=size, info=info)
     burn = []
     if subtitles is not None:
         w, h = plan.size
-        margin = margin_v_px if margin_v_px is not None else round(h * SAFE_BOTTOM_FRACTION)
-        burn.append(burn_in_filter(subtitles, w, h, language, margin_v_px=margin))
+        # newsroom.graphics: inside the platforms' UI-safe zone (bottom 20%, right 12%, top 14% left free)
+        burn.append(burn_in_filter(subtitles, w, h, language, margin_v_px=margin_v_px,
+                                   layout=place_subtitles((w, h), language)))
     graph = vertical_graph(plan, then=burn)
     video = graph.output("v")
     layouts = ", ".join(f"{s.layout}:{s.subject}" for s in plan.shots)
