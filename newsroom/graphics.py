@@ -20,18 +20,25 @@ the area a viewer is sure to see:
   zone, as tall as the language's lines (libass scales Noto Sans CJK so one line is `font_size` pixels).
   While a strap is on screen, the cues move above it (`SubtitleLayout.raised`), as broadcasters do; they go
   back down when it is gone. `newsroom.subtitles.burn.place_cues` applies those spans to a subtitle file.
+  A portrait frame's cues are the same cues re-broken for its own line rule (the profile's
+  `SubtitleRules.vertical`: ~22 Latin / 12 CJK characters, 3 lines) in a larger font, 4.2% of the height, shrunk
+  towards 3% for a cue that needs it (`fit_cue`), since 42 characters across the narrow UI-safe zone would be
+  ~2% of the height: unreadable on a phone.
 
 All sizes are output pixels; boxes are (x, y, width, height) with y down from the top edge.
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 from newsroom import lang
 from newsroom.errors import ConfigError
 from newsroom.typeset import FittedText, fit_lines, headline_font, ink, load_font
+
+log = logging.getLogger("newsroom.graphics")
 
 # EBU R95: action-safe 93%, graphics-safe 90% of the width and height (margins of 3.5% and 5% per side).
 ACTION_SAFE_FRACTION = 0.93
@@ -61,6 +68,11 @@ REFERENCE_SHORT_SIDE_PX = 720
 STRAP_REFERENCE_INK = "Hgy国"
 # Subtitles: a readable size is 5% of the height, smaller when a full line would not fit the zone's width.
 SUBTITLE_HEIGHT_FRACTION = 0.05
+# 9:16: the cues are re-broken into the profile's shorter vertical lines (`SubtitleRules.vertical`), set at most
+# 4.2% of the height (54 px at 1280: social practice is 3.5-4.5%); a cue that does not fit its lines at that size
+# shrinks, down to 3% of the height, before it takes another line.
+VERTICAL_SUBTITLE_HEIGHT_FRACTION = 0.042
+VERTICAL_SUBTITLE_MIN_FRACTION = 0.03
 
 
 @dataclass(frozen=True, slots=True)
@@ -232,6 +244,11 @@ class SubtitleLayout:
     margin_v_px: int
     lines: int
     raised: tuple[Raised, ...] = ()
+    # A portrait frame's cues are re-broken (`fit_cue`) into lines of `chars_per_line` characters of `language` at
+    # `font_size_px`, more at smaller sizes down to `min_font_size_px`; 0: the cues' own lines, as written.
+    language: str = ""
+    chars_per_line: int = 0
+    min_font_size_px: int = 0
 
     def box(self, margin_v_px: int | None = None) -> Box:
         """The box a cue of `lines` lines can take, standing `margin_v_px` (default: the normal margin) above the
@@ -260,13 +277,39 @@ def subtitle_outline_px(font_size_px: int) -> int:
 
 def subtitle_font_size(width: int, language: str, height: int, *, zone_w_px: int | None = None) -> int:
     """A readable size: 5% of the height, smaller if a full line of the language would not fit `zone_w_px`
-    (default: the graphics zone's width)."""
+    (default: the graphics zone's width). A portrait frame's line is the profile's vertical one, at most
+    `VERTICAL_SUBTITLE_HEIGHT_FRACTION` of the height."""
     from newsroom.subtitles.cues import rules_for
 
     rules = rules_for(language)
+    portrait = height > width
+    chars = rules.vertical_rule.chars_per_line if portrait else rules.max_chars_per_line
+    cap = VERTICAL_SUBTITLE_HEIGHT_FRACTION if portrait else SUBTITLE_HEIGHT_FRACTION
     zone = zone_w_px if zone_w_px is not None else safe_area(width, height).graphics.w
-    by_width = zone / (rules.max_chars_per_line * lang.profile(rules.language).glyph_em)
-    return max(8, round(min(SUBTITLE_HEIGHT_FRACTION * height, by_width)))
+    by_width = zone / (chars * lang.profile(rules.language).glyph_em)
+    return max(8, round(min(cap * height, by_width)))
+
+
+def fit_cue(lines: Sequence[str], layout: SubtitleLayout) -> tuple[tuple[str, ...], int]:
+    """A cue's `lines` as `layout` draws them, and the font size: re-broken (`newsroom.subtitles.cues.rewrap`)
+    into `layout.chars_per_line` characters a line at `layout.font_size_px`; where that takes more than
+    `layout.lines` lines, the font shrinks a pixel at a time (a line then holds proportionally more characters)
+    down to `layout.min_font_size_px`, and only there does the cue take more lines. Unchanged where the layout
+    keeps the cues' own lines (`chars_per_line` 0)."""
+    from newsroom.subtitles.cues import rewrap, rules_for
+
+    if not layout.chars_per_line:
+        return tuple(lines), layout.font_size_px
+    rules = rules_for(layout.language)
+    wrapped: tuple[str, ...] = tuple(lines)
+    px = layout.font_size_px
+    for px in range(layout.font_size_px, min(layout.min_font_size_px, layout.font_size_px) - 1, -1):
+        chars = max(layout.chars_per_line, int(layout.chars_per_line * layout.font_size_px / px + 1e-9))
+        wrapped = rewrap(lines, rules, chars)
+        if len(wrapped) <= layout.lines:
+            return wrapped, px
+    log.info("cue %r takes %d lines even at %d px", " ".join(lines), len(wrapped), px)
+    return wrapped, px
 
 
 def place_subtitles(size: tuple[int, int], language: str, straps: Sequence[PlacedStrap] = (), *,
@@ -278,7 +321,10 @@ def place_subtitles(size: tuple[int, int], language: str, straps: Sequence[Place
 
     width, height = size
     area = safe_area(width, height).graphics
-    count = lines if lines is not None else rules_for(language).max_lines
+    rules = rules_for(language)
+    portrait = height > width
+    rule = rules.vertical_rule if portrait else None
+    count = lines if lines is not None else (rule.lines if rule else rules.max_lines)
     font = subtitle_font_size(width, language, height)
     outline = subtitle_outline_px(font)
     margin_v = height - area.bottom + outline
@@ -295,4 +341,8 @@ def place_subtitles(size: tuple[int, int], language: str, straps: Sequence[Place
             spans[-1] = Raised(spans[-1].start_s, end, margin)
         else:
             spans.append(Raised(start, end, margin))
-    return SubtitleLayout(width, height, font, area.x, width - area.right, margin_v, count, tuple(spans))
+    if rule is None:
+        return SubtitleLayout(width, height, font, area.x, width - area.right, margin_v, count, tuple(spans))
+    floor = min(font, max(8, round(VERTICAL_SUBTITLE_MIN_FRACTION * height)))
+    return SubtitleLayout(width, height, font, area.x, width - area.right, margin_v, count, tuple(spans),
+                          rules.language, rule.chars_per_line, floor)

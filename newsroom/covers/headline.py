@@ -32,6 +32,7 @@ from newsroom.typeset import (
     CJK_RE,
     FONT_FACE_INDEX,
     FONT_STEP,
+    Measure,
     clean_line,
     drawable,
     ellipsis_for,
@@ -268,21 +269,25 @@ def _joined(toks: Sequence[_Token]) -> str:
 
 
 def balance(toks: Sequence[_Token], font: Any, max_w: int, lines: int, *, spaced: bool,
-            avoid_end: frozenset[str] = frozenset()) -> list[str] | None:
+            avoid_end: frozenset[str] = frozenset(), measure: Measure = ink_width) -> list[str] | None:
     """`toks` in exactly `lines` lines no wider than `max_w`, the widest as narrow as possible; with `spaced`
     (a language written with spaces) a last line of one word only when nothing else fits. A line ending on
     one of `avoid_end` (articles, prepositions: the profile's `line_end_avoid`) counts `AVOID_END_PENALTY` of
     the width wider. None when the tokens cannot be set in that many lines (a token wider than a line: the
-    greedy fill splits it)."""
+    greedy fill splits it). `measure(font, text)`: a line's width (default: its ink in `font`, pixels; the
+    vertical subtitles count characters)."""
     penalty = round(AVOID_END_PENALTY * max_w)
     n = len(toks)
     if lines <= 1 or n < lines:
-        return [_joined(toks)] if lines == 1 and n and ink_width(font, _joined(toks)) <= max_w else None
+        return [_joined(toks)] if lines == 1 and n and measure(font, _joined(toks)) <= max_w else None
     width: dict[tuple[int, int], int] = {}
+
+    def ends_badly(j: int) -> bool:  # a line ending before toks[j]
+        return j < n and toks[j - 1].text.lower().strip(",.;:") in avoid_end
 
     def w(i: int, j: int) -> int:
         if (i, j) not in width:
-            width[(i, j)] = ink_width(font, _joined(toks[i:j]))
+            width[(i, j)] = measure(font, _joined(toks[i:j]))
         return width[(i, j)]
 
     def solve(lone_last: bool) -> list[str] | None:
@@ -297,15 +302,30 @@ def balance(toks: Sequence[_Token], font: Any, max_w: int, lines: int, *, spaced
                         continue
                     if k == lines and j == n and not lone_last and j - i < 2:
                         continue
-                    ends_badly = j < n and toks[j - 1].text.lower().strip(",.;:") in avoid_end
-                    cost = max(best[k - 1][i][0], w(i, j) + (penalty if ends_badly else 0))
+                    cost = max(best[k - 1][i][0], w(i, j) + (penalty if ends_badly(j) else 0))
                     if cost < best[k][j][0]:
                         best[k][j] = (cost, i)
-        if best[lines][n][0] == inf:
+        widest = best[lines][n][0]
+        if widest == inf:
             return None
+        # Among the settings whose widest line is that narrow, the fewest lines ending on an `avoid_end` word, then
+        # the most even lines (least sum of squared widths): the minimax alone leaves the other lines' breaks to chance.
+        even: list[list[tuple[float, float, int]]] = [[(inf, inf, -1)] * (n + 1) for _ in range(lines + 1)]
+        even[0][0] = (0, 0, -1)
+        for k in range(1, lines + 1):
+            for j in range(k, n + 1):
+                for i in range(k - 1, j):
+                    bad, squares, _ = even[k - 1][i]
+                    if bad == inf or w(i, j) + (penalty if ends_badly(j) else 0) > widest:
+                        continue
+                    if k == lines and j == n and not lone_last and j - i < 2:
+                        continue
+                    cost = (bad + ends_badly(j), squares + w(i, j) ** 2, i)
+                    if cost[:2] < even[k][j][:2]:
+                        even[k][j] = cost
         cuts, j = [], n
         for k in range(lines, 0, -1):
-            i = best[k][j][1]
+            i = even[k][j][2]
             cuts.append((i, j))
             j = i
         return [_joined(toks[i:j]) for i, j in reversed(cuts)]

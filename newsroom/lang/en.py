@@ -9,6 +9,7 @@ from newsroom.lang.profile import (
     AsrRules,
     DraftRules,
     LanguageProfile,
+    LineRule,
     SpokenForms,
     SubtitleRules,
     VoiceRules,
@@ -89,7 +90,9 @@ PROFILE = LanguageProfile(
     # BBC/EBU: 42 characters a line, 2 lines; 17 characters/s counting every character, spaces included
     # (Netflix English, adult programmes); "- " before each speaker's line when two share a cue.
     subtitles=SubtitleRules(chars_per_line=42, chars_per_s=17.0, count_spaces=True, conjunctions=CONJUNCTIONS,
-                            line_end_avoid=ARTICLES | PREPOSITIONS | CONJUNCTIONS, dialogue_dash="- "),
+                            line_end_avoid=ARTICLES | PREPOSITIONS | CONJUNCTIONS, dialogue_dash="- ",
+                            # 9:16: ~22 characters a line (social practice 20-26), 3 lines, ~49 px at 1280
+                            vertical=LineRule(chars_per_line=22, lines=3)),
     numbers=NUMBERS,
     # Words under 0.6 are flagged: 57 % of Whisper base's wrong words at 79 % precision (bench/glossary.py).
     asr=AsrRules(min_word_probability=0.6),

@@ -10,6 +10,7 @@ from newsroom.lang.profile import (
     AsrRules,
     DraftRules,
     LanguageProfile,
+    LineRule,
     SpokenForms,
     SubtitleRules,
     VoiceRules,
@@ -51,7 +52,9 @@ PROFILE = LanguageProfile(
     # Words are guessed from script runs (no segmenter: a compound of kanji stays together where it can).
     subtitles=SubtitleRules(chars_per_line=13, chars_per_s=4.0, count_spaces=False, conjunctions=CONJUNCTIONS,
                             break_after=PARTICLES, word_scripts=(HAN, KATAKANA), half_width_counts_half=True,
-                            dialogue_dash="-"),
+                            dialogue_dash="-",
+                            # 9:16: 11 full-width characters a line, 3 lines, ~54 px at 1280
+                            vertical=LineRule(chars_per_line=11, lines=3)),
     numbers=NUMBERS,
     # Whisper base writes Japanese in kanji and kana with 、。 on its own; no prompt, no conversion.
     # Not auto-detected unless NEWSROOM_LANGUAGES lists it: a newsroom opts in to a third language.

@@ -16,6 +16,15 @@ from newsroom.lang.scripts import Script
 
 
 @dataclass(frozen=True, slots=True)
+class LineRule:
+    """How a cue's text is broken into lines for one picture shape: at most `chars_per_line` characters (counted as
+    `SubtitleRules.half_width_counts_half` says) on each of at most `lines` lines."""
+
+    chars_per_line: int
+    lines: int
+
+
+@dataclass(frozen=True, slots=True)
 class SubtitleRules:
     """Broadcast subtitle limits and line-breaking words (see `newsroom.subtitles.cues` for the rules every
     language shares)."""
@@ -34,6 +43,13 @@ class SubtitleRules:
     segmenter: str = ""  # word segmenter (newsroom.lang.words) whose words no line or cue break splits
     clause_space: str = ""  # a space ASR leaves between two of the script's characters marks a clause: this mark
     dialogue_dash: str = "- "  # starts each speaker's line when two speakers share a cue
+    # A 9:16 (vertical) picture's lines: shorter lines in a larger font, up to 3 (social-video practice); the same
+    # cues and timings, re-broken (newsroom.subtitles.cues.rewrap). None: the 16:9 rule.
+    vertical: LineRule | None = None
+
+    @property
+    def vertical_rule(self) -> LineRule:
+        return self.vertical or LineRule(self.chars_per_line, self.lines)
 
 
 @dataclass(frozen=True, slots=True)

@@ -10,6 +10,7 @@ from newsroom.lang.profile import (
     AsrRules,
     DraftRules,
     LanguageProfile,
+    LineRule,
     SpokenForms,
     SubtitleRules,
     VoiceRules,
@@ -48,7 +49,9 @@ PROFILE = LanguageProfile(
     # without a space before each speaker's line when two share a cue.
     subtitles=SubtitleRules(chars_per_line=16, chars_per_s=9.0, count_spaces=False, conjunctions=CONJUNCTIONS,
                             line_end_avoid=LINE_END_AVOID, segmenter="jieba", clause_space="，",
-                            dialogue_dash="-"),
+                            dialogue_dash="-",
+                            # 9:16: 12 characters a line (social practice 10-12), 3 lines, ~50 px at 1280
+                            vertical=LineRule(chars_per_line=12, lines=3)),
     numbers=NUMBERS,
     # The classic Simplified prompt: measured to give Simplified text with punctuation at beam-5 speed;
     # longer prompts ("...使用简体中文") made base emit odd punctuation and decode 5x slower.

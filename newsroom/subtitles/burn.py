@@ -63,6 +63,13 @@ def _require_file(path: Path, what: str) -> None:
         raise MediaError(f"{what} {path} does not exist or is not a file")
 
 
+def _require_burnable(path: Path) -> None:
+    _require_file(path, "subtitle file")
+    if path.suffix.lower() not in BURN_FORMATS:
+        raise MediaError(f"cannot burn {path.name}: libass reads {', '.join(BURN_FORMATS)} files "
+                         "(write the cues as srt or vtt for burn-in)")
+
+
 def mux_soft_subtitles(video: str | Path, srt_path: str | Path, out: str | Path, language: str) -> Path:
     """`video` with `srt_path` added as a mov_text subtitle track tagged with `language` (MP4, stream copy)."""
     video, srt_path, out = Path(video), Path(srt_path), Path(out)
@@ -136,10 +143,7 @@ def burn_in_filter(
     burned); warns when the font is missing. For any graph that burns subtitles in: this module's
     `burn_subtitles`, the vertical version, the broadcast segment."""
     subtitle_path = Path(subtitle_path)
-    _require_file(subtitle_path, "subtitle file")
-    if subtitle_path.suffix.lower() not in BURN_FORMATS:
-        raise MediaError(f"cannot burn {subtitle_path.name}: libass reads {', '.join(BURN_FORMATS)} files "
-                         "(write the cues as srt or vtt for burn-in)")
+    _require_burnable(subtitle_path)
     family = font_family(language)
     if _font_installed(family) is False:
         log.warning("font %r is not installed (apt-get install fonts-noto-cjk): libass falls back to "
@@ -194,9 +198,15 @@ def place_cues(subtitle_path: str | Path, out: str | Path, layout: SubtitleLayou
     """`subtitle_path` (SRT, or an ASS script) as an ASS script `out` in which every cue shown during one of
     `layout.raised`'s spans stands that span's margin above the bottom edge: a cue is split where a span
     begins or ends, each part with its own MarginV (0 elsewhere: the style's, forced by `burn_in_filter`). Burn
-    `out` with `burn_in_filter(out, ..., layout=layout)`."""
+    `out` with `burn_in_filter(out, ..., layout=layout)`.
+
+    Where the layout has a line rule of its own (a 9:16 frame: `layout.chars_per_line`), each SubRip cue's text
+    is re-broken for it and set in the size `newsroom.graphics.fit_cue` chose (an `\\fs` override where that is
+    below the style's): the same cues at the same times, in shorter lines. An ASS script keeps its lines."""
+    from newsroom.graphics import fit_cue
+
     subtitle_path, out = Path(subtitle_path), Path(out)
-    _require_file(subtitle_path, "subtitle file")
+    _require_burnable(subtitle_path)
     text = subtitle_path.read_text("utf-8-sig")
     dialogue: list[str] = []
     if subtitle_path.suffix.lower() in (".ass", ".ssa"):
@@ -220,6 +230,9 @@ def place_cues(subtitle_path: str | Path, out: str | Path, layout: SubtitleLayou
         out.write_text("\n".join([*head, *dialogue]) + "\n", "utf-8")
         return out
     for start, end, body in _srt_events(text):
+        if layout.chars_per_line:
+            lines, size = fit_cue(body.split("\\N"), layout)
+            body = (f"{{\\fs{size}}}" if size != layout.font_size_px else "") + "\\N".join(lines)
         for a, b, margin in _split(start, end, layout.raised):
             dialogue.append(f"Dialogue: 0,{_ass_clock(a)},{_ass_clock(b)},Default,,0,0,{margin},,{body}")
     out.write_text("\n".join([

@@ -74,6 +74,7 @@ from dataclasses import dataclass
 from newsroom import lang
 from newsroom.errors import ConfigError, NewsroomError
 from newsroom.lang import LanguageProfile, Script
+from newsroom.lang.profile import LineRule
 from newsroom.lang.words import segmenter
 from newsroom.types import Transcript
 
@@ -129,6 +130,7 @@ class CueRules:
     dialogue_dash: str = "- "  # before each speaker's line when two speakers share a cue
     shot_change_gap_frames: int = 2  # a cue ending near a cut ends this many frames before it...
     shot_change_window_frames: int = 12  # ..."near": this many frames either side (a start snaps onto the cut)
+    vertical: LineRule | None = None  # a 9:16 picture's line rule (None: max_chars_per_line x max_lines)
 
     def width(self, text: str) -> float:
         """How many characters `text` counts as on a line."""
@@ -157,7 +159,12 @@ class CueRules:
                    half_width_counts_half=limits.half_width_counts_half, count_spaces=limits.count_spaces,
                    line_end_avoid=limits.line_end_avoid, abbreviations=profile.voice.abbreviations,
                    segmenter=limits.segmenter, clause_space=limits.clause_space, script=profile.script,
-                   dialogue_dash=limits.dialogue_dash)
+                   dialogue_dash=limits.dialogue_dash, vertical=limits.vertical_rule)
+
+    @property
+    def vertical_rule(self) -> LineRule:
+        """The line rule of a 9:16 picture: the profile's (shorter lines, more of them), else this rule's."""
+        return self.vertical or LineRule(self.max_chars_per_line, self.max_lines)
 
 
 RULES: dict[str, CueRules] = {code: CueRules.from_profile(p) for code, p in lang.PROFILES.items()}
@@ -711,3 +718,40 @@ def _segment(plan: _Plan, *, shift: bool) -> tuple[list[Cue], int]:
         cues.append(Cue(len(cues) + 1, start / fps, end / fps, plan.lines(b, starts, dialogue)))
         a, start = b, next_start
     return cues, broken
+
+
+# --------------------------------------------------------------------------- re-breaking a cue's lines
+
+
+def rewrap(lines: Sequence[str], rules: CueRules, chars_per_line: int) -> tuple[str, ...]:
+    """A cue's `lines` broken again into lines of at most `chars_per_line` characters (`rules.width`), in as few
+    lines as that allows, as even as possible (`newsroom.covers.headline.balance`, the covers' balanced
+    wrapping): at spaces for a spaced language, never a one-word last line where another break fits, a line
+    ending on the profile's `line_end_avoid` words only where that buys balance; between the segmenter's words
+    (jieba for Mandarin) otherwise. The text is unchanged apart from the line breaks; a dialogue cue (each line
+    starting with the profile's dash) keeps each speaker on lines of their own. A word longer than a line is cut
+    between characters, as the cue builder does. For a vertical picture's shorter lines (`vertical_rule`),
+    same cues, same timings."""
+    from newsroom.covers.headline import balance, word_tokens
+    from newsroom.typeset import wrap
+
+    if chars_per_line < 1:
+        raise ConfigError(f"cannot break lines of {chars_per_line} characters: pass chars_per_line >= 1")
+    dash = rules.dialogue_dash
+    lines = [line for line in lines if line.strip()]
+    dialogue = len(lines) > 1 and bool(dash.strip()) and all(line.startswith(dash) for line in lines)
+    paragraphs = lines if dialogue else [rules.joiner.join(line.strip() for line in lines)]
+
+    def measure(_font: object, text: str) -> int:
+        return math.ceil(rules.width(text) - _EPS)
+
+    out: list[str] = []
+    for text in paragraphs:
+        toks = word_tokens(text, rules.language)
+        if not toks:
+            continue
+        greedy = wrap(toks, None, chars_per_line, len(toks), measure)
+        even = balance(toks, None, chars_per_line, len(greedy), spaced=bool(rules.joiner),
+                       avoid_end=rules.line_end_avoid, measure=measure)
+        out.extend(even or greedy)
+    return tuple(out)

@@ -37,7 +37,7 @@ from newsroom.media import Progress, probe, run_ffmpeg
 from newsroom.media.frames import read_frames
 from newsroom.media.graph import Filter, FilterGraph
 from newsroom.media.inputs import input_args
-from newsroom.subtitles.burn import burn_in_filter
+from newsroom.subtitles.burn import burn_in_filter, place_cues
 from newsroom.types import MediaInfo
 from newsroom.video import letterbox, track
 from newsroom.video.faces import (
@@ -454,21 +454,24 @@ def make_vertical(src: str | Path, dst: str | Path, *, mode: str = "auto", focus
     """
     info = info or probe(src)
     plan = plan or plan_vertical(src, mode=mode, focus_x=focus_x, size=size, info=info)
-    burn = []
-    if subtitles is not None:
-        w, h = plan.size
-        # newsroom.graphics: inside the platforms' UI-safe zone (bottom 20%, right 12%, top 14% left free)
-        burn.append(burn_in_filter(subtitles, w, h, language, margin_v_px=margin_v_px,
-                                   layout=place_subtitles((w, h), language)))
-    graph = vertical_graph(plan, then=burn)
-    video = graph.output("v")
-    layouts = ", ".join(f"{s.layout}:{s.subject}" for s in plan.shots)
-    log.info("vertical version of %s: %d shot(s) (%s)%s", Path(src).name, len(plan.shots), layouts,
-             " with burned-in subtitles" if subtitles else "")
-    run_ffmpeg(
-        [*input_args(src), "-filter_complex", graph.text(), "-map", video, "-map", "0:a:0?", "-c:v", "libx264",
-         "-preset", "veryfast", "-crf", "20", "-pix_fmt", "yuv420p", "-c:a", "copy", "-movflags", "+faststart",
-         str(dst)],
-        duration_s=info.duration_s, progress=progress, what="rendering the vertical version", output=dst,
-    )
+    with tempfile.TemporaryDirectory(prefix="newsroom-vertical-") as tmp:
+        burn = []
+        if subtitles is not None:
+            w, h = plan.size
+            # newsroom.graphics: inside the platforms' UI-safe zone (bottom 20%, right 12%, top 14% left free), the
+            # cues re-broken into the vertical's shorter lines in a larger font (the profile's vertical rule)
+            layout = place_subtitles((w, h), language)
+            cues = place_cues(subtitles, Path(tmp) / "vertical.ass", layout)
+            burn.append(burn_in_filter(cues, w, h, language, margin_v_px=margin_v_px, layout=layout))
+        graph = vertical_graph(plan, then=burn)
+        video = graph.output("v")
+        layouts = ", ".join(f"{s.layout}:{s.subject}" for s in plan.shots)
+        log.info("vertical version of %s: %d shot(s) (%s)%s", Path(src).name, len(plan.shots), layouts,
+                 " with burned-in subtitles" if subtitles else "")
+        run_ffmpeg(
+            [*input_args(src), "-filter_complex", graph.text(), "-map", video, "-map", "0:a:0?", "-c:v", "libx264",
+             "-preset", "veryfast", "-crf", "20", "-pix_fmt", "yuv420p", "-c:a", "copy", "-movflags", "+faststart",
+             str(dst)],
+            duration_s=info.duration_s, progress=progress, what="rendering the vertical version", output=dst,
+        )
     return Path(dst)
