@@ -21,7 +21,7 @@ the area a viewer is sure to see:
   While a strap is on screen, the cues move above it (`SubtitleLayout.raised`), as broadcasters do; they go
   back down when it is gone. `newsroom.subtitles.burn.place_cues` applies those spans to a subtitle file.
   A portrait frame's cues are the same cues re-broken for its own line rule (the profile's
-  `SubtitleRules.vertical`: ~22 Latin / 12 CJK characters, 3 lines) in a larger font, 4.2% of the height, shrunk
+  `SubtitleRules.vertical`: ~22 Latin / 12 CJK characters, 3 lines) in a larger font, 4.3% of the height, shrunk
   towards 3% for a cue that needs it (`fit_cue`), since 42 characters across the narrow UI-safe zone would be
   ~2% of the height: unreadable on a phone.
 
@@ -68,10 +68,13 @@ REFERENCE_SHORT_SIDE_PX = 720
 STRAP_REFERENCE_INK = "Hgy国"
 # Subtitles: a readable size is 5% of the height, smaller when a full line would not fit the zone's width.
 SUBTITLE_HEIGHT_FRACTION = 0.05
-# 9:16: the cues are re-broken into the profile's shorter vertical lines (`SubtitleRules.vertical`), set at most
-# 4.2% of the height (54 px at 1280: social practice is 3.5-4.5%); a cue that does not fit its lines at that size
+# libass sets a font's ascent + descent to the font size (a line is `font_size` px tall): Noto Sans CJK's are
+# 1.160 + 0.288 em, so one em (what the profiles' `glyph_em` advances are measured in) is the size / 1.448.
+EM_PER_FONT_SIZE = 1 / 1.448
+# 9:16: the cues are re-broken into the profile's shorter vertical lines (`SubtitleRules.vertical`), set at
+# 4.3% of the height (55 px at 1280: social practice is 3.5-4.5%); a cue that does not fit its lines at that size
 # shrinks, down to 3% of the height, before it takes another line.
-VERTICAL_SUBTITLE_HEIGHT_FRACTION = 0.042
+VERTICAL_SUBTITLE_HEIGHT_FRACTION = 0.043
 VERTICAL_SUBTITLE_MIN_FRACTION = 0.03
 
 
@@ -286,7 +289,7 @@ def subtitle_font_size(width: int, language: str, height: int, *, zone_w_px: int
     chars = rules.vertical_rule.chars_per_line if portrait else rules.max_chars_per_line
     cap = VERTICAL_SUBTITLE_HEIGHT_FRACTION if portrait else SUBTITLE_HEIGHT_FRACTION
     zone = zone_w_px if zone_w_px is not None else safe_area(width, height).graphics.w
-    by_width = zone / (chars * lang.profile(rules.language).glyph_em)
+    by_width = zone / (chars * lang.profile(rules.language).glyph_em * EM_PER_FONT_SIZE)
     return max(8, round(min(cap * height, by_width)))
 
 

@@ -10,12 +10,14 @@ from newsroom.broadcast.programme import Part, assemble_programme
 from newsroom.graphics import (
     Box,
     LowerThird,
+    fit_cue,
     place_straps,
     place_subtitles,
     safe_area,
 )
 from newsroom.media.frames import read_frame
 from newsroom.subtitles.burn import place_cues
+from newsroom.subtitles.cues import rules_for
 from tests.conftest import ffmpeg
 
 BACKGROUND = (48, 112, 48)  # a flat green picture: neither the strap's blue nor the subtitles' white and black
@@ -111,3 +113,42 @@ def test_place_cues_splits_a_cue_where_a_strap_comes_or_goes(tmp_path):
     again = [x for x in place_cues(tmp_path / "cues.ass", tmp_path / "again.ass", cues).read_text("utf-8").splitlines()
              if x.startswith("Dialogue:")]
     assert again == events
+
+
+@pytest.mark.parametrize("language", ["en", "zh"])
+def test_vertical_cues_take_three_larger_lines_inside_the_ui_safe_zone(language):
+    """A 9:16 frame re-breaks the cues into the profile's vertical lines, in a font of 3.5-4.5% of the height
+    (not the ~2% that 42 characters across the narrow zone gave); its 3-line box stays in the UI-safe zone."""
+    w, h = size = (720, 1280)
+    cues = place_subtitles(size, language)
+    zone = safe_area(w, h).graphics
+    assert cues.lines == 3 and cues.chars_per_line < rules_for(language).max_chars_per_line
+    assert 0.035 * h <= cues.font_size_px <= 0.045 * h
+    assert cues.min_font_size_px == round(0.03 * h)
+    box = cues.box()
+    assert zone.contains(box) and box.h >= 3 * cues.font_size_px
+    assert (box.x, box.right) == (zone.x, zone.right)  # 5% free on the left, the app's 12% column on the right
+    # 16:9 keeps the cues' own lines
+    assert place_subtitles((1280, 720), language).chars_per_line == 0
+
+
+def test_a_long_vertical_cue_shrinks_towards_the_floor_before_it_takes_a_fourth_line():
+    cues = place_subtitles((720, 1280), "en")
+    short, size = fit_cue(("Bike lanes", "doubled"), cues)
+    assert short == ("Bike lanes doubled",) and size == cues.font_size_px
+    lines, size = fit_cue(tuple(SRT.strip().splitlines()[2:]), cues)  # 75 characters: 4 lines at the full size
+    assert len(lines) == 3 and cues.min_font_size_px <= size < cues.font_size_px
+    assert " ".join(lines) == " ".join(SRT.strip().splitlines()[2:])
+    full = ("Local shop owners raised concerns about parking, and the", "Council promised a review after six months.")
+    lines, size = fit_cue(full, cues)  # 100 characters: only at the floor, and then in 4 lines
+    assert size == cues.min_font_size_px and len(lines) == 4
+
+
+def test_place_cues_rebreaks_a_vertical_cue_and_sizes_it(tmp_path):
+    srt = tmp_path / "cues.srt"
+    srt.write_text(SRT + "\n2\n00:00:03,000 --> 00:00:04,000\nBike lanes\ndoubled\n", "utf-8")
+    cues = place_subtitles((720, 1280), "en")
+    events = [x.split(",", 9)[9] for x in place_cues(srt, tmp_path / "cues.ass", cues).read_text("utf-8").splitlines()
+              if x.startswith("Dialogue:")]
+    lines, size = fit_cue(tuple(SRT.strip().splitlines()[2:]), cues)
+    assert events == [f"{{\\fs{size}}}" + "\\N".join(lines), "Bike lanes doubled"]

@@ -28,6 +28,7 @@ from newsroom.subtitles import (
     build_cues,
     burn_subtitles,
     mux_soft_subtitles,
+    rewrap,
     rules_for,
     subtitles_filter,
     summary,
@@ -843,3 +844,69 @@ def test_no_cue_spans_the_anchor_intro_and_the_story():
     assert validate_cues(cues, joined, boundaries_s=boundary) == []
     assert not any(c.start_s < 2.8 < c.end_s for c in cues)
     assert " ".join(" ".join(c.lines) for c in cues if c.end_s <= 2.8) == " ".join(anchor_words)
+
+
+# -- the vertical's lines: the same cues re-broken for its own line rule -------------------------------
+
+
+def _words_kept(original: str, lines: tuple[str, ...]) -> bool:
+    return original.split() == [w for line in lines for w in line.split()]
+
+
+@pytest.mark.parametrize("lines", [
+    ("The council voted last night to double", "the city's bike lanes by next spring"),
+    ("We want every child to be able", 'to ride to school safely,"'),
+    ("Local shop owners raised concerns about parking,", "and the Council promised a review"),
+    ("Reporting from City Hall,", "this is Newsroom."),
+])
+def test_rewrap_breaks_english_for_the_vertical_at_spaces_within_its_rule(lines):
+    rules = rules_for("en")
+    rule = rules.vertical_rule
+    assert (rule.chars_per_line, rule.lines) == (22, 3)  # the profile's vertical rule, not the 42 x 2 of 16:9
+    out = rewrap(lines, rules, rule.chars_per_line)
+    assert " ".join(out) == " ".join(lines)  # the text unchanged apart from the line breaks...
+    assert _words_kept(" ".join(lines), out)  # ...and no word split
+    assert all(len(line) <= rule.chars_per_line for line in out), out
+    assert len(out[-1].split()) > 1  # never a one-word last line
+    assert not any(line.split()[-1].lower() in rules.line_end_avoid for line in out[:-1]), out
+
+
+def test_rewrap_prefers_even_lines_that_do_not_end_on_an_article():
+    rules = rules_for("en")
+    out = rewrap(("The mayor said the scheme would expand to", "the northern districts of the city by 2027."),
+                 rules, 28)
+    assert out == ("The mayor said", "the scheme would expand", "to the northern districts", "of the city by 2027.")
+
+
+@pytest.mark.parametrize("lines", [
+    ("今年将新建自行车道一百二十公里，", "并在主要地铁站设置停车点。"),
+    ("本台消息，昨天下午省教育厅召开新闻发布会，", "宣布全省中小学将推行课后服务。"),
+    ("市民普遍认为，", "骑车上班既省钱又锻炼身体。"),
+])
+def test_rewrap_breaks_mandarin_for_the_vertical_between_jieba_words(lines):
+    from newsroom.lang.words import segmenter
+
+    rules = rules_for("zh")
+    rule = rules.vertical_rule
+    assert (rule.chars_per_line, rule.lines) == (12, 3)
+    text = "".join(lines)
+    out = rewrap(lines, rules, rule.chars_per_line)
+    assert "".join(out) == text and not any(" " in line for line in out)
+    assert all(len(line) <= rule.chars_per_line for line in out), out
+    word_ends, at = set(), 0
+    for word in segmenter("jieba")(text):
+        at += len(word)
+        word_ends.add(at)
+    breaks = [sum(len(x) for x in out[: k + 1]) for k in range(len(out) - 1)]
+    assert set(breaks) <= word_ends, (out, breaks)  # every break falls between two of jieba's words
+    assert max(map(len, out)) - min(map(len, out)) <= 4  # balanced, not filled greedily
+
+
+def test_rewrap_keeps_dialogue_speakers_apart_and_cuts_an_overlong_word():
+    rules = rules_for("en")
+    assert rewrap(("- Are you sure?", "- Yes, I am."), rules, 22) == ("- Are you sure?", "- Yes, I am.")
+    url = "https://example.com/a/very/long/address/that/goes/on"
+    out = rewrap(("See", url), rules, 22)
+    assert "".join(out[1:]) == url and out[0] == "See" and all(len(x) <= 22 for x in out)
+    with pytest.raises(ConfigError):
+        rewrap(("text",), rules, 0)

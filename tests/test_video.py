@@ -295,6 +295,44 @@ def test_vertical_burns_subtitles_in_the_same_encode(media_dir, tmp_path, mode, 
     assert float(np.abs(_vertical_gray(plain, 2.6) - _vertical_gray(burned, 2.6)).mean()) < 1.0
 
 
+def _ink_rows(plain, burned, at_s: float) -> list[tuple[int, int]]:
+    """(first, last) row of each run of rows where the burned frame differs from the plain one: a subtitle line
+    each (its glyphs with their outline)."""
+    w, h = VERTICAL_SIZE
+    a, b = (read_frame(p, at_s, width=w, height=h).astype(int) for p in (plain, burned))
+    rows = np.flatnonzero((np.abs(a - b).max(axis=2) > 60).sum(axis=1) > 4)
+    runs = np.split(rows, np.flatnonzero(np.diff(rows) > 1) + 1) if len(rows) else []
+    return [(int(r[0]), int(r[-1])) for r in runs if len(r) > 3]
+
+
+@pytest.mark.parametrize(("language", "text"), [
+    ("en", "Cycling to work has doubled\nsince the city opened its lanes."),
+    ("zh", "今年将新建自行车道一百二十公里，\n并在主要地铁站设置停车点。"),
+])
+def test_vertical_subtitles_are_rebroken_into_three_lines_of_readable_size(media_dir, tmp_path, language, text):
+    """The 16:9 cue (2 lines of up to 42 / 16 characters) is drawn in the vertical as 3 shorter lines inside the
+    UI-safe zone, its glyphs at least 3% of the frame's height, lines as far apart as the layout's font size."""
+    from newsroom.graphics import place_subtitles, safe_area
+
+    src = media_dir / "av.mp4"
+    srt = tmp_path / "cue.srt"
+    srt.write_text(f"1\n00:00:00,500 --> 00:00:02,500\n{text}\n", "utf-8")
+    plan = plan_vertical(src, mode="pad")
+    plain = make_vertical(src, tmp_path / "plain.mp4", plan=plan)
+    burned = make_vertical(src, tmp_path / "burned.mp4", plan=plan, subtitles=srt, language=language)
+    w, h = VERTICAL_SIZE
+    lines = _ink_rows(plain, burned, 1.5)
+    assert len(lines) == 3, lines
+    pitch = [b[0] - a[0] for a, b in zip(lines, lines[1:], strict=False)]
+    assert all(p >= 0.03 * h for p in pitch), pitch  # was ~26 px (2%) with the 16:9 lines
+    assert all(abs(p - place_subtitles(VERTICAL_SIZE, language).font_size_px) <= 4 for p in pitch), pitch
+    # the glyphs themselves, outline included (ascender to descender: ~46 px en, ~42 px zh at 55 px)
+    assert all(last - first + 1 >= 0.03 * h for first, last in lines), lines
+    zone = safe_area(w, h).graphics
+    assert zone.y <= lines[0][0] and lines[-1][1] <= zone.bottom
+    assert _ink_rows(plain, burned, 2.8) == []
+
+
 def test_vertical_refuses_unburnable_subtitles(media_dir, tmp_path):
     with pytest.raises(MediaError, match="does not exist"):
         make_vertical(media_dir / "av.mp4", tmp_path / "v.mp4", subtitles=tmp_path / "missing.srt")

@@ -91,7 +91,7 @@ PROFILE = LanguageProfile(
     # (Netflix English, adult programmes); "- " before each speaker's line when two share a cue.
     subtitles=SubtitleRules(chars_per_line=42, chars_per_s=17.0, count_spaces=True, conjunctions=CONJUNCTIONS,
                             line_end_avoid=ARTICLES | PREPOSITIONS | CONJUNCTIONS, dialogue_dash="- ",
-                            # 9:16: ~22 characters a line (social practice 20-26), 3 lines, ~49 px at 1280
+                            # 9:16: ~22 characters a line (social practice 20-26), 3 lines, 55 px at 1280
                             vertical=LineRule(chars_per_line=22, lines=3)),
     numbers=NUMBERS,
     # Words under 0.6 are flagged: 57 % of Whisper base's wrong words at 79 % precision (bench/glossary.py).

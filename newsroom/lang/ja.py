@@ -53,7 +53,7 @@ PROFILE = LanguageProfile(
     subtitles=SubtitleRules(chars_per_line=13, chars_per_s=4.0, count_spaces=False, conjunctions=CONJUNCTIONS,
                             break_after=PARTICLES, word_scripts=(HAN, KATAKANA), half_width_counts_half=True,
                             dialogue_dash="-",
-                            # 9:16: 11 full-width characters a line, 3 lines, ~54 px at 1280
+                            # 9:16: 11 full-width characters a line, 3 lines, 55 px at 1280
                             vertical=LineRule(chars_per_line=11, lines=3)),
     numbers=NUMBERS,
     # Whisper base writes Japanese in kanji and kana with 、。 on its own; no prompt, no conversion.

@@ -50,7 +50,7 @@ PROFILE = LanguageProfile(
     subtitles=SubtitleRules(chars_per_line=16, chars_per_s=9.0, count_spaces=False, conjunctions=CONJUNCTIONS,
                             line_end_avoid=LINE_END_AVOID, segmenter="jieba", clause_space="，",
                             dialogue_dash="-",
-                            # 9:16: 12 characters a line (social practice 10-12), 3 lines, ~50 px at 1280
+                            # 9:16: 12 characters a line (social practice 10-12), 3 lines, 55 px at 1280
                             vertical=LineRule(chars_per_line=12, lines=3)),
     numbers=NUMBERS,
     # The classic Simplified prompt: measured to give Simplified text with punctuation at beam-5 speed;

@@ -9,7 +9,7 @@ from newsroom.subtitles.burn import (
     mux_soft_subtitles,
     subtitles_filter,
 )
-from newsroom.subtitles.cues import RULES, Cue, CueRules, SubtitleError, build_cues, rules_for
+from newsroom.subtitles.cues import RULES, Cue, CueRules, SubtitleError, build_cues, rewrap, rules_for
 from newsroom.subtitles.validate import RULE_NAMES, Violation, summary, validate_cues
 from newsroom.subtitles.writers import WRITERS, write_srt, write_subtitles, write_ttml, write_vtt
 
@@ -28,6 +28,7 @@ __all__ = [
     "escape_filter_value",
     "language_tag",
     "mux_soft_subtitles",
+    "rewrap",
     "rules_for",
     "subtitles_filter",
     "summary",
