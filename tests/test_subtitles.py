@@ -910,3 +910,13 @@ def test_rewrap_keeps_dialogue_speakers_apart_and_cuts_an_overlong_word():
     assert "".join(out[1:]) == url and out[0] == "See" and all(len(x) <= 22 for x in out)
     with pytest.raises(ConfigError):
         rewrap(("text",), rules, 0)
+
+
+def test_rewrap_breaks_japanese_after_particles_and_not_inside_kanji_runs():
+    rules = rules_for("ja")
+    rule = rules.vertical_rule
+    lines = ("政府は来週、新しい経済対策を", "発表する方針です。")
+    out = rewrap(lines, rules, rule.chars_per_line)
+    assert "".join(out) == "".join(lines) and all(rules.width(x) <= rule.chars_per_line for x in out)
+    assert out == ("政府は来週、", "新しい経済対策を", "発表する方針です。")  # after 、 and the particle を
+    assert rewrap(("市民からは歓迎の声が上がっています。",), rules, 11) == ("市民からは歓迎の声が", "上がっています。")

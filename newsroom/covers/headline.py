@@ -269,13 +269,15 @@ def _joined(toks: Sequence[_Token]) -> str:
 
 
 def balance(toks: Sequence[_Token], font: Any, max_w: int, lines: int, *, spaced: bool,
-            avoid_end: frozenset[str] = frozenset(), measure: Measure = ink_width) -> list[str] | None:
+            avoid_end: frozenset[str] = frozenset(), measure: Measure = ink_width,
+            poor: Sequence[bool] | None = None) -> list[str] | None:
     """`toks` in exactly `lines` lines no wider than `max_w`, the widest as narrow as possible; with `spaced`
     (a language written with spaces) a last line of one word only when nothing else fits. A line ending on
     one of `avoid_end` (articles, prepositions: the profile's `line_end_avoid`) counts `AVOID_END_PENALTY` of
     the width wider. None when the tokens cannot be set in that many lines (a token wider than a line: the
     greedy fill splits it). `measure(font, text)`: a line's width (default: its ink in `font`, pixels; the
-    vertical subtitles count characters)."""
+    vertical subtitles count characters). `poor[j]`, where given, replaces `avoid_end`: whether a line ending
+    before `toks[j]` is a poor break (the subtitle rules' own judgement, a Japanese particle for one)."""
     penalty = round(AVOID_END_PENALTY * max_w)
     n = len(toks)
     if lines <= 1 or n < lines:
@@ -283,6 +285,8 @@ def balance(toks: Sequence[_Token], font: Any, max_w: int, lines: int, *, spaced
     width: dict[tuple[int, int], int] = {}
 
     def ends_badly(j: int) -> bool:  # a line ending before toks[j]
+        if poor is not None:
+            return j < n and poor[j]
         return j < n and toks[j - 1].text.lower().strip(",.;:") in avoid_end
 
     def w(i: int, j: int) -> int:

@@ -728,7 +728,9 @@ def rewrap(lines: Sequence[str], rules: CueRules, chars_per_line: int) -> tuple[
     lines as that allows, as even as possible (`newsroom.covers.headline.balance`, the covers' balanced
     wrapping): at spaces for a spaced language, never a one-word last line where another break fits, a line
     ending on the profile's `line_end_avoid` words only where that buys balance; between the segmenter's words
-    (jieba for Mandarin) otherwise. The text is unchanged apart from the line breaks; a dialogue cue (each line
+    (jieba for Mandarin) otherwise; Japanese (no segmenter) between characters, preferring a break after a
+    particle (`break_after`) or punctuation and avoiding one inside a run of kanji or katakana (`word_scripts`),
+    as the cue builder does. The text is unchanged apart from the line breaks; a dialogue cue (each line
     starting with the profile's dash) keeps each speaker on lines of their own. A word longer than a line is cut
     between characters, as the cue builder does. For a vertical picture's shorter lines (`vertical_rule`),
     same cues, same timings."""
@@ -750,8 +752,14 @@ def rewrap(lines: Sequence[str], rules: CueRules, chars_per_line: int) -> tuple[
         toks = word_tokens(text, rules.language)
         if not toks:
             continue
+        units = [SpeechUnit(0.0, 0.0, t.text) for t in toks]
+        # A poor place for a line break, as the cue builder judges one: after a word a line should not end on
+        # (`line_end_avoid`), inside a run of one of `word_scripts` (likely one word), and, for a language whose
+        # good breaks follow particles (`break_after`), anywhere else than after one or at punctuation.
+        poor = [False] + [_ends_weak(units[k - 1], rules) or _boundary_kind(units[k - 1], units[k], rules) in (
+            (_PLAIN, _IN_RUN) if rules.break_after else (_IN_RUN,)) for k in range(1, len(units))] + [False]
         greedy = wrap(toks, None, chars_per_line, len(toks), measure)
-        even = balance(toks, None, chars_per_line, len(greedy), spaced=bool(rules.joiner),
-                       avoid_end=rules.line_end_avoid, measure=measure)
+        even = balance(toks, None, chars_per_line, len(greedy), spaced=bool(rules.joiner), measure=measure,
+                       poor=poor)
         out.extend(even or greedy)
     return tuple(out)
