@@ -449,8 +449,9 @@ def make_vertical(src: str | Path, dst: str | Path, *, mode: str = "auto", focus
                   plan: VerticalPlan | None = None, progress: Progress | None = None) -> Path:
     """Render the 9:16 version of `src` (`plan`, or `plan_vertical(src, mode=, focus_x=)` made here).
 
-    `subtitles` (srt, vtt, ass) are burned in during the same encode, in `language`'s font size, lifted
-    `margin_v_px` above the bottom edge (default: `newsroom.graphics`' UI-safe zone, above the bottom fifth).
+    `subtitles` (srt, vtt, ass) are burned in during the same encode, lifted `margin_v_px` above the bottom edge
+    (default: `newsroom.graphics`' UI-safe zone, above the bottom fifth). SubRip cues are re-broken into the
+    vertical's own lines (`language`'s profile: `SubtitleRules.vertical`) in its larger font, same cues and times.
     """
     info = info or probe(src)
     plan = plan or plan_vertical(src, mode=mode, focus_x=focus_x, size=size, info=info)
@@ -461,7 +462,11 @@ def make_vertical(src: str | Path, dst: str | Path, *, mode: str = "auto", focus
             # newsroom.graphics: inside the platforms' UI-safe zone (bottom 20%, right 12%, top 14% left free), the
             # cues re-broken into the vertical's shorter lines in a larger font (the profile's vertical rule)
             layout = place_subtitles((w, h), language)
-            cues = place_cues(subtitles, Path(tmp) / "vertical.ass", layout)
+            cues = Path(subtitles)
+            if cues.suffix.lower() == ".srt":  # re-broken (a VTT's entities, an ASS script's styles: kept as written)
+                cues = place_cues(cues, Path(tmp) / "vertical.ass", layout)
+            else:
+                log.info("%s burned in with its own line breaks: pass SubRip to have them re-broken", cues.name)
             burn.append(burn_in_filter(cues, w, h, language, margin_v_px=margin_v_px, layout=layout))
         graph = vertical_graph(plan, then=burn)
         video = graph.output("v")
