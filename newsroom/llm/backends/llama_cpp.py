@@ -34,6 +34,7 @@ from typing import Any, Literal
 
 from newsroom.config import Settings, get_settings
 from newsroom.errors import ModelNotInstalledError
+from newsroom.llm.backends.grammar import checked_llama_class
 from newsroom.llm.backends.local import (
     REPEAT_CHECK_EVERY,
     REPEAT_WINDOW,
@@ -63,7 +64,7 @@ class LlamaCppBackend:
         *,
         name: str,
         context_tokens: int,
-        json_mode: JsonMode = "auto",
+        json_mode: JsonMode = "grammar",
         retry_repeat_penalty: float = RETRY_REPEAT_PENALTY,
         path: Path | None = None,
         prefixes: PrefixStore | None = None,
@@ -80,13 +81,13 @@ class LlamaCppBackend:
 
     @classmethod
     def load(
-        cls, settings: Settings | None = None, *, model_id: str | None = None, json_mode: JsonMode = "auto"
+        cls, settings: Settings | None = None, *, model_id: str | None = None, json_mode: JsonMode = "grammar"
     ) -> LlamaCppBackend:
         settings = settings or get_settings()
         spec, path = verified_gguf(settings, model_id)
         passive_omp_wait()
         try:
-            from llama_cpp import Llama
+            Llama = checked_llama_class()  # noqa: N806 (llama_cpp.Llama with the checked grammar sampler)
         except ImportError as exc:
             raise ModelNotInstalledError(
                 "the llama-cpp backend needs llama-cpp-python: install it with \"pip install "
@@ -113,8 +114,10 @@ class LlamaCppBackend:
     def capabilities(self) -> Capabilities:
         """An exact tokenizer; the grammar as `json_mode` says; the prompt prefix's state kept when the GGUF
         has a chat template to split the prompt with."""
-        return Capabilities(exact_token_count=True, schema_constraint=_CONSTRAINT[self.json_mode],
-                            prefix_state=self._formatter is not None)
+        constraint = _CONSTRAINT[self.json_mode]
+        return Capabilities(exact_token_count=True, schema_constraint=constraint,
+                            prefix_state=self._formatter is not None,
+                            response_format="none" if constraint == "never" else "grammar")
 
     def count_tokens(self, text: str) -> int:
         return len(self.llm.tokenize(text.encode("utf-8"), add_bos=False, special=False))

@@ -1,7 +1,10 @@
 """`OpenAICompatibleBackend`: any `/chat/completions` endpoint (llama.cpp's server, vLLM, Ollama) over httpx,
-with bounded retries for connection errors and 5xx answers. The schema is always sent, in the form
-llama.cpp's server accepts (`{"type": "json_object", "schema": ...}`); servers that support it hold the
-reply to it. Tokens are estimated (the endpoint's tokenizer is not at hand).
+with bounded retries for connection errors and 5xx answers. The schema goes with every call as the server
+supports it (`response_format`, declared in `capabilities`, set with NEWSROOM_LLM_RESPONSE_FORMAT):
+"json_schema", OpenAI's structured outputs (`{"type": "json_schema", "json_schema": {"name", "schema",
+"strict"}}`: OpenAI, vLLM, llama.cpp's server since 2025); "json_object", llama.cpp server's older form
+(`{"type": "json_object", "schema": ...}`); "none" for servers with neither (the caller's validation and
+retries are the guarantee). Tokens are estimated (the endpoint's tokenizer is not at hand).
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ from newsroom.llm.backends.protocol import (
     DEFAULT_CONTEXT_TOKENS,
     Capabilities,
     Message,
+    ResponseFormat,
     Usage,
     estimate_tokens,
 )
@@ -24,6 +28,21 @@ from newsroom.llm.errors import LLMError, LLMUnavailableError
 
 log = logging.getLogger("newsroom.llm")
 
+
+
+_FORMATS: tuple[ResponseFormat, ...] = ("json_schema", "json_object", "none")
+
+
+def _closed(schema: Any) -> Any:
+    """The schema with `additionalProperties: false` on every object (OpenAI's strict mode requires it)."""
+    if isinstance(schema, list):
+        return [_closed(s) for s in schema]
+    if not isinstance(schema, dict):
+        return schema
+    out = {k: _closed(v) for k, v in schema.items()}
+    if out.get("type") == "object":
+        out.setdefault("additionalProperties", False)
+    return out
 
 
 def _redact(url: str) -> str:
@@ -50,6 +69,7 @@ class OpenAICompatibleBackend:
         attempts: int = 3,
         backoff_s: float = 1.0,
         context_tokens: int = DEFAULT_CONTEXT_TOKENS,
+        response_format: ResponseFormat = "json_schema",
     ) -> None:
         import httpx
 
@@ -58,6 +78,14 @@ class OpenAICompatibleBackend:
                               "e.g. http://llm:8080/v1")
         if attempts < 1:
             raise ConfigError("attempts must be at least 1")
+        if response_format not in _FORMATS:
+            raise ConfigError(f"response_format {response_format!r}: choose one of {', '.join(_FORMATS)} "
+                              "(NEWSROOM_LLM_RESPONSE_FORMAT)")
+        # Estimated token counts; the schema goes with every call in the server's form (or not at all);
+        # no state kept here between calls.
+        self.capabilities = Capabilities(exact_token_count=False,
+                                         schema_constraint="never" if response_format == "none" else "always",
+                                         prefix_state=False, response_format=response_format)
         self.base_url = base_url.rstrip("/")
         self.url = f"{self.base_url}/chat/completions"
         self.model = model
@@ -72,10 +100,6 @@ class OpenAICompatibleBackend:
         self._client = httpx.Client(timeout=timeout, headers=headers)
         self._transport_errors = (httpx.TransportError,)
 
-    # Estimated token counts; the schema goes with every call (enforced where the server supports it);
-    # no state kept here between calls.
-    capabilities = Capabilities(exact_token_count=False, schema_constraint="always", prefix_state=False)
-
     @classmethod
     def from_settings(cls, settings: Settings | None = None) -> OpenAICompatibleBackend:
         settings = settings or get_settings()
@@ -85,6 +109,7 @@ class OpenAICompatibleBackend:
             settings.llm_api_key.get_secret_value() or None,
             settings.llm_timeout_s,
             context_tokens=settings.llm_context_tokens,
+            response_format=settings.llm_response_format,
         )
 
     def count_tokens(self, text: str) -> int:
@@ -117,7 +142,11 @@ class OpenAICompatibleBackend:
             "temperature": temperature,
             "seed": seed,
         }
-        if schema is not None:
+        form = self.capabilities.response_format
+        if schema is not None and form == "json_schema":
+            payload["response_format"] = {"type": "json_schema",
+                                          "json_schema": {"name": "answer", "schema": _closed(schema), "strict": True}}
+        elif schema is not None and form == "json_object":
             payload["response_format"] = {"type": "json_object", "schema": schema}
         where = _redact(self.url)
         problem = ""
