@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections import deque
 from pathlib import Path
 from typing import Any, Literal
 
@@ -43,7 +44,7 @@ from newsroom.llm.backends.local import (
     passive_omp_wait,
     verified_gguf,
 )
-from newsroom.llm.backends.protocol import Capabilities, Message, SchemaConstraint, Usage
+from newsroom.llm.backends.protocol import USAGE_LOG_CALLS, Capabilities, Message, SchemaConstraint, Usage
 from newsroom.llm.errors import LLMError
 from newsroom.llm.prefix import PrefixStore, restore, seq_state, split_prompt
 from newsroom.llm.prefix import clear as clear_context
@@ -78,6 +79,7 @@ class LlamaCppBackend:
         self.json_mode: JsonMode = json_mode
         self.retry_repeat_penalty = retry_repeat_penalty
         self.last_usage: Usage | None = None
+        self.usage_log: deque[Usage] = deque(maxlen=USAGE_LOG_CALLS)  # the latest calls, oldest first
 
     @classmethod
     def load(
@@ -166,6 +168,7 @@ class LlamaCppBackend:
             raise LLMError(f"{self.name}: {exc}; raise NEWSROOM_LLM_CONTEXT_TOKENS or shorten the input") from exc
         seconds = time.perf_counter() - started
         self.last_usage = Usage(max(0, self.llm.n_tokens - generated), generated, seconds, finish)
+        self.usage_log.append(self.last_usage)
         log.debug("%s: %d prompt (%d of them a stored prefix) + %d generated tokens in %.1f s (%s)", self.name,
                   self.last_usage.prompt_tokens, reused, generated, seconds, finish)
         return "".join(pieces)

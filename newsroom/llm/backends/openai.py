@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections import deque
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
@@ -18,6 +19,7 @@ from newsroom.config import Settings, get_settings
 from newsroom.errors import ConfigError
 from newsroom.llm.backends.protocol import (
     DEFAULT_CONTEXT_TOKENS,
+    USAGE_LOG_CALLS,
     Capabilities,
     Message,
     ResponseFormat,
@@ -94,6 +96,7 @@ class OpenAICompatibleBackend:
         self.backoff_s = backoff_s
         self.context_tokens = context_tokens
         self.last_usage: Usage | None = None
+        self.usage_log: deque[Usage] = deque(maxlen=USAGE_LOG_CALLS)  # the latest calls, oldest first
         headers = {"Content-Type": "application/json"}
         if api_key:
             headers["Authorization"] = f"Bearer {api_key}"
@@ -189,5 +192,6 @@ class OpenAICompatibleBackend:
         usage = data.get("usage") or {}
         self.last_usage = Usage(usage.get("prompt_tokens", 0), usage.get("completion_tokens", 0), seconds,
                                 choice.get("finish_reason"))
+        self.usage_log.append(self.last_usage)
         return content or ""
 

@@ -17,6 +17,7 @@ from newsroom.llm.quotes import cjk_count
 
 Message = dict[str, str]
 DEFAULT_CONTEXT_TOKENS = 8192
+USAGE_LOG_CALLS = 256  # backends keep the usage of this many latest calls (`usage_log`: retries per draft)
 # When a backend constrains the reply to the JSON schema passed to `complete`: never (the caller's validation
 # and retries are the guarantee), only on calls with strict=True (retries), or on every call.
 SchemaConstraint = Literal["never", "strict", "always"]
