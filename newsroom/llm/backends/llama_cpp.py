@@ -1,20 +1,18 @@
 """`LlamaCppBackend`: the packaged GGUF (resolved and checksummed by the model registry) run by
 llama-cpp-python on the CPU. Load once, call many.
 
-JSON decoding on llama-cpp (measured here on 2 busy cores with bench/draft.py and alternating runs):
-llama-cpp-python checks a JSON-schema grammar against all 151,936 entries of Qwen's vocabulary before
-every pick, ~40-45 ms per generated token whatever the model size: 150 draft tokens took 27.5 s free vs
-34.2 s constrained on the 1.5B model (+24%), 14-17 s vs 20 s on the 0.5B; a whole 1.5B draft of a 60 s
-transcript 68.6 s free vs 85.4 s constrained (one call each). (MODELS.md's 20 s vs 90 s was not
-reproduced; our schema has no string-length bounds, which blow grammars up.) Unconstrained, the 1.5B
-model answered with usable JSON at the first attempt in every run; the 0.5B one falls into loops
-("costs", "costs", ...), and constrained it may still ramble inside a string. So the default
-`json_mode="auto"` decodes the first attempt freely (the fast path) and constrains only retries, which
-the caller marks `strict=True`; loops are detected while streaming and cut short, so a failed free
-attempt costs little; and retries add a mild repeat penalty (RETRY_REPEAT_PENALTY), which is what got
-the 0.5B model out of its loops. `"validate"` never uses the grammar, `"grammar"` always does. String
-lengths are never put in the schema (a `maxLength` crashed llama.cpp's server; lengths are checked after
-parsing).
+JSON decoding on llama-cpp: every call is held to the JSON schema the caller passes (`json_mode="grammar"`,
+the default): llama-cpp-python turns the schema (derived from the pydantic answer model, so a schema change
+flows into the grammar) into a GBNF grammar, and the answer parses at the first try. llama-cpp-python's
+own sampler chain checks the grammar against all 151,936 entries of Qwen's vocabulary before every pick,
+~40-45 ms per generated token whatever the model size (+24% on a whole 1.5B draft, measured before this
+change); `newsroom.llm.backends.grammar.CheckedGrammarSampler` checks only the greedy pick, as llama.cpp's
+own common sampler does, and filters the vocabulary only when the pick is rejected: the same tokens at
+about the cost of free decoding (bench/draft_grammar.py). Retries (the caller's `strict=True`: an answer
+that parsed but failed validation) add a mild repeat penalty (RETRY_REPEAT_PENALTY) and use the stock
+chain. Loops are detected while streaming and cut short. `"auto"` decodes the first attempt freely and
+constrains only retries; `"validate"` never uses the grammar. String lengths are never put in the schema (a
+`maxLength` crashed llama.cpp's server; lengths are checked after parsing).
 
 CPU threads: libgomp's default busy-waiting made decoding 4-20x slower when other work shares the CPUs
 (0.9-4.5 vs 11-17 tok/s measured), so `load` defaults OMP_WAIT_POLICY to PASSIVE (see there).
