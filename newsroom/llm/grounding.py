@@ -326,7 +326,6 @@ REPAIR_MAX_TOKENS = 700
 def desk(out: DraftOutput, transcript: Transcript, backend: Any, source: str, *, seed: int) -> DeskResult:
     """The desk's edit of a valid answer (see the module docstring): style, grounding, one repair call for
     what breaks either, then drops and flags."""
-
     profile = lang.profile(transcript.language)
     rules = profile.draft
     grounder = Grounder(transcript.text, profile)
@@ -369,6 +368,8 @@ def desk(out: DraftOutput, transcript: Transcript, backend: Any, source: str, *,
     for name in _PROSE:
         parts = [p for p in split[name] if p is not None]
         fields[name] = style.join(parts, profile) if parts else fields[name]
+    if calls:  # a rewritten script sentence is spoken prose too
+        fields["anchor_script"] = style.clean_script(fields["anchor_script"], profile).text
 
     for name, (low, high) in (("body", body_target), ("anchor_script", anchor_target)):
         n = text_size(fields[name], profile)
