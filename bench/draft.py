@@ -1,13 +1,15 @@
 """News-draft benchmark: prompt tokens/s, generated tokens/s and time to a full grounded draft.
 
 Run: .venv/bin/python bench/draft.py [--models qwen2.5-1.5b-instruct,qwen2.5-0.5b-instruct]
-     [--modes auto,validate,grammar] [--language en|zh] [--threads N] [--show]
+     [--modes grammar,auto,validate] [--language en|zh] [--transcript FILE.json] [--threads N] [--show]
      [--backend llama-cpp|transformers] [--device auto|cpu|cuda]
 The transcript is fixed: the shared English fixture's text (or the Mandarin one) with synthetic word
-timings spread over ~60 s. Token counts and times come from llama.cpp's own counters (summed over every
+timings spread over ~60 s, or a transcript JSON (`--transcript`, e.g. the bundled sample's, `newsroom
+transcribe samples/city-bikes.mp4 --json`). "calls" counts every model call of a draft: the draft's
+attempts (retries = attempts - 1) and the desk's repair call. Token counts and times come from llama.cpp's own counters (summed over every
 call a draft needed, retries included). `--modes` picks the JSON decoding modes to compare (see
-newsroom/llm/backends/llama_cpp.py): `auto` (free first attempt, grammar on retries: the default), `validate`
-(never a grammar), `grammar` (always). Machines here are noisy: compare rows, not absolute seconds.
+newsroom/llm/backends/llama_cpp.py): `grammar` (always, the default, with the checked grammar sampler),
+`auto` (free first attempt, grammar on retries), `validate` (never a grammar). Machines here are noisy: compare rows, not absolute seconds.
 `--backend transformers` runs the same GGUF in transformers (no grammar, so `--modes` does not apply;
 its counts come from the backend's per-call usage, and "gen tok/s" there includes the prefill).
 No assertions.
@@ -16,12 +18,14 @@ No assertions.
 from __future__ import annotations
 
 import argparse
+import json
 import logging
 import os
 import re
 import time
 from pathlib import Path
 
+from newsroom import lang
 from newsroom.config import Settings
 from newsroom.llm import LlamaCppBackend, LLMError, TransformersBackend, write_draft
 from newsroom.types import Segment, Transcript, Word
@@ -133,14 +137,17 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--models", default="qwen2.5-1.5b-instruct,qwen2.5-0.5b-instruct")
     parser.add_argument("--language", choices=("en", "zh"), default="en")
-    parser.add_argument("--modes", default="auto", help="comma-separated json_mode values to time")
+    parser.add_argument("--modes", default="grammar", help="comma-separated json_mode values to time")
+    parser.add_argument("--transcript", type=Path, help="a transcript JSON instead of the fixed fixture")
     parser.add_argument("--threads", type=int, default=os.cpu_count() or 1)
     parser.add_argument("--show", action="store_true", help="print each draft as Markdown")
     parser.add_argument("--backend", choices=("llama-cpp", "transformers"), default="llama-cpp")
     parser.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto", help="for --backend transformers")
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING)
-    transcript = fixed_transcript(args.language)
+    transcript = (Transcript.from_dict(json.loads(args.transcript.read_text("utf-8"))) if args.transcript
+                  else fixed_transcript(args.language))
+    args.language = lang.profile(transcript.language).code
     words = len(transcript.text) if args.language == "zh" else len(transcript.text.split())
     print(f"transcript: {args.language}, {transcript.duration_s:.0f} s, {words} "
           f"{'characters' if args.language == 'zh' else 'words'}; threads={args.threads}, cores={os.cpu_count()}")

@@ -102,6 +102,10 @@ class Settings(BaseSettings):
     llm_base_url: str | None = Field(None, description="OpenAI-compatible endpoint, e.g. http://llm:8080/v1.")
     llm_endpoint_model: str = Field("default", description="Model name sent to the OpenAI-compatible endpoint.")
     llm_api_key: SecretStr = SecretStr("")
+    llm_response_format: Literal["json_schema", "json_object", "none"] = Field(
+        "json_schema", description="How the OpenAI-compatible endpoint is held to the answer's JSON schema: "
+        "json_schema (OpenAI structured outputs: OpenAI, vLLM, recent llama.cpp servers), json_object (older "
+        "llama.cpp servers), none (no constraint; answers are validated and retried).")
     llm_context_tokens: int = Field(8192, ge=1024)
     llm_seed: int = 42
     llm_prefix_cache: bool = Field(

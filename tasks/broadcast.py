@@ -45,18 +45,12 @@ def _backend():
 @retrying_task(name="write-draft", cache_policy=RESUMABLE, timeout_seconds=3600, tags=[LLM_TAG])
 def write_draft(story_id: str, transcript: Transcript) -> Draft:
     """draft.json + draft.md from the transcript (quotes verified against it)."""
-    from dataclasses import replace
-
-    from newsroom.asr.confidence import low_confidence, mentioned
     from newsroom.llm import write_draft as draft_story
 
-    draft = draft_story(transcript, _backend(), seed=settings().llm_seed)
-    # Words Whisper was unsure of that the draft repeats join the editor's checks, with their times.
-    prose = [draft.headline, draft.lede, draft.body, draft.summary, draft.anchor_script, *(q.text for q in draft.quotes)]
-    unsure = mentioned(low_confidence(transcript, known=story_terms(story_id, transcript.language)), prose,
-                       transcript.language)
-    draft = replace(draft, warnings=draft.warnings + tuple(f"{f.describe()} - in the draft: check it against the tape"
-                                                           for f in unsure))
+    # Words Whisper was unsure of that the draft repeats join the editor's checks, with their times; the
+    # story's glossary terms (written as the glossary writes them) are spared.
+    draft = draft_story(transcript, _backend(), seed=settings().llm_seed,
+                        known_terms=story_terms(story_id, transcript.language))
     model_id = settings().llm_model if settings().llm_backend in ("llama-cpp", "transformers") else None
     ref = ModelRef(model_id, MODELS[model_id].version) if model_id in MODELS else None
     layout = StoryLayout(story_id)

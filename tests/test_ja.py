@@ -253,7 +253,7 @@ def test_real_japanese_draft_default_model(ja_speech, tmp_path):
     transcript = Transcriber.load("base", Settings()).transcribe(extract_audio(ja_speech.path, tmp_path / "a.wav"),
                                                                  "ja")
     draft = write_draft(transcript, load_backend(Settings(llm_context_tokens=4096)))
-    assert draft.language == "ja" and draft.model.endswith("+draft.v1.ja")
+    assert draft.language == "ja" and "+draft.v2.ja" in draft.model
     assert lang.KANA.count(draft.body + draft.anchor_script) > 10
     text = re.sub(r"\s", "", transcript.text)
     assert all(re.sub(r"\s", "", q.text) in text or q.text in transcript.text for q in draft.quotes)

@@ -70,10 +70,15 @@ def test_subtitle_rules_name_their_segmenter_and_how_characters_count():
 
 def test_prompt_templates_exist_for_every_profile():
     from newsroom.llm import load_prompt
+    from newsroom.llm.draft import DRAFT_PROMPT_VERSION
 
     for p in lang.PROFILES.values():
-        for task in ("draft", "summarise"):
+        for task in ("draft", "summarise", "repair"):
             assert load_prompt(task, p.draft.prompt).id.endswith(f".{p.draft.prompt}")
+        draft = load_prompt("draft", p.draft.prompt, DRAFT_PROMPT_VERSION)
+        (body_min, body_max), (anchor_min, anchor_max) = p.draft.targets(10_000)
+        assert f"{body_max}" in "".join(m["content"] for m in draft.messages(
+            source="x", body_min=body_min, body_max=body_max, anchor_min=anchor_min, anchor_max=anchor_max))
 
 
 def test_one_definition_of_the_scripts():

@@ -107,6 +107,15 @@ PROFILE = LanguageProfile(
         stage_phrases=("good morning", "good evening", "good afternoon", "hello", "welcome", "thank you for",
                        "thanks for", "i'm your", "i am your", "stay tuned", "tuning in"),
         script=CJK, script_share=(0.0, 0.05), headline_in_script=False, min_quote=4, check_names=True,
+        # The desk's style: a headline of at most 12 words with no "BREAKING:" tag; spoken scripts carry no
+        # role labels ("Anchor:", "HOST:"); quotes are introduced with their speaker.
+        headline=(3, 12), dateline=r"^\s*(?:breaking(?: news)?|update|exclusive|just in)\s*[:\-–—]\s*",
+        speaker_labels=("anchor", "host", "co-host", "presenter", "newsreader", "reporter", "correspondent",
+                        "narrator", "announcer", "interviewer", "interviewee", "guest", "speaker", "voiceover",
+                        "voice-over", "vo"),
+        attribution=("said", "says", "told", "according to", "added", "stated", "explained", "announced", "asked",
+                     "warned", "noted", "insisted", "argued"),
+        entities="capitalised",
     ),
     font_region="SC",  # the SC face carries Latin glyphs too
     glyph_em=0.55,

@@ -72,6 +72,9 @@ PROFILE = LanguageProfile(
                        "ありがとうございました"),
         # Kana is what tells Japanese from Chinese: at least a fifth of the prose's letters.
         script=KANA, script_share=(0.2, 1.0), headline_in_script=False, min_quote=8,
+        headline=(8, 30), dateline=r"^[\s　]*(?:速報|続報)[\s　]*[：:]?",
+        speaker_labels=("司会", "アナウンサー", "キャスター", "記者", "ナレーション", "ナレーター", "ゲスト"),
+        attribution=("と述べ", "と話し", "と語", "と説明", "によると", "と強調", "と明らか"),
     ),
     font_region="JP",
     glyph_em=1.0,

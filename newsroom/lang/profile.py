@@ -7,8 +7,10 @@ registry in `newsroom.lang` lists them. Modules ask the profile (`profile(code).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from functools import lru_cache
 from types import MappingProxyType
 
 from newsroom.lang.numbers import NumberWords
@@ -121,6 +123,27 @@ class DraftRules:
     headline_in_script: bool  # the headline must contain the script
     min_quote: int  # words / characters of a meaningful quote
     check_names: bool = False  # capitalised words the transcript never uses are flagged
+    # The desk's style, enforced after the model answers (newsroom.llm.style):
+    headline: tuple[int, int] = (3, 12)  # headline length in words / characters
+    dateline: str = ""  # regex of dateline formulas ("本台消息", "据报道") never kept in a headline
+    speaker_labels: tuple[str, ...] = ()  # role words that label a speaker at a line's start ("Anchor:")
+    attribution: tuple[str, ...] = ()  # words that introduce a quote with its speaker ("said", "表示")
+    # Honest lengths for short transcripts: (lowest, highest) share of the transcript's own length that the
+    # body and the anchor script are held to when the full targets would need padding.
+    source_share: tuple[float, float] = (0.6, 1.0)
+    anchor_share: tuple[float, float] = (0.4, 0.6)
+    # How names, places, organisations and dates are found for grounding (newsroom.llm.grounding.ENTITY_FINDERS):
+    entities: str = ""  # "capitalised" (spans of capitalised words), "lac" (a Chinese NER), "" (numbers only)
+
+    def targets(self, source_size: int) -> tuple[tuple[int, int], tuple[int, int]]:
+        """(body, anchor script) length targets for a transcript of `source_size` words / characters: the
+        profile's targets, scaled down for a transcript too short to fill them without padding."""
+
+        def scaled(target: tuple[int, int], share: tuple[float, float]) -> tuple[int, int]:
+            top = min(target[1], max(1, round(source_size * share[1])))
+            return min(target[0], max(1, round(source_size * share[0])), top), top
+
+        return scaled(self.body, self.source_share), scaled(self.anchor, self.anchor_share)
 
 
 @dataclass(frozen=True, slots=True)
@@ -162,6 +185,13 @@ class LanguageProfile:
     def join(self, words) -> str:
         return self.joiner.join(words)
 
+    def speaker_label(self, line: str) -> str | None:
+        """The speaker label that opens `line` ("主持人：", "Anchor:", "HOST:", "Reporter Jane Doe:"), or None:
+        one of the draft rules' role words, in any case, optionally followed by a name, then a colon."""
+        pattern = _label_re(self.draft.speaker_labels, self.spaced)
+        found = pattern.match(line) if pattern is not None else None
+        return found.group(0).strip() if found else None
+
     def stand_in_headline(self, sentence: str) -> str:
         """The first `headline_stand_in` words (with "...") or characters of `sentence`."""
         if not self.spaced:
@@ -169,3 +199,15 @@ class LanguageProfile:
         words = sentence.split()
         cut = len(words) > self.headline_stand_in
         return " ".join(words[: self.headline_stand_in]) + ("..." if cut else "")
+
+
+@lru_cache(maxsize=16)
+def _label_re(labels: tuple[str, ...], spaced: bool) -> re.Pattern[str] | None:
+    if not labels:
+        return None
+    roles = "|".join(re.escape(r) for r in sorted(labels, key=len, reverse=True))
+    # A name after the role: up to 3 words; in Chinese up to 4 characters, none of them a verb of reporting
+    # ("记者了解到：" opens a sentence, "记者 王明：" labels a speaker).
+    name = r"(?:\s+[^\s:：,，.。!?！？]{1,20}){0,3}" if spaced else r"\s?[^\s:：，。！？说了获到示称问指]{0,4}"
+    boundary = r"\b" if spaced else ""
+    return re.compile(rf"^[\s>*_\-–—]*(?:{roles}){boundary}{name}[*_]*\s*[:：]", re.IGNORECASE)

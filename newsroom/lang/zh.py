@@ -77,6 +77,15 @@ PROFILE = LanguageProfile(
         units_per_s=4.4, notes_labels=("事实", "原话（逐字，已核实）"),
         stage_phrases=("大家好", "观众朋友", "欢迎收看", "感谢收看", "谢谢收看", "谢谢大家", "我是主播"),
         script=HAN, script_share=(0.5, 1.0), headline_in_script=True, min_quote=6,
+        # The desk's style: a headline of 10-24 characters without a dateline formula ("本台消息", "据报道",
+        # "记者……报道"); no role labels ("主持人：") in a spoken script; quotes introduced with their speaker.
+        headline=(10, 24),
+        dateline=r"本台消息|本报消息|本台讯|本报讯|据报道|据悉|(?:本台|本报)?记者[^，。！？：:]{0,16}?报道|"
+                 r"新华社[^，。！？]{0,12}?电|[（(]?记者[^，。！？）)]{0,8}[）)]",
+        speaker_labels=("主持人", "主播", "播音员", "记者", "嘉宾", "旁白", "解说", "画外音", "发言人", "采访者",
+                        "受访者", "男", "女"),
+        attribution=("说", "表示", "指出", "称", "介绍", "强调", "认为", "提到", "透露", "回应", "据"),
+        entities="lac",
     ),
     font_region="SC",
     glyph_em=1.0,

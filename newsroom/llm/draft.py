@@ -7,19 +7,26 @@
    boundaries into pieces that fit the context) into factual notes plus candidate quotes that are
    verified on the spot, and the draft is written from the notes - nothing is truncated
    (`newsroom.llm.notes`);
-3. the model's answer is parsed (`json.loads(strict=False)` semantics, code fences tolerated), validated
-   with pydantic (`newsroom.llm.schema`) and checked for language; a bad answer is sent back with the error
-   appended, at most `attempts` times in all, then `LLMOutputError` (`newsroom.llm.ask`);
-4. quotes are verified verbatim (`newsroom.llm.quotes`) with their time spans; failures are dropped and
-   listed, never published; speakers the transcript never names are removed; numbers the transcript does
-   not contain and length targets that were missed are reported in `Draft.warnings`
-   (`newsroom.llm.grounding`).
+3. the model's answer is decoded under the draft schema's grammar where the backend can constrain it
+   (llama-cpp: always, at free-decoding speed, `newsroom.llm.backends.grammar`; an OpenAI-compatible server:
+   `response_format`), parsed (`json.loads(strict=False)` semantics, code fences tolerated), validated with
+   pydantic (`newsroom.llm.schema`) and checked for language; a bad answer is sent back with the error
+   appended, at most `attempts` times in all, then `LLMOutputError` (`newsroom.llm.ask`); the prompt asks
+   for body and anchor-script lengths scaled to the transcript's own length (`DraftRules.targets`);
+4. the desk's edit (`newsroom.llm.grounding.desk`): the profile's style enforced in code (headline length
+   and no dateline formula, a spoken anchor script without labels, markdown or stage directions, bodies cut
+   at a sentence end), every number, name, place, organisation and date checked against the transcript,
+   what breaks a rule rewritten in one repair call, else dropped or flagged; words Whisper was unsure of
+   that the draft repeats flagged;
+5. quotes are verified verbatim (`newsroom.llm.quotes`) with their time spans; failures are dropped and
+   listed, never published; speakers the transcript never names are removed; every check's findings are in
+   `Draft.warnings` (`newsroom.llm.grounding.ground`).
 Decoding is greedy (temperature 0) and seeded, so the same transcript and model give the same draft.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 from newsroom import lang
 from newsroom.config import get_settings
@@ -27,7 +34,15 @@ from newsroom.errors import ConfigError
 from newsroom.llm.ask import MAX_ATTEMPTS, RETRY_TEMPERATURE, SAFETY_TOKENS, ask_json, parse_json
 from newsroom.llm.backends import LLMBackend
 from newsroom.llm.errors import EmptyTranscriptError
-from newsroom.llm.grounding import ground, language_check, stage_phrases, unknown_names, unsupported_numbers
+from newsroom.llm.grounding import (
+    desk,
+    flag_mishearings,
+    ground,
+    language_check,
+    stage_phrases,
+    unknown_names,
+    unsupported_numbers,
+)
 from newsroom.llm.notes import MIN_CHUNK_TOKENS, NOTES_MAX_TOKENS, split_chunks, summarise
 from newsroom.llm.prompts import load_prompt
 from newsroom.llm.quotes import TranscriptIndex
@@ -45,6 +60,7 @@ from newsroom.types import Transcript
 
 SUPPORTED_LANGUAGES = lang.CODES  # every language profile has its prompt templates
 DRAFT_MAX_TOKENS = 1400  # a full draft is ~700-1000 tokens in either language
+DRAFT_PROMPT_VERSION = "v2"  # the desk's style and length targets from the transcript's own length
 # Per language (the profile's `draft` rules): the least content worth a story, length targets in words or
 # characters, the anchor's reading speed, the headings of long-transcript notes, invented greetings.
 
@@ -60,6 +76,7 @@ def write_draft(
     attempts: int = MAX_ATTEMPTS,
     temperature: float = 0.0,
     progress: Callable[[float], None] | None = None,
+    known_terms: Sequence[str] = (),
 ) -> Draft:
     """A draft in the transcript's language, grounded in it. See the module docstring."""
     language = transcript.language
@@ -80,9 +97,11 @@ def write_draft(
     count = backend.count_tokens
     index = TranscriptIndex(transcript)
     report = progress or (lambda _fraction: None)
-    prompt = load_prompt("draft", profile.draft.prompt)
+    prompt = load_prompt("draft", profile.draft.prompt, DRAFT_PROMPT_VERSION)
     used = [prompt.id]
-    overhead = count("".join(m["content"] for m in prompt.messages(source="")))
+    (body_min, body_max), (anchor_min, anchor_max) = profile.draft.targets(size)
+    lengths = {"body_min": body_min, "body_max": body_max, "anchor_min": anchor_min, "anchor_max": anchor_max}
+    overhead = count("".join(m["content"] for m in prompt.messages(source="", **lengths)))
     budget = context - max_tokens - overhead - SAFETY_TOKENS
     if budget < MIN_CHUNK_TOKENS:
         raise ConfigError(f"a context of {context} tokens leaves no room for the transcript with max_tokens="
@@ -93,10 +112,15 @@ def write_draft(
                                          max_tokens=notes_max_tokens, attempts=attempts, temperature=temperature,
                                          report=report)
         used.insert(0, summarise_id)
-    out = ask_json(backend, prompt, DraftOutput, {"source": source}, max_tokens=max_tokens, seed=seed,
+    out = ask_json(backend, prompt, DraftOutput, {"source": source, **lengths}, max_tokens=max_tokens, seed=seed,
                    temperature=temperature, attempts=attempts, check=language_check(profile))
+    report(0.9)
+    edited = desk(out, transcript, backend, source, seed=seed)
+    if edited.repair_calls:
+        used.append(load_prompt("repair", profile.draft.prompt).id)
     report(1.0)
-    return ground(out, transcript, index, model=f"{backend.name}+{'+'.join(used)}")
+    draft = ground(edited.out, transcript, index, model=f"{backend.name}+{'+'.join(used)}", checks=edited.warnings)
+    return flag_mishearings(draft, transcript, known_terms)
 
 
 __all__ = [  # the draft's parts, importable from here as before the split

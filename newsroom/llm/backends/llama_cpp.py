@@ -1,20 +1,21 @@
 """`LlamaCppBackend`: the packaged GGUF (resolved and checksummed by the model registry) run by
 llama-cpp-python on the CPU. Load once, call many.
 
-JSON decoding on llama-cpp (measured here on 2 busy cores with bench/draft.py and alternating runs):
-llama-cpp-python checks a JSON-schema grammar against all 151,936 entries of Qwen's vocabulary before
-every pick, ~40-45 ms per generated token whatever the model size: 150 draft tokens took 27.5 s free vs
-34.2 s constrained on the 1.5B model (+24%), 14-17 s vs 20 s on the 0.5B; a whole 1.5B draft of a 60 s
-transcript 68.6 s free vs 85.4 s constrained (one call each). (MODELS.md's 20 s vs 90 s was not
-reproduced; our schema has no string-length bounds, which blow grammars up.) Unconstrained, the 1.5B
-model answered with usable JSON at the first attempt in every run; the 0.5B one falls into loops
-("costs", "costs", ...), and constrained it may still ramble inside a string. So the default
-`json_mode="auto"` decodes the first attempt freely (the fast path) and constrains only retries, which
-the caller marks `strict=True`; loops are detected while streaming and cut short, so a failed free
-attempt costs little; and retries add a mild repeat penalty (RETRY_REPEAT_PENALTY), which is what got
-the 0.5B model out of its loops. `"validate"` never uses the grammar, `"grammar"` always does. String
-lengths are never put in the schema (a `maxLength` crashed llama.cpp's server; lengths are checked after
-parsing).
+JSON decoding on llama-cpp: every call is held to the JSON schema the caller passes (`json_mode="grammar"`,
+the default): llama-cpp-python turns the schema (derived from the pydantic answer model, so a schema change
+flows into the grammar) into a GBNF grammar, and the answer parses at the first try. llama-cpp-python's
+own sampler chain checks the grammar against all 151,936 entries of Qwen's vocabulary before every pick,
+~40-45 ms per generated token whatever the model size (+24% on a whole 1.5B draft, measured before this
+change); `newsroom.llm.backends.grammar.CheckedGrammarSampler` checks only the greedy pick, as llama.cpp's
+own common sampler does, and filters the vocabulary only when the pick is rejected: the same tokens at
+about the cost of free decoding. Measured with bench/draft_grammar.py (1.5B, 100 tokens of the English
+draft, 1 thread so that CPU time is not inflated by a busy machine): 180 CPU-ms a token free, 209 with the
+stock grammar chain (+16%), 179 with the checked pick, whose text equalled the stock chain's (1 of 100
+picks needed the whole vocabulary filtered). Retries (the caller's `strict=True`: an answer
+that parsed but failed validation) add a mild repeat penalty (RETRY_REPEAT_PENALTY) and use the stock
+chain. Loops are detected while streaming and cut short. `"auto"` decodes the first attempt freely and
+constrains only retries; `"validate"` never uses the grammar. String lengths are never put in the schema (a
+`maxLength` crashed llama.cpp's server; lengths are checked after parsing).
 
 CPU threads: libgomp's default busy-waiting made decoding 4-20x slower when other work shares the CPUs
 (0.9-4.5 vs 11-17 tok/s measured), so `load` defaults OMP_WAIT_POLICY to PASSIVE (see there).
@@ -29,11 +30,13 @@ from __future__ import annotations
 
 import logging
 import time
+from collections import deque
 from pathlib import Path
 from typing import Any, Literal
 
 from newsroom.config import Settings, get_settings
 from newsroom.errors import ModelNotInstalledError
+from newsroom.llm.backends.grammar import checked_llama_class
 from newsroom.llm.backends.local import (
     REPEAT_CHECK_EVERY,
     REPEAT_WINDOW,
@@ -42,7 +45,7 @@ from newsroom.llm.backends.local import (
     passive_omp_wait,
     verified_gguf,
 )
-from newsroom.llm.backends.protocol import Capabilities, Message, SchemaConstraint, Usage
+from newsroom.llm.backends.protocol import USAGE_LOG_CALLS, Capabilities, Message, SchemaConstraint, Usage
 from newsroom.llm.errors import LLMError
 from newsroom.llm.prefix import PrefixStore, restore, seq_state, split_prompt
 from newsroom.llm.prefix import clear as clear_context
@@ -63,7 +66,7 @@ class LlamaCppBackend:
         *,
         name: str,
         context_tokens: int,
-        json_mode: JsonMode = "auto",
+        json_mode: JsonMode = "grammar",
         retry_repeat_penalty: float = RETRY_REPEAT_PENALTY,
         path: Path | None = None,
         prefixes: PrefixStore | None = None,
@@ -77,16 +80,17 @@ class LlamaCppBackend:
         self.json_mode: JsonMode = json_mode
         self.retry_repeat_penalty = retry_repeat_penalty
         self.last_usage: Usage | None = None
+        self.usage_log: deque[Usage] = deque(maxlen=USAGE_LOG_CALLS)  # the latest calls, oldest first
 
     @classmethod
     def load(
-        cls, settings: Settings | None = None, *, model_id: str | None = None, json_mode: JsonMode = "auto"
+        cls, settings: Settings | None = None, *, model_id: str | None = None, json_mode: JsonMode = "grammar"
     ) -> LlamaCppBackend:
         settings = settings or get_settings()
         spec, path = verified_gguf(settings, model_id)
         passive_omp_wait()
         try:
-            from llama_cpp import Llama
+            Llama = checked_llama_class()  # noqa: N806 (llama_cpp.Llama with the checked grammar sampler)
         except ImportError as exc:
             raise ModelNotInstalledError(
                 "the llama-cpp backend needs llama-cpp-python: install it with \"pip install "
@@ -113,8 +117,10 @@ class LlamaCppBackend:
     def capabilities(self) -> Capabilities:
         """An exact tokenizer; the grammar as `json_mode` says; the prompt prefix's state kept when the GGUF
         has a chat template to split the prompt with."""
-        return Capabilities(exact_token_count=True, schema_constraint=_CONSTRAINT[self.json_mode],
-                            prefix_state=self._formatter is not None)
+        constraint = _CONSTRAINT[self.json_mode]
+        return Capabilities(exact_token_count=True, schema_constraint=constraint,
+                            prefix_state=self._formatter is not None,
+                            response_format="none" if constraint == "never" else "grammar")
 
     def count_tokens(self, text: str) -> int:
         return len(self.llm.tokenize(text.encode("utf-8"), add_bos=False, special=False))
@@ -163,6 +169,7 @@ class LlamaCppBackend:
             raise LLMError(f"{self.name}: {exc}; raise NEWSROOM_LLM_CONTEXT_TOKENS or shorten the input") from exc
         seconds = time.perf_counter() - started
         self.last_usage = Usage(max(0, self.llm.n_tokens - generated), generated, seconds, finish)
+        self.usage_log.append(self.last_usage)
         log.debug("%s: %d prompt (%d of them a stored prefix) + %d generated tokens in %.1f s (%s)", self.name,
                   self.last_usage.prompt_tokens, reused, generated, seconds, finish)
         return "".join(pieces)

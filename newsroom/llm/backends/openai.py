@@ -1,13 +1,17 @@
 """`OpenAICompatibleBackend`: any `/chat/completions` endpoint (llama.cpp's server, vLLM, Ollama) over httpx,
-with bounded retries for connection errors and 5xx answers. The schema is always sent, in the form
-llama.cpp's server accepts (`{"type": "json_object", "schema": ...}`); servers that support it hold the
-reply to it. Tokens are estimated (the endpoint's tokenizer is not at hand).
+with bounded retries for connection errors and 5xx answers. The schema goes with every call as the server
+supports it (`response_format`, declared in `capabilities`, set with NEWSROOM_LLM_RESPONSE_FORMAT):
+"json_schema", OpenAI's structured outputs (`{"type": "json_schema", "json_schema": {"name", "schema",
+"strict"}}`: OpenAI, vLLM, llama.cpp's server since 2025); "json_object", llama.cpp server's older form
+(`{"type": "json_object", "schema": ...}`); "none" for servers with neither (the caller's validation and
+retries are the guarantee). Tokens are estimated (the endpoint's tokenizer is not at hand).
 """
 
 from __future__ import annotations
 
 import logging
 import time
+from collections import deque
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
@@ -15,8 +19,10 @@ from newsroom.config import Settings, get_settings
 from newsroom.errors import ConfigError
 from newsroom.llm.backends.protocol import (
     DEFAULT_CONTEXT_TOKENS,
+    USAGE_LOG_CALLS,
     Capabilities,
     Message,
+    ResponseFormat,
     Usage,
     estimate_tokens,
 )
@@ -24,6 +30,21 @@ from newsroom.llm.errors import LLMError, LLMUnavailableError
 
 log = logging.getLogger("newsroom.llm")
 
+
+
+_FORMATS: tuple[ResponseFormat, ...] = ("json_schema", "json_object", "none")
+
+
+def _closed(schema: Any) -> Any:
+    """The schema with `additionalProperties: false` on every object (OpenAI's strict mode requires it)."""
+    if isinstance(schema, list):
+        return [_closed(s) for s in schema]
+    if not isinstance(schema, dict):
+        return schema
+    out = {k: _closed(v) for k, v in schema.items()}
+    if out.get("type") == "object":
+        out.setdefault("additionalProperties", False)
+    return out
 
 
 def _redact(url: str) -> str:
@@ -50,6 +71,7 @@ class OpenAICompatibleBackend:
         attempts: int = 3,
         backoff_s: float = 1.0,
         context_tokens: int = DEFAULT_CONTEXT_TOKENS,
+        response_format: ResponseFormat = "json_schema",
     ) -> None:
         import httpx
 
@@ -58,6 +80,14 @@ class OpenAICompatibleBackend:
                               "e.g. http://llm:8080/v1")
         if attempts < 1:
             raise ConfigError("attempts must be at least 1")
+        if response_format not in _FORMATS:
+            raise ConfigError(f"response_format {response_format!r}: choose one of {', '.join(_FORMATS)} "
+                              "(NEWSROOM_LLM_RESPONSE_FORMAT)")
+        # Estimated token counts; the schema goes with every call in the server's form (or not at all);
+        # no state kept here between calls.
+        self.capabilities = Capabilities(exact_token_count=False,
+                                         schema_constraint="never" if response_format == "none" else "always",
+                                         prefix_state=False, response_format=response_format)
         self.base_url = base_url.rstrip("/")
         self.url = f"{self.base_url}/chat/completions"
         self.model = model
@@ -66,15 +96,12 @@ class OpenAICompatibleBackend:
         self.backoff_s = backoff_s
         self.context_tokens = context_tokens
         self.last_usage: Usage | None = None
+        self.usage_log: deque[Usage] = deque(maxlen=USAGE_LOG_CALLS)  # the latest calls, oldest first
         headers = {"Content-Type": "application/json"}
         if api_key:
             headers["Authorization"] = f"Bearer {api_key}"
         self._client = httpx.Client(timeout=timeout, headers=headers)
         self._transport_errors = (httpx.TransportError,)
-
-    # Estimated token counts; the schema goes with every call (enforced where the server supports it);
-    # no state kept here between calls.
-    capabilities = Capabilities(exact_token_count=False, schema_constraint="always", prefix_state=False)
 
     @classmethod
     def from_settings(cls, settings: Settings | None = None) -> OpenAICompatibleBackend:
@@ -85,6 +112,7 @@ class OpenAICompatibleBackend:
             settings.llm_api_key.get_secret_value() or None,
             settings.llm_timeout_s,
             context_tokens=settings.llm_context_tokens,
+            response_format=settings.llm_response_format,
         )
 
     def count_tokens(self, text: str) -> int:
@@ -117,7 +145,11 @@ class OpenAICompatibleBackend:
             "temperature": temperature,
             "seed": seed,
         }
-        if schema is not None:
+        form = self.capabilities.response_format
+        if schema is not None and form == "json_schema":
+            payload["response_format"] = {"type": "json_schema",
+                                          "json_schema": {"name": "answer", "schema": _closed(schema), "strict": True}}
+        elif schema is not None and form == "json_object":
             payload["response_format"] = {"type": "json_object", "schema": schema}
         where = _redact(self.url)
         problem = ""
@@ -160,5 +192,6 @@ class OpenAICompatibleBackend:
         usage = data.get("usage") or {}
         self.last_usage = Usage(usage.get("prompt_tokens", 0), usage.get("completion_tokens", 0), seconds,
                                 choice.get("finish_reason"))
+        self.usage_log.append(self.last_usage)
         return content or ""
 

@@ -17,9 +17,14 @@ from newsroom.llm.quotes import cjk_count
 
 Message = dict[str, str]
 DEFAULT_CONTEXT_TOKENS = 8192
+USAGE_LOG_CALLS = 256  # backends keep the usage of this many latest calls (`usage_log`: retries per draft)
 # When a backend constrains the reply to the JSON schema passed to `complete`: never (the caller's validation
 # and retries are the guarantee), only on calls with strict=True (retries), or on every call.
 SchemaConstraint = Literal["never", "strict", "always"]
+# How the schema reaches the decoder: a GBNF grammar built from it here (llama-cpp), OpenAI's structured-output
+# `response_format` {"type": "json_schema", ...} (OpenAI, vLLM, recent llama.cpp servers), llama.cpp server's
+# older {"type": "json_object", "schema": ...}, or not at all (validation and retries only).
+ResponseFormat = Literal["grammar", "json_schema", "json_object", "none"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,6 +34,7 @@ class Capabilities:
     exact_token_count: bool = False  # count_tokens() runs the model's own tokenizer; else `estimate_tokens`
     schema_constraint: SchemaConstraint = "never"  # when the reply is held to `schema` while decoding
     prefix_state: bool = False  # the stable prefix's evaluated state is kept between calls (newsroom.llm.prefix)
+    response_format: ResponseFormat = "none"  # how `schema` is passed on when it constrains the reply
 
 
 @dataclass(frozen=True, slots=True)

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections import deque
 from pathlib import Path
 from typing import Any
 
@@ -31,7 +32,7 @@ from newsroom.llm.backends.local import (
     passive_omp_wait,
     verified_gguf,
 )
-from newsroom.llm.backends.protocol import Capabilities, Message, Usage
+from newsroom.llm.backends.protocol import USAGE_LOG_CALLS, Capabilities, Message, Usage
 from newsroom.llm.errors import LLMError
 
 log = logging.getLogger("newsroom.llm")
@@ -64,6 +65,7 @@ class TransformersBackend:
         self.path = path  # the verified GGUF file
         self.retry_repeat_penalty = retry_repeat_penalty
         self.last_usage: Usage | None = None
+        self.usage_log: deque[Usage] = deque(maxlen=USAGE_LOG_CALLS)  # the latest calls, oldest first
         stops = [tokenizer.eos_token_id, *(tokenizer.convert_tokens_to_ids(t) for t in ("<|im_end|>", "<|endoftext|>"))]
         self._stop_ids = sorted({i for i in stops if isinstance(i, int) and i != tokenizer.unk_token_id})
 
@@ -162,6 +164,7 @@ class TransformersBackend:
         else:
             finish = "length"
         self.last_usage = Usage(prompt_tokens, len(generated), seconds, finish)
+        self.usage_log.append(self.last_usage)
         log.debug("%s: %d prompt + %d generated tokens in %.1f s (%s)", self.name, prompt_tokens, len(generated),
                   seconds, finish)
         return self.tokenizer.decode(generated, skip_special_tokens=True)
