@@ -10,16 +10,17 @@
 3. the model's answer is parsed (`json.loads(strict=False)` semantics, code fences tolerated), validated
    with pydantic (`newsroom.llm.schema`) and checked for language; a bad answer is sent back with the error
    appended, at most `attempts` times in all, then `LLMOutputError` (`newsroom.llm.ask`);
-4. quotes are verified verbatim (`newsroom.llm.quotes`) with their time spans; failures are dropped and
-   listed, never published; speakers the transcript never names are removed; numbers the transcript does
-   not contain and length targets that were missed are reported in `Draft.warnings`
-   (`newsroom.llm.grounding`).
+4. quotes are taken, not written: the model picks transcript sentences by id in a second, small call and
+   the code copies their words, times and speaker (`newsroom.llm.selection`); they are still verified
+   verbatim (`newsroom.llm.quotes`) as a safety net; numbers the transcript does not contain and length
+   targets that were missed are reported in `Draft.warnings` (`newsroom.llm.grounding`).
 Decoding is greedy (temperature 0) and seeded, so the same transcript and model give the same draft.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 
 from newsroom import lang
 from newsroom.config import get_settings
@@ -41,6 +42,7 @@ from newsroom.llm.schema import (
     json_schema,
     text_size,
 )
+from newsroom.llm.selection import select_quotes
 from newsroom.types import Transcript
 
 SUPPORTED_LANGUAGES = lang.CODES  # every language profile has its prompt templates
@@ -95,8 +97,12 @@ def write_draft(
         used.insert(0, summarise_id)
     out = ask_json(backend, prompt, DraftOutput, {"source": source}, max_tokens=max_tokens, seed=seed,
                    temperature=temperature, attempts=attempts, check=language_check(profile))
+    quotes, notes, quotes_id = select_quotes(transcript, backend, seed=seed, attempts=attempts,
+                                             temperature=temperature, context_tokens=context)
+    used.append(quotes_id)
     report(1.0)
-    return ground(out, transcript, index, model=f"{backend.name}+{'+'.join(used)}")
+    draft = ground(out, transcript, index, model=f"{backend.name}+{'+'.join(used)}", quotes=quotes)
+    return replace(draft, warnings=(*notes, *draft.warnings)) if notes else draft
 
 
 __all__ = [  # the draft's parts, importable from here as before the split

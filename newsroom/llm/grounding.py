@@ -138,13 +138,14 @@ def _sentences(text: str) -> int:
     return len([s for s in re.split(r"(?<=[.!?。！？])\s*", text.strip()) if compact(s)])
 
 
-def ground(out: DraftOutput, transcript: Transcript, index: TranscriptIndex, *, model: str) -> Draft:
-    """The `Draft` of a valid answer: quotes verified, unnamed speakers removed, limits applied, the
-    checks' findings in `warnings` (logged too)."""
+def ground(out: DraftOutput, transcript: Transcript, index: TranscriptIndex, *, model: str,
+           quotes: Sequence[Quote] = ()) -> Draft:
+    """The `Draft` of a valid answer with the quotes taken from the transcript (`newsroom.llm.selection`):
+    quotes verified, unnamed speakers removed, limits applied, the checks' findings in `warnings` (logged too)."""
     language = transcript.language
     profile = lang.profile(language)
     warnings: list[str] = []
-    checks = check_quotes(out.quotes, index)
+    checks = check_quotes(quotes, index)
     vocabulary = set(normalise(transcript.text).split())
     kept: list[Quote] = []
     for check in checks:
@@ -154,7 +155,7 @@ def ground(out: DraftOutput, transcript: Transcript, index: TranscriptIndex, *, 
         quote = check.quote
         if quote.speaker and not _speaker_named(quote.speaker, index, vocabulary):
             warnings.append(f"speaker {quote.speaker!r} is not named in the transcript: removed from \"{quote.text}\"")
-            quote = Quote(quote.text, None, quote.start_s, quote.end_s)
+            quote = Quote(quote.text, None, quote.start_s, quote.end_s, quote.sentences)
         kept.append(quote)
     if len(kept) > MAX_QUOTES:
         warnings.append(f"{len(kept)} verified quotes: published the first {MAX_QUOTES}")
