@@ -72,7 +72,7 @@ def test_prompt_templates_exist_for_every_profile():
     from newsroom.llm import load_prompt
 
     for p in lang.PROFILES.values():
-        for task in ("draft", "summarise"):
+        for task in ("draft", "summarise", "quotes"):
             assert load_prompt(task, p.draft.prompt).id.endswith(f".{p.draft.prompt}")
 
 

@@ -195,7 +195,7 @@ def test_real_transcript_sentences_follow_the_turns(dialogues, name):
     assert len(runs) == len(truth)
     for run, turn in zip(runs, truth, strict=True):
         assert run[0].speaker == turn["speaker"]
-        assert abs(run[0].start_s - turn["start"]) < 0.6
+        assert abs(run[0].start_s - turn["start"]) < 1.0  # Whisper starts words up to ~0.7 s early
     # No turn is named in these dialogues ("the head of the city's new cycling programme"): every quote unnamed.
     attribution = Attribution.of(sentences, transcript.language)
     assert attribution.names == {}

@@ -1,6 +1,10 @@
 """What a draft is: the JSON the model must return (pydantic, with the schema handed to the backend) and the
 `Draft` the pipeline keeps (a frozen dataclass with its dict, JSON and Markdown forms).
 
+The draft's JSON has no quotes: the quotes call answers `QuoteSelection` (sentence ids) and the code takes
+the quotes from the transcript (`newsroom.llm.selection`). `Draft.quotes` are `Quote`s: text, speaker
+(name or None), start_s, end_s, sentences (ids; absent from drafts written before, which still load).
+
 Lengths are counted in the language profile's unit (`text_size`: words, or characters for languages written
 without spaces); the limits on lists are in the schema (constrained decoders see them) and enforced after
 verification (`newsroom.llm.grounding`).
