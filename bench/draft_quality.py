@@ -1,7 +1,7 @@
 """Draft quality on a labelled set the project owns: quotes, speakers, invented facts, length, JSON, cost.
 
 Run: .venv/bin/python bench/draft_quality.py [--limit N] [--only en_press,zh_press] [--out results.json]
-     [--compare before.json] [--cache DIR] [--show]
+     [--compare before.json] [--cache DIR] [--show] [--rescore results.json]
 The set (bench/data/drafts.json): press conferences, interviews, a bulletin and a two-person dialogue in
 English and Mandarin, each a script read turn by turn by the packaged voices (piper joe, Kokoro jf_alpha and
 jm_kumo, ttskit Aiyue), transcribed by the real ASR (Whisper base, speaker turns on) and drafted by the
@@ -10,7 +10,8 @@ hash, so a second run (or a run of another checkout with `--cache`) drafts the v
 
 Per transcript:
 - quotes: published quotes; recall: labelled quotable statements a published quote covers (>= 60 % of the
-  statement's characters, compared after normalisation, so ASR slips do not count as misses);
+  statement's characters in common runs of 3+ characters, 2+ in Mandarin, compared after normalisation, so
+  ASR slips do not count as misses);
 - speaker: published quotes whose statement is labelled, with the speaker right (the labelled name, or one
   of its `also` spellings, inside the published name; or both unnamed);
 - invented: numbers (`grounding.unsupported_numbers`) and names (English: `grounding.unknown_names`;
@@ -159,13 +160,36 @@ class Counting:
         return self.inner.last_usage
 
 
-def coverage(statement: str, quote: str) -> float:
-    """Share of the statement's (normalised) characters that the quote covers."""
+def coverage(statement: str, quote: str, spaced: bool = True) -> float:
+    """Share of the statement's (normalised) characters that the quote covers, in common runs of at least 3
+    characters (2 in languages written without spaces, whose words are 1-2 characters long)."""
     a, b = compact(statement), compact(quote)
     if not a:
         return 0.0
     blocks = difflib.SequenceMatcher(None, a, b, autojunk=False).get_matching_blocks()
-    return sum(block.size for block in blocks if block.size >= 3) / len(a)
+    return sum(block.size for block in blocks if block.size >= (3 if spaced else 2)) / len(a)
+
+
+def score(item: dict, quotes: list[tuple[str, str | None]]) -> dict:
+    """Recall and speaker accuracy of published (text, speaker) quotes against the item's labels."""
+    labels, spaced = item["quotable"], lang.profile(item["language"]).spaced
+
+    def both(label: dict, text: str) -> float:
+        return max(coverage(label["text"], text, spaced), coverage(text, label["text"], spaced))
+
+    recalled = sum(any(coverage(label["text"], text, spaced) >= COVERAGE for text, _ in quotes) for label in labels)
+    labelled = right = 0
+    published = []
+    for text, speaker in quotes:
+        best = max(labels, key=lambda label: both(label, text))
+        matched = both(best, text) >= COVERAGE
+        ok = matched and _named(best, speaker)
+        labelled += matched
+        right += ok
+        published.append({"text": text, "speaker": speaker, "truth": best["speaker"] if matched else "(not labelled)",
+                          "right": ok})
+    return {"quotes": len(quotes), "recalled": recalled, "labelled_quotes": labelled, "speaker_right": right,
+            "published": published}
 
 
 def _named(label: dict, speaker: str | None) -> bool:
@@ -181,8 +205,10 @@ def invented_names(prose: list[str], transcript: Transcript, allowed: list[str])
     known = f"{transcript.text} {' '.join(allowed)}"
     if profile.draft.check_names:
         return unknown_names(prose, set(normalise(known).split()))
+    import jieba
     import jieba.posseg
 
+    jieba.setLogLevel(logging.WARNING)
     source = compact(known)
     found: dict[str, None] = {}
     for text in prose:
@@ -208,25 +234,12 @@ def measure(name: str, item: dict, transcript: Transcript, backend) -> dict:
     if draft is None:
         return {**row, "quotes": 0, "recalled": 0, "labelled_quotes": 0, "speaker_right": 0, "invented_numbers": [],
                 "invented_names": [], "body": 0, "published": []}
-    labels = item["quotable"]
-    recalled = sum(any(coverage(label["text"], q.text) >= COVERAGE for q in draft.quotes) for label in labels)
-    labelled = right = 0
-    published = []
-    for quote in draft.quotes:
-        best = max(labels, key=lambda label: coverage(label["text"], quote.text) + coverage(quote.text, label["text"]))
-        matched = max(coverage(best["text"], quote.text), coverage(quote.text, best["text"])) >= COVERAGE
-        ok = matched and _named(best, quote.speaker)
-        labelled += matched
-        right += ok
-        published.append({"text": quote.text, "speaker": quote.speaker,
-                          "truth": best["speaker"] if matched else "(not labelled)", "right": ok})
     prose = [draft.headline, draft.lede, draft.body, draft.summary, draft.anchor_script]
     numbers = unsupported_numbers(prose, f"{transcript.text} {' '.join(item['numbers'])}")
     names = invented_names(prose, transcript, item["names"])
     profile = lang.profile(item["language"])
-    return {**row, "quotes": len(draft.quotes), "recalled": recalled, "labelled_quotes": labelled,
-            "speaker_right": right, "invented_numbers": numbers, "invented_names": names,
-            "body": text_size(draft.body, profile), "published": published, "headline": draft.headline,
+    return {**row, **score(item, [(q.text, q.speaker) for q in draft.quotes]), "invented_numbers": numbers,
+            "invented_names": names, "body": text_size(draft.body, profile), "headline": draft.headline,
             "warnings": list(draft.warnings)}
 
 
@@ -291,6 +304,8 @@ def main() -> None:
     parser.add_argument("--out", type=Path, help="write the rows and totals as JSON")
     parser.add_argument("--compare", type=Path, help="a previous --out file: print its totals beside these")
     parser.add_argument("--show", action="store_true", help="print every published quote and invented item")
+    parser.add_argument("--rescore", type=Path, help="a previous --out file: score its quotes again against the "
+                                                     "labels (no drafting) and print it")
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING)
     items = {k: v for k, v in json.loads(DATA.read_text("utf-8")).items() if not k.startswith("_")}
@@ -298,12 +313,20 @@ def main() -> None:
         items = {k: items[k] for k in args.only.split(",")}
     if args.limit:
         items = dict(list(items.items())[: args.limit])
-    texts = transcripts(items, args.cache)
-    backend = load_backend(Settings())
-    rows = []
-    for name, item in items.items():
-        rows.append(measure(name, item, texts[name], backend))
-        print_rows(rows[-1:], args.show)
+    if args.rescore:
+        previous = json.loads(args.rescore.read_text("utf-8"))
+        backend_name = previous["model"]
+        rows = [{**r, **score(items[r["name"]], [(q["text"], q["speaker"]) for q in r["published"]])}
+                for r in previous["rows"] if r["name"] in items]
+        print_rows(rows, args.show)
+    else:
+        texts = transcripts(items, args.cache)
+        backend = load_backend(Settings())
+        backend_name = backend.name
+        rows = []
+        for name, item in items.items():
+            rows.append(measure(name, item, texts[name], backend))
+            print_rows(rows[-1:], args.show)
     print()
     print_rows(rows, False)
     summary = totals(rows)
@@ -312,7 +335,7 @@ def main() -> None:
     for key, value in summary.items():
         print(f"{key:30s} {before.get(key, '') if before else '':>16} {'->' if before else ''} {value}")
     if args.out:
-        args.out.write_text(json.dumps({"model": backend.name, "rows": rows, "totals": summary}, ensure_ascii=False,
+        args.out.write_text(json.dumps({"model": backend_name, "rows": rows, "totals": summary}, ensure_ascii=False,
                                        indent=1), "utf-8")
 
 
