@@ -80,6 +80,10 @@ def test_mandarin_attribution_rules():
     assert introduced("今天我们请到了市交通局局长李华。", ZH) == "市交通局局长李华"
     assert introduced("下面请王明厅长介绍具体情况。", ZH) == "王明厅长"
     assert self_named("大家好，我是李华。", ZH) == "李华"
+    # A role is no name: the person stays unnamed (the transcript never says who).
+    assert introduced("今天我们请到了市交通局的负责人。", ZH) is None
+    assert reported("新闻发言人表示，学校会按时开学。", ZH) is None
+    assert reported("市交通局表示，全市公交车将正常运行。", ZH).name == "市交通局"
     assert leads("据张伟介绍，", ZH) == "张伟" and leads("这次降雪将持续到周五，", ZH) is None
 
 

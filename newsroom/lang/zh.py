@@ -52,7 +52,9 @@ ATTRIBUTION = AttributionRules(
         rf"(?:下面|接下来)(?:是|由)(?P<name>{_NAME})(?=介绍|发言|讲话|[，。！？,.!?]|$)",
     ),
     self_names=(rf"我是(?P<name>{_NAME})(?=[，。！？,.!?]|$)",),
-    name=r"\S+",
+    # A role is no name: "市交通局的负责人", "新闻发言人" (an unnamed person) are published unnamed; an organisation
+    # ("市交通局表示，...") and a title with a name ("局长李华") are names.
+    name=r"^(?!.*的)(?!.*(?:负责人|发言人|工作人员|人士|官员|专家|市民|群众|居民|记者|主持人|观众)$)\S+$",
     not_names=frozenset({"他", "她", "他们", "她们", "我", "我们", "大家", "主持人", "记者", "本台记者", "主播", "观众",
                          "市民", "有关负责人", "负责人", "专家"}),
 )
