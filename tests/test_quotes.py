@@ -47,6 +47,10 @@ def test_english_reported_speech_gives_the_words_said_and_who_said_them():
     text = f"{QUOTE}, said council member Maria Lopez."
     found = reported(text, EN)
     assert found is not None and found.name == "Maria Lopez" and text[found.first:found.last] == QUOTE
+    # As Whisper writes it on the bundled sample: the closing quotation mark, no opening one.
+    text = 'We want every child to be able to ride to school safely," said Council Member Maria Lopez.'
+    found = reported(text, EN)
+    assert found.name == "Council Member Maria Lopez" and text[found.first:found.last] == QUOTE
     found = reported("The bridge will close for two weeks, police chief Mark Evans said.", EN)
     assert found.name == "Mark Evans"
     found = reported("According to fire chief Tom Baker, the fire started in the kitchen.", EN)

@@ -79,13 +79,14 @@ SPOKEN = SpokenForms(
     iso_date="{month} {day}, {year}", day_month="the {day} of {month}", month_day="{month} {day}", day=day_ordinal,
 )
 
-# Who says a quote (newsroom.llm.attribution). "..., said X" and "according to X, ..." report speech; "X said the
+# Who says a quote (newsroom.llm.attribution). "..., said X" (or '...," said X' as Whisper writes it) and
+# "according to X, ..." report speech; "X said the
 # plan..." without a comma is indirect speech (no quote of X). A name is the first run of capitalised words.
 _SAID_VERBS = r"(?:said|says|added|explained|insisted|warned|told reporters)"
 ATTRIBUTION = AttributionRules(
     said=(
-        rf"^(?P<content>.+?),\s+{_SAID_VERBS}\s+(?P<name>[^,.;:!?]+?)\s*[.!?]*$",
-        rf"^(?P<content>.+?),\s+(?P<name>[^,.;:!?]+?)\s+{_SAID_VERBS}\s*[.!?]*$",
+        rf"^(?P<content>.+?),[\"”’']?\s+{_SAID_VERBS}\s+(?P<name>[^,.;:!?]+?)\s*[.!?]*$",
+        rf"^(?P<content>.+?),[\"”’']?\s+(?P<name>[^,.;:!?]+?)\s+{_SAID_VERBS}\s*[.!?]*$",
         r"^according to (?P<name>[^,.;:!?]+?),\s*(?P<content>.+)$",
         rf"^(?P<name>[^,.;:!?]+?)\s+{_SAID_VERBS}:\s*(?P<content>.+)$",
     ),

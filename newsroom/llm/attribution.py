@@ -64,7 +64,7 @@ def reported(text: str, rules: AttributionRules) -> Reported | None:
         first, last = match.span("content")
         content = text[first:last]
         # The words said, without the punctuation that joined them to the attribution.
-        stripped = content.strip(" \t,;:，、：；")
+        stripped = content.strip(" \t,;:，、：；\"'“”‘’「」")
         if name and stripped:
             first += content.index(stripped)
             return Reported(name, first, first + len(stripped))
