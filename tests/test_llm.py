@@ -582,6 +582,8 @@ def test_real_english_draft_small_model(small, en):
     assert_grounded(draft, en)
     assert not has_cjk(draft.headline + draft.body)
     assert draft.model == "llama-cpp:qwen2.5-0.5b-instruct@gguf-q4_k_m-1+draft.v2.en+quotes.v1.en"
+    # One voice reads the story: its only quote is the speech it reports, with the name it gives.
+    assert [(q.text, q.speaker, q.sentences) for q in draft.quotes] == [(QUOTE, "Maria Lopez", (3,))]
 
 
 def test_real_chinese_draft_small_model(small, zh):
@@ -589,6 +591,8 @@ def test_real_chinese_draft_small_model(small, zh):
     assert_contract(draft, "zh")
     assert_grounded(draft, zh)
     assert has_cjk(draft.headline) and has_cjk(draft.body) and has_cjk(draft.anchor_script)
+    # "市政府今天宣布，..." is reported speech; "专家表示，..." names nobody (a role), so it is not quoted.
+    assert [(q.text, q.speaker) for q in draft.quotes] == [("将在明年增加公共交通投资，新建三条地铁线路。", "市政府")]
 
 
 @pytest.fixture(scope="module")

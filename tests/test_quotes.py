@@ -76,6 +76,8 @@ def test_mandarin_attribution_rules():
     found = reported("王明表示，所有学校都会按时开学。", ZH)
     assert found.name == "王明" and "王明表示，所有学校都会按时开学。"[found.first:found.last] == "所有学校都会按时开学。"
     assert reported("厅长王明在发布会上说，今年将新建一百所学校。", ZH).name == "厅长王明"
+    assert reported("市政府今天宣布，将在明年增加公共交通投资。", ZH).name == "市政府"  # a time is no part of a name
+    assert reported("王明昨天下午在发布会上表示，学校会按时开学。", ZH).name == "王明"
     assert reported("据市气象台首席预报员张伟介绍，这次降雪将持续到周五。", ZH).name == "市气象台首席预报员张伟"
     assert reported("这次降雪将持续到周五，张伟说。", ZH).name == "张伟"
     # No comma after the verb: indirect speech, nobody quoted. A pronoun is no name.

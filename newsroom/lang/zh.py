@@ -40,13 +40,14 @@ SPOKEN = SpokenForms(units=MappingProxyType({"km": "公里", "km/h": "公里每�
 # "请X介绍" name the next speaker, "我是X" the speaker.
 _NAME = r"[^，。！？、：,.!?:；;\s]{2,24}?"
 _SAID_VERBS = r"(?:表示|说|指出|介绍|强调|透露|宣布)"
+_WHEN = r"(?:今天|昨天|今日|昨日|日前|近日|当天|上午|下午|晚上|早上|今年|本周|周[一二三四五六日])*"  # not the name
 ATTRIBUTION = AttributionRules(
     said=(
-        rf"^据(?P<name>{_NAME})(?:介绍|透露|表示|说)[，,：:]?\s*(?P<content>.+)$",
-        rf"^(?P<name>{_NAME})(?:在[^，。！？]{{1,12}}?[上中])?{_SAID_VERBS}[，,：:]\s*(?P<content>.+)$",
-        rf"^(?P<content>.+?)[，,](?P<name>{_NAME}){_SAID_VERBS}[。！!]*$",
+        rf"^据(?P<name>{_NAME}){_WHEN}(?:介绍|透露|表示|说)[，,：:]?\s*(?P<content>.+)$",
+        rf"^(?P<name>{_NAME}){_WHEN}(?:在[^，。！？]{{1,12}}?[上中])?{_SAID_VERBS}[，,：:]\s*(?P<content>.+)$",
+        rf"^(?P<content>.+?)[，,](?P<name>{_NAME}){_WHEN}{_SAID_VERBS}[。！!]*$",
     ),
-    leads=(rf"^据?(?P<name>{_NAME})(?:在[^，。！？]{{1,12}}?[上中])?{_SAID_VERBS}[，,：:]$",),
+    leads=(rf"^据?(?P<name>{_NAME}){_WHEN}(?:在[^，。！？]{{1,12}}?[上中])?{_SAID_VERBS}[，,：:]$",),
     introduces=(
         rf"(?:请到了|请来了|邀请到了|请)(?P<name>{_NAME})(?=介绍|发言|谈谈|讲话|为我们|来|[，。！？,.!?]|$)",
         rf"(?:下面|接下来)(?:是|由)(?P<name>{_NAME})(?=介绍|发言|讲话|[，。！？,.!?]|$)",
