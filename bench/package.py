@@ -55,11 +55,14 @@ RECORDED_REPLY = Path(__file__).resolve().parent / "data" / "recorded-draft-repl
 def serve_recorded_reply(delay_s: float) -> str:
     """A stand-in OpenAI-compatible endpoint on loopback: every chat completion gets the recorded reply of
     qwen2.5-1.5b-instruct (greedy, to this clip's transcript) after `delay_s`. Returns its base URL."""
-    reply = RECORDED_REPLY.read_text("utf-8")
+    draft = RECORDED_REPLY.read_text("utf-8")
 
     class Handler(BaseHTTPRequestHandler):
         def do_POST(self) -> None:  # noqa: N802 (http.server's naming)
-            self.rfile.read(int(self.headers.get("Content-Length", 0)))
+            payload = json.loads(self.rfile.read(int(self.headers.get("Content-Length", 0))) or b"{}")
+            # The quotes call (newsroom.llm.selection) gets ids: sentences 2-3 (the code keeps what is quotable).
+            user = payload.get("messages", [{}, {}])[-1].get("content", "")
+            reply = '{"quotes": [{"first": 2, "last": 3}]}' if '{"quotes": [{"first"' in user else draft
             time.sleep(delay_s)
             body = json.dumps({"choices": [{"index": 0, "finish_reason": "stop",
                                             "message": {"role": "assistant", "content": reply}}],

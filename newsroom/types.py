@@ -8,6 +8,9 @@
 "speaker" ("S1", "S2", ... in order of first appearance; every word of a segment has the segment's) is
 there when speaker turns were computed (`newsroom.asr.speakers`, on by default) and absent when they were
 not (NEWSROOM_DIARIZE=false, transcripts made before): readers treat a missing key as "unknown".
+Quotes in a draft are taken from this transcript's sentences (numbered by `newsroom.llm.sentences`, ids
+from 1) with their words, times and speaker (the name the transcript gives, or None): see
+`newsroom.llm.quotes.Quote` and `newsroom.llm.selection`.
 """
 
 from __future__ import annotations

@@ -188,14 +188,19 @@ RECORDED_DRAFT = {
 }
 
 
+RECORDED_PICKS = {"quotes": [{"first": 3, "last": 3}, {"first": 4, "last": 4}]}
+
+
 class RecordedLLM(BaseHTTPRequestHandler):
     def log_message(self, *args) -> None:
         pass
 
     def do_POST(self) -> None:  # noqa: N802
-        self.rfile.read(int(self.headers["Content-Length"]))
+        payload = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+        # The quotes call picks sentences by id (the recorded draft's own "quotes" are no longer read).
+        reply = RECORDED_PICKS if "発言を選びます" in payload["messages"][0]["content"] else RECORDED_DRAFT
         body = json.dumps({"choices": [{"message": {"role": "assistant", "content": json.dumps(
-            RECORDED_DRAFT, ensure_ascii=False)}, "finish_reason": "stop"}],
+            reply, ensure_ascii=False)}, "finish_reason": "stop"}],
                            "usage": {"prompt_tokens": 10, "completion_tokens": 20}}).encode()
         self.send_response(200)
         self.send_header("Content-Type", "application/json")
@@ -224,8 +229,11 @@ def test_newsroom_run_language_ja_end_to_end(ja_clip, recorded_llm, tmp_path):
     draft = json.loads((out / "draft.json").read_text("utf-8"))
     assert transcript["language"] == draft["language"] == "ja"
     assert cer(JA_SCRIPT, transcript["text"]) <= MAX_CER_JA
-    assert [q["text"] for q in draft["quotes"]] == ["新しい自転車専用道路を作る計画を発表しました"]
-    assert draft["dropped_quotes"] == ["工事は来年の秋に始まる予定です"]
+    # Quotes are the transcript's own sentences, taken by id: verbatim, never the draft's invented ones.
+    assert draft["quotes"] and draft["dropped_quotes"] == []
+    assert all(q["sentences"] and re.sub(r"\s", "", q["text"]) in re.sub(r"\s", "", transcript["text"])
+               for q in draft["quotes"])
+    assert all("来年の秋" not in q["text"] for q in draft["quotes"])
     (manifest_path,) = (tmp_path / "store").rglob("manifest.json")
     manifest = json.loads(manifest_path.read_text("utf-8"))
     assert manifest["stages"]["edit"]["cover_headline"] == RECORDED_DRAFT["headline"]
@@ -253,7 +261,7 @@ def test_real_japanese_draft_default_model(ja_speech, tmp_path):
     transcript = Transcriber.load("base", Settings()).transcribe(extract_audio(ja_speech.path, tmp_path / "a.wav"),
                                                                  "ja")
     draft = write_draft(transcript, load_backend(Settings(llm_context_tokens=4096)))
-    assert draft.language == "ja" and "+draft.v2.ja" in draft.model
+    assert draft.language == "ja" and "+draft.v2.ja" in draft.model and draft.model.endswith("+quotes.v1.ja")
     assert lang.KANA.count(draft.body + draft.anchor_script) > 10
     text = re.sub(r"\s", "", transcript.text)
     assert all(re.sub(r"\s", "", q.text) in text or q.text in transcript.text for q in draft.quotes)

@@ -73,7 +73,7 @@ def test_prompt_templates_exist_for_every_profile():
     from newsroom.llm.draft import DRAFT_PROMPT_VERSION
 
     for p in lang.PROFILES.values():
-        for task in ("draft", "summarise", "repair"):
+        for task in ("draft", "summarise", "repair", "quotes"):
             assert load_prompt(task, p.draft.prompt).id.endswith(f".{p.draft.prompt}")
         draft = load_prompt("draft", p.draft.prompt, DRAFT_PROMPT_VERSION)
         (body_min, body_max), (anchor_min, anchor_max) = p.draft.targets(10_000)

@@ -18,7 +18,14 @@ from types import MappingProxyType
 from newsroom.errors import ConfigError
 from newsroom.lang import en, ja, zh
 from newsroom.lang.numbers import NumberWords
-from newsroom.lang.profile import AsrRules, DraftRules, LanguageProfile, SubtitleRules, VoiceRules
+from newsroom.lang.profile import (
+    AsrRules,
+    AttributionRules,
+    DraftRules,
+    LanguageProfile,
+    SubtitleRules,
+    VoiceRules,
+)
 from newsroom.lang.scripts import CJK, HAN, HANGUL, KANA, LATIN, NO_LINE_END, NO_LINE_START, WIDE, Script
 
 PROFILES: Mapping[str, LanguageProfile] = MappingProxyType({p.code: p for p in (en.PROFILE, zh.PROFILE, ja.PROFILE)})
@@ -82,6 +89,7 @@ __all__ = [
     "PROFILES",
     "WIDE",
     "AsrRules",
+    "AttributionRules",
     "DraftRules",
     "LanguageProfile",
     "NumberWords",

@@ -7,6 +7,7 @@ from types import MappingProxyType
 from newsroom.lang.numbers import NumberWords, frozen_map
 from newsroom.lang.profile import (
     AsrRules,
+    AttributionRules,
     DraftRules,
     LanguageProfile,
     LineRule,
@@ -79,6 +80,31 @@ SPOKEN = SpokenForms(
     iso_date="{month} {day}, {year}", day_month="the {day} of {month}", month_day="{month} {day}", day=day_ordinal,
 )
 
+# Who says a quote (newsroom.llm.attribution). "..., said X" (or '...," said X' as Whisper writes it) and
+# "according to X, ..." report speech; "X said the
+# plan..." without a comma is indirect speech (no quote of X). A name is the first run of capitalised words.
+_SAID_VERBS = r"(?:said|says|added|explained|insisted|warned|told reporters)"
+ATTRIBUTION = AttributionRules(
+    said=(
+        rf"^(?P<content>.+?),[\"”’']?\s+{_SAID_VERBS}\s+(?P<name>[^,.;:!?]+?)\s*[.!?]*$",
+        rf"^(?P<content>.+?),[\"”’']?\s+(?P<name>[^,.;:!?]+?)\s+{_SAID_VERBS}\s*[.!?]*$",
+        r"^according to (?P<name>[^,.;:!?]+?),\s*(?P<content>.+)$",
+        rf"^(?P<name>[^,.;:!?]+?)\s+{_SAID_VERBS}:\s*(?P<content>.+)$",
+    ),
+    leads=(rf"^(?P<name>[^,.;:!?]+?)\s+{_SAID_VERBS}[:,]$", r"^according to (?P<name>[^,.;:!?]+?),$"),
+    introduces=(
+        r"\b(?:joining us|with us|joined by|(?:please )?welcome|our guest)(?: here)?(?: tonight| today| now| this "
+        r"morning| this evening)?(?: is| are)?\s+(?P<name>[^,.;:!?]+)",
+        r"\bhere(?: is|'s| are) what (?P<name>[^,.;:!?]+?) (?:said|had to say|told)",
+        r"\b(?:we|I) (?:spoke|talked) (?:to|with) (?P<name>[^,.;:!?]+)",
+        r"\bover to (?P<name>[^,.;:!?]+)",
+    ),
+    self_names=(r"\b(?:my name is|I am|I'm)\s+(?P<name>[^,.;:!?]+)",),
+    name=r"[A-Z][\w'’.-]*(?:\s+[A-Z][\w'’.-]*)*",
+    not_names=frozenset({"i", "he", "she", "they", "we", "you", "it", "officials", "police", "the", "this", "that",
+                         "there", "here"}),
+)
+
 PROFILE = LanguageProfile(
     code="en",
     name="English",
@@ -123,4 +149,5 @@ PROFILE = LanguageProfile(
     lower_third_chars=52,
     stopwords=STOPWORDS,
     spoken=SPOKEN,
+    attribution=ATTRIBUTION,
 )

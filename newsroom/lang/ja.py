@@ -8,6 +8,7 @@ from types import MappingProxyType
 from newsroom.lang.numbers import NumberWords, frozen_map
 from newsroom.lang.profile import (
     AsrRules,
+    AttributionRules,
     DraftRules,
     LanguageProfile,
     LineRule,
@@ -38,6 +39,21 @@ NUMBERS = NumberWords(
 # Units after a number are read as words; dates written 2026-05-07 or 2026/5/7 become 2026年5月7日, which
 # the voice's number reader says as a date.
 SPOKEN = SpokenForms(units=MappingProxyType({"km": "キロメートル", "km/h": "キロメートル毎時", "kg": "キログラム", "cm": "センチメートル", "mm": "ミリメートル", "°C": "度", "℃": "度"}), iso_date="{year}年{month}月{day}日")
+
+# Who says a quote (newsroom.llm.attribution): "Xは、...と述べました" "Xによりますと、..." report speech; "Xさんに
+# お話を伺います" names the next speaker, "Xと申します" the speaker.
+_NAME = r"[^、。！？，,.!?\s]{2,24}?"
+ATTRIBUTION = AttributionRules(
+    said=(
+        rf"^(?P<name>{_NAME})は[、，]?(?P<content>.+?)と(?:述べ|話し|語り|説明し|強調し)",
+        rf"^(?P<name>{_NAME})によりますと[、，]?(?P<content>.+)$",
+    ),
+    leads=(rf"^(?P<name>{_NAME})によりますと[、，]$",),
+    introduces=(rf"(?P<name>{_NAME})(?:さん|氏)?に(?:お話を)?(?:伺い|聞き)",),
+    self_names=(rf"(?P<name>{_NAME})と申します",),
+    name=r"\S+",
+    not_names=frozenset({"私", "私たち", "彼", "彼女", "記者", "司会"}),
+)
 
 PROFILE = LanguageProfile(
     code="ja",
@@ -81,4 +97,5 @@ PROFILE = LanguageProfile(
     headline_stand_in=30,
     lower_third_chars=28,
     spoken=SPOKEN,
+    attribution=ATTRIBUTION,
 )

@@ -147,6 +147,20 @@ class DraftRules:
 
 
 @dataclass(frozen=True, slots=True)
+class AttributionRules:
+    """How a transcript says who is speaking (`newsroom.llm.attribution` applies them; quotes take their speaker
+    from them). Patterns are regular expressions searched case-insensitively in one sentence, each with a
+    `name` group; `said` patterns also have a `content` group: the words that person said."""
+
+    said: tuple[str, ...] = ()  # a sentence that reports speech: "..., said X" / "据X介绍，..."
+    leads: tuple[str, ...] = ()  # a clause that leads into the speech after it: "X said:" / "据X介绍，"
+    introduces: tuple[str, ...] = ()  # a sentence that names the next speaker: "Joining us is X" / "我们请到了X"
+    self_names: tuple[str, ...] = ()  # a sentence that names its own speaker: "my name is X" / "我是X"
+    name: str = r"\S.*"  # a name is the first match of this in the caught words (case-sensitive), else none
+    not_names: frozenset[str] = frozenset()  # pronouns and roles the patterns may catch: never a name
+
+
+@dataclass(frozen=True, slots=True)
 class LanguageProfile:
     code: str  # ISO 639-1, as Whisper and the transcript contract spell it
     name: str
@@ -166,6 +180,7 @@ class LanguageProfile:
     lower_third_chars: int  # characters a lower-third line holds at 1280 px
     stopwords: frozenset[str] = frozenset()  # left out of keyword matching (spaced languages)
     spoken: SpokenForms = field(default_factory=SpokenForms)  # abbreviations, units and dates made speakable
+    attribution: AttributionRules = field(default_factory=AttributionRules)  # who says a quote
 
     @property
     def spaced(self) -> bool:

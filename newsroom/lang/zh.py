@@ -8,6 +8,7 @@ from types import MappingProxyType
 from newsroom.lang.numbers import NumberWords, frozen_map
 from newsroom.lang.profile import (
     AsrRules,
+    AttributionRules,
     DraftRules,
     LanguageProfile,
     LineRule,
@@ -34,6 +35,31 @@ NUMBERS = NumberWords(
 # Units after a number are read as words; dates written 2026-05-07 or 2026/5/7 become 2026年5月7日, which
 # the voice's number reader says as a date.
 SPOKEN = SpokenForms(units=MappingProxyType({"km": "公里", "km/h": "公里每小时", "kg": "公斤", "cm": "厘米", "mm": "毫米", "°C": "摄氏度", "℃": "摄氏度"}), iso_date="{year}年{month}月{day}日")
+
+# Who says a quote (newsroom.llm.attribution): "X表示，..." "X在发布会上说，..." "据X介绍，..." "...，X说。" report speech
+# (the comma after the verb tells it from indirect speech: "公司说早上会增加班次" quotes nobody); "我们请到了X"
+# "请X介绍" name the next speaker, "我是X" the speaker.
+_NAME = r"[^，。！？、：,.!?:；;\s]{2,24}?"
+_SAID_VERBS = r"(?:表示|说|指出|介绍|强调|透露|宣布)"
+_WHEN = r"(?:今天|昨天|今日|昨日|日前|近日|当天|上午|下午|晚上|早上|今年|本周|周[一二三四五六日])*"  # not the name
+ATTRIBUTION = AttributionRules(
+    said=(
+        rf"^据(?P<name>{_NAME}){_WHEN}(?:介绍|透露|表示|说)[，,：:]?\s*(?P<content>.+)$",
+        rf"^(?P<name>{_NAME}){_WHEN}(?:在[^，。！？]{{1,12}}?[上中])?{_SAID_VERBS}[，,：:]\s*(?P<content>.+)$",
+        rf"^(?P<content>.+?)[，,](?P<name>{_NAME}){_WHEN}{_SAID_VERBS}[。！!]*$",
+    ),
+    leads=(rf"^据?(?P<name>{_NAME}){_WHEN}(?:在[^，。！？]{{1,12}}?[上中])?{_SAID_VERBS}[，,：:]$",),
+    introduces=(
+        rf"(?:请到了|请来了|邀请到了|请)(?P<name>{_NAME})(?=介绍|发言|谈谈|讲话|为我们|来|[，。！？,.!?]|$)",
+        rf"(?:下面|接下来)(?:是|由)(?P<name>{_NAME})(?=介绍|发言|讲话|[，。！？,.!?]|$)",
+    ),
+    self_names=(rf"我是(?P<name>{_NAME})(?=[，。！？,.!?]|$)",),
+    # A role is no name: "市交通局的负责人", "新闻发言人" (an unnamed person) are published unnamed; an organisation
+    # ("市交通局表示，...") and a title with a name ("局长李华") are names.
+    name=r"^(?!.*的)(?!.*(?:负责人|发言人|工作人员|人士|官员|专家|市民|群众|居民|记者|主持人|观众)$)\S+$",
+    not_names=frozenset({"他", "她", "他们", "她们", "我", "我们", "大家", "主持人", "记者", "本台记者", "主播", "观众",
+                         "市民", "有关负责人", "负责人", "专家"}),
+)
 
 PROFILE = LanguageProfile(
     code="zh",
@@ -92,4 +118,5 @@ PROFILE = LanguageProfile(
     headline_stand_in=30,
     lower_third_chars=28,
     spoken=SPOKEN,
+    attribution=ATTRIBUTION,
 )

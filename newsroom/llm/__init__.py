@@ -3,6 +3,8 @@
     backend = load_backend(settings)          # once: loads the GGUF (llama-cpp or transformers) or connects
     draft = write_draft(transcript, backend)  # per story
     draft.to_dict(), draft.to_markdown(), draft.warnings
+
+Quotes are taken from the transcript's numbered sentences (`number_sentences`, `select_quotes`), not written.
 """
 
 from newsroom.llm.backends import (
@@ -28,6 +30,8 @@ from newsroom.llm.draft import (
 from newsroom.llm.errors import EmptyTranscriptError, LLMError, LLMOutputError, LLMUnavailableError
 from newsroom.llm.prompts import PROMPT_VERSION, load_prompt
 from newsroom.llm.quotes import Quote, TranscriptIndex, normalise, verify_quotes
+from newsroom.llm.selection import select_quotes
+from newsroom.llm.sentences import Sentence, number_sentences
 
 __all__ = [
     "BACKENDS",
@@ -45,13 +49,16 @@ __all__ = [
     "OpenAICompatibleBackend",
     "Quote",
     "QuoteCandidate",
+    "Sentence",
     "TranscriptIndex",
     "TransformersBackend",
     "Usage",
     "load_backend",
     "load_prompt",
     "normalise",
+    "number_sentences",
     "parse_json",
+    "select_quotes",
     "split_chunks",
     "unsupported_numbers",
     "verify_quotes",

@@ -18,15 +18,17 @@
    at a sentence end), every number, name, place, organisation and date checked against the transcript,
    what breaks a rule rewritten in one repair call, else dropped or flagged; words Whisper was unsure of
    that the draft repeats flagged;
-5. quotes are verified verbatim (`newsroom.llm.quotes`) with their time spans; failures are dropped and
-   listed, never published; speakers the transcript never names are removed; every check's findings are in
-   `Draft.warnings` (`newsroom.llm.grounding.ground`).
+5. quotes are taken, not written: the model picks transcript sentences by id in a second, small call and
+   the code copies their words, times and speaker (`newsroom.llm.selection`); they are still verified
+   verbatim (`newsroom.llm.quotes`) as a safety net; every check's findings are in `Draft.warnings`
+   (`newsroom.llm.grounding.ground`).
 Decoding is greedy (temperature 0) and seeded, so the same transcript and model give the same draft.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 
 from newsroom import lang
 from newsroom.config import get_settings
@@ -44,7 +46,7 @@ from newsroom.llm.grounding import (
     unsupported_numbers,
 )
 from newsroom.llm.notes import MIN_CHUNK_TOKENS, NOTES_MAX_TOKENS, split_chunks, summarise
-from newsroom.llm.prompts import load_prompt
+from newsroom.llm.prompts import TASK_VERSIONS, load_prompt
 from newsroom.llm.quotes import TranscriptIndex
 from newsroom.llm.schema import (
     MAX_KEYWORDS,
@@ -56,11 +58,12 @@ from newsroom.llm.schema import (
     json_schema,
     text_size,
 )
+from newsroom.llm.selection import select_quotes
 from newsroom.types import Transcript
 
 SUPPORTED_LANGUAGES = lang.CODES  # every language profile has its prompt templates
 DRAFT_MAX_TOKENS = 1400  # a full draft is ~700-1000 tokens in either language
-DRAFT_PROMPT_VERSION = "v2"  # the desk's style and length targets from the transcript's own length
+DRAFT_PROMPT_VERSION = TASK_VERSIONS["draft"]  # v2: no quotes; the desk's style and lengths from the transcript's
 # Per language (the profile's `draft` rules): the least content worth a story, length targets in words or
 # characters, the anchor's reading speed, the headings of long-transcript notes, invented greetings.
 
@@ -114,12 +117,19 @@ def write_draft(
         used.insert(0, summarise_id)
     out = ask_json(backend, prompt, DraftOutput, {"source": source, **lengths}, max_tokens=max_tokens, seed=seed,
                    temperature=temperature, attempts=attempts, check=language_check(profile))
-    report(0.9)
+    report(0.8)
     edited = desk(out, transcript, backend, source, seed=seed)
     if edited.repair_calls:
         used.append(load_prompt("repair", profile.draft.prompt).id)
+    report(0.9)
+    quotes, notes, quotes_id = select_quotes(transcript, backend, seed=seed, attempts=attempts,
+                                             temperature=temperature, context_tokens=context)
+    used.append(quotes_id)
     report(1.0)
-    draft = ground(edited.out, transcript, index, model=f"{backend.name}+{'+'.join(used)}", checks=edited.warnings)
+    draft = ground(edited.out, transcript, index, model=f"{backend.name}+{'+'.join(used)}", checks=edited.warnings,
+                   quotes=quotes)
+    if notes:
+        draft = replace(draft, warnings=(*notes, *draft.warnings))
     return flag_mishearings(draft, transcript, known_terms)
 
 

@@ -153,12 +153,13 @@ def _sentences(text: str) -> int:
 
 
 def ground(out: DraftOutput, transcript: Transcript, index: TranscriptIndex, *, model: str,
-           checks: Sequence[str] = ()) -> Draft:
-    """The `Draft` of a valid answer (after `desk`): quotes verified, unnamed speakers removed, limits
-    applied; the desk's `checks` and these checks' findings in `warnings` (logged too)."""
+           checks: Sequence[str] = (), quotes: Sequence[Quote] = ()) -> Draft:
+    """The `Draft` of a valid answer (after `desk`) with the quotes taken from the transcript
+    (`newsroom.llm.selection`): quotes verified, unnamed speakers removed, limits applied; the desk's `checks`
+    and these checks' findings in `warnings` (logged too)."""
     language = transcript.language
     warnings: list[str] = list(checks)
-    checked = check_quotes(out.quotes, index)
+    checked = check_quotes(quotes, index)
     vocabulary = set(normalise(transcript.text).split())
     kept: list[Quote] = []
     for check in checked:
@@ -168,7 +169,7 @@ def ground(out: DraftOutput, transcript: Transcript, index: TranscriptIndex, *, 
         quote = check.quote
         if quote.speaker and not _speaker_named(quote.speaker, index, vocabulary):
             warnings.append(f"speaker {quote.speaker!r} is not named in the transcript: removed from \"{quote.text}\"")
-            quote = Quote(quote.text, None, quote.start_s, quote.end_s)
+            quote = Quote(quote.text, None, quote.start_s, quote.end_s, quote.sentences)
         kept.append(quote)
     if len(kept) > MAX_QUOTES:
         warnings.append(f"{len(kept)} verified quotes: published the first {MAX_QUOTES}")
@@ -177,8 +178,8 @@ def ground(out: DraftOutput, transcript: Transcript, index: TranscriptIndex, *, 
     if len(keywords) > MAX_KEYWORDS:
         warnings.append(f"{len(keywords)} keywords: kept the first {MAX_KEYWORDS}")
         keywords = keywords[:MAX_KEYWORDS]
-    if len(kept) < 3:
-        warnings.append(f"only {len(kept)} verified quote(s) (target 3-5)")
+    if len(kept) < 2:
+        warnings.append(f"only {len(kept)} verified quote(s) (target 2-5)")
     if lang.profile(language).draft.check_names:
         # Keywords are a list, not sentences: every capitalised word in them counts.
         names = unknown_names([f"x {k}" for k in keywords], vocabulary)

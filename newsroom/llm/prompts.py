@@ -1,7 +1,8 @@
 """Versioned prompt templates: `prompts/<task>.<version>.<language>.md`.
 
 A published version never changes (drafts record which one wrote them, in `Draft.model`); to change a
-prompt, copy it to the next version and switch `PROMPT_VERSION`. A template has `## system`, `## user`
+prompt, copy it to the next version and switch `PROMPT_VERSION` (or the task's entry in
+`TASK_VERSIONS`). A template has `## system`, `## user`
 and `## retry` sections; `$name` placeholders are filled with `string.Template` (JSON braces are safe).
 HTML comments are notes for editors and are not sent.
 """
@@ -17,6 +18,8 @@ from string import Template
 from newsroom.errors import ConfigError
 
 PROMPT_VERSION = "v1"
+# Tasks whose current version is not PROMPT_VERSION. draft.v2: no quotes (taken by id with quotes.v1).
+TASK_VERSIONS = {"draft": "v2"}
 _SECTION_RE = re.compile(r"^## (system|user|retry)\s*$", re.MULTILINE)
 _COMMENT_RE = re.compile(r"<!--.*?-->", re.DOTALL)
 
@@ -48,7 +51,8 @@ class PromptTemplate:
 
 
 @lru_cache(maxsize=32)
-def load_prompt(task: str, language: str, version: str = PROMPT_VERSION) -> PromptTemplate:
+def load_prompt(task: str, language: str, version: str | None = None) -> PromptTemplate:
+    version = version or TASK_VERSIONS.get(task, PROMPT_VERSION)
     prompt_id = f"{task}.{version}.{language}"
     path = resources.files("newsroom.llm").joinpath("prompts", f"{prompt_id}.md")
     if not path.is_file():

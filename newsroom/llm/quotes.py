@@ -1,5 +1,8 @@
 """Quote verification: a quote is published only if the transcript contains it, word for word.
 
+Quotes are taken from the transcript's numbered sentences (`newsroom.llm.selection`), so they are verbatim
+by construction; this check stays as the safety net every published quote passes.
+
 Both sides are normalised the same way before comparing: Unicode NFKC (full-width forms -> ASCII), case
 folded, apostrophes and quotation marks removed (don't = don’t = dont), every other punctuation mark
 (ASCII and Chinese: ，。、！？；：「」《》…) and all whitespace removed. Removing whitespace makes the
@@ -40,15 +43,25 @@ class _QuoteLike(Protocol):
 
 @dataclass(frozen=True, slots=True)
 class Quote:
-    """A verified quote: `text` occurs verbatim in the transcript between `start_s` and `end_s`."""
+    """A quote: `text` occurs verbatim in the transcript between `start_s` and `end_s`, said by `speaker` (the
+    name the transcript gives, or None: unnamed). `sentences` are the ids of the transcript sentences it was
+    taken from (`newsroom.llm.sentences`; empty in drafts written before quotes were taken)."""
 
     text: str
     speaker: str | None
     start_s: float
     end_s: float
+    sentences: tuple[int, ...] = ()
 
     def to_dict(self) -> dict[str, object]:
-        return {"text": self.text, "speaker": self.speaker, "start_s": self.start_s, "end_s": self.end_s}
+        return {"text": self.text, "speaker": self.speaker, "start_s": self.start_s, "end_s": self.end_s,
+                "sentences": list(self.sentences)}
+
+    @classmethod
+    def from_dict(cls, data: dict) -> Quote:
+        """The quote of `to_dict` (drafts without "sentences" load with none)."""
+        return cls(data["text"], data.get("speaker"), float(data["start_s"]), float(data["end_s"]),
+                   tuple(int(i) for i in data.get("sentences", ())))
 
 
 def _fold(text: str) -> str:
@@ -171,7 +184,9 @@ def check_quote(text: str, speaker: str | None, index: TranscriptIndex) -> Quote
 
 
 def check_quotes(candidates: Sequence[str | _QuoteLike], transcript: Transcript | TranscriptIndex) -> list[QuoteCheck]:
-    """A verdict for every candidate; repeats of an earlier candidate (after normalisation) are skipped."""
+    """A verdict for every candidate; repeats of an earlier candidate (after normalisation) are skipped.
+    A `Quote` taken from the transcript's sentences that passes keeps its own times and sentence ids (the
+    check is the safety net: it fails only if the taking went wrong)."""
     index = transcript if isinstance(transcript, TranscriptIndex) else TranscriptIndex(transcript)
     seen: set[str] = set()
     checks = []
@@ -182,6 +197,9 @@ def check_quotes(candidates: Sequence[str | _QuoteLike], transcript: Transcript 
             continue
         seen.add(key)
         check = check_quote(text, speaker, index)
+        if check.quote is not None and isinstance(candidate, Quote) and candidate.sentences:
+            check = QuoteCheck(check.text, Quote(check.text, check.quote.speaker, candidate.start_s, candidate.end_s,
+                                                 candidate.sentences))
         if check.quote is None:
             log.info("dropped quote %r: %s", check.text, check.reason)
         checks.append(check)

@@ -1,6 +1,10 @@
 """What a draft is: the JSON the model must return (pydantic, with the schema handed to the backend) and the
 `Draft` the pipeline keeps (a frozen dataclass with its dict, JSON and Markdown forms).
 
+The draft's JSON has no quotes: the quotes call answers `QuoteSelection` (sentence ids) and the code takes
+the quotes from the transcript (`newsroom.llm.selection`). `Draft.quotes` are `Quote`s: text, speaker
+(name or None), start_s, end_s, sentences (ids; absent from drafts written before, which still load).
+
 Lengths are counted in the language profile's unit (`text_size`: words, or characters for languages written
 without spaces); the limits on lists are in the schema (constrained decoders see them) and enforced after
 verification (`newsroom.llm.grounding`).
@@ -71,16 +75,46 @@ class DraftOutput(BaseModel):
     lede: str = Field(min_length=8)
     body: str = Field(min_length=40)
     summary: str = Field(min_length=8)
-    # More than MAX_KEYWORDS keywords or MAX_QUOTES quotes is not worth a new answer: the extra ones are cut
-    # (with a warning) after verification; the schema still tells constrained decoders the limits.
+    # More than MAX_KEYWORDS keywords is not worth a new answer: the extra ones are cut (with a warning) after
+    # verification; the schema still tells constrained decoders the limit.
     keywords: list[str] = Field(min_length=3, json_schema_extra={"maxItems": MAX_KEYWORDS})
     anchor_script: str = Field(min_length=20)
-    quotes: list[QuoteCandidate] = Field(json_schema_extra={"maxItems": MAX_QUOTES})
+    # No quotes: they are taken from the transcript's sentences by id (QuoteSelection, newsroom.llm.selection).
 
     @field_validator("keywords", mode="before")
     @classmethod
     def _keyword_list(cls, value: Any) -> Any:
         return _as_list(value)
+
+
+class QuotePick(BaseModel):
+    """One quote the model picks: the ids of its first and last sentence (the same id for one sentence)."""
+
+    model_config = ConfigDict(extra="ignore")
+    first: int = Field(ge=1)
+    last: int = Field(ge=1)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _loose(cls, value: Any) -> Any:
+        """A bare id (4), a list of ids ([4, 5]) or {"ids": [...]}: what small models answer instead."""
+        if isinstance(value, dict) and "first" not in value:
+            value = value.get("ids") or value.get("id") or value.get("sentences") or value
+        if isinstance(value, int | str) and str(value).strip().isdigit():
+            return {"first": int(value), "last": int(value)}
+        if isinstance(value, list) and value and all(str(v).strip().isdigit() for v in value):
+            ids = [int(v) for v in value]
+            return {"first": min(ids), "last": max(ids)}
+        if isinstance(value, dict) and "first" in value and "last" not in value:
+            return {**value, "last": value["first"]}
+        return value
+
+
+class QuoteSelection(BaseModel):
+    """The JSON object the quotes prompt asks for: quotes as spans of sentence ids."""
+
+    model_config = ConfigDict(extra="ignore")
+    quotes: list[QuotePick] = Field(json_schema_extra={"maxItems": MAX_QUOTES})
 
 
 class NotesOutput(BaseModel):
@@ -166,8 +200,7 @@ class Draft:
             summary=data["summary"],
             keywords=tuple(data["keywords"]),
             anchor_script=data["anchor_script"],
-            quotes=tuple(Quote(q["text"], q.get("speaker"), float(q["start_s"]), float(q["end_s"]))
-                         for q in data["quotes"]),
+            quotes=tuple(Quote.from_dict(q) for q in data["quotes"]),
             dropped_quotes=tuple(data.get("dropped_quotes", ())),
             model=data["model"],
             warnings=tuple(warnings),
