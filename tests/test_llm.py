@@ -497,7 +497,7 @@ def test_mandarin_draft_gets_the_desks_edit(server, zh):
     assert draft.headline == "市政府今天宣布，将在明年增加公共交通投资"
     assert draft.anchor_script == "各位观众晚上好。市政府今天宣布，将在明年增加公共交通投资，新建三条地铁线路。"
     assert draft.body.endswith("专家表示，这项计划有助于减少交通拥堵。市政府表示，三条地铁线路将在明年开工。")
-    assert draft.model == "openai:qwen-test+draft.v2.zh+repair.v1.zh"
+    assert draft.model == "openai:qwen-test+draft.v2.zh+repair.v1.zh+quotes.v1.zh"
     (repair, _), = requests_for("zh_desk", repairs=True)
     asked = repair["messages"][1]["content"]
     assert "交通委员会主任张伟说，2027年将全部建成。" in asked and "张伟" in asked and "2027" in asked
