@@ -112,8 +112,7 @@ def _acquire(stack: contextlib.ExitStack, story_id: str) -> None:
 
     def take(timeout_s: float) -> None:
         stack.enter_context(concurrency(name, occupy=1, timeout_seconds=timeout_s, lease_duration=lease_s,
-                                        strict=True, holder=holder, raise_on_lease_renewal_failure=False,
-                                        suppress_warnings=True))
+                                        strict=True, holder=holder, raise_on_lease_renewal_failure=False))
 
     try:
         take(FIRST_TRY_S)
