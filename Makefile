@@ -5,6 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 DEMO_ROOT ?= $(CURDIR)/demo-output
 SAMPLE := samples/city-bikes.mp4
+SAMPLE_ARTICLE := samples/article/space-exhibition.md
 export PREFECT_SERVER_ANALYTICS_ENABLED ?= false
 export PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS ?= 180
 
@@ -16,8 +17,10 @@ setup:
 demo: setup
 	@NEWSROOM_LOCAL_ROOT=$(DEMO_ROOT) $(BIN)/newsroom models verify
 	@NEWSROOM_LOCAL_ROOT=$(DEMO_ROOT) $(BIN)/newsroom run $(SAMPLE) --target-s 15 --out $(DEMO_ROOT)/package
+	@NEWSROOM_LOCAL_ROOT=$(DEMO_ROOT) $(BIN)/newsroom article $(SAMPLE_ARTICLE) --target-s 45 --out $(DEMO_ROOT)/article
 	@echo
-	@echo "Demo outputs: $(DEMO_ROOT)/package/ (finished files) and $(DEMO_ROOT)/stories/ (every asset + manifest.json)."
+	@echo "Demo outputs: $(DEMO_ROOT)/package/ (the footage story), $(DEMO_ROOT)/article/ (the article video) and"
+	@echo "$(DEMO_ROOT)/stories/ (every asset + manifest.json)."
 
 test: setup
 	@$(BIN)/ruff check newsroom tasks flows tests bench samples

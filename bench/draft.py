@@ -6,7 +6,7 @@ Run: .venv/bin/python bench/draft.py [--models qwen2.5-1.5b-instruct,qwen2.5-0.5
 The transcript is fixed: the shared English fixture's text (or the Mandarin one) with synthetic word
 timings spread over ~60 s. Token counts and times come from llama.cpp's own counters (summed over every
 call a draft needed, retries included). `--modes` picks the JSON decoding modes to compare (see
-newsroom/llm/backends.py): `auto` (free first attempt, grammar on retries: the default), `validate`
+newsroom/llm/backends/llama_cpp.py): `auto` (free first attempt, grammar on retries: the default), `validate`
 (never a grammar), `grammar` (always). Machines here are noisy: compare rows, not absolute seconds.
 `--backend transformers` runs the same GGUF in transformers (no grammar, so `--modes` does not apply;
 its counts come from the backend's per-call usage, and "gen tok/s" there includes the prefill).
@@ -52,6 +52,7 @@ class Counting:
     def __init__(self, inner: LlamaCppBackend | TransformersBackend) -> None:
         self.inner, self.name, self.calls = inner, inner.name, 0
         self.context_tokens = inner.context_tokens
+        self.capabilities = inner.capabilities
         self.count_tokens = inner.count_tokens
         self.prompt_tokens = self.gen_tokens = 0
         self.seconds = 0.0

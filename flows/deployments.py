@@ -6,7 +6,9 @@ from __future__ import annotations
 from typing import Any
 
 from flows.names import (
+    ARTICLE_DEPLOYMENT,
     BROADCAST_DEPLOYMENT,
+    BULLETIN_DEPLOYMENT,
     EDIT_DEPLOYMENT,
     INBOX_CRON,
     INBOX_DEPLOYMENT,
@@ -22,7 +24,9 @@ __all__ = ["INBOX_CRON", "INBOX_DEPLOYMENT", "PACKAGE_DEPLOYMENT", "deployments"
 
 def deployments(*, inbox_cron: str | None = INBOX_CRON) -> list[Any]:
     """RunnerDeployments of every flow an editor, the schedule or the CMS starts."""
+    from flows.article import article
     from flows.broadcast import broadcast
+    from flows.bulletin import bulletin
     from flows.edit import edit, upscale_video
     from flows.inbox import scan_inbox
     from flows.ingest import ingest
@@ -39,6 +43,10 @@ def deployments(*, inbox_cron: str | None = INBOX_CRON) -> list[Any]:
                                     description="Real-ESRGAN/Lanczos upscaling of one video in chunks."),
         broadcast.to_deployment(deployment_name(BROADCAST_DEPLOYMENT), tags=TAGS,
                                 description="Draft, anchor voice and video, mastered segment."),
+        article.to_deployment(deployment_name(ARTICLE_DEPLOYMENT), tags=TAGS,
+                              description="An article and its pictures -> a narrated, subtitled video."),
+        bulletin.to_deployment(deployment_name(BULLETIN_DEPLOYMENT), tags=TAGS,
+                               description="Text items -> a bulletin the digital anchor presents."),
         # One scan at a time: a second would only race the first for the same objects.
         scan_inbox.to_deployment(deployment_name(INBOX_DEPLOYMENT), tags=TAGS, cron=inbox_cron, concurrency_limit=1,
                                  description="Start a package run for every new object in the inbox."),

@@ -101,7 +101,8 @@ def edit(
             clean_key = run_stage(upscale_video.with_options(task_runner=runner), UPSCALE_DEPLOYMENT,
                                   story_id=story_id, video_key=clean_key, cut_frames=cut.decision.cut_frames,
                                   scale=upscale_scale, method=upscale) or StoryLayout(story_id).upscaled
-        subtitles = make_subtitles(story_id, cut.transcript, cut.decision.fps) if cut.transcript else None
+        subtitles = (make_subtitles(story_id, cut.transcript, cut.decision.fps, cut.decision.shot_changes_s(found))
+                     if cut.transcript else None)
         srt_key = subtitles.srt_key if subtitles else None
         vertical_future = vertical_version.submit(story_id, clean_key, srt_key, language) if vertical else None
         video_keys = finish_edit_video(story_id, clean_key, srt_key, language, burn_subtitles)

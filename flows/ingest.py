@@ -5,7 +5,7 @@ from __future__ import annotations
 from prefect import flow
 
 from newsroom.errors import NewsroomError, TransientError
-from newsroom.params import AsrModel, IngestLanguage
+from newsroom.params import AsrModel, GlossaryTerms, IngestLanguage
 from tasks.common import publish_manifest
 from tasks.ingest import discard_story, normalise_media, recheck_source, store_source, transcribe
 from tasks.lease import story_lease
@@ -13,7 +13,8 @@ from tasks.reports import summarise_ingest
 
 
 @flow(name="ingest", log_prints=False, validate_parameters=True)
-def ingest(source: str, language: IngestLanguage = "auto", asr_model: AsrModel = "base") -> str:
+def ingest(source: str, language: IngestLanguage = "auto", asr_model: AsrModel = "base",
+           glossary: GlossaryTerms = ()) -> str:
     """Ingest one piece of raw footage or audio and transcribe it.
 
     Args:
@@ -21,6 +22,9 @@ def ingest(source: str, language: IngestLanguage = "auto", asr_model: AsrModel =
         language: Spoken language: auto-detect (among NEWSROOM_LANGUAGES), or a language profile's code
             (newsroom/lang: en English, zh Mandarin written in Simplified Chinese, ...).
         asr_model: Speech-to-text model: base (English + Mandarin, accurate) or tiny.en (English only, fast).
+        glossary: Names, places, organisations and jargon heard in this story, one an item (a known
+            mis-hearing as "heard -> written"): speech recognition is steered towards them and near-misses are
+            rewritten; used with the newsroom's glossary (NEWSROOM_GLOSSARY).
 
     Returns:
         The story id; every output lives under stories/<story id>/ in the store.
@@ -32,7 +36,7 @@ def ingest(source: str, language: IngestLanguage = "auto", asr_model: AsrModel =
         transcript = None
         try:
             # store_source also stored the speech audio: the transcription runs while the video is normalised.
-            transcript = transcribe.submit(ref.story_id, ref.audio_key, language, asr_model)
+            transcript = transcribe.submit(ref.story_id, ref.audio_key, language, asr_model, glossary)
             normalise_media(ref.story_id, ref.key)
             spoken = transcript.result()
             manifest_key = publish_manifest(ref.story_id)

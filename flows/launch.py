@@ -9,7 +9,7 @@ from prefect.client.orchestration import get_client
 from prefect.deployments import arun_deployment
 from prefect.exceptions import ObjectNotFound
 
-from flows.names import INBOX_DEPLOYMENT, PACKAGE_DEPLOYMENT
+from flows.names import ARTICLE_DEPLOYMENT, BULLETIN_DEPLOYMENT, INBOX_DEPLOYMENT, PACKAGE_DEPLOYMENT
 from newsroom.webhook.app import LaunchedRun, LaunchError, RunInfo
 
 
@@ -74,6 +74,14 @@ class PrefectLauncher:
     async def start_story(self, parameters: dict[str, Any], *, idempotency_key: str, tags: list[str]) -> LaunchedRun:
         return await self._start(self.package_deployment, parameters, idempotency_key=idempotency_key, tags=tags,
                                  name="story")
+
+    async def start_article(self, parameters: dict[str, Any], *, idempotency_key: str, tags: list[str]) -> LaunchedRun:
+        return await self._start(ARTICLE_DEPLOYMENT, parameters, idempotency_key=idempotency_key, tags=tags,
+                                 name="article")
+
+    async def start_bulletin(self, parameters: dict[str, Any], *, idempotency_key: str, tags: list[str]) -> LaunchedRun:
+        return await self._start(BULLETIN_DEPLOYMENT, parameters, idempotency_key=idempotency_key, tags=tags,
+                                 name="bulletin")
 
     async def start_inbox_scan(self, *, idempotency_key: str) -> LaunchedRun:
         # A notification means the upload is complete: no settle time.

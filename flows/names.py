@@ -10,6 +10,8 @@ EDIT_DEPLOYMENT = "edit/edit"
 UPSCALE_DEPLOYMENT = "upscale-video/upscale"
 BROADCAST_DEPLOYMENT = "broadcast/broadcast"
 INBOX_DEPLOYMENT = "inbox-scan/inbox"
+ARTICLE_DEPLOYMENT = "article/article"
+BULLETIN_DEPLOYMENT = "bulletin/bulletin"
 INBOX_CRON = "*/5 * * * *"
 TAGS = ["newsroom"]
 

@@ -21,7 +21,15 @@ from flows.names import BROADCAST_DEPLOYMENT, EDIT_DEPLOYMENT
 from flows.stages import dispatching, run_stage
 from newsroom.layout import DELIVERABLES  # noqa: F401 (re-exported: the package flow's outputs)
 from newsroom.llm.errors import EmptyTranscriptError
-from newsroom.params import AsrModel, Headline, IngestLanguage, LoudnessProfile, RestorePreset, UpscaleMethod
+from newsroom.params import (
+    AsrModel,
+    GlossaryTerms,
+    Headline,
+    IngestLanguage,
+    LoudnessProfile,
+    RestorePreset,
+    UpscaleMethod,
+)
 from tasks.broadcast import assemble, render_anchor, speak, write_draft
 from tasks.common import load_cut, load_story, publish_manifest
 from tasks.edit import make_covers, pick_headline
@@ -42,6 +50,7 @@ def newsroom_package(
     headline: Headline = "",
     portrait_key: str = "",
     loudness: LoudnessProfile = "broadcast",
+    glossary: GlossaryTerms = (),
 ) -> str:
     """Produce everything for one story: ingest -> (edit, draft) side by side -> covers -> broadcast.
 
@@ -57,13 +66,15 @@ def newsroom_package(
         headline: Headline for the covers; leave empty to use the draft's headline.
         portrait_key: Object key of the anchor's portrait; leave empty for the public-domain portrait that ships.
         loudness: broadcast = EBU R128 (-23 LUFS); web = -16 LUFS.
+        glossary: Names, places and organisations heard in this story, one an item ("heard -> written" corrects
+            a known mis-hearing): they steer speech recognition, with the newsroom's glossary (NEWSROOM_GLOSSARY).
 
     Returns:
         The story id.
     """
     # One run per story at a time: the lease the ingest takes once it knows the story is held to the end.
     with lease_scope():
-        story_id = ingest(source, language=language, asr_model=asr_model)
+        story_id = ingest(source, language=language, asr_model=asr_model, glossary=glossary)
         record_run(story_id, source, "running")
         story = load_story(story_id)
         # The draft needs only the transcript: it is written while the edit renders, and in one process the

@@ -4,12 +4,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from newsroom.errors import NewsroomError
+from newsroom.errors import NewsroomError, TransientError, is_transient_failure
 from tasks.common import settings
 
 
 class StageRunFailed(NewsroomError):
     """A stage dispatched to its deployment did not complete."""
+
+
+class StageRunInterrupted(StageRunFailed, TransientError):
+    """A dispatched stage ended for the machine's reasons (crashed, a transient error): worth running again."""
 
 
 def dispatching() -> bool:
@@ -28,5 +32,8 @@ def run_stage(stage_flow: Any, deployment: str, **parameters: Any) -> Any:
     run = run_deployment(deployment, parameters=parameters, timeout=None)
     if run.state is None or not run.state.is_completed():
         state = run.state.name if run.state else "unknown"
-        raise StageRunFailed(f"the {deployment} stage (flow run {run.id}) ended {state}: open it in the Prefect UI")
+        why = f" ({run.state.message})" if run.state is not None and run.state.message else ""
+        transient = run.state is not None and is_transient_failure(run.state.type.value, run.state.message)
+        raise (StageRunInterrupted if transient else StageRunFailed)(
+            f"the {deployment} stage (flow run {run.id}) ended {state}{why}: open it in the Prefect UI")
     return None

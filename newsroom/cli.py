@@ -57,6 +57,19 @@ def _choices(name: str, literal: Any, *, leave_out: tuple[str, ...] = ()) -> Any
 
 
 AsrModelChoice = _choices("AsrModelChoice", AsrModel)
+GlossaryOption = Annotated[Path | None, typer.Option(
+    help="Glossary for this run: names, places, organisations, one a line (UTF-8; 'heard -> written' corrects a "
+    "mis-hearing), used with NEWSROOM_GLOSSARY.")]
+
+
+def _glossary_lines(file: Path | None) -> tuple[str, ...]:
+    """The entries of a run's glossary file (checked here, so a bad file fails before any work starts)."""
+    if file is None:
+        return ()
+    from newsroom.asr.glossary import Glossary
+
+    glossary = Glossary.read(file)
+    return (*glossary.terms, *(f"{heard} -> {written}" for heard, written in glossary.corrections))
 
 
 @app.callback()
@@ -108,14 +121,19 @@ def transcribe(
     model: Annotated[AsrModelChoice, typer.Option(help="Whisper model.")] = AsrModelChoice.base,
     as_json: Annotated[bool, typer.Option("--json", help="Print the transcript JSON contract to stdout.")] = False,
     out: Annotated[Path | None, typer.Option(help="Write the transcript JSON here too.")] = None,
+    glossary: GlossaryOption = None,
 ) -> None:
     """Transcribe a local file with word timestamps (no storage, no Prefect)."""
     from newsroom.asr import Transcriber
+    from newsroom.asr.confidence import low_confidence
+    from newsroom.asr.glossary import Glossary, load_glossary
     from newsroom.config import get_settings
     from newsroom.media import extract_audio
     from newsroom.media.gate import admit_media
 
     settings = get_settings()
+    own = Glossary.read(glossary) if glossary else None
+    terms = load_glossary(settings.glossary, None if language.value == "auto" else language.value, extra=own)
     info = admit_media(file, settings)
     with tempfile.TemporaryDirectory(prefix="newsroom-") as tmp, _progress() as bar:
         step = bar.add_task("extracting audio", total=1.0)
@@ -125,8 +143,10 @@ def transcribe(
         bar.update(step, description="transcribing")
         transcript = engine.transcribe(
             wav, language.value, allowed_languages=tuple(settings.languages),
-            progress=lambda f: bar.update(step, completed=f),
+            progress=lambda f: bar.update(step, completed=f), glossary=terms,
         )
+    for flag in low_confidence(transcript, known=terms.for_language(transcript.language).terms):
+        log.warning("%s", flag.describe())
     if out:
         out.write_text(transcript.to_json(), "utf-8")
     if as_json:
@@ -141,6 +161,7 @@ def ingest(
     language: Annotated[LanguageChoice, typer.Option(help="Spoken language.")] = LanguageChoice.auto,
     model: Annotated[AsrModelChoice, typer.Option(help="Whisper model.")] = AsrModelChoice.base,
     as_json: Annotated[bool, typer.Option("--json", help="Print the story's manifest as JSON.")] = False,
+    glossary: GlossaryOption = None,
 ) -> None:
     """Run the ingest flow (store, normalise, transcribe) and show where the outputs are."""
     from flows.ingest import ingest as ingest_flow
@@ -149,7 +170,8 @@ def ingest(
 
     _admit_source(source, open_store())  # fail fast, before a Prefect server starts
     with err.status(f"ingesting {source} (Prefect flow 'ingest')..."):
-        story_id = _run_flow(ingest_flow, source, language=language.value, asr_model=model.value)
+        story_id = _run_flow(ingest_flow, source, language=language.value, asr_model=model.value,
+                             glossary=_glossary_lines(glossary))
     store = open_store()
     if as_json:
         typer.echo(json.dumps(read_manifest(store, story_id), indent=2, ensure_ascii=False))
@@ -195,13 +217,22 @@ def subtitles(
     fmt: Annotated[SubtitleFormat, typer.Option("--format", help="Subtitle format.")] = SubtitleFormat.srt,
     out: Annotated[Path | None, typer.Option(help="Write here instead of stdout.")] = None,
     fps: Annotated[float, typer.Option(help="Frame rate the cue timing snaps to.")] = 25.0,
+    video: Annotated[Path | None, typer.Option(
+        help="The video the transcript is of: cues are timed around its shot changes (and at its frame rate).")] = None,
 ) -> None:
     """Broadcast-rule subtitles from word timestamps; rule violations are reported on stderr."""
     from newsroom.subtitles import build_cues, validate_cues, write_subtitles
 
     data = _load_transcript(transcript)
-    cues = build_cues(data, fps=fps)
-    for violation in validate_cues(cues, data, fps=fps):
+    cuts: tuple[float, ...] = ()
+    if video is not None:
+        from newsroom.video.scenes import detect_scenes
+
+        found = detect_scenes(video)
+        fps, cuts = found.fps, found.cuts_s
+        err.print(f"{len(cuts)} shot changes in {video.name} at {fps:g} fps")
+    cues = build_cues(data, fps=fps, shot_changes_s=cuts)
+    for violation in validate_cues(cues, data, fps=fps, shot_changes_s=cuts):
         log.warning("cue %s breaks %s: %s", violation.cue_index, violation.rule, violation.message)
     text = write_subtitles(cues, fmt.value, data.language)
     if out:
@@ -478,10 +509,10 @@ def run(
     portrait: Annotated[str | None, typer.Option(help="Object key of the anchor's portrait.")] = None,
     loudness: Annotated[LoudnessChoice, typer.Option(help="broadcast (-23 LUFS) or web (-16 LUFS).")] = LoudnessChoice.broadcast,
     out: Annotated[Path | None, typer.Option(help="Copy the finished files into this folder.")] = None,
+    glossary: GlossaryOption = None,
 ) -> None:
     """Run the whole package for one story (flow 'newsroom-package') and collect the finished files."""
     from flows.package import newsroom_package
-    from newsroom.layout import StoryLayout
     from newsroom.params import check_headline
     from newsroom.storage import open_store
 
@@ -491,16 +522,114 @@ def run(
     with err.status(f"producing {source} (Prefect flow 'newsroom-package')..."):
         story_id = _run_flow(newsroom_package, source, language=language.value, asr_model=model.value,
                              target_s=target_s, upscale=upscale.value, headline=headline or "",
-                             portrait_key=portrait or "", loudness=loudness.value)
+                             portrait_key=portrait or "", loudness=loudness.value,
+                             glossary=_glossary_lines(glossary))
     _print_outputs(store, story_id)
     if out:
-        out.mkdir(parents=True, exist_ok=True)
-        copied = []
-        for key, name in StoryLayout(story_id).handouts().items():
-            if store.exists(key):
-                store.get_file(key, out / name)
-                copied.append(name)
-        typer.echo(f"copied {len(copied)} files to {out}: {' '.join(copied)}")
+        _copy_handouts(store, story_id, out)
+
+
+def _copy_handouts(store, story_id: str, out: Path, route: tuple[str, ...] = ()) -> None:
+    """Copy the story's finished files (its route's handouts) into `out`."""
+    from newsroom.layout import FOOTAGE_ROUTE, StoryLayout
+
+    out.mkdir(parents=True, exist_ok=True)
+    copied = []
+    for key, name in StoryLayout(story_id).handouts(route or FOOTAGE_ROUTE).items():
+        if store.exists(key):
+            store.get_file(key, out / name)
+            copied.append(name)
+    typer.echo(f"copied {len(copied)} files to {out}: {' '.join(copied)}")
+
+
+AnchorChoice = Enum("AnchorChoice", {v: v for v in ("none", "intro", "outro", "both")}, type=str)
+
+
+def _check_article(source: str, images: list[str], language: str) -> None:
+    """Refuse a bad local article or picture here, in a second, before a Prefect server starts: the article
+    read with its limits, every local picture through the media gate."""
+    from newsroom.article import gate_images, parse_article
+    from newsroom.article.source import MAX_ARTICLE_BYTES, ArticleRefusedError
+
+    path = Path(source).expanduser()
+    if not path.is_file():
+        return  # an object key: the flow reads it
+    if path.stat().st_size > MAX_ARTICLE_BYTES:
+        raise ArticleRefusedError(f"{path.name} is over the {MAX_ARTICLE_BYTES:,}-byte limit for an article")
+    read = parse_article(path.read_bytes(), name=path.name, language=language)
+    local = [path.parent / i.file for i in read.images[len(images):] if i.file]  # the article's own files
+    missing = [str(p) for p in local if not p.is_file()]
+    if missing:
+        raise NewsroomError(f"image {missing[0]} does not exist: check the path (relative to the article)")
+    local += [Path(i).expanduser() for i in images if Path(i).expanduser().is_file()]  # others may be object keys
+    gate_images(local)
+
+
+@app.command("article")
+def article_cmd(
+    source: Annotated[str, typer.Argument(help="The article: Markdown with front matter, or JSON (path or key).")],
+    image: Annotated[list[str] | None, typer.Option(
+        "--image", help="A picture (path or object key), in order; repeat it. Replaces the files the article names.")
+    ] = None,
+    language: Annotated[LanguageChoice, typer.Option(help="The article's language.")] = LanguageChoice.auto,
+    target_s: Annotated[float, typer.Option(help="About how long the narration runs (s).")] = 60.0,
+    anchor: Annotated[AnchorChoice, typer.Option(help="Anchor intro (standfirst), outro, both or none.")] = (
+        AnchorChoice.intro),
+    condense: Annotated[bool, typer.Option(help="Let the draft model shorten paragraphs (numbers and names "
+                                                "checked against the article).")] = False,
+    portrait: Annotated[str | None, typer.Option(help="Object key of the anchor's portrait.")] = None,
+    loudness: Annotated[LoudnessChoice, typer.Option(help="broadcast (-23 LUFS) or web (-16 LUFS).")] = (
+        LoudnessChoice.broadcast),
+    out: Annotated[Path | None, typer.Option(help="Copy the finished files into this folder.")] = None,
+) -> None:
+    """Turn an article and its pictures into a narrated video (flow 'article') and collect the files."""
+    from flows.article import article as article_flow
+    from newsroom.layout import ARTICLE_ROUTE
+    from newsroom.storage import open_store
+
+    _check_article(source, list(image or []), language.value)
+    store = open_store()
+    with err.status(f"making a video of {source} (Prefect flow 'article')..."):
+        story_id = _run_flow(article_flow, source, images=list(image or []), language=language.value,
+                             target_s=target_s, anchor=anchor.value, condense=condense, portrait_key=portrait or "",
+                             loudness=loudness.value)
+    _print_outputs(store, story_id)
+    if out:
+        _copy_handouts(store, story_id, out, ARTICLE_ROUTE)
+
+
+@app.command("bulletin")
+def bulletin_cmd(
+    text: Annotated[str, typer.Argument(help="The bulletin's text, or a file holding it: items separated by lines "
+                                             "of --- (or by blank lines).")],
+    language: Annotated[LanguageChoice, typer.Option(help="The items' language.")] = LanguageChoice.auto,
+    portrait: Annotated[str | None, typer.Option(help="Object key of the anchor's portrait.")] = None,
+    loudness: Annotated[LoudnessChoice, typer.Option(help="broadcast (-23 LUFS) or web (-16 LUFS).")] = (
+        LoudnessChoice.broadcast),
+    out: Annotated[Path | None, typer.Option(help="Copy the finished files into this folder.")] = None,
+) -> None:
+    """Present text items as a bulletin read by the digital anchor (flow 'bulletin') and collect the files."""
+    from flows.bulletin import bulletin as bulletin_flow
+    from newsroom.bulletin import parse_items, split_items
+    from newsroom.lang import detect
+    from newsroom.layout import BULLETIN_ROUTE
+    from newsroom.storage import open_store
+
+    path = Path(text).expanduser()
+    if len(text) < 4096 and path.is_file():
+        try:
+            text = path.read_text("utf-8")
+        except UnicodeDecodeError:
+            raise NewsroomError(f"{path} is not UTF-8 text: save the bulletin as UTF-8") from None
+    items = split_items(text)
+    code = detect(text).code if language.value == "auto" else language.value
+    parse_items(items, code)  # refuse empty or oversized items before a Prefect server starts
+    store = open_store()
+    with err.status(f"presenting {len(items)} item(s) (Prefect flow 'bulletin')..."):
+        story_id = _run_flow(bulletin_flow, items, language=code, portrait_key=portrait or "", loudness=loudness.value)
+    _print_outputs(store, story_id)
+    if out:
+        _copy_handouts(store, story_id, out, BULLETIN_ROUTE)
 
 
 @app.command()

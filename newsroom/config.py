@@ -71,8 +71,9 @@ class Settings(BaseSettings):
         description="Waits before each retry of a task that failed for a transient reason (storage unreachable, "
         "disk full, a deadline); three retries, the last wait repeated. Read when the tasks are imported.")
     story_lease_s: float = Field(
-        60.0, ge=10, le=3600, description="A run holds its story's lease (one run per story at a time) for this "
-        "long and renews it at three quarters of it; a run that died frees its story this long after it stopped.")
+        60.0, ge=60, le=3600, description="A run holds its story's lease (one run per story at a time) for this "
+        "long and renews it at three quarters of it; a run that died frees its story this long after it stopped "
+        "(plus up to 15 s, the Prefect server's sweep). 60 s is the least the Prefect server accepts.")
     story_wait_s: float = Field(
         3 * 3600.0, gt=0, description="Longest a run waits for another run of the same story to finish before it "
         "fails (transiently) and can be run again.")
@@ -85,6 +86,10 @@ class Settings(BaseSettings):
     )
     asr_model: Literal["base", "tiny.en"] = "base"
     asr_beam_size: int = Field(5, ge=1, le=10)
+    glossary: Path | None = Field(
+        None, description="The newsroom glossary: names, places, organisations and jargon, one a line (UTF-8, # "
+        "comments, 'heard -> written' corrections), in one file or a folder of <language>.txt files. Steers speech "
+        "recognition towards them and rewrites near-misses (newsroom.asr.glossary).")
     diarize: bool = Field(
         True, description="Speaker turns in transcripts: a speaker (S1, S2, ...) on every segment and word, from "
         "resemblyzer's voice encoder (~0.02 CPU-s per audio second). false: transcripts carry no speaker.")

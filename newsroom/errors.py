@@ -68,6 +68,16 @@ class ResourceError(TransientError):
     """The system killed a child (e.g. out of memory) or the disk is full (retried)."""
 
 
+def is_transient_failure(state_type: str, message: str | None) -> bool:
+    """Did a (Prefect) run end because of the machine (crashed, killed, a transient error), not because of
+    its input? `state_type` is the state's type ("FAILED", "CRASHED", ...); a failed run's message starts
+    with its exception's class name."""
+    if state_type == "CRASHED":
+        return True
+    first = (message or "").lstrip().split(":", 1)[0].strip()
+    return state_type == "FAILED" and first in transient_error_names()
+
+
 def transient_error_names() -> frozenset[str]:
     """Class names of every transient error (a failed run's state message starts with one of them)."""
     import newsroom.llm.errors  # noqa: F401  (registers its transient subclasses)

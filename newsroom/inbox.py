@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 from pathlib import PurePosixPath
 from typing import Literal
 
-from newsroom.errors import InvalidKeyError, transient_error_names
+from newsroom.errors import InvalidKeyError
 from newsroom.storage import ObjectStore
 from newsroom.storage.keys import clean_name, story_id_from_sha256, validate_new_key
 from newsroom.types import ObjectInfo
@@ -70,14 +70,6 @@ def archive_key(key: str, sha256_hex: str) -> str:
     """`archive/<story id>/<name>` (the name cleaned: NFC, no control characters): the same content always
     lands in the same place. InvalidKeyError when the name has nothing usable left."""
     return validate_new_key(f"{ARCHIVE_PREFIX}/{story_id_from_sha256(sha256_hex)}/{clean_name(original_name(key))}")
-
-
-def is_transient_failure(state_type: str, message: str | None) -> bool:
-    """Did a run end because of the machine (crashed, killed, a transient error), not because of its input?"""
-    if state_type == "CRASHED":
-        return True
-    first = (message or "").lstrip().split(":", 1)[0].strip()
-    return state_type == "FAILED" and first in transient_error_names()
 
 
 def move_to_failed(store: ObjectStore, key: str, reason: str, *, now: datetime | None = None) -> str:

@@ -21,6 +21,12 @@ SOURCE = "source"
 INGEST = "ingest"
 EDIT = "edit"
 BROADCAST = "broadcast"
+ARTICLE = "article"  # an article story (newsroom/article): text and pictures in, a narrated video out
+BULLETIN = "bulletin"  # a bulletin story (newsroom/bulletin): items of text in, a presented read out
+# What each kind of story goes through: its stages' handed-out files are the story's deliverables.
+FOOTAGE_ROUTE = (INGEST, EDIT, BROADCAST)
+ARTICLE_ROUTE = (ARTICLE,)
+BULLETIN_ROUTE = (BULLETIN,)
 FRAGMENT_NAME = "assets.json"  # a stage's one-file manifest fragment of older stories (read, never written)
 RECORDS_FOLDER = "records"  # a stage's manifest records: one object per write (see newsroom/manifest.py)
 
@@ -88,11 +94,49 @@ class StoryLayout:
     broadcast = File(BROADCAST, "broadcast.mp4", handout=True)
     broadcast_burned = File(BROADCAST, "broadcast-burned.mp4", handout=True)
     broadcast_srt = File(BROADCAST, "broadcast.srt")
+    # article/ (an article story: `article_original(suffix)` and `article_image(n, suffix)` are the article and
+    # its pictures as received)
+    article_json = File(ARTICLE, "article.json")  # the article as read: title, standfirst, paragraphs, images
+    narration_wav = File(ARTICLE, "narration.wav", handout=True)
+    narration_speech = File(ARTICLE, "narration-speech.json")  # what is read, word timings, paragraph spans
+    article_anchor_intro = File(ARTICLE, "anchor-intro.mp4")  # the anchor reads the standfirst
+    article_anchor_outro = File(ARTICLE, "anchor-outro.mp4")
+    article_intro_speech = File(ARTICLE, "anchor-intro.json")  # the anchor parts' speech timings
+    article_outro_speech = File(ARTICLE, "anchor-outro.json")
+    article_pictures = File(ARTICLE, "pictures.mp4")  # the narrated pictures, 16:9, no sound, no text
+    article_pictures_vertical = File(ARTICLE, "pictures-vertical.mp4")
+    article_shots = File(ARTICLE, "shots.json")  # which picture when, its plate and window, faces found
+    article_srt = File(ARTICLE, "subtitles.srt", handout=True)
+    article_vtt = File(ARTICLE, "subtitles.vtt", handout=True)
+    article_ttml = File(ARTICLE, "subtitles.ttml", handout=True)
+    article_subtitles_report = File(ARTICLE, "subtitles-report.json")
+    article_mp4 = File(ARTICLE, "article.mp4", handout=True)
+    article_burned = File(ARTICLE, "article-burned.mp4", handout=True)
+    article_vertical = File(ARTICLE, "article-vertical.mp4", handout=True)
+    article_otio = File(ARTICLE, "article.otio", handout=True)
+    article_edl = File(ARTICLE, "article.edl", handout=True)
+    article_cover_16x9 = File(ARTICLE, "cover-16x9.png", handout=True)
+    article_cover_9x16 = File(ARTICLE, "cover-9x16.png", handout=True)
+    article_cover_1x1 = File(ARTICLE, "cover-1x1.png", handout=True)
+    # bulletin/ (a bulletin story: `bulletin_item(n, suffix)` are each item's anchor read and timings)
+    bulletin_items = File(BULLETIN, "items.json")  # the items as read: headline, text, language
+    bulletin_sting = File(BULLETIN, "sting.mp4")  # the transition between items
+    bulletin_srt = File(BULLETIN, "subtitles.srt", handout=True)
+    bulletin_vtt = File(BULLETIN, "subtitles.vtt", handout=True)
+    bulletin_ttml = File(BULLETIN, "subtitles.ttml", handout=True)
+    bulletin_subtitles_report = File(BULLETIN, "subtitles-report.json")
+    bulletin_mp4 = File(BULLETIN, "bulletin.mp4", handout=True)
+    bulletin_burned = File(BULLETIN, "bulletin-burned.mp4", handout=True)
+    bulletin_otio = File(BULLETIN, "bulletin.otio", handout=True)
+    bulletin_edl = File(BULLETIN, "bulletin.edl", handout=True)
     # the story's own folder: every asset above, written last
     manifest = File(None, "manifest.json", handout=True)
 
     SUBTITLES = {"srt": subtitles_srt, "vtt": subtitles_vtt, "ttml": subtitles_ttml}
     COVERS = {"16x9": cover_16x9, "9x16": cover_9x16, "1x1": cover_1x1}  # by aspect, as newsroom.covers names them
+    ARTICLE_SUBTITLES = {"srt": article_srt, "vtt": article_vtt, "ttml": article_ttml}
+    ARTICLE_COVERS = {"16x9": article_cover_16x9, "9x16": article_cover_9x16, "1x1": article_cover_1x1}
+    BULLETIN_SUBTITLES = {"srt": bulletin_srt, "vtt": bulletin_vtt, "ttml": bulletin_ttml}
 
     __slots__ = ("story_id",)
 
@@ -123,6 +167,18 @@ class StoryLayout:
         """Scratch space shared by the upscaling workers: one chunk, deleted once the chunks are joined."""
         return story_key(self.story_id, EDIT, f"upscale/chunk-{index:04d}.mp4")
 
+    def article_original(self, suffix: str) -> str:
+        """The article as received: `article/original<suffix>` (.md or .json)."""
+        return story_key(self.story_id, ARTICLE, f"original{suffix}")
+
+    def article_image(self, number: int, suffix: str) -> str:
+        """An article's picture as received: `article/images/<nn><suffix>` (1-based, in the article's order)."""
+        return story_key(self.story_id, ARTICLE, f"images/{number:02d}{suffix}")
+
+    def bulletin_item(self, number: int, suffix: str) -> str:
+        """One bulletin item's anchor read (`.mp4`) or its timings (`.json`): `bulletin/items/<nn><suffix>`."""
+        return story_key(self.story_id, BULLETIN, f"items/{number:02d}{suffix}")
+
     def fragment(self, stage: str) -> str:
         """The stage's one-file manifest fragment, as stories stored before records had it (read only)."""
         return story_key(self.story_id, stage, FRAGMENT_NAME)
@@ -144,10 +200,20 @@ class StoryLayout:
     def cover(self, aspect: str) -> str:
         return self.key(self.COVERS[aspect])
 
-    def handouts(self) -> dict[str, str]:
-        """Key -> file name of every finished file people get, in the table's order."""
-        return {self.key(file): file.name for file in self.files().values() if file.handout}
+    def handouts(self, route: tuple[str, ...] = FOOTAGE_ROUTE) -> dict[str, str]:
+        """Key -> file name of every finished file people get from a story of `route` (a footage story by
+        default; `ARTICLE_ROUTE`, `BULLETIN_ROUTE`), in the table's order; the manifest belongs to every route."""
+        return {self.key(file): file.name for file in self.files().values()
+                if file.handout and (file.stage is None or file.stage in route)}
+
+
+def deliverables(route: tuple[str, ...]) -> dict[str, str]:
+    """The handed-out files of a story of `route` below `stories/<story_id>/` and their names."""
+    return {file.relative: file.name for file in StoryLayout.files().values()
+            if file.handout and (file.stage is None or file.stage in route)}
 
 
 # The handed-out files below `stories/<story_id>/` and their names, for code that has no story id at hand.
-DELIVERABLES = {file.relative: file.name for file in StoryLayout.files().values() if file.handout}
+DELIVERABLES = deliverables(FOOTAGE_ROUTE)  # a footage story's
+ARTICLE_DELIVERABLES = deliverables(ARTICLE_ROUTE)
+BULLETIN_DELIVERABLES = deliverables(BULLETIN_ROUTE)

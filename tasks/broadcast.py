@@ -26,6 +26,7 @@ from tasks.common import (
     settings,
     store,
     store_outputs,
+    story_terms,
 )
 
 log = logging.getLogger("newsroom.tasks.broadcast")
@@ -44,9 +45,18 @@ def _backend():
 @retrying_task(name="write-draft", cache_policy=RESUMABLE, timeout_seconds=3600, tags=[LLM_TAG])
 def write_draft(story_id: str, transcript: Transcript) -> Draft:
     """draft.json + draft.md from the transcript (quotes verified against it)."""
+    from dataclasses import replace
+
+    from newsroom.asr.confidence import low_confidence, mentioned
     from newsroom.llm import write_draft as draft_story
 
     draft = draft_story(transcript, _backend(), seed=settings().llm_seed)
+    # Words Whisper was unsure of that the draft repeats join the editor's checks, with their times.
+    prose = [draft.headline, draft.lede, draft.body, draft.summary, draft.anchor_script, *(q.text for q in draft.quotes)]
+    unsure = mentioned(low_confidence(transcript, known=story_terms(story_id, transcript.language)), prose,
+                       transcript.language)
+    draft = replace(draft, warnings=draft.warnings + tuple(f"{f.describe()} - in the draft: check it against the tape"
+                                                           for f in unsure))
     model_id = settings().llm_model if settings().llm_backend in ("llama-cpp", "transformers") else None
     ref = ModelRef(model_id, MODELS[model_id].version) if model_id in MODELS else None
     layout = StoryLayout(story_id)
@@ -123,13 +133,16 @@ def assemble(story_id: str, anchor_key: str, speech: SpeechRef, cut: Cut, draft:
         anchor_s = media.probe(anchor).duration_s
         thirds = [segment.LowerThird(draft.headline, 0.3, min(anchor_s, segment.HEADLINE_SHOW_S), "headline")]
         thirds += _name_thirds(draft, cut.decision, offset_s=anchor_s)
-        # Subtitles on the segment's timeline: the anchor's words, then the story's.
+        # Subtitles on the segment's timeline: the anchor's words, then the story's; no cue spans the cut from
+        # the anchor to the story, and cues keep clear of the story's own shot changes.
         lines = segment.speech_transcript(spoken)
         if cut.transcript is not None:
             lines = segment.join_transcripts(lines, cut.transcript, offset_s=anchor_s)
         fps = float(segment.SEGMENT_FPS)
-        cues = subtitles.build_cues(lines, fps=fps)
-        report = SubtitleReport.from_dict(subtitles.summary(subtitles.validate_cues(cues, lines, fps=fps)))
+        timing = {"boundaries_s": (anchor_s,),
+                  "shot_changes_s": tuple(anchor_s + t for t in cut.decision.shot_changes_s(cut.scenes))}
+        cues = subtitles.build_cues(lines, fps=fps, **timing)
+        report = SubtitleReport.from_dict(subtitles.summary(subtitles.validate_cues(cues, lines, fps=fps, **timing)))
         srt = tmp / StoryLayout.broadcast_srt.name
         srt.write_text(subtitles.write_subtitles(cues, "srt", draft.language), "utf-8")
         final, final_burned = tmp / StoryLayout.broadcast.name, tmp / StoryLayout.broadcast_burned.name

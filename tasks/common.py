@@ -172,8 +172,8 @@ class Resumable(CachePolicy):
         key = self.inner.compute_key(task_ctx, inputs, flow_parameters, **kwargs) if self.inner else None
         if key is None:
             return None
-        story_id = inputs.get("story_id")
-        if is_story_id(story_id):
+        story_id = _input_story_id(inputs)
+        if story_id is not None:
             results = getattr(task_ctx, "result_store", None)
             if results is not None and results.exists(key):
                 problem = _stale(key, story_id, lambda: results.read(key).result)
@@ -188,6 +188,13 @@ class Resumable(CachePolicy):
 
     def __sub__(self, other: str) -> CachePolicy:
         return Resumable(inner=self.inner - other if self.inner else None)
+
+
+def _input_story_id(inputs: Mapping[str, Any]) -> str | None:
+    """The story a task works on: its `story_id` input, or the story id a typed input carries (an article's
+    or a bulletin's source)."""
+    candidates = [inputs.get("story_id"), *(getattr(v, "story_id", None) for v in inputs.values())]
+    return next((c for c in candidates if is_story_id(c)), None)
 
 
 def _stale(cache_key: str, story_id: str, cached_value: Callable[[], Any]) -> str | None:
@@ -285,6 +292,16 @@ def load_story(story_id: str, language: str = "auto") -> Story:
 def load_cut(story_id: str) -> Cut:
     """The finished edit as the covers and the broadcast segment use it (ConfigError before the edit ran)."""
     return Cut.load(store(), collect(store(), story_id))
+
+
+def story_terms(story_id: str, language: str) -> tuple[str, ...]:
+    """The glossary terms a story was transcribed with: its run's own (recorded by ingest) and the newsroom's
+    (NEWSROOM_GLOSSARY), for the mis-hearing flags to spare the names written as the glossary writes them."""
+    from newsroom.asr.glossary import load_glossary
+    from newsroom.layout import INGEST
+
+    own = collect(store(), story_id).info(INGEST).get("glossary") or ()
+    return load_glossary(settings().glossary, language, extra=own).for_language(language).terms
 
 
 @retrying_task(name="publish-manifest", cache_policy=NO_CACHE)

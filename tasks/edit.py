@@ -25,6 +25,7 @@ from tasks.common import (
     settings,
     store,
     store_outputs,
+    story_terms,
 )
 
 log = logging.getLogger("newsroom.tasks.edit")
@@ -142,15 +143,20 @@ def highlight_edit(story_id: str, video_key: str, transcript: Transcript | None,
 
 
 @retrying_task(name="make-subtitles", cache_policy=RESUMABLE)
-def make_subtitles(story_id: str, transcript: Transcript, fps: float) -> Subtitles:
-    """SRT, WebVTT and EBU-TT-D from the edit's transcript, plus the validation report."""
+def make_subtitles(story_id: str, transcript: Transcript, fps: float,
+                   shot_changes_s: tuple[float, ...] = ()) -> Subtitles:
+    """SRT, WebVTT and EBU-TT-D from the edit's transcript, timed around the edit's shot changes, plus the
+    validation report."""
     from newsroom import subtitles
+    from newsroom.asr.confidence import low_confidence
 
     layout = StoryLayout(story_id)
-    cues = subtitles.build_cues(transcript, fps=fps)
-    violations = subtitles.validate_cues(cues, transcript, fps=fps)
+    cues = subtitles.build_cues(transcript, fps=fps, shot_changes_s=shot_changes_s)
+    violations = subtitles.validate_cues(cues, transcript, fps=fps, shot_changes_s=shot_changes_s)
     summary = subtitles.summary(violations)
-    report = SubtitleReport.from_dict({**summary, "cues": len(cues)})
+    unsure = low_confidence(transcript, known=story_terms(story_id, transcript.language))  # times in the edit
+    report = SubtitleReport.from_dict({**summary, "cues": len(cues),
+                                       "possible_mishearings": [flag.describe() for flag in unsure]})
     with scratch_dir() as tmp:
         outputs = []
         for fmt, file in StoryLayout.SUBTITLES.items():
@@ -158,7 +164,8 @@ def make_subtitles(story_id: str, transcript: Transcript, fps: float) -> Subtitl
             path.write_text(subtitles.write_subtitles(cues, fmt, transcript.language), "utf-8")
             outputs.append(Output(path, layout.key(file), "subtitles"))
         report_path = tmp / StoryLayout.subtitles_report.name
-        report_path.write_text(json.dumps({**summary, "cues": len(cues), "violations": [asdict(v) for v in violations]},
+        report_path.write_text(json.dumps({**summary, "cues": len(cues), "violations": [asdict(v) for v in violations],
+                                           "possible_mishearings": [flag.to_dict() for flag in unsure]},
                                           indent=2, ensure_ascii=False))
         outputs.append(Output(report_path, layout.subtitles_report, "subtitles-validate"))
         store_outputs(story_id, STAGE, *outputs, info={"subtitles": report.to_dict()})

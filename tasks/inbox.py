@@ -15,7 +15,13 @@ from prefect.cache_policies import NO_CACHE
 from prefect.deployments import run_deployment
 
 from newsroom import inbox
-from newsroom.errors import InvalidKeyError, MediaError, ObjectNotFoundError, TransientError
+from newsroom.errors import (
+    InvalidKeyError,
+    MediaError,
+    ObjectNotFoundError,
+    TransientError,
+    is_transient_failure,
+)
 from newsroom.media.gate import admit_media
 from newsroom.storage import sha256_file
 from newsroom.storage.keys import clean_name
@@ -124,7 +130,7 @@ def _start_package(deployment: str, source: str, sha: str) -> tuple[str, str, st
             return ("retried" if key != f"inbox:{sha}" else "started"), \
                 ("the earlier run failed for a transient reason" if key != f"inbox:{sha}" else ""), str(run.id)
         state = run.state
-        if state is None or not inbox.is_transient_failure(state.type.value, state.message):
+        if state is None or not is_transient_failure(state.type.value, state.message):
             earlier = f" (its run ended {state.name}: {state.message})" if state and state.is_final() and \
                 not state.is_completed() else ""
             return "duplicate", f"same content as an earlier upload{earlier}", str(run.id)

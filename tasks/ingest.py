@@ -13,6 +13,7 @@ from prefect.cache_policies import NO_CACHE
 
 from newsroom import media
 from newsroom.asr import Transcriber
+from newsroom.asr.glossary import load_glossary
 from newsroom.asr.voice_encoder import MODEL_ID as SPEAKER_MODEL
 from newsroom.errors import ObjectNotFoundError
 from newsroom.inbox import ORIGINAL_NAME_METADATA
@@ -174,8 +175,11 @@ def _transcriber(model: str, threads: int, beam_size: int, diarize: bool, diariz
 
 
 @retrying_task(name="transcribe", cache_policy=RESUMABLE, timeout_seconds=4 * 3600, tags=[HEAVY_TAG])
-def transcribe(story_id: str, audio_key: str | None, language: str = "auto", model: str = "base") -> Transcript:
-    """Speech-to-text with word timestamps -> transcript.json (the contract) + transcript.txt."""
+def transcribe(story_id: str, audio_key: str | None, language: str = "auto", model: str = "base",
+               glossary: tuple[str, ...] = ()) -> Transcript:
+    """Speech-to-text with word timestamps -> transcript.json (the contract) + transcript.txt.
+
+    `glossary`: the run's own terms, before the newsroom's (NEWSROOM_GLOSSARY); see newsroom.asr.glossary."""
     model_id = ASR_MODEL_IDS[model]
     ref = ModelRef(model_id, MODELS[model_id].version)
     note = None
@@ -190,8 +194,9 @@ def transcribe(story_id: str, audio_key: str | None, language: str = "auto", mod
             engine = _transcriber(model, settings().threads, settings().asr_beam_size, settings().diarize,
                                   settings().diarize_distance)
             progress = ProgressArtifact(f"Transcribing with {model_id}")
+            terms = load_glossary(settings().glossary, None if language == "auto" else language, extra=glossary)
             transcript = engine.transcribe(wav, language, allowed_languages=tuple(settings().languages),
-                                           progress=progress)
+                                           progress=progress, glossary=terms)
             if transcript.is_empty:
                 note = "no speech was found in the audio: the transcript is empty"
         layout = StoryLayout(story_id)
@@ -203,7 +208,8 @@ def transcribe(story_id: str, audio_key: str | None, language: str = "auto", mod
                       Output(txt_path, layout.transcript_txt, "transcribe", ref),
                       info={"language": transcript.language, "asr_model": transcript.model,
                             "segments": len(transcript.segments), "speakers": len(transcript.speakers),
-                            "speaker_model": SPEAKER_MODEL if settings().diarize else None, "note": note})
+                            "speaker_model": SPEAKER_MODEL if settings().diarize else None, "note": note,
+                            "glossary": list(glossary) or None})
     return transcript
 
 

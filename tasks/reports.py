@@ -8,10 +8,10 @@ from prefect import task
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
 from prefect.cache_policies import NO_CACHE
 
-from newsroom.layout import INGEST, StoryLayout
+from newsroom.layout import ARTICLE_ROUTE, INGEST, StoryLayout
 from newsroom.llm import Draft
 from newsroom.manifest import Manifest, read_manifest
-from newsroom.results import BroadcastSegment, Covers, LoudnessReport, SubtitleReport
+from newsroom.results import BroadcastSegment, Covers, LoudnessReport, Programme, SubtitleReport
 from newsroom.types import Transcript
 from newsroom.video.highlight import EditDecision
 from newsroom.video.scenes import SceneList
@@ -65,6 +65,9 @@ def summarise_edit(story_id: str, found: SceneList, decision: EditDecision, subt
     else:
         rows = "\n".join(f"| {rule} | {count} |" for rule, count in subtitles.by_rule.items())
         subs = f"**Rule violations**\n\n| rule | cues |\n|---|---|\n{rows}"
+    if subtitles is not None and subtitles.possible_mishearings:
+        subs += ("\n\n**Check these words against the tape** (Whisper was unsure of them):\n\n"
+                 + "\n".join(f"- {flag}" for flag in subtitles.possible_mishearings))
     cover = covers.wide if covers else None
     fps = decision.fps
     ranges = "\n".join(f"| {r.start_s(fps):.2f} | {r.end_s(fps):.2f} | {', '.join(map(str, r.sentence_ids))} |"
@@ -165,3 +168,27 @@ def record_run(story_id: str, source: str, state: str, note: str | None = None) 
         store().put_json(run_record_key(str(flow_run.id)), {
             "story_id": story_id, "source": source, "state": state, "note": note,
             "updated": datetime.now(UTC).isoformat(timespec="seconds")})
+
+
+@task(name="summarise-programme", cache_policy=NO_CACHE)
+def summarise_programme(story_id: str, title: str, programme: Programme, cover_key: str | None,
+                        route: tuple[str, ...] = ARTICLE_ROUTE) -> None:
+    """The story page of an article video or a bulletin: title, cover, every deliverable, the checks."""
+    manifest = Manifest.from_dict(read_manifest(store(), story_id))
+    layout = StoryLayout(story_id)
+    links = [f"- [{name}]({store().url(key)})" for key, name in layout.handouts(route).items()
+             if manifest.has(key) and key != layout.manifest]
+    loud, subs = programme.loudness, programme.subtitles.report
+    rows = [("subtitle conformance", subs.ok, f"{subs.violations} rule violations in {subs.cues or 0} cues"),
+            ("loudness", loud.ok, f"{loud.integrated_lufs:.1f} LUFS (target {loud.target_lufs:.0f}), "
+                                  f"true peak {loud.true_peak_dbtp:.1f} dBTP")]
+    table = "\n".join(f"| {check} | {'✅' if ok else '⚠️'} | {detail} |" for check, ok, detail in rows)
+    create_markdown_artifact(
+        key=f"story-{story_id}",
+        description="Story package",
+        markdown=(
+            f"# {title}\n\n" + (f"![cover]({store().url(cover_key)})\n\n" if cover_key else "")
+            + f"Story `{story_id}` - {programme.duration_s:.1f} s - {len(links)} files:\n\n" + "\n".join(links)
+            + f"\n\n## Checklist\n\n| check | ok | detail |\n|---|---|---|\n{table}\n"
+        ),
+    )

@@ -9,6 +9,8 @@ import numpy as np
 import pytest
 
 from newsroom.asr import Transcriber, read_wav, to_simplified
+from newsroom.asr.confidence import low_confidence
+from newsroom.asr.glossary import Glossary
 from newsroom.config import Settings
 from newsroom.errors import ConfigError
 from newsroom.media import extract_audio
@@ -120,3 +122,40 @@ def test_read_wav_refuses_the_wrong_format(media_dir):
 
     with pytest.raises(MediaError, match="16 kHz mono"):
         read_wav(media_dir / "tone.wav")  # 44.1 kHz
+
+
+# Two sentences per language from bench/glossary.py (which reads 12 and reports the figures), read by the
+# packaged voices: names Whisper base writes wrong without the glossary.
+GLOSSARY_SET = {
+    "en": [("Inspector Tomasz Przybylski led the investigation in Wexcombe.", ["Tomasz Przybylski", "Wexcombe"]),
+           ("The ferry from Glenarrow to Inishcarra was cancelled because of high winds.", ["Glenarrow", "Inishcarra"])],
+    "zh": [("瓯江水务集团宣布，明年将在温州新建两座水厂。", ["瓯江水务集团"]),
+           ("崇左市的甘蔗种植户与桂糖集团签订了收购协议。", ["崇左市", "桂糖集团"])],
+}
+
+
+def _written_right(text: str, names: list[str]) -> int:
+    squash = lambda s: re.sub(r"[\W_]+", "", s.casefold())  # noqa: E731
+    return sum(squash(name) in squash(text) for name in names)
+
+
+@pytest.mark.parametrize("language", ["en", "zh"])
+def test_a_glossary_gets_names_written_right(base, tmp_path, language):
+    from newsroom.tts import load_voice
+
+    voice = load_voice(language, Settings(tts_sample_rate_hz=16_000))
+    names = [name for _, found in GLOSSARY_SET[language] for name in found]
+    glossary = Glossary.parse(["Marlowe Coastal Alliance", "詹晓彤", *names])  # other desks' terms too
+    without = with_glossary = 0
+    flagged = []
+    for i, (sentence, found) in enumerate(GLOSSARY_SET[language]):
+        speech = voice.synthesize(sentence, tmp_path / f"{i}.wav")
+        plain = base.transcribe(speech.path, language)
+        steered = base.transcribe(speech.path, language, glossary=glossary)
+        without += _written_right(plain.text, found)
+        with_glossary += _written_right(steered.text, found)
+        flagged += low_confidence(plain)
+        assert not re.search("Marlowe|詹晓彤", steered.text)  # the glossary is not read back as speech
+        assert_timestamps_sane(steered)
+    assert without <= 1 < len(names) - 1 <= with_glossary, (without, with_glossary)
+    assert flagged and all(f.describe().startswith("possible mis-hearing: ") for f in flagged)

@@ -186,3 +186,7 @@ def test_join_transcripts_shifts_the_story():
     joined = join_transcripts(first, second, offset_s=2.0)
     assert joined.duration_s == 5.0
     assert joined.segments[1].words[0].start == pytest.approx(2.5)
+    # The story's speakers come along (the segment's subtitles start a cue at each speaker change).
+    spoken = Transcript("en", 3.0, "asr", (Segment(0.5, 0.9, "World", (Word(0.5, 0.9, "World", 0.9, "S2"),), "S2"),))
+    joined = join_transcripts(first, spoken, offset_s=2.0)
+    assert joined.segments[1].speaker == "S2" and joined.segments[1].words[0].speaker == "S2"

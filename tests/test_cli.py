@@ -21,12 +21,15 @@ def run(*args: str, env_extra: dict[str, str] | None = None, cwd: Path | None = 
 
 
 def test_transcribe_json_is_clean_on_stdout(tmp_path):
+    glossary = tmp_path / "names.txt"
+    glossary.write_text("# the desk's spelling\ncity council -> City Council\n", "utf-8")
     result = run("transcribe", str(SHARED_FIXTURES / "en_espeak.wav"), "--model", "tiny.en", "--json",
-                 "--out", str(tmp_path / "t.json"))
+                 "--out", str(tmp_path / "t.json"), "--glossary", str(glossary))
     assert result.returncode == 0, result.stderr
     data = json.loads(result.stdout)  # nothing but the JSON on stdout
     assert data["language"] == "en" and data["model"] == "whisper-tiny.en-int8"
     assert "football team" in data["text"].lower()
+    assert "City Council" in data["text"] and "city council" not in data["text"]  # the glossary's correction
     assert {s["speaker"] for s in data["segments"]} == {"S1"}  # speaker turns are on by default
     assert json.loads((tmp_path / "t.json").read_text()) == data
 
@@ -38,6 +41,8 @@ def test_transcribe_json_is_clean_on_stdout(tmp_path):
         (["transcribe", "{media}/empty.mp4"], "empty (0 bytes)"),
         (["transcribe", "{media}/noaudio.mp4"], "no audio track"),
         (["transcribe", "{media}/nope.mp4"], "does not exist"),
+        (["transcribe", str(SHARED_FIXTURES / "en_espeak.wav"), "--glossary", "{media}/none.txt"],
+         "none.txt does not exist: give a UTF-8 text file"),
         (["ingest", "ftp://host/file.mp4"], "unsupported source scheme"),
         (["ingest", "{media}/missing-file.mp4"], "does not exist"),
         (["speak", "你好", "--language", "zh", "--voice", "espeak:zh"], "unknown voice engine 'espeak'"),

@@ -22,6 +22,7 @@ from newsroom.covers import (
     sample_frames,
     select_cover_frame,
 )
+from newsroom.covers import score as cover_score
 from newsroom.errors import MediaError, NewsroomError
 from newsroom.video.faces import Box, FaceDetector, focus_point
 from newsroom.video.scenes import detect_scenes
@@ -140,7 +141,7 @@ def test_faces_are_looked_for_only_where_they_could_win(clips, detector, name):
     samples = sample_frames(clips[name], max_side=covers.ANALYSIS_MAX_SIDE_PX)
     every = [covers.score_frame(f, detector, t) for t, f in samples]
     counting = _CountingDetector(detector)
-    pruned = covers._score_samples(samples, counting)
+    pruned = covers.score_samples(samples, counting)
 
     def winner(scores):
         return max(range(len(scores)), key=lambda i: (scores[i].score, scores[i].exposure, scores[i].sharpness))
@@ -157,8 +158,8 @@ def test_the_winner_is_decoded_again_only_when_it_was_scaled(clips, detector, tm
     ffmpeg("-f", "lavfi", "-i", "testsrc2=s=640x360:r=25:d=1", "-c:v", "libx264", "-preset", "ultrafast",
            "-pix_fmt", "yuv420p", str(clip))
     calls = []
-    decode = covers._decode_frame
-    monkeypatch.setattr(covers, "_decode_frame", lambda *args: calls.append(args) or decode(*args))
+    decode = cover_score.decode_frame_at
+    monkeypatch.setattr(cover_score, "decode_frame_at", lambda *args: calls.append(args) or decode(*args))
     _, frame = select_cover_frame(clip, detector=detector)
     assert frame.shape == (360, 640, 3) and calls == []  # the analysis size is the full size
     _, frame = select_cover_frame(clips["face"], detector=detector)

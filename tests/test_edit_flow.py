@@ -61,6 +61,8 @@ def test_edit_sample_end_to_end(edited_sample, tmp_path):
     assert vertical.duration_s == pytest.approx(decision["duration_s"], abs=0.1)
     report = json.loads(local("edit/subtitles-report.json").read_text())
     assert report["ok"], report["violations"]  # the sample is read at a news pace: every rule holds
+    for flag in report["possible_mishearings"]:  # words Whisper was unsure of, on the edit's timeline
+        assert flag["message"].startswith("possible mis-hearing: ") and 0 <= flag["start_s"] <= decision["duration_s"]
     assert "-->" in local("edit/subtitles.srt").read_text()
     from PIL import Image
 

@@ -67,6 +67,13 @@ def test_ingest_sample_end_to_end_then_resume_from_cache(local_env):
     assert store.stat(f"stories/{story_id}/ingest/audio-16k.wav").etag == wav.etag
     assert read_manifest(store, story_id)["assets"] == manifest["assets"]
 
+    # A run's glossary is an input of the transcription: it is redone with it, the rest comes from the cache.
+    steered = ingest(str(SAMPLE), glossary=["Maria Lopez -> María López", "Brantwick"], return_state=True)
+    states = task_states(steered.state_details.flow_run_id)
+    assert states["transcribe"] == "Completed" and states["normalise-media"] == "Cached", states
+    transcript = Transcript.from_dict(store.get_json(f"stories/{story_id}/ingest/transcript.json"))
+    assert "María López" in transcript.text and "Maria Lopez" not in transcript.text
+
 
 def test_ingest_from_object_key_on_s3(minio_env, media_dir):
     store = open_store()

@@ -112,6 +112,20 @@ def test_retimed_transcript_lands_on_the_edit_timeline():
     assert retimed.segments[-1].end <= decision.duration_s
 
 
+def test_retimed_transcript_keeps_the_speakers_and_the_edit_knows_its_shot_changes():
+    t = transcript_of(SENTENCES)
+    t = Transcript(t.language, t.duration_s, t.model, tuple(
+        Segment(s.start, s.end, s.text, tuple(Word(w.start, w.end, w.word, w.probability, f"S{i % 2 + 1}")
+                                                for w in s.words), f"S{i % 2 + 1}") for i, s in enumerate(t.segments)))
+    decision = EditDecision(FPS, (EditRange(100, 200), EditRange(210, 270)), 6.4)  # 4.0-8.0 s, 8.4-10.8 s
+    retimed = retime_transcript(t, decision)
+    assert [s.speaker for s in retimed.segments] == ["S2", "S1"]  # sentences 1 and 2
+    assert all(w.speaker == s.speaker for s in retimed.segments for w in s.words)
+    # The join at 4 s and a source cut inside each range (5.0 s -> 1.0 s; 9.0 s -> 4.0 + 0.6 s); 13.0 s is cut out.
+    scenes = scenes_from_cuts([5.0, 9.0, 13.0], FPS, 30.0)
+    assert decision.shot_changes_s(scenes) == pytest.approx((1.0, 4.0, 4.6))
+
+
 def test_render_is_frame_exact_with_audio_in_sync(tmp_path):
     src = tmp_path / "src.mp4"
     ffmpeg("-f", "lavfi", "-i", f"testsrc2=size=320x180:rate={FPS:g}", "-f", "lavfi", "-i", "sine=frequency=440",

@@ -51,6 +51,23 @@ def test_choices_everywhere_come_from_the_table():
             p.subtitles.chars_per_line, p.subtitles.chars_per_s, p.subtitles.lines, p.joiner)
 
 
+def test_subtitle_rules_name_their_segmenter_and_how_characters_count():
+    from newsroom.lang.words import SEGMENTERS, segmenter
+
+    for p in lang.PROFILES.values():
+        rules = RULES[p.code]
+        assert (rules.count_spaces, rules.segmenter, rules.dialogue_dash) == (
+            p.subtitles.count_spaces, p.subtitles.segmenter, p.subtitles.dialogue_dash)
+        assert p.subtitles.count_spaces == p.spaced  # English counts spaces; the CJK guides count characters
+        if p.subtitles.segmenter:
+            text = "省教育厅召开新闻发布会，学校按时开学。"
+            assert "".join(segmenter(p.subtitles.segmenter)(text)) == text
+    assert lang.profile("zh").subtitles.segmenter in SEGMENTERS and not lang.profile("ja").subtitles.segmenter
+    assert segmenter("jieba")("省教育厅召开新闻发布会")[:2] == ["省", "教育厅"]
+    with pytest.raises(ConfigError, match="jieba"):
+        segmenter("lac")
+
+
 def test_prompt_templates_exist_for_every_profile():
     from newsroom.llm import load_prompt
 

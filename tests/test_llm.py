@@ -33,7 +33,7 @@ from newsroom.llm import (
     verify_quotes,
     write_draft,
 )
-from newsroom.llm.backends import is_runaway
+from newsroom.llm.backends import Capabilities, LLMBackend, estimate_tokens, is_runaway
 from newsroom.llm.prefix import MIN_PREFIX_TOKENS, PrefixStore, split_prompt
 from newsroom.llm.prompts import load_prompt
 from newsroom.llm.quotes import compact, has_cjk
@@ -235,6 +235,12 @@ def test_backend_registry_and_settings():
                                     llm_endpoint_model="qwen", llm_context_tokens=4096))
     assert isinstance(backend, OpenAICompatibleBackend) and backend.name == "openai:qwen"
     assert backend.context_tokens == 4096
+    # What an endpoint can do is declared: no tokenizer at hand (an estimate: 1 a CJK character, ~3
+    # characters a token otherwise), the schema sent with every call, no state kept.
+    assert isinstance(backend, LLMBackend) and backend.last_usage is None
+    assert backend.capabilities == Capabilities(exact_token_count=False, schema_constraint="always",
+                                                prefix_state=False)
+    assert backend.count_tokens("新闻发布会") == 5 + 0 + 1 and backend.count_tokens("a" * 30) == 11
 
 
 def test_transformers_backend_is_registered_and_names_its_extra(monkeypatch):
@@ -488,7 +494,7 @@ def small() -> LlamaCppBackend:
     pytest.importorskip("llama_cpp")
     # In free decoding the 0.5B model loops on the English story ("costs", "costs", ...): under json_mode
     # "auto" the loop is cut short and the grammar-constrained retry succeeds, but that retry's length
-    # varies (55-290 s measured here). Constrained from the start it takes one call (see backends.py).
+    # varies (55-290 s measured here). Constrained from the start it takes one call (see backends/llama_cpp.py).
     return LlamaCppBackend.load(Settings(llm_model="qwen2.5-0.5b-instruct", llm_context_tokens=4096),
                                 json_mode="grammar")
 
@@ -498,6 +504,15 @@ def test_real_decoding_is_seeded_and_reproducible(small):
     first = small.complete(messages, max_tokens=16, seed=1)
     assert first and first == small.complete(messages, max_tokens=16, seed=1)
     assert small.last_usage.completion_tokens <= 16
+    # Declared capabilities: the model's tokenizer, the grammar as json_mode says, the prompt prefix kept.
+    assert isinstance(small, LLMBackend)
+    assert small.capabilities == Capabilities(exact_token_count=True, schema_constraint="always", prefix_state=True)
+    assert small.count_tokens("国务院新闻办公室") < estimate_tokens("国务院新闻办公室")  # Qwen's tokens, not the estimate
+    small.json_mode = "auto"
+    try:
+        assert small.capabilities.schema_constraint == "strict"
+    finally:
+        small.json_mode = "grammar"
     # The grammar-constrained mode (kept for models that need it) gives schema-valid JSON.
     constrained = small  # json_mode="grammar"
     schema = {"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]}
@@ -619,6 +634,8 @@ def test_real_transformers_decoding_is_seeded_and_reproducible(small_transformer
     first = small_transformers.complete(messages, max_tokens=16, seed=1)
     assert first and first == small_transformers.complete(messages, max_tokens=16, seed=1)
     assert small_transformers.last_usage.completion_tokens <= 16
+    assert isinstance(small_transformers, LLMBackend) and small_transformers.capabilities == Capabilities(
+        exact_token_count=True, schema_constraint="never", prefix_state=False)
     # Retries: seeded sampling and the repeat penalty over recent tokens, reproducible too.
     retries = [small_transformers.complete(messages, max_tokens=16, seed=3, temperature=0.8, strict=True)
                for _ in range(2)]

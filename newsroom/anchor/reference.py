@@ -73,7 +73,6 @@ MASK_MARGIN = 0.1  # of the mouth width around both lip outlines
 CROSSFADE_FRAMES = 1
 CROSSFADE_CARRY = 0.35  # weight of the sample that would have come next, on the frame after a jump
 VOWEL_GROUPS = frozenset({"aa", "E", "I", "O", "U"})
-ESPEAK_VOICES = {"en": "en-us", "zh": "cmn"}
 MAX_TRANSCRIPT_LAG_S = 0.24
 
 
@@ -338,10 +337,12 @@ def _frame_groups(frames: int, fps: float, *, phonemes: Sequence[PhonemeTiming] 
 def transcript_phonemes(transcript: Transcript) -> list[PhonemeTiming]:
     """Phoneme timings from a transcript's word timings: each word phonemised with espeak-ng (piper's bundled
     copy), its sounds spread over the word (vowels twice as long as consonants), pauses between words."""
+    from newsroom import lang
     from newsroom.anchor.visemes import viseme_for
 
-    voice = ESPEAK_VOICES.get(transcript.language)
-    if voice is None:
+    found = lang.find(transcript.language)
+    voice = found.voice.espeak if found is not None else ""
+    if not voice:
         log.warning("no phonemiser for %s: the reference's samples are chosen by shape alone", transcript.language)
         return []
     try:

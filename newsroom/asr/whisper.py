@@ -4,7 +4,8 @@ Load once (`Transcriber.load`), call many (`transcribe`). Guards against the fai
 known for on long or empty audio: no conditioning on previous text (stops repetition loops spreading),
 compression-ratio / log-prob / no-speech thresholds with temperature fallback, silero VAD (shipped
 inside faster-whisper) so silence produces no segments, skipping of hallucinated text in long silent
-gaps, and dropping of immediately repeated segments. Each language's profile (`newsroom.lang`) gives
+gaps, dropping of immediately repeated segments and of words the decoder writes after the speech in no time at
+all (a prompt or glossary read back). Each language's profile (`newsroom.lang`) gives
 the initial prompt and the script conversion: Mandarin is steered to Simplified characters by a
 Simplified-Chinese prompt and converted with zhconv for whatever slips through.
 """
@@ -19,10 +20,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
+from typing import Literal
 
 import numpy as np
 
 from newsroom import lang
+from newsroom.asr.glossary import PROMPT_BUDGET_TOKENS, Glossary, locate_words
 from newsroom.config import Settings, get_settings
 from newsroom.errors import ConfigError, MediaError, ModelNotInstalledError
 from newsroom.lang import LanguageProfile
@@ -37,6 +40,12 @@ CONTRACT_NAMES = {"whisper-base": "whisper-base-int8", "whisper-tiny-en": "whisp
 # Multilingual base covers every language profile; tiny.en knows English only.
 MODEL_LANGUAGES = {"whisper-base": lang.CODES, "whisper-tiny-en": ("en",)}
 MIN_SPEECH_S = 0.25
+# A segment read back from the prompt after the speech ends: its words come faster than anyone speaks (measured:
+# "Wexcombe, Wexcombe," in 0.02 s, eight characters in 0.06 s), or none was heard with any confidence where
+# Whisper itself doubts there is speech.
+MIN_WORD_S = 0.05
+UNHEARD_WORD_PROBABILITY = 0.1
+DOUBTED_SPEECH = 0.5
 
 Progress = Callable[[float], None]
 
@@ -50,6 +59,12 @@ class DecodeOptions:
     log_prob_threshold: float = -1.0
     no_speech_threshold: float = 0.6
     hallucination_silence_threshold_s: float = 2.0
+    # How a glossary steers Whisper (bench/glossary.py measures both): "hotwords" reach every 30 s window,
+    # "prompt" (appended to the language's initial prompt) only the first one when decoding is not
+    # conditioned on previous text.
+    glossary_steering: Literal["hotwords", "prompt"] = "hotwords"
+    glossary_budget_tokens: int = PROMPT_BUDGET_TOKENS
+    glossary_fix: bool = True  # rewrite near-misses of the glossary's terms after recognition
 
 
 def read_wav(path: str | Path) -> np.ndarray:
@@ -150,7 +165,10 @@ class Transcriber:
         *,
         allowed_languages: tuple[str, ...] = lang.DEFAULT_LANGUAGES,
         progress: Progress | None = None,
+        glossary: Glossary | None = None,
     ) -> Transcript:
+        """Speech-to-text with word timestamps. A `glossary` (see `newsroom.asr.glossary`) steers Whisper towards
+        its terms and its near-misses are rewritten as the terms afterwards."""
         if not isinstance(audio, np.ndarray):
             audio = read_wav(audio)
         duration_s = len(audio) / SAMPLE_RATE_HZ
@@ -168,6 +186,8 @@ class Transcriber:
             language = self.detect_language(audio, allowed_languages)
         profile = lang.profile(language)
         opts = self.options
+        terms = glossary.for_language(language) if glossary else Glossary()
+        initial_prompt, hotwords = self._steering(profile, terms)
         segments_iter, info = self._model.transcribe(
             audio,
             language=language,
@@ -179,7 +199,8 @@ class Transcriber:
             log_prob_threshold=opts.log_prob_threshold,
             no_speech_threshold=opts.no_speech_threshold,
             hallucination_silence_threshold=opts.hallucination_silence_threshold_s,
-            initial_prompt=profile.asr.prompt,
+            initial_prompt=initial_prompt,
+            hotwords=hotwords,
         )
         segments: list[Segment] = []
         for raw in segments_iter:
@@ -193,17 +214,35 @@ class Transcriber:
                 continue
             segments.append(segment)
         transcript = Transcript(language=language, duration_s=duration_s, model=contract_name, segments=tuple(segments))
+        if terms and opts.glossary_fix:
+            transcript, _ = terms.fix(transcript)
         if self.diarizer is not None:
             transcript = self.diarizer.label(transcript, audio)
         if progress:
             progress(1.0)
         return transcript
 
+    def count_tokens(self, text: str) -> int:
+        """Whisper tokens of `text` as it would sit in the decoder's prompt."""
+        return len(self._model.hf_tokenizer.encode(" " + text.strip(), add_special_tokens=False).ids)
+
+    def _steering(self, profile: LanguageProfile, terms: Glossary) -> tuple[str | None, str | None]:
+        """(initial prompt, hotwords): the language's prompt, with the glossary's terms as the options say."""
+        prompt = profile.asr.prompt
+        words = terms.hotwords(profile, self.count_tokens, self.options.glossary_budget_tokens) if terms else None
+        if words is None or self.options.glossary_steering == "hotwords":
+            return prompt, words
+        return f"{prompt or ''}{profile.joiner if prompt else ''}{words}", None
+
     @staticmethod
     def _convert(raw, profile: LanguageProfile) -> Segment | None:
         def fix(text: str) -> str:
             return house_style(text, profile)
 
+        if _read_back(raw):
+            log.warning("dropping a segment at %.1fs that is no speech (read back from the prompt): %r", raw.start,
+                        raw.text)
+            return None
         words = tuple(
             Word(start=float(w.start), end=float(max(w.end, w.start)), word=fix(w.word.strip()),
                  probability=float(w.probability))
@@ -211,6 +250,31 @@ class Transcriber:
             if w.word.strip()
         )
         text = fix(raw.text.strip())
+        tail = _read_back_tail(words)
+        if tail:
+            spans = locate_words(text, words)
+            log.warning("dropping %d words at %.1fs that are no speech (read back from the prompt): %r", tail,
+                        words[-tail].start, " ".join(w.word for w in words[-tail:]))
+            words = words[:-tail]
+            text = text[:spans[-tail][0]].rstrip() if spans else profile.join(w.word for w in words)
         if not text or not words:
             return None
         return Segment(start=float(words[0].start), end=float(words[-1].end), text=text, words=words)
+
+
+def _read_back_tail(words: tuple[Word, ...]) -> int:
+    """How many words at the end of a segment came in no time at all (two or more, each under MIN_WORD_S): the
+    decoder reading its prompt back after the speech, inside a segment that began with real speech."""
+    count = 0
+    while count < len(words) and words[-1 - count].end - words[-1 - count].start < MIN_WORD_S:
+        count += 1
+    return count if 2 <= count < len(words) else 0
+
+
+def _read_back(raw) -> bool:
+    """Whether a faster-whisper segment is text the decoder went on writing after the speech (see MIN_WORD_S)."""
+    words = [w for w in (raw.words or ()) if w.word.strip()]
+    if len(words) >= 2 and (words[-1].end - words[0].start) / len(words) < MIN_WORD_S:
+        return True
+    return bool(words) and raw.no_speech_prob > DOUBTED_SPEECH and \
+        max(w.probability for w in words) < UNHEARD_WORD_PROBABILITY

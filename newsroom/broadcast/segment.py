@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 import tempfile
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from newsroom import lang
@@ -38,6 +38,9 @@ LOWER_THIRD_TEXT_MAX_W_PX = SEGMENT_SIZE[0] - 2 * LOWER_THIRD_X_PX
 LOWER_THIRD_STYLES: dict[str, tuple[int, int, int, str]] = {
     "headline": (40, 30, 2, "h-th-90"),
     "name": (34, 26, 1, "h-th-150"),
+    # An article picture's caption and its credit below it, both above burned-in subtitles.
+    "caption": (32, 24, 2, "h-th-205"),
+    "credit": (22, 18, 1, "h-th-150"),
 }
 HEADLINE_SHOW_S = 6.0
 NAME_SHOW_S = 4.0
@@ -236,8 +239,8 @@ def speech_transcript(speech: Speech, model: str = "tts") -> Transcript:
 def join_transcripts(first: Transcript, second: Transcript, *, offset_s: float) -> Transcript:
     """`second` shifted by `offset_s` after `first`: subtitles for the anchor intro followed by the story."""
     shifted = tuple(
-        Segment(s.start + offset_s, s.end + offset_s, s.text,
-                tuple(Word(w.start + offset_s, w.end + offset_s, w.word, w.probability) for w in s.words))
+        replace(s, start=s.start + offset_s, end=s.end + offset_s,
+                words=tuple(replace(w, start=w.start + offset_s, end=w.end + offset_s) for w in s.words))
         for s in second.segments
     )
     return Transcript(first.language, offset_s + second.duration_s, first.model, first.segments + shifted)

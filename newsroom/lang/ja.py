@@ -3,8 +3,17 @@ voice with misaki's Japanese G2P (cutlet on MeCab + UniDic-lite, all offline).""
 
 from __future__ import annotations
 
+from types import MappingProxyType
+
 from newsroom.lang.numbers import NumberWords, frozen_map
-from newsroom.lang.profile import AsrRules, DraftRules, LanguageProfile, SubtitleRules, VoiceRules
+from newsroom.lang.profile import (
+    AsrRules,
+    DraftRules,
+    LanguageProfile,
+    SpokenForms,
+    SubtitleRules,
+    VoiceRules,
+)
 from newsroom.lang.scripts import HAN, KANA, KATAKANA
 
 # A cue or line may break before these conjunctions...
@@ -25,6 +34,9 @@ NUMBERS = NumberWords(
     minus="マイナス",
     percent="パーセント",
 )
+# Units after a number are read as words; dates written 2026-05-07 or 2026/5/7 become 2026年5月7日, which
+# the voice's number reader says as a date.
+SPOKEN = SpokenForms(units=MappingProxyType({"km": "キロメートル", "km/h": "キロメートル毎時", "kg": "キログラム", "cm": "センチメートル", "mm": "ミリメートル", "°C": "度", "℃": "度"}), iso_date="{year}年{month}月{day}日")
 
 PROFILE = LanguageProfile(
     code="ja",
@@ -36,13 +48,16 @@ PROFILE = LanguageProfile(
     clause_marks="、，；：,;:—",
     # Netflix Japanese timed-text style guide: 13 full-width characters a line (half-width letters and
     # digits count half), 2 lines, 4 characters a second.
-    subtitles=SubtitleRules(chars_per_line=13, chars_per_s=4.0, conjunctions=CONJUNCTIONS, break_after=PARTICLES,
-                            word_scripts=(HAN, KATAKANA), half_width_counts_half=True),
+    # Words are guessed from script runs (no segmenter: a compound of kanji stays together where it can).
+    subtitles=SubtitleRules(chars_per_line=13, chars_per_s=4.0, count_spaces=False, conjunctions=CONJUNCTIONS,
+                            break_after=PARTICLES, word_scripts=(HAN, KATAKANA), half_width_counts_half=True,
+                            dialogue_dash="-"),
     numbers=NUMBERS,
     # Whisper base writes Japanese in kanji and kana with 、。 on its own; no prompt, no conversion.
     # Not auto-detected unless NEWSROOM_LANGUAGES lists it: a newsroom opts in to a third language.
     asr=AsrRules(full_width=((",", "、"), ("?", "？"), ("!", "！")), detect_by_default=False),
     voice=VoiceRules(
+        espeak="ja",
         engine="kokoro", voice="jf_gongitsune", g2p="misaki-ja", normaliser="cjk", sentence_marks="。！？!?",
         clause_marks="、，,", sentence_pause_s=0.25, max_chunk=80, full_width_text=True, number_reader="numerals",
         segmenter="unidic", url_dot="ドット", range_word="から",
@@ -59,4 +74,5 @@ PROFILE = LanguageProfile(
     glyph_em=1.0,
     headline_stand_in=30,
     lower_third_chars=28,
+    spoken=SPOKEN,
 )

@@ -7,7 +7,9 @@ registry in `newsroom.lang` lists them. Modules ask the profile (`profile(code).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from types import MappingProxyType
 
 from newsroom.lang.numbers import NumberWords
 from newsroom.lang.scripts import Script
@@ -15,15 +17,23 @@ from newsroom.lang.scripts import Script
 
 @dataclass(frozen=True, slots=True)
 class SubtitleRules:
-    """Broadcast subtitle limits (see `newsroom.subtitles.cues` for the rules every language shares)."""
+    """Broadcast subtitle limits and line-breaking words (see `newsroom.subtitles.cues` for the rules every
+    language shares)."""
 
     chars_per_line: int
-    chars_per_s: float  # reading speed; what counts as a character: see `LanguageProfile.joiner`
+    chars_per_s: float  # reading speed, in characters counted as `count_spaces` says
     lines: int = 2
+    # How the reading speed counts: True, every character a viewer reads including spaces (a line break
+    # read as one), as Netflix and the BBC count English; False, every non-space character (CJK guides).
+    count_spaces: bool = True
     conjunctions: frozenset[str] = frozenset()  # a cue or line may break before these words
     break_after: frozenset[str] = frozenset()  # ...and after a word ending in one of these (particles)
+    line_end_avoid: frozenset[str] = frozenset()  # words a line should not end on (articles, prepositions...)
     word_scripts: tuple[Script, ...] = ()  # two neighbours both in one of these: likely one word, break elsewhere
     half_width_counts_half: bool = False  # line width and reading speed in full-width characters
+    segmenter: str = ""  # word segmenter (newsroom.lang.words) whose words no line or cue break splits
+    clause_space: str = ""  # a space ASR leaves between two of the script's characters marks a clause: this mark
+    dialogue_dash: str = "- "  # starts each speaker's line when two speakers share a cue
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,6 +44,8 @@ class AsrRules:
     convert_to: str | None = None  # zhconv locale the text is converted to (e.g. "zh-cn": Simplified)
     full_width: tuple[tuple[str, str], ...] = ()  # ASCII punctuation after the script's characters -> this
     detect_by_default: bool = True  # in NEWSROOM_LANGUAGES unless the newsroom says otherwise
+    # Words Whisper gives a lower probability are "possible mis-hearings" for the editor (newsroom.asr.confidence)
+    min_word_probability: float = 0.5
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,6 +66,26 @@ class VoiceRules:
     segmenter: str = ""  # "cjk" normaliser: word segmenter ("jieba")
     url_dot: str = " dot "  # how the dots of a URL are read
     range_word: str = ""  # "3-5" read as "3 <range_word> 5"
+    espeak: str = ""  # the espeak-ng voice that phonemises the language (reading a presenter's footage)
+
+
+def _no_map() -> Mapping[str, str]:
+    return MappingProxyType({})
+
+
+@dataclass(frozen=True, slots=True, eq=False)  # hashed by identity, as profiles are (its tables are mappings)
+class SpokenForms:
+    """What a written text needs before the voice reads it (`newsroom.lang.spoken.speakable`): written-out
+    abbreviations, units after a number, and dates in the form the voice reads well. Numbers themselves are
+    the voice normaliser's business (`newsroom.tts.text`)."""
+
+    words: Mapping[str, str] = field(default_factory=_no_map)  # a whole written word -> what is said ("Dr." -> "Doctor")
+    units: Mapping[str, str] = field(default_factory=_no_map)  # after a number: "km" -> "kilometres"
+    months: tuple[str, ...] = ()  # month names, January first (dates written with names are recognised)
+    iso_date: str = "{year}-{month}-{day}"  # how 2026-05-07 is written for the voice ({month}: name if `months`)
+    day_month: str = ""  # how "7 May" is written for the voice ("" leaves it)
+    month_day: str = ""  # how "May 7" is written for the voice
+    day: Callable[[int], str] = str  # a day of the month as written for the voice (7 -> "7th")
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,6 +126,7 @@ class LanguageProfile:
     headline_stand_in: int  # words / characters of the transcript's first sentence used until a draft exists
     lower_third_chars: int  # characters a lower-third line holds at 1280 px
     stopwords: frozenset[str] = frozenset()  # left out of keyword matching (spaced languages)
+    spoken: SpokenForms = field(default_factory=SpokenForms)  # abbreviations, units and dates made speakable
 
     @property
     def spaced(self) -> bool:

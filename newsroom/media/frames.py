@@ -1,8 +1,16 @@
-"""Raw RGB frames in and out of ffmpeg through pipes (no temporary image files)."""
+"""Raw RGB frames in and out of ffmpeg through pipes (no temporary image files).
+
+- `read_frames` / `read_frame`: frames at a size the caller knows (rawvideo);
+- `decode_frame_at` / `decode_frames_at`: frames at the size ffmpeg decides (rotation, square pixels, an
+  optional analysis scale), with each frame's own timestamp (PPM through a pipe);
+- `FrameWriter`: RGB frames into an H.264 file.
+"""
 
 from __future__ import annotations
 
 import contextlib
+import logging
+import re
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
@@ -13,6 +21,8 @@ from newsroom.media import process
 from newsroom.media.ffmpeg import binary, last_lines
 from newsroom.media.graph import Filter, chain
 from newsroom.media.inputs import input_args
+
+log = logging.getLogger("newsroom.media")
 
 
 def read_frames(
@@ -72,6 +82,102 @@ def read_frame(path: str | Path, time_s: float, *, width: int, height: int) -> n
             f"no frame at {time_s:.2f}s in {Path(path).name}: {last_lines(result.stderr)}")
     return np.frombuffer(result.stdout[: width * height * 3], dtype=np.uint8).reshape(height, width, 3)
 
+
+
+# --- frames at ffmpeg's size, with their timestamps (PPM) ----------------------------------------
+
+_PPM_HEADER = re.compile(rb"P6\s+(\d+)\s+(\d+)\s+(\d+)\s")
+_PTS_TIME = re.compile(r"\bpts_time:\s*(-?[0-9.]+(?:e[-+]?\d+)?)")
+
+
+def parse_ppms(data: bytes) -> list[np.ndarray]:
+    """Frames from a stream of binary PPMs (ffmpeg's image2pipe with the ppm encoder)."""
+    frames, offset = [], 0
+    while (match := _PPM_HEADER.match(data, offset)) is not None:
+        width, height, maxval = (int(g) for g in match.groups())
+        end = match.end() + width * height * 3
+        if maxval != 255 or end > len(data):
+            break
+        pixels = np.frombuffer(data, dtype=np.uint8, count=width * height * 3, offset=match.end())
+        frames.append(pixels.reshape(height, width, 3))
+        offset = end
+    return frames
+
+
+def _frame_filters(max_side: int | None) -> list[Filter]:
+    # Square pixels first (anamorphic sources), then the optional analysis scale, which never enlarges.
+    filters = [Filter("scale", "max(1,round(iw*sar))", "ih"), Filter("setsar", 1)]
+    if max_side:
+        filters.append(Filter("scale", f"min(iw,{max_side})", f"min(ih,{max_side})",
+                              force_original_aspect_ratio="decrease"))
+    return [*filters, Filter("format", "rgb24")]
+
+
+def _ppm_pipe(video: Path, before_input: list[str], filters: list[Filter], after: list[str]) -> process.Completed:
+    """ffmpeg with the first video stream's frames piped out as PPM: raw RGB behind a short header.
+
+    PPM rather than bare rawvideo because only ffmpeg knows the output size once it has applied rotation
+    metadata, square-pixel correction and the analysis scale. Nothing is written to disk.
+    """
+    cmd = [
+        binary("ffmpeg"), "-hide_banner", "-nostdin", "-nostats", *before_input, *input_args(video),
+        "-map", "0:v:0", "-an", "-sn", "-dn", "-vf", chain(filters), *after,
+        "-fps_mode", "passthrough", "-c:v", "ppm", "-f", "image2pipe", "-",
+    ]
+    result = process.run(cmd, what=f"reading frames of {video.name}", timeout_s=process.deadline_for(None))
+    if result.returncode != 0:
+        transient = process.classify_failure(f"reading frames of {video.name}", result.returncode, result.stderr)
+        if transient is not None:
+            raise transient
+    return result
+
+
+def decode_frame_at(
+    video: str | Path, time_s: float, max_side: int | None = None,
+) -> tuple[float, np.ndarray | None, str]:
+    """(its time, the frame) of the first frame at or after `time_s`, and ffmpeg's error output.
+
+    The frame is RGB uint8 with square pixels, rotated as the file says, scaled down to fit `max_side`
+    (None: the decoded size). The frame is None, with the error output, when nothing was decoded.
+    An input seek, so only the GOP before `time_s` is decoded. Timestamps after an input seek start at
+    the seek point, so `showinfo`'s pts_time is the frame's offset from `time_s`.
+    """
+    video = Path(video)
+    filters = [Filter("showinfo"), *_frame_filters(max_side)]
+    result = _ppm_pipe(video, ["-v", "info", "-ss", f"{time_s:.4f}"], filters, ["-frames:v", "1"])
+    stderr = result.stderr
+    frames = parse_ppms(result.stdout) if result.returncode == 0 else []
+    if not frames:
+        return time_s, None, "\n".join(ln for ln in stderr.splitlines() if "showinfo" not in ln)
+    offset = next((float(m.group(1)) for ln in stderr.splitlines() if "showinfo" in ln and (m := _PTS_TIME.search(ln))), 0.0)
+    return round(time_s + max(0.0, offset), 6), frames[0], ""
+
+
+def decode_frames_at(
+    video: str | Path, times: Sequence[float], max_side: int | None = None,
+) -> list[tuple[float, np.ndarray]]:
+    """The first frame at or after each of `times`, with its own time, in one decoding pass (cheaper than
+    one seeking ffmpeg per frame for short clips). Frames as `decode_frame_at`'s.
+
+    `select` keeps a frame when it is the first to reach a target time; `showinfo` reports each kept
+    frame's own timestamp on stderr, in output order. MediaError when ffmpeg fails.
+    """
+    video = Path(video)
+    picks = "+".join(f"gte(t,{t:.4f})*not(gte(prev_t,{t:.4f}))" for t in times)
+    filters = [Filter("select", picks), Filter("showinfo"), *_frame_filters(max_side)]
+    result = _ppm_pipe(video, ["-v", "info"], filters, [])
+    stderr = result.stderr
+    if result.returncode != 0:
+        raise MediaError(f"could not decode frames of {video.name} ({last_lines(stderr, 1)}): the video may be corrupt")
+    found = [float(m.group(1)) for line in stderr.splitlines() if "showinfo" in line and (m := _PTS_TIME.search(line))]
+    frames = parse_ppms(result.stdout)
+    if len(found) != len(frames):  # not expected; keep the frames with their target times
+        log.warning("%s: %d frame times for %d frames", video.name, len(found), len(frames))
+        found = [times[min(i, len(times) - 1)] for i in range(len(frames))]
+    return list(zip(found, frames, strict=True))
+
+
+# --- writing ------------------------------------------------------------------------------------
 
 WRITER_DEADLINE_S = 6 * 3600.0
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from itertools import accumulate
 from pathlib import Path
 
@@ -81,6 +81,18 @@ class EditDecision:
         """Frames of the edit's own timeline where one range ends and the next begins: its cuts."""
         ends = list(accumulate(r.end_frame - r.start_frame for r in self.ranges))
         return ends[:-1]
+
+    def shot_changes_s(self, scenes: SceneList) -> tuple[float, ...]:
+        """Where the picture cuts on the edit's own timeline, in seconds: the joins between ranges and the
+        source's scene cuts inside each range (what subtitles time their cues around)."""
+        frames, offset = set(self.cut_frames), 0
+        for r in self.ranges:
+            for cut in scenes.cuts_s:
+                frame = round(cut * self.fps)
+                if r.start_frame < frame < r.end_frame:
+                    frames.add(offset + frame - r.start_frame)
+            offset += r.end_frame - r.start_frame
+        return tuple(f / self.fps for f in sorted(frames))
 
     def to_dict(self) -> dict:
         return {
@@ -256,12 +268,12 @@ def retime_transcript(transcript: Transcript, decision: EditDecision) -> Transcr
         start, end = r.start_s(fps), r.end_s(fps)
         for segment in transcript.segments:
             words = tuple(
-                Word(w.start - start + offset, w.end - start + offset, w.word, w.probability)
+                replace(w, start=w.start - start + offset, end=w.end - start + offset)
                 for w in segment.words if w.start >= start - 1e-6 and w.end <= end + 1e-6
             )
             if words:
                 segments.append(Segment(words[0].start, words[-1].end, lang.joiner(transcript.language).join(
-                    w.word for w in words), words))
+                    w.word for w in words), words, segment.speaker))
         offset += end - start
     return Transcript(transcript.language, decision.duration_s, transcript.model, tuple(segments))
 

@@ -41,11 +41,11 @@ from starlette.requests import ClientDisconnect
 
 from newsroom.config import Settings
 from newsroom.errors import ConfigError, InvalidKeyError, NewsroomError, ObjectNotFoundError, TransientError
-from newsroom.layout import StoryLayout
+from newsroom.layout import ARTICLE_ROUTE, BULLETIN_ROUTE, FOOTAGE_ROUTE, StoryLayout
 from newsroom.manifest import Manifest
 from newsroom.storage import ObjectStore, open_store
 from newsroom.storage.keys import RUNS_PREFIX, run_record_key, validate_key
-from newsroom.webhook import auth
+from newsroom.webhook import auth, programmes
 from newsroom.webhook.schemas import (
     MAX_FILENAME_BYTES,
     ErrorBody,
@@ -99,6 +99,10 @@ class Launcher(Protocol):
     async def start_inbox_scan(self, *, idempotency_key: str) -> LaunchedRun: ...
 
     async def story_run(self, run_id: str) -> RunInfo | None: ...
+
+    async def start_article(self, parameters: dict[str, Any], *, idempotency_key: str, tags: list[str]) -> LaunchedRun: ...
+
+    async def start_bulletin(self, parameters: dict[str, Any], *, idempotency_key: str, tags: list[str]) -> LaunchedRun: ...
 
     async def healthy(self) -> bool: ...
 
@@ -478,6 +482,13 @@ def create_app(settings: Settings, launcher: Launcher, store: ObjectStore | None
         health = Health(ok=prefect_ok and storage_ok, prefect=prefect_ok, storage=storage_ok)
         return JSONResponse(health.model_dump(), status_code=200 if health.ok else 503)
 
+    # POST /v1/articles and /v1/bulletins (newsroom/webhook/programmes.py), with the same checks as a story.
+    programmes.add_programme_routes(
+        app, launcher=launcher, authenticate=authenticate, read_body=read_body, parse=parse, check_object=check_object,
+        on_prefect=on_prefect, guard=guard, source_prefixes=source_prefixes,
+        portrait_prefixes=(*source_prefixes, PORTRAIT_PREFIX), api_error=ApiError, responses=_ERRORS,
+        openapi_parameters=[*_SIGNED, _IDEMPOTENCY], json_body=_json_body, idempotency_re=_IDEMPOTENCY_RE)
+
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:
             from fastapi.openapi.utils import get_openapi
@@ -485,7 +496,7 @@ def create_app(settings: Settings, launcher: Launcher, store: ObjectStore | None
             schema = get_openapi(title=app.title, version=app.version, summary=app.summary,
                                  description=app.description, routes=app.routes)
             components = schema.setdefault("components", {}).setdefault("schemas", {})
-            for model in (StoryRequest, StorageEvent):
+            for model in (StoryRequest, StorageEvent, programmes.ArticleRequest, programmes.BulletinRequest):
                 spec = model.model_json_schema(ref_template="#/components/schemas/{model}", by_alias=True)
                 components.update(spec.pop("$defs", {}))
                 components[model.__name__] = spec
@@ -548,5 +559,6 @@ def _outputs(store: ObjectStore, story_id: str) -> dict[str, str]:
         manifest = Manifest.from_dict(store.get_json(layout.manifest))
     except ObjectNotFoundError:
         return {}
-    return {name: store.url(key) for key, name in layout.handouts().items()
+    every = FOOTAGE_ROUTE + ARTICLE_ROUTE + BULLETIN_ROUTE  # only the story's own files are recorded
+    return {name: store.url(key) for key, name in layout.handouts(every).items()
             if key == layout.manifest or manifest.has(key)}

@@ -13,8 +13,10 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_vali
 from newsroom.errors import InvalidKeyError
 from newsroom.params import (
     MAX_HEADLINE_CHARS,
+    MAX_RUN_GLOSSARY_TERMS,
     MAX_TARGET_S,
     AsrModel,
+    GlossaryTerm,
     IngestLanguage,
     LoudnessProfile,
     RestorePreset,
@@ -89,6 +91,11 @@ class StoryRequest(BaseModel):
     )
     portrait_key: ObjectKey | None = Field(None, description="Object key of the anchor's portrait image.")
     loudness: LoudnessProfile = Field("broadcast", description="broadcast (-23 LUFS) or web (-16 LUFS).")
+    glossary: Annotated[list[GlossaryTerm], Field(max_length=MAX_RUN_GLOSSARY_TERMS)] | None = Field(
+        None, description="Names, places, organisations and jargon heard in this story, one an item (\"heard -> "
+        "written\" corrects a known mis-hearing): they steer speech recognition, with the newsroom's glossary.",
+        examples=[["Amara Okonkwo", "Kilbarrack", "Shivon -> Siobhan"]],
+    )
     cms_ref: Annotated[str, StringConstraints(min_length=1, max_length=128, pattern=r"^[\w.:\-/]+$")] | None = Field(
         None, description="The CMS's own id for the story; added to the run's tags."
     )
