@@ -166,7 +166,8 @@ def create_app(settings: Settings, launcher: Launcher, store: ObjectStore | None
     secret = settings.webhook_secret.get_secret_value()
     events_token = settings.storage_events_token.get_secret_value() if settings.storage_events_token else None
     objects = store or open_store(settings)
-    guard = auth.ReplayGuard()
+    # Replay memory shared through the bucket: a restarted webhook or another replica still refuses a replay.
+    guard = auth.ReplayGuard(store=objects, timeout_s=settings.webhook_storage_timeout_s, unavailable=unavailable)
     limit = settings.webhook_max_body_bytes
     source_prefixes = tuple(settings.webhook_source_prefixes)
     # Uploads: never more than ingest accepts; the 413 names the setting that decided.
@@ -316,7 +317,7 @@ def create_app(settings: Settings, launcher: Launcher, store: ObjectStore | None
         """Start the whole package (ingest, edit, draft, broadcast) for a media object."""
         signed = authenticate(request)
         signature = signed.signature
-        seen = guard.claim(signature)
+        seen = await guard.aclaim(signature)
         if seen is not None:
             raise ApiError(409, "replayed request: this exact signed request was already received; "
                                 "sign each retry with a fresh timestamp (the Idempotency-Key keeps it one run)",
@@ -375,7 +376,7 @@ def create_app(settings: Settings, launcher: Launcher, store: ObjectStore | None
             raise ApiError(429, f"{uploading[client]} uploads from {client} are in progress, the most one client may "
                                 f"send at once (NEWSROOM_WEBHOOK_UPLOADS_PER_CLIENT): retry when one has finished",
                            retry_after_s=RETRY_AFTER_S)
-        if guard.claim(signed.signature) is not None:
+        if await guard.aclaim(signed.signature) is not None:
             raise ApiError(409, "replayed request: this exact signed upload was already received")
         uploading[client] += 1
         try:

@@ -96,7 +96,7 @@ def add_programme_routes(
     async def start(request: Request, model: type, kind: str) -> StoryAccepted:
         signed = authenticate(request)
         signature = signed.signature
-        seen = guard.claim(signature)
+        seen = await guard.aclaim(signature)
         if seen is not None:
             raise api_error(409, "replayed request: this exact signed request was already received; sign each "
                                  "retry with a fresh timestamp (the Idempotency-Key keeps it one run)",
