@@ -30,7 +30,9 @@ from pathlib import Path
 
 import pytest
 
-from newsroom.manifest import verify_story
+from newsroom.errors import ObjectNotFoundError
+from newsroom.layout import StoryLayout
+from newsroom.manifest import collect, verify_story
 from newsroom.stack import Stack
 from newsroom.storage import story_id_from_sha256
 from tests.test_stack import FINAL, api, deployment_id, flow_runs, tiny_clip
@@ -219,7 +221,7 @@ def test_kill_9_of_the_worker_during_ingest_then_the_rerun_resumes(stack, tmp_pa
     running = [task_name(t) for t in task_runs(stack, [run_id]) if t["state"]["type"] == "RUNNING"]
     killed = kill_worker_and_its_runs(stack, "worker-cpu")
     assert state == "RUNNING" and killed
-    row["injected"] += f" (killed while {', '.join(running) or 'between tasks'} ran)"
+    row["injected"] += f" (killed while {', '.join(running)} ran)" if running else " (killed between two tasks)"
     wait_for(lambda: stack.health("worker-cpu"), 120, "supervisor restarting the killed workers", every_s=1)
     started = time.monotonic()
     rerun(stack, run_id)
@@ -483,7 +485,8 @@ def test_the_prefect_api_down_during_an_inbox_scan(stack, row):
 @pytest.mark.slow
 def test_the_disk_full_under_the_scratch_folder(stack, tmp_path, row):
     """The cpu workers' scratch folder (their TMPDIR) on a 64 KiB tmpfs mounted over it during an ingest: the
-    run fails saying the disk is full, after its retries, with nothing half-written and its source kept; with
+    run fails saying the disk is full, after its retries, with nothing half-written (whatever it stored is recorded,
+    nothing discarded as bad media); with
     room again the same run re-run finishes without redoing what was finished, and verifies."""
     row["injected"] = "cpu workers' scratch folder (TMPDIR) on a full 64 KiB tmpfs during an ingest, then room again"
     scratch = stack.paths.scratch / "worker-cpu"
@@ -503,13 +506,18 @@ def test_the_disk_full_under_the_scratch_folder(stack, tmp_path, row):
     assert "disk" in message and ("full" in message or "No space" in message), message
     ours = [name for name in leftovers if name.startswith("newsroom-")]  # the rest is the Prefect worker's own
     assert not ours, f"scratch files left on the full disk: {ours}"
-    store = stack.open_store()
-    assert [o.key for o in store.list(f"stories/{story}/source/")], "the source was discarded: a full disk is not bad media"
+    store, layout = stack.open_store(), StoryLayout(story)
+    stored = {o.key for o in store.list(layout.prefix) if not layout.is_bookkeeping(o.key)}
+    try:
+        recorded = {asset.key for asset in collect(store, story).assets}
+    except ObjectNotFoundError:  # it failed before anything was stored (the source did not fit the scratch disk)
+        recorded = set()
+    assert stored <= recorded, f"stored but never recorded (half-written): {sorted(stored - recorded)}"
     before = finished_work(stack, [run_id])
     rerun(stack, run_id)
     final = wait_done(stack, [run_id], 420)[0]
     assert final["state"]["type"] == "COMPLETED", final["state"]["message"]
     assert not recomputed(before, task_runs(stack, [run_id]))
     keys = assert_whole(stack, story)
-    row.update(survived=True, lost="none", figures=f"failed: {message[:100]}; re-run completed, {len(keys)} assets "
-               "verified")
+    row.update(survived=True, lost="none", figures=f"failed: {message[:100]}; {len(stored)} objects stored before, "
+               f"all recorded; re-run completed, {len(keys)} assets verified")
