@@ -210,8 +210,8 @@ class ReplayGuard:
             seen = await asyncio.wait_for(run_in_threadpool(self._shared_claim, signature), self.timeout_s)
         except Exception as exc:  # a stalled or unreachable store
             self.release(signature, shared=False)
-            raise self._unavailable(f"the replay memory in the object store did not answer ({type(exc).__name__}): "
-                                    "retry in a few seconds") from None
+            raise self._unavailable(f"the object store did not answer within {self.timeout_s:.0f} s (the replay memory: "
+                                    f"{type(exc).__name__}): retry in a few seconds") from None
         if seen is not None:
             with self._lock:
                 self._seen[signature] = seen
