@@ -6,6 +6,7 @@ Run: .venv/bin/python bench/results.py [--package] [--load] [--all] [--only AREA
   default: asr, scenes, upscale, webhook, hostile input (the hardening suite's table); a few minutes
   --package   the package flow on a 54 s clip, LLM local and off-box (~10 min on 2 cores)
   --load      the stack under load: 50 inbox objects + a webhook storm (tens of minutes on 2 cores)
+  --faults    the fault-injection suite against the stack (tests/test_faults.py, slow cases too; ~15 min)
   --only      re-run these areas; the others keep the tables of their last run (bench/RESULTS.json), each
               area stamped with the commit and time it was measured
 """
@@ -104,6 +105,31 @@ def hostile_table(tmp: Path, log) -> tuple[list[Table], str | None]:
                   [f"pytest: {summary}"])], None
 
 
+def faults_table(tmp: Path, log, saved_json: Path | None = None) -> tuple[list[Table], str | None]:
+    """The fault-injection suite (tests/test_faults.py, slow cases included) writes one row per fault it injected
+    when NEWSROOM_FAULTS_REPORT is set; `saved_json` takes the rows of an earlier run instead."""
+    summary = ""
+    if saved_json is None:
+        report = tmp / "faults.json"
+        env = {**os.environ, "NEWSROOM_FAULTS_REPORT": str(report)}
+        result = subprocess.run([sys.executable, "-m", "pytest", "tests/test_faults.py", "-q", "-m", "slow or not slow",
+                                 "-p", "no:cacheprovider"], cwd=ROOT, env=env, capture_output=True, text=True)
+        log.write(f"$ pytest tests/test_faults.py (exit {result.returncode})\n{result.stdout[-3000:]}\n")
+        summary = result.stdout.strip().splitlines()[-1] if result.stdout.strip() else ""
+        if not report.exists():
+            return [], f"the fault-injection suite wrote no table (exit {result.returncode})"
+    else:
+        report = saved_json
+    rows = json.loads(report.read_text())
+    columns = ["fault", "injected", "survived", "lost", "figures"]
+    table_rows = [[r["fault"].replace("_", " "), r["injected"], "yes" if r["survived"] else "NO", r["lost"] or "?",
+                   r["figures"]] for r in rows.values()]
+    notes = [f"pytest: {summary}"] if summary else [f"from an earlier run of tests/test_faults.py ({report.name})"]
+    notes.append("survived: the run finished (at once, after its retries, or when run again), `newsroom verify` "
+                 "passed, and no task finished before the fault was computed again (task runs from the Prefect API)")
+    return [Table("faults", "Faults injected into the stack", columns, table_rows, notes)], None
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--package", action="store_true", help="also the package flow bench (slow)")
@@ -112,6 +138,9 @@ def main() -> None:
     parser.add_argument("--only", nargs="*", default=None, help="only these areas (e.g. asr webhook)")
     parser.add_argument("--load-json", type=Path, default=None,
                         help="take the load tables from an earlier `bench/stack_load.py --json PATH` run")
+    parser.add_argument("--faults", action="store_true", help="also the fault-injection suite (slow: the stack)")
+    parser.add_argument("--faults-json", type=Path, default=None,
+                        help="take the fault table from an earlier NEWSROOM_FAULTS_REPORT=PATH pytest run")
     parser.add_argument("--out", type=Path, default=BENCH / "RESULTS.md")
     args = parser.parse_args()
     enabled = {"package": args.package or args.all, "load": args.load or args.all}
@@ -142,6 +171,12 @@ def main() -> None:
             tables[bench.area] += found
             if problem:
                 problems[bench.area].append(problem)
+        if args.faults_json or ((args.faults or args.all) and (args.only is None or "faults" in args.only)):
+            print("running the fault-injection suite ...", file=sys.stderr)
+            found, problem = faults_table(tmp, log, args.faults_json)
+            tables["faults"] += found
+            if problem:
+                problems["faults"].append(problem)
         if args.only is None or "hostile input" in args.only:
             print("running the hostile-input suite ...", file=sys.stderr)
             found, problem = hostile_table(tmp, log)
@@ -160,8 +195,7 @@ def main() -> None:
             problems[area] = saved[area]["problems"]
             measured_at[area] = saved[area]["measured"]
     saved_path.write_text(json.dumps(saved, indent=2, ensure_ascii=False))
-    skipped.setdefault("faults", "the fault-injection suite against the stack comes with its own table (issue 14, "
-                                 "second step)")
+    skipped.setdefault("faults", "not run this time (`python bench/results.py --faults`)")
     parts = [f"# Benchmark results\n\nWritten by `make bench` (`bench/results.py`) on {stamp}.\n\n"
              f"- machine: {machine()}\n- commit: {commit()}\n"
              f"- load average when it started (1/5/15 min): {load_average} (other work on the machine slows "

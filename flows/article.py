@@ -16,6 +16,7 @@ from pydantic import Field
 from newsroom.params import AnchorParts, IngestLanguage, LoudnessProfile
 from tasks.article import anchor_read, assemble, covers, narrate, pictures, receive_article
 from tasks.common import publish_manifest
+from tasks.lease import story_lease
 from tasks.reports import record_run, summarise_programme
 
 
@@ -51,17 +52,18 @@ def article(
         The story id (from the article's content hash); outputs live under stories/<story id>/article/.
     """
     source = receive_article(article, list(images or []), language)
-    record_run(source.story_id, article, "running")
-    narration = narrate(source, target_s, condense)
-    portrait = portrait_key or None
-    intro = anchor_read.submit(source, "intro", portrait) if anchor in ("intro", "both") else None
-    outro = anchor_read.submit(source, "outro", portrait) if anchor in ("outro", "both") else None
-    drawn = pictures(source, narration)
-    cover = covers.submit(source, drawn, narration)
-    video = assemble(source, narration, drawn, intro.result() if intro else None, outro.result() if outro else None,
-                     loudness)
-    made = cover.result()
-    publish_manifest(source.story_id)
-    summarise_programme(source.story_id, source.article.title, video, made.wide)
-    record_run(source.story_id, article, "done")
+    with story_lease(source.story_id):  # one run per story at a time (tasks/lease.py)
+        record_run(source.story_id, article, "running")
+        narration = narrate(source, target_s, condense)
+        portrait = portrait_key or None
+        intro = anchor_read.submit(source, "intro", portrait) if anchor in ("intro", "both") else None
+        outro = anchor_read.submit(source, "outro", portrait) if anchor in ("outro", "both") else None
+        drawn = pictures(source, narration)
+        cover = covers.submit(source, drawn, narration)
+        video = assemble(source, narration, drawn, intro.result() if intro else None, outro.result() if outro else None,
+                         loudness)
+        made = cover.result()
+        publish_manifest(source.story_id)
+        summarise_programme(source.story_id, source.article.title, video, made.wide)
+        record_run(source.story_id, article, "done")
     return source.story_id

@@ -7,6 +7,7 @@ from prefect import flow
 from newsroom.params import IngestLanguage, LoudnessProfile
 from tasks.broadcast import assemble, render_anchor, speak, write_draft
 from tasks.common import load_cut, load_story, publish_manifest
+from tasks.lease import story_lease
 from tasks.reports import summarise_broadcast
 
 
@@ -28,12 +29,13 @@ def broadcast(
     Returns:
         The key of the story's manifest.
     """
-    story = load_story(story_id, language)
-    cut = load_cut(story_id)
-    draft = story.draft or write_draft(story_id, story.transcript)
-    voice = speak(story_id, draft)
-    anchor_key = render_anchor(story_id, voice, portrait_key)
-    segment = assemble(story_id, anchor_key, voice, cut, draft, loudness)
-    manifest_key = publish_manifest(story_id)
+    with story_lease(story_id):  # one run per story at a time (tasks/lease.py)
+        story = load_story(story_id, language)
+        cut = load_cut(story_id)
+        draft = story.draft or write_draft(story_id, story.transcript)
+        voice = speak(story_id, draft)
+        anchor_key = render_anchor(story_id, voice, portrait_key)
+        segment = assemble(story_id, anchor_key, voice, cut, draft, loudness)
+        manifest_key = publish_manifest(story_id)
     summarise_broadcast(story_id, draft, anchor_key, segment)
     return manifest_key

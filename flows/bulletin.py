@@ -16,6 +16,7 @@ from newsroom.layout import BULLETIN_ROUTE
 from newsroom.params import IngestLanguage, LoudnessProfile
 from tasks.bulletin import assemble, read_item, receive_bulletin
 from tasks.common import publish_manifest
+from tasks.lease import story_lease
 from tasks.reports import record_run, summarise_programme
 
 
@@ -39,12 +40,13 @@ def bulletin(
         The story id (from the items' content hash); outputs live under stories/<story id>/bulletin/.
     """
     source = receive_bulletin(list(items), language)
-    record_run(source.story_id, "bulletin", "running")
-    # One after another: each read keeps the machine's cores busy (voice, then the anchor's frames).
-    reads = [read_item(source.story_id, n, item, source.language, portrait_key or None)
-             for n, item in enumerate(source.items, 1)]
-    video = assemble(source, reads, loudness)
-    publish_manifest(source.story_id)
-    summarise_programme(source.story_id, source.items[0].headline, video, None, BULLETIN_ROUTE)
-    record_run(source.story_id, "bulletin", "done")
+    with story_lease(source.story_id):  # one run per story at a time (tasks/lease.py)
+        record_run(source.story_id, "bulletin", "running")
+        # One after another: each read keeps the machine's cores busy (voice, then the anchor's frames).
+        reads = [read_item(source.story_id, n, item, source.language, portrait_key or None)
+                 for n, item in enumerate(source.items, 1)]
+        video = assemble(source, reads, loudness)
+        publish_manifest(source.story_id)
+        summarise_programme(source.story_id, source.items[0].headline, video, None, BULLETIN_ROUTE)
+        record_run(source.story_id, "bulletin", "done")
     return source.story_id

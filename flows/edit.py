@@ -13,7 +13,7 @@ from flows.runners import chunk_task_runner
 from flows.stages import run_stage
 from newsroom.layout import StoryLayout
 from newsroom.params import Headline, RestorePreset, TranslateLanguage, UpscaleMethod
-from tasks.common import load_story, publish_manifest
+from tasks.common import load_story, publish_manifest, remove_objects
 from tasks.edit import detect_scenes as detect_scenes_task
 from tasks.edit import (
     finish_edit_video,
@@ -28,6 +28,7 @@ from tasks.edit import (
     upscale_chunk,
     vertical_version,
 )
+from tasks.lease import story_lease
 from tasks.reports import summarise_edit
 
 
@@ -45,7 +46,9 @@ def upscale_video(story_id: str, video_key: str, cut_frames: list[int], scale: i
     chunks = plan_upscale(video_key, cut_frames)
     futures = upscale_chunk.map(unmapped(story_id), unmapped(video_key), chunks, unmapped(scale), unmapped(method))
     chunk_keys = [future.result() for future in futures]
-    return join_upscaled(story_id, chunk_keys, video_key, method, scale)
+    joined = join_upscaled(story_id, chunk_keys, video_key, method, scale)
+    remove_objects(chunk_keys)  # scratch, used up: only once the join's result is recorded
+    return joined
 
 
 @flow(name="edit", log_prints=False, validate_parameters=True)
@@ -86,33 +89,34 @@ def edit(
     Returns:
         The key of the story's updated manifest.
     """
-    story = load_story(story_id)
-    video_key = story.require_video()
-    found = detect_scenes_task(story_id, video_key)
-    picture_key = restore_video(story_id, video_key, restore)
-    first_sentence, language = pick_headline(story.transcript)
-    drawing = make_covers.submit(story_id, picture_key, headline or first_sentence, language, found,
-                                 story.transcript) if covers else None
-    cut = highlight_edit(story_id, picture_key, story.transcript, found, target_s, headline, sentence_ids, time_ranges)
-    clean_key = cut.video_key
-    if upscale != "none":
-        runner = chunk_task_runner(upscale_workers)
-        # Dispatched (infra/prefect.yaml), super-resolution runs on the heavy pool; its output key is fixed.
-        clean_key = run_stage(upscale_video.with_options(task_runner=runner), UPSCALE_DEPLOYMENT, story_id=story_id,
-                              video_key=clean_key, cut_frames=cut.decision.cut_frames, scale=upscale_scale,
-                              method=upscale) or StoryLayout(story_id).upscaled
-    subtitles = (make_subtitles(story_id, cut.transcript, cut.decision.fps, cut.decision.shot_changes_s(found))
-                 if cut.transcript else None)
-    srt_key = subtitles.srt_key if subtitles else None
-    vertical_future = vertical_version.submit(story_id, clean_key, srt_key, language) if vertical else None
-    translated = None
-    if subtitles and translate_to and translate_to != language:
-        translated = translate_subtitles(story_id, cut.transcript, cut.decision.fps,
-                                         cut.decision.shot_changes_s(found), translate_to)
-    video_keys = finish_edit_video(story_id, clean_key, srt_key, language, burn_subtitles, translated)
-    drawn = drawing.result() if drawing else None
-    vertical_key = vertical_future.result() if vertical_future else None
-    manifest_key = publish_manifest(story_id)
-    summarise_edit(story_id, found, cut.decision, subtitles.report if subtitles else None, drawn,
-                   [*video_keys, *([vertical_key] if vertical_key else [])])
+    with story_lease(story_id):  # one run per story at a time (tasks/lease.py)
+        story = load_story(story_id)
+        video_key = story.require_video()
+        found = detect_scenes_task(story_id, video_key)
+        picture_key = restore_video(story_id, video_key, restore)
+        first_sentence, language = pick_headline(story.transcript)
+        drawing = make_covers.submit(story_id, picture_key, headline or first_sentence, language, found,
+                                     story.transcript) if covers else None
+        cut = highlight_edit(story_id, picture_key, story.transcript, found, target_s, headline, sentence_ids, time_ranges)
+        clean_key = cut.video_key
+        if upscale != "none":
+            runner = chunk_task_runner(upscale_workers)
+            # Dispatched (infra/prefect.yaml), super-resolution runs on the heavy pool; its output key is fixed.
+            clean_key = run_stage(upscale_video.with_options(task_runner=runner), UPSCALE_DEPLOYMENT, story_id=story_id,
+                                  video_key=clean_key, cut_frames=cut.decision.cut_frames, scale=upscale_scale,
+                                  method=upscale) or StoryLayout(story_id).upscaled
+        subtitles = (make_subtitles(story_id, cut.transcript, cut.decision.fps, cut.decision.shot_changes_s(found))
+                     if cut.transcript else None)
+        srt_key = subtitles.srt_key if subtitles else None
+        vertical_future = vertical_version.submit(story_id, clean_key, srt_key, language) if vertical else None
+        translated = None
+        if subtitles and translate_to and translate_to != language:
+            translated = translate_subtitles(story_id, cut.transcript, cut.decision.fps,
+                                             cut.decision.shot_changes_s(found), translate_to)
+        video_keys = finish_edit_video(story_id, clean_key, srt_key, language, burn_subtitles, translated)
+        drawn = drawing.result() if drawing else None
+        vertical_key = vertical_future.result() if vertical_future else None
+        manifest_key = publish_manifest(story_id)
+        summarise_edit(story_id, found, cut.decision, subtitles.report if subtitles else None, drawn,
+                       [*video_keys, *([vertical_key] if vertical_key else [])])
     return manifest_key

@@ -7,7 +7,8 @@ from prefect import flow
 from newsroom.errors import NewsroomError, TransientError
 from newsroom.params import AsrModel, GlossaryTerms, IngestLanguage
 from tasks.common import publish_manifest
-from tasks.ingest import discard_story, normalise_media, store_source, transcribe
+from tasks.ingest import discard_story, normalise_media, recheck_source, store_source, transcribe
+from tasks.lease import story_lease
 from tasks.reports import summarise_ingest
 
 
@@ -29,20 +30,23 @@ def ingest(source: str, language: IngestLanguage = "auto", asr_model: AsrModel =
         The story id; every output lives under stories/<story id>/ in the store.
     """
     ref = store_source(source)
-    transcript = None
-    try:
-        # store_source also stored the speech audio: the transcription runs while the video is normalised.
-        transcript = transcribe.submit(ref.story_id, ref.audio_key, language, asr_model, glossary)
-        normalise_media(ref.story_id, ref.key)
-        spoken = transcript.result()
-        manifest_key = publish_manifest(ref.story_id)
-    except NewsroomError as exc:
-        if transcript is not None:
-            transcript.wait()  # nothing may still be writing when the story is discarded
-        # Bad media discovered past the probe (e.g. a truncated file): leave no partial story behind.
-        # Transient failures keep finished work so a re-run resumes from the cache.
-        if not isinstance(exc, TransientError) and not ref.already_ingested:
-            discard_story(ref.story_id)
-        raise
+    with story_lease(ref.story_id):  # one run per story: another run of this content may be at work on it
+        # After a wait, the other run may have discarded what store-source stored: store it again then.
+        ref = recheck_source(ref) or store_source(source)
+        transcript = None
+        try:
+            # store_source also stored the speech audio: the transcription runs while the video is normalised.
+            transcript = transcribe.submit(ref.story_id, ref.audio_key, language, asr_model, glossary)
+            normalise_media(ref.story_id, ref.key)
+            spoken = transcript.result()
+            manifest_key = publish_manifest(ref.story_id)
+        except NewsroomError as exc:
+            if transcript is not None:
+                transcript.wait()  # nothing may still be writing when the story is discarded
+            # Bad media discovered past the probe (e.g. a truncated file): leave no partial story behind.
+            # Transient failures keep finished work so a re-run resumes from the cache.
+            if not isinstance(exc, TransientError) and not ref.already_ingested:
+                discard_story(ref.story_id)
+            raise
     summarise_ingest(ref.story_id, ref.filename, spoken, manifest_key)
     return ref.story_id

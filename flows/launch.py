@@ -12,6 +12,8 @@ from prefect.exceptions import ObjectNotFound
 from flows.names import ARTICLE_DEPLOYMENT, BULLETIN_DEPLOYMENT, INBOX_DEPLOYMENT, PACKAGE_DEPLOYMENT
 from newsroom.webhook.app import LaunchedRun, LaunchError, RunInfo
 
+SCAN_TAG = "storage-event"  # the inbox scans that bucket notifications start
+
 
 def prefect_ui_url(override: str | None = None) -> str | None:
     """Base URL of the Prefect UI (the setting wins; else Prefect's own PREFECT_UI_URL / API URL)."""
@@ -34,6 +36,7 @@ class PrefectLauncher:
         self.inbox_deployment = inbox_deployment
         self._ui = prefect_ui_url(ui_url)
         self._package_id: uuid.UUID | None = None
+        self._inbox_id: uuid.UUID | None = None
         self._client: Any = None
 
     async def client(self) -> Any:
@@ -84,9 +87,48 @@ class PrefectLauncher:
                                  name="bulletin")
 
     async def start_inbox_scan(self, *, idempotency_key: str) -> LaunchedRun:
+        """Coalesced: while a scan started by a notification has not begun (scheduled or pending), it will see
+        the new object too and is returned (`duplicate`); once it runs, one new scan is started ("scan again").
+        A storm of notifications costs at most one running scan and one waiting, not one scan each."""
+        waiting = await self._waiting_scan()
+        if waiting is not None:
+            return waiting
         # A notification means the upload is complete: no settle time.
         return await self._start(self.inbox_deployment, {"settle_s": 0.0}, idempotency_key=idempotency_key,
-                                 tags=["storage-event"], name="inbox-event")
+                                 tags=[SCAN_TAG], name="inbox-event")
+
+    async def _waiting_scan(self) -> LaunchedRun | None:
+        from datetime import UTC, datetime
+
+        from prefect.client.schemas.filters import (
+            DeploymentFilter,
+            DeploymentFilterId,
+            FlowRunFilter,
+            FlowRunFilterExpectedStartTime,
+            FlowRunFilterState,
+            FlowRunFilterStateType,
+            FlowRunFilterTags,
+        )
+        from prefect.client.schemas.objects import StateType
+
+        try:
+            client = await self.client()
+            if self._inbox_id is None:
+                self._inbox_id = (await client.read_deployment_by_name(self.inbox_deployment)).id
+            runs = await client.read_flow_runs(
+                flow_run_filter=FlowRunFilter(
+                    state=FlowRunFilterState(type=FlowRunFilterStateType(any_=[StateType.SCHEDULED, StateType.PENDING])),
+                    tags=FlowRunFilterTags(all_=[SCAN_TAG]),
+                    expected_start_time=FlowRunFilterExpectedStartTime(before_=datetime.now(UTC))),
+                deployment_filter=DeploymentFilter(id=DeploymentFilterId(any_=[self._inbox_id])), limit=1)
+        except ObjectNotFound:
+            return None  # _start says what is missing
+        except Exception as exc:
+            raise LaunchError(f"cannot read runs from the Prefect API ({type(exc).__name__})") from exc
+        if not runs:
+            return None
+        return LaunchedRun(id=str(runs[0].id), parameters=dict(runs[0].parameters or {}), duplicate=True,
+                           ui_url=self.run_url(str(runs[0].id)))
 
     async def story_run(self, run_id: str) -> RunInfo | None:
         try:

@@ -34,6 +34,7 @@ from newsroom.params import (
 from tasks.broadcast import assemble, render_anchor, speak, write_draft
 from tasks.common import load_cut, load_story, publish_manifest
 from tasks.edit import make_covers, pick_headline
+from tasks.lease import lease_scope
 from tasks.reports import record_run, summarise_broadcast, summarise_package
 
 
@@ -75,37 +76,39 @@ def newsroom_package(
     Returns:
         The story id.
     """
-    story_id = ingest(source, language=language, asr_model=asr_model, glossary=glossary)
-    record_run(story_id, source, "running")
-    story = load_story(story_id)
-    # The draft needs only the transcript: it is written while the edit renders, and in one process the
-    # anchor's voice and face follow it straight away, also beside the edit.
-    draft = write_draft.submit(story_id, story.transcript)
-    voice = anchor = None
-    if not dispatching():
-        voice = speak.submit(story_id, draft)
-        anchor = render_anchor.submit(story_id, voice, portrait_key or None)
-    run_stage(edit, EDIT_DEPLOYMENT, story_id=story_id, target_s=target_s, upscale=upscale, restore=restore,
-              burn_subtitles=burn_subtitles, vertical=vertical, headline=headline or None, covers=False,
-              translate_to=translate_to)
-    cut = load_cut(story_id)
-    note = None
-    try:
-        written = draft.result()
-    except EmptyTranscriptError as exc:  # nothing was said: no draft, no broadcast
-        written, note = None, f"No broadcast: {exc}"
-    first_sentence, spoken = pick_headline(story.transcript)
-    cover_headline = headline or (written.headline if written else first_sentence)
-    covers = make_covers.submit(story_id, cut.picture_key, cover_headline, spoken, cut.scenes, story.transcript, written)
-    if written is not None:
-        if dispatching():  # the heavy pool voices the draft written here, renders the anchor, assembles
-            run_stage(broadcast, BROADCAST_DEPLOYMENT, story_id=story_id, portrait_key=portrait_key or None,
-                      loudness=loudness)
-        else:
-            segment = assemble(story_id, anchor.result(), voice.result(), cut, written, loudness)
-            summarise_broadcast(story_id, written, anchor.result(), segment)
-    covers.result()
-    publish_manifest(story_id)
-    summarise_package(story_id, note=note)
-    record_run(story_id, source, "done", note)
+    # One run per story at a time: the lease the ingest takes once it knows the story is held to the end.
+    with lease_scope():
+        story_id = ingest(source, language=language, asr_model=asr_model, glossary=glossary)
+        record_run(story_id, source, "running")
+        story = load_story(story_id)
+        # The draft needs only the transcript: it is written while the edit renders, and in one process the
+        # anchor's voice and face follow it straight away, also beside the edit.
+        draft = write_draft.submit(story_id, story.transcript)
+        voice = anchor = None
+        if not dispatching():
+            voice = speak.submit(story_id, draft)
+            anchor = render_anchor.submit(story_id, voice, portrait_key or None)
+        run_stage(edit, EDIT_DEPLOYMENT, story_id=story_id, target_s=target_s, upscale=upscale, restore=restore,
+                  burn_subtitles=burn_subtitles, vertical=vertical, headline=headline or None, covers=False,
+                  translate_to=translate_to)
+        cut = load_cut(story_id)
+        note = None
+        try:
+            written = draft.result()
+        except EmptyTranscriptError as exc:  # nothing was said: no draft, no broadcast
+            written, note = None, f"No broadcast: {exc}"
+        first_sentence, spoken = pick_headline(story.transcript)
+        cover_headline = headline or (written.headline if written else first_sentence)
+        covers = make_covers.submit(story_id, cut.picture_key, cover_headline, spoken, cut.scenes, story.transcript, written)
+        if written is not None:
+            if dispatching():  # the heavy pool voices the draft written here, renders the anchor, assembles
+                run_stage(broadcast, BROADCAST_DEPLOYMENT, story_id=story_id, portrait_key=portrait_key or None,
+                          loudness=loudness)
+            else:
+                segment = assemble(story_id, anchor.result(), voice.result(), cut, written, loudness)
+                summarise_broadcast(story_id, written, anchor.result(), segment)
+        covers.result()
+        publish_manifest(story_id)
+        summarise_package(story_id, note=note)
+        record_run(story_id, source, "done", note)
     return story_id

@@ -65,6 +65,19 @@ class Settings(BaseSettings):
         "(connect + read timeouts) plus a few seconds of back-off.")
     storage_retry_backoff_s: float = Field(0.5, ge=0, le=30, description="First back-off between S3 retries (doubles).")
 
+    # Tasks and stories
+    task_retry_delays_s: list[float] = Field(
+        default_factory=lambda: [5.0, 30.0, 120.0], min_length=1, max_length=10,
+        description="Waits before each retry of a task that failed for a transient reason (storage unreachable, "
+        "disk full, a deadline); three retries, the last wait repeated. Read when the tasks are imported.")
+    story_lease_s: float = Field(
+        60.0, ge=60, le=3600, description="A run holds its story's lease (one run per story at a time) for this "
+        "long and renews it at three quarters of it; a run that died frees its story this long after it stopped "
+        "(plus up to 15 s, the Prefect server's sweep). 60 s is the least the Prefect server accepts.")
+    story_wait_s: float = Field(
+        3 * 3600.0, gt=0, description="Longest a run waits for another run of the same story to finish before it "
+        "fails (transiently) and can be run again.")
+
     # Models
     model_cache: Path = Field(default_factory=_default_cache, description="Assembled, verified weights.")
     model_paths: dict[str, Path] = Field(

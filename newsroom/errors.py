@@ -24,6 +24,10 @@ class ObjectNotFoundError(NewsroomError):
     """A key that should exist in the object store does not."""
 
 
+class ObjectChangedError(NewsroomError):
+    """A stored object no longer matches the sha256 its manifest record holds (written again, or damaged)."""
+
+
 class SourceError(NewsroomError):
     """A source given to ingest cannot be used (missing path, unsupported scheme, ...)."""
 

@@ -27,7 +27,8 @@ BULLETIN = "bulletin"  # a bulletin story (newsroom/bulletin): items of text in,
 FOOTAGE_ROUTE = (INGEST, EDIT, BROADCAST)
 ARTICLE_ROUTE = (ARTICLE,)
 BULLETIN_ROUTE = (BULLETIN,)
-FRAGMENT_NAME = "assets.json"  # a stage's manifest fragment (see newsroom/manifest.py)
+FRAGMENT_NAME = "assets.json"  # a stage's one-file manifest fragment of older stories (read, never written)
+RECORDS_FOLDER = "records"  # a stage's manifest records: one object per write (see newsroom/manifest.py)
 
 
 @dataclass(frozen=True, slots=True)
@@ -183,8 +184,19 @@ class StoryLayout:
         return story_key(self.story_id, BULLETIN, f"items/{number:02d}{suffix}")
 
     def fragment(self, stage: str) -> str:
-        """The stage's manifest fragment: what the stage recorded so far."""
+        """The stage's one-file manifest fragment, as stories stored before records had it (read only)."""
         return story_key(self.story_id, stage, FRAGMENT_NAME)
+
+    def record(self, stage: str, name: str) -> str:
+        """One manifest record of the stage: what one task wrote (its assets and info), written once, whole."""
+        return story_key(self.story_id, stage, f"{RECORDS_FOLDER}/{name}")
+
+    def is_bookkeeping(self, key: str) -> bool:
+        """Whether `key` is the manifest, a record or a fragment (the story's bookkeeping, not an asset)."""
+        relative = key.removeprefix(self.prefix).split("/")
+        return (relative == [self.__class__.manifest.name]
+                or (len(relative) == 2 and relative[1] == FRAGMENT_NAME)
+                or (len(relative) == 3 and relative[1] == RECORDS_FOLDER))
 
     def subtitles(self, fmt: str) -> str:
         return self.key(self.SUBTITLES[fmt])

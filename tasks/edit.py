@@ -95,16 +95,19 @@ def upscale_chunk(story_id: str, video_key: str, chunk: upscale.Chunk, scale: in
 
 @retrying_task(name="join-upscaled", cache_policy=RESUMABLE)
 def join_upscaled(story_id: str, chunk_keys: list[str], audio_key: str, method: str, scale: int) -> str:
+    """Join the chunks with the audio and record the result, naming the chunks it used up: the flow deletes
+    them only after this task's result is recorded (`remove_objects`), so a retry or a re-run never finds its
+    inputs gone (the resume cache counts a consumed chunk with the etag recorded here)."""
     with scratch_dir() as tmp:
+        consumed = {k: store().stat(k).etag or "?" for k in chunk_keys}
         paths = [store().get_file(k, tmp / Path(k).name) for k in chunk_keys]
         audio = store().get_file(audio_key, tmp / "audio-source.mp4")
         out = upscale.concat_chunks(paths, tmp / StoryLayout.upscaled.name, audio_src=audio)
         model = ModelRef("realesrgan-animevideov3", MODELS["realesrgan-animevideov3"].version) if method == "esrgan" else None
         joined = store_outputs(story_id, STAGE,
                                Output(out, StoryLayout(story_id).upscaled, f"upscale-{method}-x{scale}", model),
-                               info={"upscale": {"method": method, "scale": scale, "chunks": len(chunk_keys)}})
-    for key in chunk_keys:  # the chunks were scratch space shared between workers
-        store().delete(key)
+                               info={"upscale": {"method": method, "scale": scale, "chunks": len(chunk_keys)}},
+                               consumed=consumed)
     return joined[0].key
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from collections.abc import Callable
 from functools import cache
@@ -88,6 +89,17 @@ def store_source(source: str) -> SourceRef:
     log.info("story %s: %s (%.1fs, video=%s, audio=%s)", story_id, filename, info.duration_s,
              info.has_video, info.has_audio)
     return SourceRef(story_id, key, digest, filename, info, already, audio.key if isinstance(audio, Asset) else None)
+
+
+@retrying_task(name="recheck-source", cache_policy=NO_CACHE)
+def recheck_source(ref: SourceRef) -> SourceRef | None:
+    """`ref` as it stands now that this run holds the story (whether it was ingested meanwhile), or None when
+    its source or speech audio is gone (another run discarded the story while this one waited)."""
+    layout = StoryLayout(ref.story_id)
+    if not store().exists(ref.key) or (ref.audio_key is not None and not store().exists(ref.audio_key)):
+        log.warning("story %s: the stored source is gone (discarded by another run): storing it again", ref.story_id)
+        return None
+    return dataclasses.replace(ref, already_ingested=ref.already_ingested or store().exists(layout.manifest))
 
 
 def _stored_asset(key: str, step: str, *, sha256: str | None = None, source_sha256: str | None = None

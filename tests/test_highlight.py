@@ -150,3 +150,16 @@ def test_otio_round_trip_and_edl(tmp_path):
     assert "001  SOURCE   V     C        00:00:00:10 00:00:01:15 00:00:00:00 00:00:01:05" in edl
     reread = read_timeline(tmp_path / "h.edl", fps=FPS)
     assert [c.source_range.duration.value for c in reread.video_tracks()[0].find_clips()] == [30, 40]
+
+
+def test_a_10_fps_clip_exports_an_edl(tmp_path):
+    """OTIO's SMPTE formatter refuses 10 fps; the EDL counts non-drop frames at the clip's own rate."""
+    clip = tmp_path / "ten.mp4"
+    ffmpeg("-f", "lavfi", "-i", "testsrc2=size=160x120:rate=10", "-t", "5", "-c:v", "libx264", "-pix_fmt", "yuv420p",
+           str(clip))
+    fps = probe(clip).video.fps
+    assert fps == pytest.approx(10.0)
+    decision = EditDecision(fps, (EditRange(5, 25, (0,)), EditRange(30, 45, (1,))), 3.5)
+    edl = write_edl(to_timeline(decision, clip.name, media_duration_s=5.0), tmp_path / "ten.edl").read_text()
+    assert "001  SOURCE   V     C        00:00:00:05 00:00:02:05 00:00:00:00 00:00:02:00" in edl
+    assert "00:00:03:00 00:00:04:05 00:00:02:00 00:00:03:05" in edl

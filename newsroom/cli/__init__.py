@@ -56,6 +56,7 @@ COMMANDS = (
     (app, "run", story.run),
     (app, "article", programmes.article_cmd),
     (app, "bulletin", programmes.bulletin_cmd),
+    (app, "verify", story.verify),
     (models_app, "list", ops.models_list),
     (models_app, "verify", ops.models_verify),
     (app, "serve", ops.serve),

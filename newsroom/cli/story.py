@@ -133,3 +133,29 @@ def admit_source(source: str, store) -> None:
     spec = parse_source(source, store)
     if spec.kind == "path":
         admit_media(spec.value)
+
+
+def verify(
+    story_id: Annotated[str, typer.Argument(help="Story id printed by ingest.")],
+    as_json: Annotated[bool, typer.Option("--json", help="Print the verification as JSON.")] = False,
+) -> None:
+    """Re-hash every object the story's manifest lists and compare it with its entry (exit 1 on a mismatch)."""
+    from newsroom.errors import NewsroomError
+    from newsroom.manifest import verify_story
+    from newsroom.storage import open_store
+    from newsroom.storage.keys import validate_story_id
+
+    result = verify_story(open_store(), validate_story_id(story_id))
+    if as_json:
+        typer.echo(json.dumps(result.to_dict(), indent=2))
+    else:
+        for problem in result.problems:
+            typer.echo(f"MISMATCH {problem.key}: {problem.problem} (manifest {problem.expected or '-'}, "
+                       f"object {problem.found or '-'})")
+        for key in result.unlisted:
+            typer.echo(f"unlisted {key} (not in the manifest)")
+        typer.echo(f"story {story_id}: {result.checked - len(result.problems)} of {result.checked} manifest "
+                   "entries match their objects")
+    if not result.ok:
+        raise NewsroomError(f"story {story_id}: {len(result.problems)} manifest entries do not match their objects: "
+                            "run the stages that made them again (the resume cache recomputes what is missing)")

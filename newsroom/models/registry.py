@@ -20,6 +20,7 @@ import logging
 import os
 import shutil
 import tempfile
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -422,7 +423,8 @@ class ModelRegistry:
             raise self._not_installed(spec)
         folder.parent.mkdir(parents=True, exist_ok=True)
         log.info("assembling model %s into %s", spec.id, folder)
-        tmp = Path(tempfile.mkdtemp(prefix=f".tmp-{spec.id}-", dir=folder.parent))
+        _clean_stale_temps(folder.parent, spec.id)
+        tmp = Path(tempfile.mkdtemp(prefix=f".tmp-{spec.id}-{os.getpid()}-", dir=folder.parent))
         try:
             hashes = {}
             for f in spec.files:
@@ -507,6 +509,31 @@ class ModelRegistry:
 
     def list(self, *, verify: bool = False) -> list[ModelStatus]:
         return [self.status(model_id, verify=verify) for model_id in sorted(MODELS)]
+
+
+STALE_TEMP_S = 6 * 3600  # an assembly takes minutes: a temp folder this old was left by a lost machine
+
+
+def _clean_stale_temps(cache: Path, model_id: str) -> None:
+    """Remove the temp folders of assemblies that were killed half-way (their process is gone, or they are
+    hours old): a crash never leaves a half model, and never a growing pile of halves either."""
+    for tmp in cache.glob(f".tmp-{model_id}-*"):
+        pid = tmp.name.removeprefix(f".tmp-{model_id}-").split("-", 1)[0]
+        alive = True  # not named by this version (or another model's whose id starts alike): by age only
+        if pid.isdigit():
+            try:
+                os.kill(int(pid), 0)
+            except ProcessLookupError:
+                alive = False
+            except PermissionError:  # another user's live process
+                pass
+        try:
+            old = time.time() - tmp.stat().st_mtime > STALE_TEMP_S
+        except OSError:
+            continue
+        if not alive or old:
+            log.warning("removing %s, left by an assembly that did not finish", tmp)
+            shutil.rmtree(tmp, ignore_errors=True)
 
 
 def _version(package: str) -> str:

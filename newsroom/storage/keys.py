@@ -89,6 +89,10 @@ def validate_story_id(story_id: str) -> str:
     return story_id
 
 
+def is_story_id(value: object) -> bool:
+    return isinstance(value, str) and bool(_STORY_ID_RE.match(value))
+
+
 def story_id_from_sha256(sha256_hex: str) -> str:
     """A story id is the first characters of its source's sha256: re-ingesting a file is idempotent."""
     if not re.fullmatch(r"[0-9a-f]{64}", sha256_hex):

@@ -207,7 +207,7 @@ def edl_text(timeline, *, title: str | None = None) -> str:
     events.sort(key=lambda e: (e[0], e[1]))
 
     def tc(frames: int) -> str:
-        return otio.opentime.to_timecode(otio.opentime.RationalTime(frames, fps), fps)
+        return non_drop_timecode(frames, fps)
 
     out = [f"TITLE: {title if title is not None else timeline.name}", "FCM: NON-DROP FRAME", ""]
     for number, (_, _, lines, comments) in enumerate(events, 1):
@@ -217,6 +217,18 @@ def edl_text(timeline, *, title: str | None = None) -> str:
                        f"{tc(line.source_out)} {tc(line.record_in)} {tc(line.record_out)}")
         out.extend(comments)
     return "\n".join(out) + "\n"
+
+
+def non_drop_timecode(frames: int, fps: float) -> str:
+    """HH:MM:SS:FF counting whole frames at the nominal rate (29.97 -> 30), as the EDL's `FCM: NON-DROP FRAME`
+    says. Unlike OTIO's SMPTE formatter it takes any rate (a 10 or 15 fps source, a 12 fps animation)."""
+    base = max(1, round(fps))
+    frames = int(frames)
+    sign, frames = ("-", -frames) if frames < 0 else ("", frames)
+    seconds, ff = divmod(frames, base)
+    minutes, ss = divmod(seconds, 60)
+    hh, mm = divmod(minutes, 60)
+    return f"{sign}{hh:02d}:{mm:02d}:{ss:02d}:{ff:02d}"
 
 
 def write_edl(timeline, path: str | Path) -> Path:

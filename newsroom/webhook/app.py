@@ -65,9 +65,11 @@ def create_app(settings: Settings, launcher: Launcher, store: ObjectStore | None
         summary="Start and follow story packages from a CMS or MinIO bucket notifications.",
         description=__doc__,
     )
-    app.state.webhook = WebhookState(settings=settings, secrets=secrets, launcher=launcher,
-                                     store=store or open_store(settings), guard=auth.ReplayGuard(),
-                                     limits=Limits.from_settings(settings))
+    objects = store or open_store(settings)
+    # Replay memory shared through the bucket: a restarted webhook or another replica still refuses a replay.
+    guard = auth.ReplayGuard(store=objects, timeout_s=settings.webhook_storage_timeout_s, unavailable=unavailable)
+    app.state.webhook = WebhookState(settings=settings, secrets=secrets, launcher=launcher, store=objects,
+                                     guard=guard, limits=Limits.from_settings(settings))
     app.add_exception_handler(ApiError, _api_error)  # type: ignore[arg-type]
     app.add_exception_handler(RequestValidationError, _invalid)  # type: ignore[arg-type]
     app.add_exception_handler(HTTPException, _http)  # type: ignore[arg-type]

@@ -159,21 +159,32 @@ class SeenRequest:
     flow_run_id: str | None
 
 
+REPLAY_PREFIX = "webhook/replay/"  # the replay memory in the object store, shared by every webhook replica
+
+
 class ReplayGuard:
     """Remembers the signatures accepted within the window, so each signed request is used once.
 
-    Per process: behind several webhook replicas, the Idempotency-Key (enforced by the Prefect server)
-    still guarantees one run per key; this guard only adds the "each signature once" rule.
+    In memory, and with `store` also in the object store (`webhook/replay/<sha256 of the signature>.json`), so
+    a restarted webhook, or another replica behind the same bucket, still refuses a replay within the window.
+    The Idempotency-Key (enforced by the Prefect server) keeps one run per key whatever happens here; two
+    replicas receiving the same signed request in the same instant may both accept it (the store has no
+    conditional write everywhere). Old markers are never read again once expired; a bucket lifecycle rule on
+    `webhook/replay/` (a day) removes them.
     """
 
-    def __init__(self, window_s: int = WINDOW_S, max_entries: int = 100_000) -> None:
+    def __init__(self, window_s: int = WINDOW_S, max_entries: int = 100_000, *, store=None,
+                 timeout_s: float = 10.0, unavailable=None) -> None:
         self.window_s = window_s
         self.max_entries = max_entries
         self._seen: dict[str, SeenRequest] = {}
         self._lock = threading.Lock()
+        self.store = store
+        self.timeout_s = timeout_s
+        self._unavailable = unavailable or (lambda message: RuntimeError(message))
 
     def claim(self, signature: str, *, now: float | None = None) -> SeenRequest | None:
-        """Record `signature`; returns None the first time, else what the first request got."""
+        """Record `signature` in memory; returns None the first time, else what the first request got."""
         now = time.time() if now is None else now
         with self._lock:
             if len(self._seen) >= self.max_entries:
@@ -185,14 +196,73 @@ class ReplayGuard:
             self._seen[signature] = SeenRequest(now + 2 * self.window_s, None)
             return None
 
+    async def aclaim(self, signature: str) -> SeenRequest | None:
+        """`claim`, then the shared memory (in a thread, at most `timeout_s`; a store that does not answer is the
+        `unavailable` error, a 503, with nothing claimed)."""
+        import asyncio
+
+        from starlette.concurrency import run_in_threadpool
+
+        seen = self.claim(signature)
+        if seen is not None or self.store is None:
+            return seen
+        try:
+            seen = await asyncio.wait_for(run_in_threadpool(self._shared_claim, signature), self.timeout_s)
+        except Exception as exc:  # a stalled or unreachable store
+            self.release(signature, shared=False)
+            raise self._unavailable(f"the object store did not answer within {self.timeout_s:.0f} s (the replay memory: "
+                                    f"{type(exc).__name__}): retry in a few seconds") from None
+        if seen is not None:
+            with self._lock:
+                self._seen[signature] = seen
+        return seen
+
+    def _marker(self, signature: str) -> str:
+        return REPLAY_PREFIX + hashlib.sha256(signature.encode()).hexdigest() + ".json"
+
+    def _shared_claim(self, signature: str) -> SeenRequest | None:
+        from newsroom.errors import ObjectNotFoundError
+
+        now = time.time()
+        key = self._marker(signature)
+        try:
+            found = self.store.get_json(key)
+            if float(found.get("expires_at", 0)) > now:
+                return SeenRequest(float(found["expires_at"]), found.get("flow_run_id"))
+        except ObjectNotFoundError:
+            pass
+        self.store.put_json(key, {"expires_at": now + 2 * self.window_s, "flow_run_id": None})
+        return None
+
+    def _shared(self, fn, *args) -> None:
+        """A shared-memory update after the answer is decided: in the background, logged if it fails."""
+        if self.store is None:
+            return
+
+        def run() -> None:
+            try:
+                fn(*args)
+            except Exception as exc:
+                import logging
+
+                logging.getLogger("newsroom.webhook").warning("replay memory not updated (%s: %s)",
+                                                              type(exc).__name__, exc)
+
+        threading.Thread(target=run, daemon=True, name="replay-memory").start()
+
     def settle(self, signature: str, flow_run_id: str | None) -> None:
         """Attach the run a claimed request started (so a replay can point to it)."""
         with self._lock:
             seen = self._seen.get(signature)
             if seen is not None:
                 self._seen[signature] = SeenRequest(seen.expires_at, flow_run_id)
+        if seen is not None:
+            self._shared(self.store.put_json if self.store else None, self._marker(signature),
+                         {"expires_at": seen.expires_at, "flow_run_id": flow_run_id})
 
-    def release(self, signature: str) -> None:
+    def release(self, signature: str, *, shared: bool = True) -> None:
         """Forget a claimed request that failed before doing anything (the client may retry it as is)."""
         with self._lock:
             self._seen.pop(signature, None)
+        if shared and self.store is not None:
+            self._shared(self.store.delete, self._marker(signature))

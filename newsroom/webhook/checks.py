@@ -208,7 +208,7 @@ async def start_once(request: Request, secret: str, guard: auth.ReplayGuard, lim
     retried); otherwise the signature is settled on the run."""
     signed = authenticate(request, secret)
     signature = signed.signature
-    seen = guard.claim(signature)
+    seen = await guard.aclaim(signature)
     if seen is not None:
         raise ApiError(409, "replayed request: this exact signed request was already received; "
                             "sign each retry with a fresh timestamp (the Idempotency-Key keeps it one run)",

@@ -107,7 +107,7 @@ async def upload(request: Request, secrets: SecretsDep, store: StoreDep, guard: 
         raise ApiError(429, f"{uploading[client]} uploads from {client} are in progress, the most one client may "
                             f"send at once (NEWSROOM_WEBHOOK_UPLOADS_PER_CLIENT): retry when one has finished",
                        retry_after_s=RETRY_AFTER_S)
-    if guard.claim(signed.signature) is not None:
+    if await guard.aclaim(signed.signature) is not None:
         raise ApiError(409, "replayed request: this exact signed upload was already received")
     uploading[client] += 1
     try:
