@@ -635,7 +635,8 @@ def test_real_decoding_is_seeded_and_reproducible(small):
 
 def test_real_prompt_prefix_state_is_kept_and_gives_the_same_text(small, en, tmp_path):
     prompt = load_prompt("draft", "en")
-    messages, stable = prompt.messages(source=en.text), prompt.stable_prefix()
+    messages = prompt.messages(source=en.text, body_min=44, body_max=73, anchor_min=29, anchor_max=44)
+    stable = prompt.stable_prefix()
     tokens = split_prompt(small._formatter, small.llm, messages, stable)
     assert tokens is not None and MIN_PREFIX_TOKENS <= len(tokens) < small.count_tokens(messages[1]["content"])
     assert split_prompt(small._formatter, small.llm, [{"role": "user", "content": "Hello"}], stable) is None
@@ -676,9 +677,9 @@ def test_prefix_states_are_kept_per_model_file(tmp_path):
 
 def first_try(backend: LlamaCppBackend, calls_before: int, draft: Draft) -> bool:
     """Whether the draft's JSON parsed at the first attempt: the backend's usage records hold one draft call
-    (and one repair call when the desk made one), no retries."""
+    (and one repair call when the desk made one, and the quote selection's call), no retries."""
     calls = len(backend.usage_log) - calls_before
-    return calls == 1 + ("+repair." in draft.model)
+    return calls == 1 + ("+repair." in draft.model) + ("+quotes." in draft.model)
 
 
 def test_real_english_draft_small_model(small, en):
