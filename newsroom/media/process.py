@@ -12,7 +12,7 @@ Each child gets:
   "No space left on device" are `TransientError`s, to be retried; everything else is the caller's to
   explain (usually bad media).
 
-Peak memory (`maxrss_kib`, from wait4) and wall time are measured for every run, so the hostile-input
+Peak memory (`maxrss_kib`, the child's own VmHWM sampled while it runs) and wall time are measured for every run, so the hostile-input
 suite can bound them.
 """
 
@@ -104,7 +104,11 @@ _live_lock = threading.Lock()
 @dataclass
 class ChildMemory:
     """The children run inside one `measure_children()` block (and the tasks it starts, which inherit the
-    context): how many, and the largest peak memory among them."""
+    context): how many, and the largest peak memory among them.
+
+    The peak is the child's own high-water mark (VmHWM of its address space after exec), read while it runs
+    (every poll; the last instants before it exits may be missed). Not wait4's ru_maxrss: Linux folds the
+    parent's high-water mark into a forked child's at exec, so a child of a 4 GB worker "peaks" at 4 GB."""
 
     children: int = 0
     peak_rss_kib: int = 0
@@ -240,13 +244,27 @@ class _Tail:
             return b"".join(self.parts).decode("utf-8", "replace")
 
 
+def _high_water_kib(pid: int) -> int:
+    """The peak resident memory (KiB) of a running child's own address space; 0 once it is gone."""
+    try:
+        with open(f"/proc/{pid}/status", "rb") as status:
+            for line in status:
+                if line.startswith(b"VmHWM:"):
+                    return int(line.split()[1])
+    except (OSError, ValueError, IndexError):
+        pass
+    return 0
+
+
 def _wait(proc: subprocess.Popen, deadline: float) -> tuple[int, int]:
     """Wait for the child in short slices (so exceptions reach this thread), until `deadline`
-    (monotonic). Returns (returncode, maxrss KiB); raises DeadlineError after killing it."""
+    (monotonic). Returns (returncode, the child's own peak memory in KiB, see ChildMemory); raises
+    DeadlineError after killing it."""
     delay = _POLL_MIN_S
+    hwm_kib = 0
     while True:
         try:
-            pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
+            pid, status, _usage = os.wait4(proc.pid, os.WNOHANG)
         except ChildProcessError:  # already reaped elsewhere
             return proc.wait(), 0
         if pid == proc.pid:
@@ -254,12 +272,13 @@ def _wait(proc: subprocess.Popen, deadline: float) -> tuple[int, int]:
             with _live_lock:
                 for meter in _meters.get():
                     meter.children += 1
-                    meter.peak_rss_kib = max(meter.peak_rss_kib, int(usage.ru_maxrss))
+                    meter.peak_rss_kib = max(meter.peak_rss_kib, hwm_kib)
             log.debug("%s exited %d, peak memory %.0f MiB", proc.args[0] if isinstance(proc.args, list) else proc.args,
-                      proc.returncode, usage.ru_maxrss / 1024)
-            return proc.returncode, int(usage.ru_maxrss)
+                      proc.returncode, hwm_kib / 1024)
+            return proc.returncode, hwm_kib
         if time.monotonic() > deadline:
             raise DeadlineError("deadline")
+        hwm_kib = max(hwm_kib, _high_water_kib(proc.pid))
         time.sleep(delay)
         delay = min(_POLL_MAX_S, delay * 2)
 
