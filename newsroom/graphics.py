@@ -36,6 +36,7 @@ from dataclasses import dataclass
 
 from newsroom import lang
 from newsroom.errors import ConfigError
+from newsroom.types import Box
 from newsroom.typeset import FittedText, fit_lines, headline_font, ink, load_font
 
 log = logging.getLogger("newsroom.graphics")
@@ -76,30 +77,6 @@ EM_PER_FONT_SIZE = 1 / 1.448
 # shrinks, down to 3% of the height, before it takes another line.
 VERTICAL_SUBTITLE_HEIGHT_FRACTION = 0.043
 VERTICAL_SUBTITLE_MIN_FRACTION = 0.03
-
-
-@dataclass(frozen=True, slots=True)
-class Box:
-    """A rectangle in output pixels: left `x`, top `y`, `w` wide, `h` tall."""
-
-    x: int
-    y: int
-    w: int
-    h: int
-
-    @property
-    def right(self) -> int:
-        return self.x + self.w
-
-    @property
-    def bottom(self) -> int:
-        return self.y + self.h
-
-    def intersects(self, other: Box) -> bool:
-        return self.x < other.right and other.x < self.right and self.y < other.bottom and other.y < self.bottom
-
-    def contains(self, other: Box) -> bool:
-        return self.x <= other.x and self.y <= other.y and other.right <= self.right and other.bottom <= self.bottom
 
 
 @dataclass(frozen=True, slots=True)

@@ -283,3 +283,46 @@ class Speech:
                    language=data["language"], engine=data["engine"], text=data["text"],
                    phonemes=tuple(PhonemeTiming(**p) for p in data.get("phonemes", ())),
                    words=tuple(WordTiming(**w) for w in data.get("words", ())))
+
+
+@dataclass(frozen=True, slots=True)
+class Box:
+    """An axis-aligned box in pixels: (x, y) is the top-left corner, y down (faces, crops, on-screen graphics)."""
+
+    x: int
+    y: int
+    w: int
+    h: int
+
+    @property
+    def right(self) -> int:
+        return self.x + self.w
+
+    @property
+    def bottom(self) -> int:
+        return self.y + self.h
+
+    @property
+    def center(self) -> tuple[float, float]:
+        return (self.x + self.w / 2, self.y + self.h / 2)
+
+    @property
+    def area(self) -> int:
+        return max(0, self.w) * max(0, self.h)
+
+    def intersects(self, other: Box) -> bool:
+        """True when the two boxes share any pixel (touching edges do not)."""
+        return self.x < other.right and other.x < self.right and self.y < other.bottom and other.y < self.bottom
+
+    def contains(self, other: Box) -> bool:
+        """True when `other` lies entirely inside this box (edges included)."""
+        return (
+            other.x >= self.x and other.y >= self.y
+            and other.right <= self.right and other.bottom <= self.bottom
+        )
+
+    def scaled(self, factor: float) -> Box:
+        return Box(round(self.x * factor), round(self.y * factor), round(self.w * factor), round(self.h * factor))
+
+    def shifted(self, dx: int, dy: int) -> Box:
+        return Box(self.x + dx, self.y + dy, self.w, self.h)

@@ -16,12 +16,12 @@ from __future__ import annotations
 import functools
 import logging
 import math
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
 from newsroom.errors import ModelNotInstalledError, NewsroomError
+from newsroom.types import Box
 
 log = logging.getLogger("newsroom.video.faces")
 
@@ -33,45 +33,6 @@ FOCUS_CENTRE_WEIGHT = 0.5  # saliency fallback: how far the detail centre is pul
 FOCUS_ANALYSIS_SIDE_PX = 256
 NEAR_MARGIN = 0.75  # detect_near searches this many face widths around the last box, each side
 NEAR_SIZE_RANGE = (0.7, 1.45)  # ... for faces this many times the last box's size
-
-
-@dataclass(frozen=True, slots=True)
-class Box:
-    """An axis-aligned box in pixels: (x, y) is the top-left corner."""
-
-    x: int
-    y: int
-    w: int
-    h: int
-
-    @property
-    def right(self) -> int:
-        return self.x + self.w
-
-    @property
-    def bottom(self) -> int:
-        return self.y + self.h
-
-    @property
-    def center(self) -> tuple[float, float]:
-        return (self.x + self.w / 2, self.y + self.h / 2)
-
-    @property
-    def area(self) -> int:
-        return max(0, self.w) * max(0, self.h)
-
-    def contains(self, other: Box) -> bool:
-        """True when `other` lies entirely inside this box (edges included)."""
-        return (
-            other.x >= self.x and other.y >= self.y
-            and other.right <= self.right and other.bottom <= self.bottom
-        )
-
-    def scaled(self, factor: float) -> Box:
-        return Box(round(self.x * factor), round(self.y * factor), round(self.w * factor), round(self.h * factor))
-
-    def shifted(self, dx: int, dy: int) -> Box:
-        return Box(self.x + dx, self.y + dy, self.w, self.h)
 
 
 def import_cv2() -> Any:
