@@ -24,7 +24,9 @@ from newsroom.broadcast.segment import (
     SEGMENT_FPS,
     SEGMENT_SIZE,
     LowerThird,
+    join_audio,
     lower_third_filters,
+    measure_mix,
 )
 from newsroom.errors import ConfigError, MediaError
 from newsroom.graphics import place_subtitles
@@ -90,14 +92,6 @@ def _sounds(parts: Sequence[Part], durations: Sequence[float], inputs: list[str]
     return out
 
 
-def _join_audio(graph: FilterGraph, sounds: Sequence[tuple[str, list[Filter]]]) -> None:
-    labels = []
-    for i, (stream, filters) in enumerate(sounds):
-        graph.chain(stream, filters, f"sound{i}")
-        labels.append(f"sound{i}")
-    graph.chain(labels, Filter("concat", n=len(labels), v=0, a=1), "ca")
-
-
 def assemble_programme(
     parts: Sequence[Part], *, out: str | Path | None = None, burned: str | Path | None = None,
     subtitles: str | Path | None = None, language: str = "en", lower_thirds: Sequence[LowerThird] = (),
@@ -124,14 +118,7 @@ def assemble_programme(
         for part in parts:
             inputs += input_args(part.video)
         sounds = _sounds(parts, durations, inputs)
-        measured = None
-        if master_to is not None:
-            analysis = FilterGraph()
-            _join_audio(analysis, sounds)
-            analysis.chain("ca", loudness.first_pass_filter(master_to), "m")
-            mapped = analysis.output("m")
-            measured = loudness.analyse([*inputs, "-filter_complex", analysis.text(), "-map", mapped, "-f", "null", "-"],
-                                        "the programme's sound")
+        measured = measure_mix(inputs, sounds, master_to, "the programme's sound")
         graph = FilterGraph()
         labels = []
         for i, (part, duration) in enumerate(zip(parts, durations, strict=True)):
@@ -139,7 +126,7 @@ def assemble_programme(
                                    Filter("setpts", "PTS-STARTPTS")], f"part{i}")
             labels.append(f"part{i}")
         graph.chain(labels, Filter("concat", n=len(labels), v=1, a=0), "cv")
-        _join_audio(graph, sounds)
+        join_audio(graph, sounds)
         if measured is not None:
             graph.chain("ca", [loudness.second_pass_filter(measured, master_to), Filter("aresample", AUDIO_RATE_HZ),
                                Filter("asetpts", "N/SR/TB")], "ma")

@@ -150,19 +150,12 @@ def assemble_segment(
     with tempfile.TemporaryDirectory(prefix="newsroom-segment-") as tmp:
         inputs = [*input_args(anchor), *input_args(story)]
         sounds = [_audio_source(i, info, inputs) for i, info in enumerate((anchor_info, story_info))]
-        measured = None
-        if master_to is not None:
-            analysis = FilterGraph()
-            _join_audio(analysis, sounds)
-            analysis.chain("ca", loudness.first_pass_filter(master_to), "m")
-            mapped = analysis.output("m")
-            measured = loudness.analyse([*inputs, "-filter_complex", analysis.text(), "-map", mapped, "-f", "null", "-"],
-                                        "the broadcast segment's audio")
+        measured = measure_mix(inputs, sounds, master_to, "the broadcast segment's audio")
         graph = FilterGraph()
         graph.chain("0:v", _scale_pad(), "av")
         graph.chain("1:v", _scale_pad(), "sv")
         graph.chain(["av", "sv"], Filter("concat", n=2, v=1, a=0), "cv")
-        _join_audio(graph, sounds)
+        join_audio(graph, sounds)
         if measured is not None:
             graph.chain("ca", [loudness.second_pass_filter(measured, master_to), Filter("aresample", AUDIO_RATE_HZ),
                                Filter("asetpts", "N/SR/TB")], "ma")
@@ -231,11 +224,25 @@ def _audio_source(index: int, info: MediaInfo, inputs: list[str]) -> tuple[str, 
     return f"{silent_input}:a", [Filter("anull")]
 
 
-def _join_audio(graph: FilterGraph, sounds: Sequence[tuple[str, list[Filter]]]) -> None:
-    """Into `graph`: [ca], the anchor's sound followed by the story's."""
-    for label, (stream, filters) in zip(("aa", "sa"), sounds, strict=True):
-        graph.chain(stream, filters, label)
-    graph.chain(["aa", "sa"], Filter("concat", n=2, v=0, a=1), "ca")
+def join_audio(graph: FilterGraph, sounds: Sequence[tuple[str, list[Filter]]]) -> None:
+    """Into `graph`: [ca], the parts' sounds (input stream, its filters) one after the other."""
+    labels = []
+    for i, (stream, filters) in enumerate(sounds):
+        graph.chain(stream, filters, f"sound{i}")
+        labels.append(f"sound{i}")
+    graph.chain(labels, Filter("concat", n=len(labels), v=0, a=1), "ca")
+
+
+def measure_mix(inputs: list[str], sounds: Sequence[tuple[str, list[Filter]]], master_to: LoudnessTarget | None,
+                what: str) -> dict | None:
+    """The first loudnorm pass over the joined sounds (None when nothing is mastered)."""
+    if master_to is None:
+        return None
+    analysis = FilterGraph()
+    join_audio(analysis, sounds)
+    analysis.chain("ca", loudness.first_pass_filter(master_to), "m")
+    mapped = analysis.output("m")
+    return loudness.analyse([*inputs, "-filter_complex", analysis.text(), "-map", mapped, "-f", "null", "-"], what)
 
 
 def speech_transcript(speech: Speech, model: str = "tts") -> Transcript:
