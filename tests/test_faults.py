@@ -206,9 +206,12 @@ def test_two_runs_of_the_same_story_at_once(stack, tmp_path, row):
     assert sorted(task_name(t) for t in work if t["state"]["name"] == "Cached") == ["normalise-media", "transcribe"], \
         described(work)
     waited = [r for r in runs if "is being processed by another run" in logs_of(stack, r)]
-    assert len(waited) == 1, "exactly one run should have waited for the story's lease"
+    # The one that asked for the lease while the other held it waited; when the workers picked the runs up far
+    # enough apart, the second found the work done and reused it without waiting (the assertions above hold).
+    assert len(waited) <= 1, "both runs waited for the story's lease"
     keys = assert_whole(stack, story)
-    row.update(survived=True, lost="none", figures=f"{len(keys)} assets verified; work computed once, reused once")
+    row.update(survived=True, lost="none", figures=f"{len(keys)} assets verified; work computed once, reused once; "
+               f"{'one run waited for the lease' if waited else 'the second run found the work done'}")
 
 
 def test_kill_9_of_the_worker_during_ingest_then_the_rerun_resumes(stack, tmp_path, row):

@@ -25,11 +25,15 @@ def task_states(flow_run_id) -> dict[str, str]:
     return {run.name.rsplit("-", 1)[0]: run.state.name for run in runs}
 
 
-def latest_artifact(key: str):
-    from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterKey
+def latest_artifact(key: str, flow_run_id=None):
+    """The newest artifact under `key` (of one flow run: other tests' runs of the same sample share the key)."""
+    from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterFlowRunId, ArtifactFilterKey
+    from prefect.client.schemas.sorting import ArtifactSort
 
+    chosen = ArtifactFilter(key=ArtifactFilterKey(any_=[key]),
+                            flow_run_id=ArtifactFilterFlowRunId(any_=[flow_run_id]) if flow_run_id else None)
     with get_client(sync_client=True) as client:
-        artifacts = client.read_artifacts(artifact_filter=ArtifactFilter(key=ArtifactFilterKey(any_=[key])))
+        artifacts = client.read_artifacts(artifact_filter=chosen, sort=ArtifactSort.CREATED_DESC)
     assert artifacts, f"no artifact {key}"
     return artifacts[0]
 
@@ -54,7 +58,7 @@ def test_ingest_sample_end_to_end_then_resume_from_cache(local_env):
     assert by_key["ingest/transcript.json"]["model"]["id"] == "whisper-base"
     first_states = task_states(state.state_details.flow_run_id)
     assert first_states["transcribe"] == "Completed"
-    summary = latest_artifact(f"ingest-{story_id}")
+    summary = latest_artifact(f"ingest-{story_id}", state.state_details.flow_run_id)
     assert "Maria Lopez" in summary.data and "transcript.json" in summary.data
 
     # Same file again: same story, heavy steps come from the cache instead of being redone.

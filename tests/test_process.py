@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -68,10 +69,18 @@ def test_an_exception_in_the_waiting_thread_kills_the_child(marker):
         except BaseException as exc:
             caught.append(exc)
 
+    def sleeping() -> bool:  # the child itself, past exec (a fork still inside Popen carries the marker too)
+        for pid in _pids_with_marker(marker):
+            with contextlib.suppress(OSError):
+                if Path(f"/proc/{pid}/cmdline").read_bytes() == b"sleep\x0060\x00":
+                    return True
+        return False
+
     worker = threading.Thread(target=task)
     worker.start()
-    while len(_pids_with_marker(marker)) < 1:
+    while not sleeping():
         time.sleep(0.05)
+    time.sleep(0.2)  # and the runner waiting on it
     ctypes.pythonapi.PyThreadState_SetAsyncExc(ctypes.c_ulong(worker.ident), ctypes.py_object(TimeoutError))
     worker.join(timeout=10)
     assert not worker.is_alive() and isinstance(caught[0], TimeoutError)
