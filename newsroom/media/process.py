@@ -97,8 +97,12 @@ def deadline_for(duration_s: float | None, *, per_media_s: float | None = None, 
 
 # ----------------------------------------------------------------------------------------- live children
 
+# No lock guards `_live`: a dict's item assignment, pop and copy are atomic under the GIL, and a lock here could
+# be left held for good by an exception raised into a thread (Prefect's task timeouts) between acquiring it and
+# entering the block; every later child of the worker would then wait on it forever.
 _live: dict[int, subprocess.Popen] = {}
-_live_lock = threading.Lock()
+_meter_lock = threading.Lock()
+_METER_LOCK_WAIT_S = 1.0  # a meter update is skipped rather than wait on a lock some thread never released
 
 
 @dataclass
@@ -131,13 +135,11 @@ def measure_children() -> Iterator[ChildMemory]:
 
 
 def _register(proc: subprocess.Popen) -> None:
-    with _live_lock:
-        _live[proc.pid] = proc
+    _live[proc.pid] = proc
 
 
 def _unregister(proc: subprocess.Popen) -> None:
-    with _live_lock:
-        _live.pop(proc.pid, None)
+    _live.pop(proc.pid, None)
 
 
 def _kill_group(proc: subprocess.Popen) -> None:
@@ -152,15 +154,14 @@ def _kill_group(proc: subprocess.Popen) -> None:
 
 def live_children() -> list[int]:
     """Pids of the children this process started that are still running."""
-    with _live_lock:
-        return list(_live)
+    return list(_live.copy())
 
 
 def kill_all() -> int:
     """Kill every child still running (interpreter exit, SIGTERM in the CLI). Returns how many."""
-    with _live_lock:
-        procs = list(_live.values())
-        _live.clear()
+    procs = list(_live.copy().values())
+    for proc in procs:
+        _live.pop(proc.pid, None)
     for proc in procs:
         _kill_group(proc)
     if procs:
@@ -269,10 +270,14 @@ def _wait(proc: subprocess.Popen, deadline: float) -> tuple[int, int]:
             return proc.wait(), 0
         if pid == proc.pid:
             proc.returncode = os.waitstatus_to_exitcode(status)
-            with _live_lock:
-                for meter in _meters.get():
-                    meter.children += 1
-                    meter.peak_rss_kib = max(meter.peak_rss_kib, hwm_kib)
+            meters = _meters.get()
+            if meters and _meter_lock.acquire(timeout=_METER_LOCK_WAIT_S):
+                try:
+                    for meter in meters:
+                        meter.children += 1
+                        meter.peak_rss_kib = max(meter.peak_rss_kib, hwm_kib)
+                finally:
+                    _meter_lock.release()
             log.debug("%s exited %d, peak memory %.0f MiB", proc.args[0] if isinstance(proc.args, list) else proc.args,
                       proc.returncode, hwm_kib / 1024)
             return proc.returncode, hwm_kib
