@@ -76,7 +76,7 @@ def test_an_exception_in_the_waiting_thread_kills_the_child(marker):
                     return True
         return False
 
-    worker = threading.Thread(target=task)
+    worker = threading.Thread(target=task, daemon=True)  # a failure here must not hang the run at exit
     worker.start()
     while not sleeping():
         time.sleep(0.05)
