@@ -107,11 +107,11 @@ def resumable_tasks() -> frozenset[str]:
 def finished_work(stack: Stack, run_ids: list[str]) -> dict[str, dict]:
     """Task runs that finished real work (a task under the resume cache), by id."""
     return {t["id"]: t for t in task_runs(stack, run_ids)
-            if t["state"]["type"] == "COMPLETED" and task_name(t) in resumable_tasks()}
+            if (t["state"] or {}).get("type") == "COMPLETED" and task_name(t) in resumable_tasks()}
 
 
 def described(tasks: list[dict]) -> list[tuple]:
-    return sorted((task_name(t), t["state"]["name"], t["run_count"]) for t in tasks)
+    return sorted((task_name(t), (t["state"] or {}).get("name"), t["run_count"]) for t in tasks)
 
 
 def recomputed(before: dict[str, dict], after: list[dict]) -> list[str]:
@@ -127,9 +127,9 @@ def recomputed(before: dict[str, dict], after: list[dict]) -> list[str]:
             continue
         seen.add(call)
         if t["id"] == original["id"]:
-            if t["run_count"] != original["run_count"] or t["state"]["type"] != "COMPLETED":
+            if t["run_count"] != original["run_count"] or (t["state"] or {}).get("type") != "COMPLETED":
                 again.append(task_name(t))
-        elif t["state"]["name"] != "Cached":
+        elif (t["state"] or {}).get("name") != "Cached":
             again.append(f"{task_name(t)} ({t['state']['name']})")
     return again + [f"{task_name(calls[c])} (not found after)" for c in calls if c not in seen]
 
@@ -201,9 +201,9 @@ def test_two_runs_of_the_same_story_at_once(stack, tmp_path, row):
     assert [r["state"]["type"] for r in done] == ["COMPLETED"] * 2, [r["state"]["message"] for r in done]
     tasks = task_runs(stack, runs)
     work = [t for t in tasks if task_name(t) in resumable_tasks()]
-    computed = [task_name(t) for t in work if t["state"]["name"] == "Completed"]
+    computed = [task_name(t) for t in work if (t["state"] or {}).get("name") == "Completed"]
     assert sorted(computed) == ["normalise-media", "transcribe"], described(work)  # once each, by one of the runs
-    assert sorted(task_name(t) for t in work if t["state"]["name"] == "Cached") == ["normalise-media", "transcribe"], \
+    assert sorted(task_name(t) for t in work if (t["state"] or {}).get("name") == "Cached") == ["normalise-media", "transcribe"], \
         described(work)
     waited = [r for r in runs if "is being processed by another run" in logs_of(stack, r)]
     # The one that asked for the lease while the other held it waited; when the workers picked the runs up far
@@ -221,7 +221,7 @@ def test_kill_9_of_the_worker_during_ingest_then_the_rerun_resumes(stack, tmp_pa
     # Kill once the first piece of real work has finished (the other is then still running, or just done).
     before = wait_for(lambda: finished_work(stack, [run_id]), 300, "a finished ingest task", every_s=0.25)
     state = flow_runs(stack, id={"any_": [run_id]})[0]["state"]["type"]
-    running = [task_name(t) for t in task_runs(stack, [run_id]) if t["state"]["type"] == "RUNNING"]
+    running = [task_name(t) for t in task_runs(stack, [run_id]) if (t["state"] or {}).get("type") == "RUNNING"]
     killed = kill_worker_and_its_runs(stack, "worker-cpu")
     assert state == "RUNNING" and killed
     row["injected"] += f" (killed while {', '.join(running)} ran)" if running else " (killed between two tasks)"
@@ -247,7 +247,7 @@ def test_the_s3_server_gone_for_a_while_mid_flow(stack, tmp_path, row, how):
     row["injected"] = f"S3 server {'stopped 20 s' if how == 'stopped' else 'stalled (SIGSTOP) 45 s'} mid-ingest"
     key, story = new_clip(stack, tmp_path, 877 if how == "stopped" else 919, seconds=8.0)
     run_id = start_ingest(stack, key)
-    wait_for(lambda: any(task_name(t) == "store-source" and t["state"]["type"] == "COMPLETED"
+    wait_for(lambda: any(task_name(t) == "store-source" and (t["state"] or {}).get("type") == "COMPLETED"
                          for t in task_runs(stack, [run_id])), 300, "the source stored", every_s=0.25)
     stack.stop("s3") if how == "stopped" else stack.pause("s3")
     stopped = time.monotonic()
@@ -382,7 +382,7 @@ def test_the_s3_server_gone_longer_than_the_retries(stack, tmp_path, row):
     row["injected"] = "S3 server stopped until the run gave up, then started and the run re-run"
     key, story = new_clip(stack, tmp_path, 1013, seconds=8.0)
     run_id = start_ingest(stack, key)
-    wait_for(lambda: any(task_name(t) == "store-source" and t["state"]["type"] == "COMPLETED"
+    wait_for(lambda: any(task_name(t) == "store-source" and (t["state"] or {}).get("type") == "COMPLETED"
                          for t in task_runs(stack, [run_id])), 300, "the source stored", every_s=0.25)
     stack.stop("s3")
     stopped = time.monotonic()
@@ -424,7 +424,7 @@ def test_kill_9_of_the_heavy_worker_during_an_upscale_chunk(stack, tmp_path, row
 
     def some_chunks_done() -> tuple[dict, list] | None:
         chunks = [t for t in task_runs(stack, [child["id"]]) if task_name(t) == "upscale-chunk"]
-        done = {t["id"]: t for t in chunks if t["state"]["type"] == "COMPLETED"}
+        done = {t["id"]: t for t in chunks if (t["state"] or {}).get("type") == "COMPLETED"}
         return (done, chunks) if done and len(done) < len(chunks) else None
 
     before, chunks = wait_for(some_chunks_done, 600, "a chunk finished while another runs", every_s=0.25)

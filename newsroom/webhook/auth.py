@@ -178,6 +178,7 @@ class ReplayGuard:
         self.window_s = window_s
         self.max_entries = max_entries
         self._seen: dict[str, SeenRequest] = {}
+        self._released: set[str] = set()  # released here: their shared marker may not be deleted yet
         self._lock = threading.Lock()
         self.store = store
         self.timeout_s = timeout_s
@@ -206,8 +207,11 @@ class ReplayGuard:
         seen = self.claim(signature)
         if seen is not None or self.store is None:
             return seen
+        with self._lock:  # a retry of a request this replica released: the marker left is its own, not a replay
+            retried = signature in self._released
+            self._released.discard(signature)
         try:
-            seen = await asyncio.wait_for(run_in_threadpool(self._shared_claim, signature), self.timeout_s)
+            seen = await asyncio.wait_for(run_in_threadpool(self._shared_claim, signature, retried), self.timeout_s)
         except Exception as exc:  # a stalled or unreachable store
             self.release(signature, shared=False)
             raise self._unavailable(f"the object store did not answer within {self.timeout_s:.0f} s (the replay memory: "
@@ -220,14 +224,14 @@ class ReplayGuard:
     def _marker(self, signature: str) -> str:
         return REPLAY_PREFIX + hashlib.sha256(signature.encode()).hexdigest() + ".json"
 
-    def _shared_claim(self, signature: str) -> SeenRequest | None:
+    def _shared_claim(self, signature: str, retried: bool = False) -> SeenRequest | None:
         from newsroom.errors import ObjectNotFoundError
 
         now = time.time()
         key = self._marker(signature)
         try:
-            found = self.store.get_json(key)
-            if float(found.get("expires_at", 0)) > now:
+            found = None if retried else self.store.get_json(key)
+            if found is not None and float(found.get("expires_at", 0)) > now:
                 return SeenRequest(float(found["expires_at"]), found.get("flow_run_id"))
         except ObjectNotFoundError:
             pass
@@ -264,5 +268,9 @@ class ReplayGuard:
         """Forget a claimed request that failed before doing anything (the client may retry it as is)."""
         with self._lock:
             self._seen.pop(signature, None)
+            if shared and self.store is not None:
+                if len(self._released) >= self.max_entries:
+                    self._released.clear()
+                self._released.add(signature)
         if shared and self.store is not None:
             self._shared(self.store.delete, self._marker(signature))
