@@ -24,7 +24,7 @@ demo: setup
 
 test: setup
 	@$(BIN)/ruff check newsroom tasks flows tests bench samples
-	@$(BIN)/python -m pytest -m "not slow" -p no:cacheprovider
+	@$(BIN)/python -m pytest -m "not slow" -p no:cacheprovider --durations=30
 
 test-all: setup
 	@$(BIN)/python -m pytest -p no:cacheprovider

@@ -151,8 +151,19 @@ def test_sigterm_stops_a_cli_ingest_and_everything_it_started(marker, tmp_path):
                    check=True)
     env = {**os.environ, "NEWSROOM_LOCAL_ROOT": str(tmp_path / "store"), "NEWSROOM_STORAGE_BACKEND": "local"}
     env.pop("PREFECT_API_URL", None)  # as a user runs it: the CLI starts its own temporary server
+    # ... on a Prefect home of its own, as on a fresh machine (not the database every other CLI test used).
+    env["PREFECT_HOME"] = str(tmp_path / "prefect-home")
     cli = subprocess.Popen([sys.executable, "-m", "newsroom.cli", "ingest", str(long_clip), "--model", "tiny.en"],
                            env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        _stop_a_working_cli(cli, marker)
+    finally:
+        if cli.poll() is None:  # a failed check: take the CLI and its children down, not the later tests
+            cli.kill()
+            cli.communicate()
+
+
+def _stop_a_working_cli(cli: subprocess.Popen, marker: str) -> None:
     deadline = time.monotonic() + 240
     # Wait until the flow is really working: an ffmpeg converting the source (so the Prefect server is up),
     # not the CLI's own check of the file before the flow.
@@ -169,7 +180,10 @@ def test_sigterm_stops_a_cli_ingest_and_everything_it_started(marker, tmp_path):
     assert cli.poll() is None, cli.communicate()
     running = {pid: Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ")[:120]
                for pid in _pids_with_marker(marker)}
-    assert len(running) >= 3, running  # the CLI, its Prefect server, an ffmpeg
+    if len(running) < 3:  # the CLI, its Prefect server, an ffmpeg: say where the CLI was instead
+        cli.send_signal(signal.SIGTERM)
+        _, err = cli.communicate(timeout=60)
+        pytest.fail(f"no ffmpeg converting after 240 s; running: {running}\nCLI log (tail):\n{err[-4000:]}")
     stopped_at = time.monotonic()
     cli.send_signal(signal.SIGTERM)
     _, err = cli.communicate(timeout=60)
