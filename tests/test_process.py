@@ -144,7 +144,8 @@ def test_ungated_inputs_are_a_programming_error(media_dir, tmp_path):
 
 
 def test_sigterm_stops_a_cli_ingest_and_everything_it_started(marker, tmp_path):
-    """`timeout` sends SIGTERM: the CLI stops its ffmpeg child and its temporary Prefect server, then exits."""
+    """`timeout` sends SIGTERM: the CLI stops its ffmpeg child and its temporary Prefect server, gives back its
+    story's lease, then exits; run again, the same story starts at once (no wait for the lease to expire)."""
     long_clip = tmp_path / "long.avi"
     subprocess.run(["ffmpeg", "-v", "error", "-f", "lavfi", "-i", "testsrc2=size=1280x720:rate=25", "-f", "lavfi",
                     "-i", "sine=f=440", "-t", "90", "-c:v", "mpeg4", "-q:v", "5", "-c:a", "mp3", str(long_clip)],
@@ -153,17 +154,20 @@ def test_sigterm_stops_a_cli_ingest_and_everything_it_started(marker, tmp_path):
     env.pop("PREFECT_API_URL", None)  # as a user runs it: the CLI starts its own temporary server
     # ... on a Prefect home of its own, as on a fresh machine (not the database every other CLI test used).
     env["PREFECT_HOME"] = str(tmp_path / "prefect-home")
-    cli = subprocess.Popen([sys.executable, "-m", "newsroom.cli", "ingest", str(long_clip), "--model", "tiny.en"],
-                           env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    try:
-        _stop_a_working_cli(cli, marker)
-    finally:
-        if cli.poll() is None:  # a failed check: take the CLI and its children down, not the later tests
-            cli.kill()
-            cli.communicate()
+    for run in ("first", "again"):
+        cli = subprocess.Popen([sys.executable, "-m", "newsroom.cli", "ingest", str(long_clip), "--model",
+                                "tiny.en"], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        try:
+            err = _stop_a_working_cli(cli, marker)
+        finally:
+            if cli.poll() is None:  # a failed check: take the CLI and its children down, not the later tests
+                cli.kill()
+                cli.communicate()
+        assert "released 1 story lease" in " ".join(err.split()), err
+        assert "being processed by another run" not in err, (run, err)
 
 
-def _stop_a_working_cli(cli: subprocess.Popen, marker: str) -> None:
+def _stop_a_working_cli(cli: subprocess.Popen, marker: str) -> str:
     deadline = time.monotonic() + 240
     # Wait until the flow is really working: an ffmpeg converting the source (so the Prefect server is up),
     # not the CLI's own check of the file before the flow.
@@ -191,3 +195,4 @@ def _stop_a_working_cli(cli: subprocess.Popen, marker: str) -> None:
     assert cli.returncode == 128 + signal.SIGTERM
     assert "Traceback" not in err and "stopped by signal SIGTERM" in err
     assert _wait_gone(marker) == []
+    return err

@@ -135,8 +135,10 @@ def shutdown(code: int, why: str) -> NoReturn:
 
     killed = process.kill_all()
     stopping = sys.modules.get("flows.shutdown")  # imported by run_flow before any flow starts
+    released = stopping.release_story_leases() if stopping is not None else 0  # while their server is up
     stopped = stopping.stop_ephemeral_servers() if stopping is not None else 0
-    err.print(f"{why}: stopped {killed} child process(es) and {stopped} temporary Prefect server(s)")
+    err.print(f"{why}: stopped {killed} child process(es), released {released} story lease(s) and stopped "
+              f"{stopped} temporary Prefect server(s)")
     sys.stdout.flush()
     sys.stderr.flush()
     os._exit(code)
