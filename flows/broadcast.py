@@ -23,7 +23,8 @@ def broadcast(
     Args:
         story_id: The story id (ingested and edited).
         language: auto = the transcript's language (drafts are never translated).
-        portrait_key: Object key of the anchor's portrait (default: the public-domain portrait that ships).
+        portrait_key: Object key of the anchor's portrait (a still, or a presenter's mouth atlas .npz made by
+            `newsroom anchor --reference`; default: the public-domain portrait that ships).
         loudness: broadcast = EBU R128 (-23 LUFS, true peak <= -1 dBTP); web = -16 LUFS.
 
     Returns:

@@ -66,7 +66,8 @@ def newsroom_package(
         burn_subtitles: Also render a copy with burned-in subtitles.
         vertical: Also render a 9:16 version.
         headline: Headline for the covers; leave empty to use the draft's headline.
-        portrait_key: Object key of the anchor's portrait; leave empty for the public-domain portrait that ships.
+        portrait_key: Object key of the anchor's portrait (a still, or a presenter's mouth atlas .npz made by
+            `newsroom anchor --reference`); leave empty for the public-domain portrait that ships.
         loudness: broadcast = EBU R128 (-23 LUFS); web = -16 LUFS.
         glossary: Names, places and organisations heard in this story, one an item ("heard -> written" corrects
             a known mis-hearing): they steer speech recognition, with the newsroom's glossary (NEWSROOM_GLOSSARY).

@@ -191,7 +191,7 @@ def load_narration(ref: NarrationRef, folder: Path) -> Narration:
 def anchor_read(source: ArticleSource, part: str, portrait_key: str | None = None) -> AnchorRead | None:
     """The digital anchor reading the standfirst (`intro`; the title when there is none) or the article's
     outro (`outro`; None when the article has none)."""
-    from newsroom.anchor import LandmarkAnchorRenderer
+    from newsroom.anchor import presenter_renderer
 
     article = source.article
     text = (article.standfirst or article.title) if part == "intro" else article.outro
@@ -205,7 +205,7 @@ def anchor_read(source: ArticleSource, part: str, portrait_key: str | None = Non
         voice = _voice(article.language)
         speech = voice.synthesize(speakable(text, article.language), tmp / "anchor.wav")
         portrait = store().get_file(portrait_key, tmp / Path(portrait_key).name) if portrait_key else None
-        renderer = LandmarkAnchorRenderer.load(portrait, workers=settings().anchor_workers)
+        renderer = presenter_renderer(portrait, workers=settings().anchor_workers)
         video = renderer.render(speech, tmp / "anchor.mp4", progress=ProgressArtifact(f"Rendering the anchor {part}"))
         timings = tmp / "anchor-speech.json"
         timings.write_text(json.dumps(speech.to_dict(), ensure_ascii=False), "utf-8")

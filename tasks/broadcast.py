@@ -100,11 +100,11 @@ def _load_speech(ref: SpeechRef, folder: Path) -> Speech:
 @retrying_task(name="render-anchor", cache_policy=RESUMABLE, timeout_seconds=4 * 3600, tags=[ANCHOR_TAG])
 def render_anchor(story_id: str, speech: SpeechRef, portrait_key: str | None = None) -> str:
     """The lip-synced anchor video (default portrait unless the editor gave one)."""
-    from newsroom.anchor import LandmarkAnchorRenderer
+    from newsroom.anchor import presenter_renderer
 
     with scratch_dir() as tmp:
         portrait = store().get_file(portrait_key, tmp / Path(portrait_key).name) if portrait_key else None
-        renderer = LandmarkAnchorRenderer.load(portrait, workers=settings().anchor_workers)
+        renderer = presenter_renderer(portrait, workers=settings().anchor_workers)
         video = renderer.render(_load_speech(speech, tmp), tmp / StoryLayout.anchor_mp4.name,
                                 progress=ProgressArtifact("Rendering the anchor"))
         stored = store_outputs(story_id, STAGE, Output(Path(video.path), StoryLayout(story_id).anchor_mp4, "anchor"),

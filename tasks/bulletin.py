@@ -66,14 +66,14 @@ def _voice(language: str):
 
 @cache
 def _renderer(portrait_key: str | None):
-    from newsroom.anchor import LandmarkAnchorRenderer
+    from newsroom.anchor import presenter_renderer
 
     if portrait_key is None:
-        return LandmarkAnchorRenderer.load(None, workers=settings().anchor_workers)
+        return presenter_renderer(None, workers=settings().anchor_workers)
     folder = Path(settings().model_cache) / "portraits"
     folder.mkdir(parents=True, exist_ok=True)
-    return LandmarkAnchorRenderer.load(store().get_file(portrait_key, folder / Path(portrait_key).name),
-                                       workers=settings().anchor_workers)
+    return presenter_renderer(store().get_file(portrait_key, folder / Path(portrait_key).name),
+                              workers=settings().anchor_workers)
 
 
 @retrying_task(name="bulletin-item", cache_policy=RESUMABLE, timeout_seconds=4 * 3600, tags=[ANCHOR_TAG])

@@ -21,6 +21,7 @@ from newsroom.anchor import (
     head_motion,
     load_renderer,
     phoneme_track,
+    presenter_renderer,
 )
 from newsroom.anchor.motion import SpeechEvents, blink_durations, brow_track, nod_track, speech_events
 from newsroom.anchor.renderer import split_parts
@@ -540,6 +541,24 @@ def test_mouth_atlas_round_trips_and_refuses_short_footage(presenter, atlas, tmp
         MouthAtlas.load(tmp_path / "junk.npz")
 
 
+def test_an_atlas_declaring_huge_arrays_is_refused_before_it_is_read(tmp_path):
+    """An .npz is a zip: a few bytes can declare a 30 GB array. The headers are checked, nothing allocated."""
+    import zipfile
+
+    from numpy.lib import format as npy
+
+    from newsroom.anchor.reference import MouthAtlas
+
+    bomb = tmp_path / "presenter.npz"
+    with zipfile.ZipFile(bomb, "w", zipfile.ZIP_DEFLATED) as archive, archive.open("patches.npy", "w") as member:
+        npy.write_array_header_1_0(member, {"descr": "|u1", "fortran_order": False,
+                                            "shape": (100_000, 320, 320, 3)})
+        member.write(b"\0" * 4096)
+    assert bomb.stat().st_size < 10_000
+    with pytest.raises(NewsroomError, match=r"not a mouth atlas \(its arrays declare 28.6 GB"):
+        MouthAtlas.load(bomb)
+
+
 @pytest.mark.parametrize("base", ["reference frame", "still"])
 def test_reference_mode_speaks_with_the_presenters_mouth(atlas, speech, base, tmp_path):
     """A new read from the presenter's own mouth samples: face found, lip gap follows the read, no seam."""
@@ -548,7 +567,11 @@ def test_reference_mode_speaks_with_the_presenters_mouth(atlas, speech, base, tm
     from newsroom.anchor.portrait import default_portrait
     from newsroom.anchor.reference import ReferenceAnchorRenderer, ReferenceShot
 
-    renderer = ReferenceAnchorRenderer.load(atlas, default_portrait() if base == "still" else None, seed=3)
+    if base == "still":
+        renderer = ReferenceAnchorRenderer.load(atlas, default_portrait(), seed=3)
+    else:  # as a flow's portrait_key gives it: a saved atlas file, mapped to this renderer by its type
+        renderer = presenter_renderer(atlas.save(tmp_path / "presenter.npz"), seed=3)
+        assert isinstance(renderer, ReferenceAnchorRenderer)
     video = renderer.render(speech, tmp_path / "reference.mp4")
     assert video.renderer == "reference" and video.frames == round(speech.duration_s * FPS)
     measured = measure(video.path)

@@ -21,6 +21,7 @@ from newsroom.anchor.motion import (
     speech_events,
 )
 from newsroom.anchor.portrait import Portrait, default_portrait, detect_landmarks, load_portrait
+from newsroom.anchor.presenter import is_atlas, presenter_renderer
 from newsroom.anchor.quality import MouthStats, mouth_stats
 from newsroom.anchor.reference import MouthAtlas, ReferenceAnchorRenderer
 from newsroom.anchor.renderer import RENDERERS, LandmarkAnchorRenderer, load_renderer
@@ -60,11 +61,13 @@ __all__ = [
     "detect_landmarks",
     "energy_track",
     "head_motion",
+    "is_atlas",
     "load_portrait",
     "load_renderer",
     "mouth_stats",
     "mouth_track",
     "nod_track",
     "phoneme_track",
+    "presenter_renderer",
     "speech_events",
 ]

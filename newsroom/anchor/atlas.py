@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import logging
 import time
+import zipfile
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -36,6 +37,9 @@ from newsroom.types import PhonemeTiming, Transcript
 log = logging.getLogger("newsroom.anchor")
 
 MIN_REFERENCE_S = 30.0
+# An atlas is read whole into memory. 10 min of footage makes ~0.8 GB of patches; a file whose arrays declare
+# more is refused before anything is allocated (an .npz is a zip: a small file can declare a huge array).
+MAX_ATLAS_BYTES = 2 * 1024**3
 ATLAS_IOD_PX = 100.0  # canonical face frame: pixels between the outer eye corners (33, 263)
 PATCH_MARGIN_IOD = (0.45, 0.1, 0.3)  # the patch: mouth corners +- this, from above the nose tip to below the chin
 STABLE_POINTS = (33, 133, 362, 263, 168, 6, 197, 195, 5, 4, 1)  # eye corners, nose bridge and tip
@@ -218,15 +222,35 @@ class MouthAtlas:
 
     @classmethod
     def load(cls, path: str | Path) -> MouthAtlas:
+        """An atlas saved by `save`. Arrays are checked against `MAX_ATLAS_BYTES` before they are read."""
         try:
+            declared = _declared_bytes(Path(path))
+            if declared > MAX_ATLAS_BYTES:
+                raise ValueError(f"its arrays declare {declared / 1024**3:.1f} GB, over the "
+                                 f"{MAX_ATLAS_BYTES / 1024**3:.0f} GB an atlas may hold")
             with np.load(Path(path), allow_pickle=False) as data:
                 return cls(fps=float(data["fps"]), patches=data["patches"], landmarks=data["landmarks"],
                            gap=data["gap"], width=data["width"], teeth=data["teeth"],
                            frame_index=data["frame_index"], groups=tuple(str(g) for g in data["groups"]),
                            base=data["base"], base_landmarks=data["base_landmarks"], template=data["template"],
                            source=str(data["source"]), duration_s=float(data["duration_s"]))
-        except (OSError, KeyError, ValueError) as exc:
+        except (OSError, KeyError, ValueError, zipfile.BadZipFile) as exc:
             raise NewsroomError(f"{path} is not a mouth atlas ({exc}): build it again from the reference footage") from exc
+
+
+def _declared_bytes(path: Path) -> int:
+    """The memory the .npz's arrays would take, from their headers (nothing is decompressed beyond them)."""
+    from numpy.lib import format as npy
+
+    total = 0
+    with zipfile.ZipFile(path) as archive:
+        for member in archive.infolist():
+            with archive.open(member) as raw:
+                version = npy.read_magic(raw)
+                read_header = npy.read_array_header_1_0 if version == (1, 0) else npy.read_array_header_2_0
+                shape, _, dtype = read_header(raw)  # the header only
+            total += int(np.prod(shape, dtype=np.float64)) * dtype.itemsize
+    return total
 
 
 def _eye_normalise(lm: np.ndarray) -> np.ndarray:

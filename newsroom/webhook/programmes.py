@@ -20,7 +20,7 @@ from newsroom.bulletin.items import MAX_ITEM_CHARS, MAX_ITEMS
 from newsroom.params import MAX_TARGET_S, AnchorParts, IngestLanguage, LoudnessProfile
 from newsroom.webhook import docs
 from newsroom.webhook.checks import check_object, on_prefect, parse, start_once
-from newsroom.webhook.schemas import ObjectKey, StoryAccepted, _safe_key
+from newsroom.webhook.schemas import PORTRAIT_HELP, ObjectKey, StoryAccepted, _safe_key
 from newsroom.webhook.state import GuardDep, LauncherDep, LimitsDep, SecretsDep, StoreDep
 
 log = logging.getLogger("newsroom.webhook")
@@ -42,7 +42,7 @@ class ArticleRequest(BaseModel):
     target_s: float = Field(60.0, ge=5, le=MAX_TARGET_S, description="About how long the narration runs.")
     anchor: AnchorParts = Field("intro", description="Anchor intro/outro.")
     condense: bool = Field(False, description="Let the draft model shorten paragraphs (numbers and names checked).")
-    portrait_key: ObjectKey | None = Field(None, description="Object key of the anchor's portrait image.")
+    portrait_key: ObjectKey | None = Field(None, description=PORTRAIT_HELP)
     loudness: LoudnessProfile = Field("broadcast", description="broadcast (-23 LUFS) or web (-16 LUFS).")
     cms_ref: CmsRef | None = Field(None, description="The CMS's own id; added to the run's tags.")
 
@@ -72,7 +72,7 @@ class BulletinRequest(BaseModel):
             "The items, in order. An item whose first line is short and ends without a full stop shows that "
             "line as its headline."), examples=[["Council approves budget\nThe council approved the budget."]])
     language: IngestLanguage = Field("auto", description="The items' language: auto, or a profile's code.")
-    portrait_key: ObjectKey | None = Field(None, description="Object key of the anchor's portrait image.")
+    portrait_key: ObjectKey | None = Field(None, description=PORTRAIT_HELP)
     loudness: LoudnessProfile = Field("broadcast", description="broadcast (-23 LUFS) or web (-16 LUFS).")
     cms_ref: CmsRef | None = Field(None, description="The CMS's own id; added to the run's tags.")
 

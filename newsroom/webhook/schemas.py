@@ -29,6 +29,9 @@ IdempotencyKey = Annotated[str, StringConstraints(min_length=8, max_length=128, 
 MAX_FILENAME_BYTES = 255  # an upload's name as sent (UTF-8), like a file system's limit; kept in S3 metadata (2 KB)
 _EXTENSION_RE = re.compile(r"^[A-Za-z0-9]{1,8}$")
 
+PORTRAIT_HELP = ("Object key of the anchor's portrait: a still, or a presenter's mouth atlas (.npz, made by "
+                 "`newsroom anchor --reference`) for the presenter's own mouth.")
+
 
 def _safe_key(value: str) -> str:
     try:
@@ -89,7 +92,7 @@ class StoryRequest(BaseModel):
     headline: Annotated[str, StringConstraints(min_length=1, max_length=MAX_HEADLINE_CHARS)] | None = Field(
         None, description="Headline for the covers (default: the draft's)."
     )
-    portrait_key: ObjectKey | None = Field(None, description="Object key of the anchor's portrait image.")
+    portrait_key: ObjectKey | None = Field(None, description=PORTRAIT_HELP)
     loudness: LoudnessProfile = Field("broadcast", description="broadcast (-23 LUFS) or web (-16 LUFS).")
     glossary: Annotated[list[GlossaryTerm], Field(max_length=MAX_RUN_GLOSSARY_TERMS)] | None = Field(
         None, description="Names, places, organisations and jargon heard in this story, one an item (\"heard -> "
