@@ -51,18 +51,25 @@ def fixed_transcript(language: str) -> Transcript:
 
 
 class Counting:
-    """An LLMBackend wrapper that counts calls (the interface is one method, so wrapping is trivial)."""
+    """An LLMBackend wrapper (the interface is one method, so wrapping is trivial) that counts calls, retries (a
+    call whose prompt extends the previous one's), prompt and generated tokens and the backend's seconds.
+    bench/draft_quality.py counts with it too."""
 
-    def __init__(self, inner: LlamaCppBackend | TransformersBackend) -> None:
-        self.inner, self.name, self.calls = inner, inner.name, 0
-        self.context_tokens = inner.context_tokens
-        self.capabilities = inner.capabilities
-        self.count_tokens = inner.count_tokens
-        self.prompt_tokens = self.gen_tokens = 0
+    def __init__(self, inner) -> None:
+        self.inner, self.name = inner, inner.name
+        self.context_tokens, self.capabilities, self.count_tokens = (inner.context_tokens, inner.capabilities,
+                                                                      inner.count_tokens)
+        self.calls = self.retries = self.prompt_tokens = self.gen_tokens = 0
         self.seconds = 0.0
+        self._previous = ""
 
     def complete(self, messages, **kwargs) -> str:
         self.calls += 1
+        last = messages[-1]["content"]
+        if self._previous and last.startswith(self._previous) and len(last) > len(self._previous):
+            self.retries += 1
+        else:
+            self._previous = last
         try:
             return self.inner.complete(messages, **kwargs)
         finally:

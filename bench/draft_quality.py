@@ -43,6 +43,11 @@ from newsroom.llm.quotes import compact, normalise
 from newsroom.llm.schema import text_size
 from newsroom.types import Transcript
 
+try:  # run as a script, bench/ is on sys.path; imported as bench.draft_quality (by the tests), it is not
+    from draft import Counting
+except ModuleNotFoundError:
+    from bench.draft import Counting
+
 HERE = Path(__file__).resolve().parent
 DATA = HERE / "data" / "drafts.json"
 CACHE = HERE / ".cache" / "draft_quality"
@@ -128,36 +133,6 @@ def transcripts(items: dict[str, dict], cache: Path) -> dict[str, Transcript]:
 
 
 # --------------------------------------------------------------------------- measuring a draft
-
-
-class Counting:
-    """An LLMBackend wrapper: calls, retries (a call whose prompt extends the previous one's), tokens."""
-
-    def __init__(self, inner) -> None:
-        self.inner, self.name = inner, inner.name
-        self.context_tokens, self.capabilities, self.count_tokens = (inner.context_tokens, inner.capabilities,
-                                                                      inner.count_tokens)
-        self.calls = self.retries = self.prompt_tokens = self.gen_tokens = 0
-        self._previous = ""
-
-    def complete(self, messages, **kwargs) -> str:
-        self.calls += 1
-        last = messages[-1]["content"]
-        if self._previous and last.startswith(self._previous) and len(last) > len(self._previous):
-            self.retries += 1
-        else:
-            self._previous = last
-        try:
-            return self.inner.complete(messages, **kwargs)
-        finally:
-            usage = self.inner.last_usage
-            if usage is not None:
-                self.prompt_tokens += usage.prompt_tokens
-                self.gen_tokens += usage.completion_tokens
-
-    @property
-    def last_usage(self):
-        return self.inner.last_usage
 
 
 def coverage(statement: str, quote: str, spaced: bool = True) -> float:

@@ -29,6 +29,8 @@ ARTICLE_ROUTE = (ARTICLE,)
 BULLETIN_ROUTE = (BULLETIN,)
 FRAGMENT_NAME = "assets.json"  # a stage's one-file manifest fragment of older stories (read, never written)
 RECORDS_FOLDER = "records"  # a stage's manifest records: one object per write (see newsroom/manifest.py)
+SUBTITLE_FORMATS = ("srt", "vtt", "ttml")  # every stage that makes subtitles hands out subtitles.<format>
+COVER_ASPECTS = ("16x9", "9x16", "1x1")  # every stage that makes covers hands out cover-<aspect>.png
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,6 +57,16 @@ class File:
         return self if layout is None else layout.key(self)
 
 
+def _subtitles(stage: str) -> tuple[File, ...]:
+    """A stage's subtitle files, one per `SUBTITLE_FORMATS` (subtitles.srt, .vtt, .ttml), handed out."""
+    return tuple(File(stage, f"subtitles.{fmt}", handout=True) for fmt in SUBTITLE_FORMATS)
+
+
+def _covers(stage: str) -> tuple[File, ...]:
+    """A stage's covers, one per `COVER_ASPECTS` (cover-16x9.png, ...), handed out."""
+    return tuple(File(stage, f"cover-{aspect}.png", handout=True) for aspect in COVER_ASPECTS)
+
+
 class StoryLayout:
     """The object keys of one story. Read as a class, an attribute is its row (a `File`); read on an
     instance, the story's key."""
@@ -75,9 +87,7 @@ class StoryLayout:
     otio = File(EDIT, "highlight.otio", handout=True)
     edl = File(EDIT, "highlight.edl", handout=True)
     upscaled = File(EDIT, "upscaled.mp4")
-    subtitles_srt = File(EDIT, "subtitles.srt", handout=True)
-    subtitles_vtt = File(EDIT, "subtitles.vtt", handout=True)
-    subtitles_ttml = File(EDIT, "subtitles.ttml", handout=True)
+    subtitles_srt, subtitles_vtt, subtitles_ttml = _subtitles(EDIT)
     subtitles_report = File(EDIT, "subtitles-report.json")
     # A second language (the edit's `translate_to`): `translated_subtitles(language, fmt)` beside these.
     bilingual_cues = File(EDIT, "subtitles-bilingual.json")
@@ -86,9 +96,7 @@ class StoryLayout:
     edit = File(EDIT, "edit.mp4", handout=True)
     edit_burned = File(EDIT, "edit-burned.mp4", handout=True)
     edit_vertical = File(EDIT, "edit-vertical.mp4", handout=True)
-    cover_16x9 = File(EDIT, "cover-16x9.png", handout=True)
-    cover_9x16 = File(EDIT, "cover-9x16.png", handout=True)
-    cover_1x1 = File(EDIT, "cover-1x1.png", handout=True)
+    cover_16x9, cover_9x16, cover_1x1 = _covers(EDIT)
     # broadcast/
     draft_json = File(BROADCAST, "draft.json", handout=True)
     draft_md = File(BROADCAST, "draft.md", handout=True)
@@ -110,24 +118,18 @@ class StoryLayout:
     article_pictures = File(ARTICLE, "pictures.mp4")  # the narrated pictures, 16:9, no sound, no text
     article_pictures_vertical = File(ARTICLE, "pictures-vertical.mp4")
     article_shots = File(ARTICLE, "shots.json")  # which picture when, its plate and window, faces found
-    article_srt = File(ARTICLE, "subtitles.srt", handout=True)
-    article_vtt = File(ARTICLE, "subtitles.vtt", handout=True)
-    article_ttml = File(ARTICLE, "subtitles.ttml", handout=True)
+    article_srt, article_vtt, article_ttml = _subtitles(ARTICLE)
     article_subtitles_report = File(ARTICLE, "subtitles-report.json")
     article_mp4 = File(ARTICLE, "article.mp4", handout=True)
     article_burned = File(ARTICLE, "article-burned.mp4", handout=True)
     article_vertical = File(ARTICLE, "article-vertical.mp4", handout=True)
     article_otio = File(ARTICLE, "article.otio", handout=True)
     article_edl = File(ARTICLE, "article.edl", handout=True)
-    article_cover_16x9 = File(ARTICLE, "cover-16x9.png", handout=True)
-    article_cover_9x16 = File(ARTICLE, "cover-9x16.png", handout=True)
-    article_cover_1x1 = File(ARTICLE, "cover-1x1.png", handout=True)
+    article_cover_16x9, article_cover_9x16, article_cover_1x1 = _covers(ARTICLE)
     # bulletin/ (a bulletin story: `bulletin_item(n, suffix)` are each item's anchor read and timings)
     bulletin_items = File(BULLETIN, "items.json")  # the items as read: headline, text, language
     bulletin_sting = File(BULLETIN, "sting.mp4")  # the transition between items
-    bulletin_srt = File(BULLETIN, "subtitles.srt", handout=True)
-    bulletin_vtt = File(BULLETIN, "subtitles.vtt", handout=True)
-    bulletin_ttml = File(BULLETIN, "subtitles.ttml", handout=True)
+    bulletin_srt, bulletin_vtt, bulletin_ttml = _subtitles(BULLETIN)
     bulletin_subtitles_report = File(BULLETIN, "subtitles-report.json")
     bulletin_mp4 = File(BULLETIN, "bulletin.mp4", handout=True)
     bulletin_burned = File(BULLETIN, "bulletin-burned.mp4", handout=True)
@@ -136,11 +138,12 @@ class StoryLayout:
     # the story's own folder: every asset above, written last
     manifest = File(None, "manifest.json", handout=True)
 
-    SUBTITLES = {"srt": subtitles_srt, "vtt": subtitles_vtt, "ttml": subtitles_ttml}
-    COVERS = {"16x9": cover_16x9, "9x16": cover_9x16, "1x1": cover_1x1}  # by aspect, as newsroom.covers names them
-    ARTICLE_SUBTITLES = {"srt": article_srt, "vtt": article_vtt, "ttml": article_ttml}
-    ARTICLE_COVERS = {"16x9": article_cover_16x9, "9x16": article_cover_9x16, "1x1": article_cover_1x1}
-    BULLETIN_SUBTITLES = {"srt": bulletin_srt, "vtt": bulletin_vtt, "ttml": bulletin_ttml}
+    # By format and by aspect (as newsroom.covers names them).
+    SUBTITLES = dict(zip(SUBTITLE_FORMATS, (subtitles_srt, subtitles_vtt, subtitles_ttml), strict=True))
+    COVERS = dict(zip(COVER_ASPECTS, (cover_16x9, cover_9x16, cover_1x1), strict=True))
+    ARTICLE_SUBTITLES = dict(zip(SUBTITLE_FORMATS, (article_srt, article_vtt, article_ttml), strict=True))
+    ARTICLE_COVERS = dict(zip(COVER_ASPECTS, (article_cover_16x9, article_cover_9x16, article_cover_1x1), strict=True))
+    BULLETIN_SUBTITLES = dict(zip(SUBTITLE_FORMATS, (bulletin_srt, bulletin_vtt, bulletin_ttml), strict=True))
 
     __slots__ = ("story_id",)
 

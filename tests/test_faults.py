@@ -279,7 +279,8 @@ def _flip_a_byte(path: Path, offset: int) -> None:
 
 def test_a_same_size_byte_flip_in_a_cached_model_is_detected_and_reassembled(tmp_path, row):
     from newsroom.config import Settings
-    from newsroom.models.registry import MODELS, ModelRegistry, _sha256
+    from newsroom.models.assembly import file_sha256
+    from newsroom.models.registry import MODELS, ModelRegistry
 
     row["injected"] = "one byte flipped (same size) in the middle of a cached whisper-tiny-en model.bin"
     registry = ModelRegistry(Settings(model_cache=tmp_path / "cache"))
@@ -288,12 +289,12 @@ def test_a_same_size_byte_flip_in_a_cached_model_is_detected_and_reassembled(tmp
     expected = next(f.sha256 for f in MODELS["whisper-tiny-en"].files if f.target == "model.bin")
     size = weights.stat().st_size
     _flip_a_byte(weights, size // 2)
-    assert weights.stat().st_size == size and _sha256(weights) != expected
+    assert weights.stat().st_size == size and file_sha256(weights) != expected
     started = time.monotonic()
     status = registry.status("whisper-tiny-en", verify=True)  # `newsroom models verify`, one model
     repair_s = time.monotonic() - started
     assert status.ready and "sha256 verified" in status.message, status.message
-    assert _sha256(weights) == expected
+    assert file_sha256(weights) == expected
     assert not [p for p in folder.parent.iterdir() if p.name.startswith(".tmp-")]
     # The pickled weights (ttskit) are re-hashed on every resolution: a flip there is caught on use.
     row.update(survived=True, lost="none", figures=f"detected and re-assembled in {repair_s:.1f} s ({size / 1e6:.0f} MB)")
@@ -303,7 +304,8 @@ def test_a_model_assembly_killed_half_way(tmp_path, row):
     """kill -9 of a process assembling whisper-base (split across two packages): no half model is ever in
     place; the next resolution removes the dead assembly's temp folder and assembles the model."""
     from newsroom.config import Settings
-    from newsroom.models.registry import MODELS, ModelRegistry, _sha256
+    from newsroom.models.assembly import file_sha256
+    from newsroom.models.registry import MODELS, ModelRegistry
 
     row["injected"] = "kill -9 of a process half-way through assembling whisper-base (145 MB)"
     cache = tmp_path / "cache"
@@ -324,7 +326,7 @@ def test_a_model_assembly_killed_half_way(tmp_path, row):
     registry = ModelRegistry(Settings(model_cache=cache))
     assert not registry.status("whisper-base").ready  # the half copy is not the model
     folder = registry.resolve("whisper-base")
-    assert _sha256(folder / "model.bin") == next(f.sha256 for f in MODELS["whisper-base"].files
+    assert file_sha256(folder / "model.bin") == next(f.sha256 for f in MODELS["whisper-base"].files
                                                  if f.target == "model.bin")
     assert not list(cache.glob(".tmp-*")), "the killed assembly's temp folder was left behind"
     row.update(survived=True, lost="none", figures=f"killed at {written / 1e6:.0f} of {total / 1e6:.0f} MB; temp "

@@ -10,7 +10,7 @@ import pytest
 from newsroom.config import Settings
 from newsroom.errors import ConfigError, ModelIntegrityError, ModelNotInstalledError
 from newsroom.models import MODELS, ModelRegistry, ModelSpec, PackagedFile
-from newsroom.models.registry import STAMP_NAME
+from newsroom.models.assembly import STAMP_NAME, file_sha256
 
 
 @pytest.fixture
@@ -99,6 +99,4 @@ def test_rehash_catches_a_changed_pickle(registry):
     assert registry.resolve("ttskit-mspk-zh") == folder  # the stamp alone trusts sizes
     assert registry.resolve("ttskit-mspk-zh", rehash=True) == folder
     spec = registry.spec("ttskit-mspk-zh")
-    from newsroom.models.registry import _sha256
-
-    assert all(_sha256(folder / f.target) == f.sha256 for f in spec.files)
+    assert all(file_sha256(folder / f.target) == f.sha256 for f in spec.files)

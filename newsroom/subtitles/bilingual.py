@@ -33,7 +33,10 @@ from newsroom.media import probe, run_ffmpeg
 from newsroom.media.graph import Filter
 from newsroom.media.inputs import input_args, own_input_args
 from newsroom.subtitles.burn import MARGIN_V_FRACTION, default_font_size, font_family, language_tag
-from newsroom.subtitles.cues import DEFAULT_FPS, Cue, CueRules, _Plan, build_cues, rules_for, speech_units
+from newsroom.subtitles.cues import Cue, build_cues
+from newsroom.subtitles.plan import _Plan
+from newsroom.subtitles.rules import DEFAULT_FPS, CueRules, rules_for
+from newsroom.subtitles.speech import speech_units
 from newsroom.subtitles.translate import Translation
 from newsroom.subtitles.validate import Violation, summary, validate_cues
 from newsroom.subtitles.writers import srt_text, write_subtitles

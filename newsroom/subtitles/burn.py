@@ -26,7 +26,7 @@ from newsroom.errors import ConfigError, MediaError
 from newsroom.media import probe, process, run_ffmpeg
 from newsroom.media.graph import Filter, escape_value
 from newsroom.media.inputs import input_args, own_input_args
-from newsroom.subtitles.cues import rules_for
+from newsroom.subtitles.rules import rules_for
 
 if TYPE_CHECKING:
     from newsroom.graphics import Raised, SubtitleLayout

@@ -44,7 +44,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from newsroom.errors import ConfigError
-from newsroom.subtitles.cues import DEFAULT_FPS, Cue, CueRules, _Plan, rules_for, speech_units
+from newsroom.subtitles.cues import Cue
+from newsroom.subtitles.plan import _Plan
+from newsroom.subtitles.rules import DEFAULT_FPS, CueRules, rules_for
+from newsroom.subtitles.speech import speech_units
 from newsroom.types import Transcript
 
 RULE_NAMES = (

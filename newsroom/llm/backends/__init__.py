@@ -11,8 +11,9 @@
 Each module's docstring has its measurements and determinism notes.
 
 Adding a backend: write a class with `name`, `context_tokens`, `capabilities`, `last_usage`, `complete(...)`
-and `count_tokens(...)` (`estimate_tokens` when there is no tokenizer at hand), a factory taking `Settings`,
-and add it to `BACKENDS` (and to `Settings.llm_backend`).
+and `count_tokens(...)` (`estimate_tokens` when there is no tokenizer at hand; subclass `UsageLog` for
+`last_usage` and the `usage_log` of recent calls), a factory taking `Settings`, and add it to `BACKENDS` (and
+to `Settings.llm_backend`).
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ from newsroom.llm.backends.protocol import (
     ResponseFormat,
     SchemaConstraint,
     Usage,
+    UsageLog,
     estimate_tokens,
 )
 from newsroom.llm.backends.transformers import TransformersBackend
@@ -73,6 +75,7 @@ __all__ = [
     "SchemaConstraint",
     "TransformersBackend",
     "Usage",
+    "UsageLog",
     "estimate_tokens",
     "is_runaway",
     "load_backend",

@@ -30,22 +30,14 @@ from __future__ import annotations
 
 import logging
 import time
-from collections import deque
 from pathlib import Path
 from typing import Any, Literal
 
 from newsroom.config import Settings, get_settings
 from newsroom.errors import ModelNotInstalledError
 from newsroom.llm.backends.grammar import checked_llama_class
-from newsroom.llm.backends.local import (
-    REPEAT_CHECK_EVERY,
-    REPEAT_WINDOW,
-    RETRY_REPEAT_PENALTY,
-    is_runaway,
-    passive_omp_wait,
-    verified_gguf,
-)
-from newsroom.llm.backends.protocol import USAGE_LOG_CALLS, Capabilities, Message, SchemaConstraint, Usage
+from newsroom.llm.backends.local import RETRY_REPEAT_PENALTY, check_runaway, passive_omp_wait, verified_gguf
+from newsroom.llm.backends.protocol import Capabilities, Message, SchemaConstraint, Usage, UsageLog
 from newsroom.llm.errors import LLMError
 from newsroom.llm.prefix import PrefixStore, restore, seq_state, split_prompt
 from newsroom.llm.prefix import clear as clear_context
@@ -57,7 +49,7 @@ JsonMode = Literal["auto", "validate", "grammar"]
 _CONSTRAINT: dict[str, SchemaConstraint] = {"auto": "strict", "validate": "never", "grammar": "always"}
 
 
-class LlamaCppBackend:
+class LlamaCppBackend(UsageLog):
     """A GGUF model in llama-cpp-python on the CPU. Construct with `LlamaCppBackend.load(settings)`."""
 
     def __init__(
@@ -71,6 +63,7 @@ class LlamaCppBackend:
         path: Path | None = None,
         prefixes: PrefixStore | None = None,
     ) -> None:
+        super().__init__()
         self.llm = llm  # the llama_cpp.Llama (public for benchmarks)
         self.prefixes = prefixes  # where prompt-prefix states are kept between processes (None: not kept)
         self._formatter = _chat_formatter(llm)
@@ -79,8 +72,6 @@ class LlamaCppBackend:
         self.context_tokens = context_tokens
         self.json_mode: JsonMode = json_mode
         self.retry_repeat_penalty = retry_repeat_penalty
-        self.last_usage: Usage | None = None
-        self.usage_log: deque[Usage] = deque(maxlen=USAGE_LOG_CALLS)  # the latest calls, oldest first
 
     @classmethod
     def load(
@@ -161,17 +152,17 @@ class LlamaCppBackend:
                     pieces.append(text)
                     generated += 1
                 finish = choice.get("finish_reason") or finish
-                if generated % REPEAT_CHECK_EVERY == 0 and text and is_runaway("".join(pieces[-REPEAT_WINDOW:])):
+                if text and check_runaway(generated, lambda window: "".join(pieces[-window:])):
                     finish = "repetition"  # a small model looping ("costs", "costs", ...): stop paying for it
                     stream.close()
                     break
         except ValueError as exc:  # llama-cpp-python raises ValueError when the prompt exceeds n_ctx
             raise LLMError(f"{self.name}: {exc}; raise NEWSROOM_LLM_CONTEXT_TOKENS or shorten the input") from exc
         seconds = time.perf_counter() - started
-        self.last_usage = Usage(max(0, self.llm.n_tokens - generated), generated, seconds, finish)
-        self.usage_log.append(self.last_usage)
+        usage = Usage(max(0, self.llm.n_tokens - generated), generated, seconds, finish)
+        self._record(usage)
         log.debug("%s: %d prompt (%d of them a stored prefix) + %d generated tokens in %.1f s (%s)", self.name,
-                  self.last_usage.prompt_tokens, reused, generated, seconds, finish)
+                  usage.prompt_tokens, reused, generated, seconds, finish)
         return "".join(pieces)
 
     def _read_prefix(self, messages: list[Message], stable: list[Message] | None) -> int:

@@ -1,10 +1,11 @@
 """What the two local backends (llama-cpp, transformers) share: the one verified GGUF file, OpenMP waiting,
-the retry repeat penalty and decoding-loop detection."""
+the retry repeat penalty and decoding-loop detection (`is_runaway`, checked while decoding by `check_runaway`)."""
 
 from __future__ import annotations
 
 import os
 import re
+from collections.abc import Callable
 from pathlib import Path
 
 from newsroom.config import Settings
@@ -47,3 +48,9 @@ def is_runaway(text: str) -> bool:
     """Whether `text` ends in a decoding loop (see the patterns above)."""
     tail = text[-1300:]
     return bool(_SHORT_LOOP_RE.search(tail) or _LONG_LOOP_RE.search(tail))
+
+
+def check_runaway(generated: int, recent: Callable[[int], str]) -> bool:
+    """Whether to stop decoding now: every REPEAT_CHECK_EVERY generated pieces, whether the text of the last
+    REPEAT_WINDOW of them (`recent(REPEAT_WINDOW)`) ends in a loop (`is_runaway`)."""
+    return generated > 0 and generated % REPEAT_CHECK_EVERY == 0 and is_runaway(recent(REPEAT_WINDOW))

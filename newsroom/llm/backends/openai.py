@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import logging
 import time
-from collections import deque
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
@@ -19,11 +18,11 @@ from newsroom.config import Settings, get_settings
 from newsroom.errors import ConfigError
 from newsroom.llm.backends.protocol import (
     DEFAULT_CONTEXT_TOKENS,
-    USAGE_LOG_CALLS,
     Capabilities,
     Message,
     ResponseFormat,
     Usage,
+    UsageLog,
     estimate_tokens,
 )
 from newsroom.llm.errors import LLMError, LLMUnavailableError
@@ -57,7 +56,7 @@ def _redact(url: str) -> str:
     return urlunsplit(parts)
 
 
-class OpenAICompatibleBackend:
+class OpenAICompatibleBackend(UsageLog):
     """POST {base_url}/chat/completions. Connection errors, 429 and 5xx are retried `attempts` times with
     exponential backoff (`backoff_s`, 2*backoff_s, ...), then raise `LLMUnavailableError` (transient)."""
 
@@ -75,6 +74,7 @@ class OpenAICompatibleBackend:
     ) -> None:
         import httpx
 
+        super().__init__()
         if not base_url:
             raise ConfigError("the openai LLM backend needs an endpoint: set NEWSROOM_LLM_BASE_URL, "
                               "e.g. http://llm:8080/v1")
@@ -95,8 +95,6 @@ class OpenAICompatibleBackend:
         self.attempts = attempts
         self.backoff_s = backoff_s
         self.context_tokens = context_tokens
-        self.last_usage: Usage | None = None
-        self.usage_log: deque[Usage] = deque(maxlen=USAGE_LOG_CALLS)  # the latest calls, oldest first
         headers = {"Content-Type": "application/json"}
         if api_key:
             headers["Authorization"] = f"Bearer {api_key}"
@@ -190,8 +188,7 @@ class OpenAICompatibleBackend:
                 f"({type(exc).__name__}: {response.text[:200]!r}): is it an OpenAI-compatible /chat/completions?"
             ) from exc
         usage = data.get("usage") or {}
-        self.last_usage = Usage(usage.get("prompt_tokens", 0), usage.get("completion_tokens", 0), seconds,
-                                choice.get("finish_reason"))
-        self.usage_log.append(self.last_usage)
+        self._record(Usage(usage.get("prompt_tokens", 0), usage.get("completion_tokens", 0), seconds,
+                           choice.get("finish_reason")))
         return content or ""
 

@@ -10,6 +10,7 @@ call cost and why it stopped).
 
 from __future__ import annotations
 
+from collections import deque
 from dataclasses import dataclass
 from typing import Any, Literal, Protocol, runtime_checkable
 
@@ -86,6 +87,20 @@ class LLMBackend(Protocol):
     def count_tokens(self, text: str) -> int:
         """Tokens in `text`: exact where `capabilities.exact_token_count`, else `estimate_tokens(text)`."""
         ...
+
+
+class UsageLog:
+    """What every backend keeps of its calls, for its callers: `last_usage` (the protocol's) and `usage_log`,
+    the latest USAGE_LOG_CALLS calls, oldest first (retries per draft). A backend calls `_record` once a call
+    has finished."""
+
+    def __init__(self) -> None:
+        self.last_usage: Usage | None = None
+        self.usage_log: deque[Usage] = deque(maxlen=USAGE_LOG_CALLS)  # the latest calls, oldest first
+
+    def _record(self, usage: Usage) -> None:
+        self.last_usage = usage
+        self.usage_log.append(usage)
 
 
 def estimate_tokens(text: str) -> int:

@@ -18,21 +18,13 @@ from __future__ import annotations
 
 import logging
 import time
-from collections import deque
 from pathlib import Path
 from typing import Any
 
 from newsroom.config import Settings, get_settings
 from newsroom.errors import ConfigError, ModelNotInstalledError
-from newsroom.llm.backends.local import (
-    REPEAT_CHECK_EVERY,
-    REPEAT_WINDOW,
-    RETRY_REPEAT_PENALTY,
-    is_runaway,
-    passive_omp_wait,
-    verified_gguf,
-)
-from newsroom.llm.backends.protocol import USAGE_LOG_CALLS, Capabilities, Message, Usage
+from newsroom.llm.backends.local import RETRY_REPEAT_PENALTY, check_runaway, passive_omp_wait, verified_gguf
+from newsroom.llm.backends.protocol import Capabilities, Message, Usage, UsageLog
 from newsroom.llm.errors import LLMError
 
 log = logging.getLogger("newsroom.llm")
@@ -42,7 +34,7 @@ SAMPLING_TOP_K = 40  # when a retry samples (temperature > 0): llama-cpp-python'
 SAMPLING_TOP_P = 0.95
 
 
-class TransformersBackend:
+class TransformersBackend(UsageLog):
     """The packaged GGUF in transformers: dequantised on load into a dense torch model (fp32 on the CPU,
     bf16/fp16 on a GPU). Construct with `TransformersBackend.load(settings)`; every call runs the GGUF's
     own chat template, greedy (or, on retries at temperature > 0, seeded sampling) decoding, the retry
@@ -58,14 +50,13 @@ class TransformersBackend:
         path: Path | None = None,
         retry_repeat_penalty: float = RETRY_REPEAT_PENALTY,
     ) -> None:
+        super().__init__()
         self.model = model  # the transformers model (public for benchmarks)
         self.tokenizer = tokenizer
         self.name = name
         self.context_tokens = context_tokens
         self.path = path  # the verified GGUF file
         self.retry_repeat_penalty = retry_repeat_penalty
-        self.last_usage: Usage | None = None
-        self.usage_log: deque[Usage] = deque(maxlen=USAGE_LOG_CALLS)  # the latest calls, oldest first
         stops = [tokenizer.eos_token_id, *(tokenizer.convert_tokens_to_ids(t) for t in ("<|im_end|>", "<|endoftext|>"))]
         self._stop_ids = sorted({i for i in stops if isinstance(i, int) and i != tokenizer.unk_token_id})
 
@@ -163,8 +154,7 @@ class TransformersBackend:
             finish = "stop"
         else:
             finish = "length"
-        self.last_usage = Usage(prompt_tokens, len(generated), seconds, finish)
-        self.usage_log.append(self.last_usage)
+        self._record(Usage(prompt_tokens, len(generated), seconds, finish))
         log.debug("%s: %d prompt + %d generated tokens in %.1f s (%s)", self.name, prompt_tokens, len(generated),
                   seconds, finish)
         return self.tokenizer.decode(generated, skip_special_tokens=True)
@@ -191,7 +181,7 @@ class _RecentTokens:
 
 
 class _RunawayStop:
-    """A stopping criterion: every REPEAT_CHECK_EVERY generated tokens, `is_runaway` on the recent text."""
+    """A stopping criterion: `check_runaway` on the recent text as it is generated."""
 
     def __init__(self, tokenizer: Any, prompt_tokens: int) -> None:
         self.tokenizer, self.prompt_tokens, self.hit = tokenizer, prompt_tokens, False
@@ -200,8 +190,8 @@ class _RunawayStop:
         import torch
 
         generated = input_ids.shape[-1] - self.prompt_tokens
-        if not self.hit and generated and generated % REPEAT_CHECK_EVERY == 0:
-            recent = input_ids[0, -min(generated, REPEAT_WINDOW):].tolist()
-            self.hit = is_runaway(self.tokenizer.decode(recent, skip_special_tokens=True))
+        if not self.hit:
+            self.hit = check_runaway(generated, lambda window: self.tokenizer.decode(
+                input_ids[0, -min(generated, window):].tolist(), skip_special_tokens=True))
         return torch.full((input_ids.shape[0],), self.hit, dtype=torch.bool, device=input_ids.device)
 
