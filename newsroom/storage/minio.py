@@ -8,6 +8,10 @@ tags (some S3 stand-ins corrupt tagged objects). Connection failures and 5xx ans
 Every call has deadlines: a connect timeout, a read timeout (per socket read) and a few retries with
 back-off (the SDK's own defaults are 300 s and 5 retries: half an hour on a stalled server). Past them the
 call raises `TransientError`, and the task that made it is retried later as a whole.
+
+A process forked while a store has open connections (a multiprocessing pool, a forking server) must not
+share them with its parent: two processes reading one socket get each other's answers. The child drops
+every pooled connection right after the fork and opens its own.
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ import io
 import logging
 import os
 import tempfile
+import weakref
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
@@ -29,6 +34,16 @@ from newsroom.types import ObjectInfo
 log = logging.getLogger("newsroom.storage.minio")
 PART_SIZE_BYTES = 16 * 1024 * 1024
 META_PREFIX = "x-amz-meta-"
+_POOLS: weakref.WeakSet = weakref.WeakSet()  # every store's connection pool in this process
+
+
+def _drop_inherited_connections() -> None:
+    """In a forked child: forget the parent's open connections (closing our copy of each socket)."""
+    for pool in list(_POOLS):
+        pool.clear()
+
+
+os.register_at_fork(after_in_child=_drop_inherited_connections)
 
 
 class MinioStore(JsonMixin):
@@ -238,5 +253,7 @@ def _http_client(secure: bool, connect_timeout_s: float, read_timeout_s: float, 
         kwargs = {"cert_reqs": "CERT_REQUIRED", "ca_certs": os.environ.get("SSL_CERT_FILE") or certifi.where()}
     retry = urllib3.Retry(total=retries, connect=retries, read=retries, status=retries, backoff_factor=backoff_s,
                           status_forcelist=[500, 502, 503, 504], raise_on_status=True)
-    return urllib3.PoolManager(timeout=urllib3.Timeout(connect=connect_timeout_s, read=read_timeout_s),
+    pool = urllib3.PoolManager(timeout=urllib3.Timeout(connect=connect_timeout_s, read=read_timeout_s),
                                maxsize=10, retries=retry, **kwargs)
+    _POOLS.add(pool)
+    return pool
