@@ -11,9 +11,11 @@ under `stories/<story_id>/`.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Container
+from dataclasses import dataclass, replace
 from typing import Any, overload
 
+from newsroom.lang import CODES
 from newsroom.storage.keys import story_key, story_prefix, validate_story_id
 
 # The stages: each writes under its own folder and records what it wrote in that folder's fragment.
@@ -114,6 +116,8 @@ class StoryLayout:
     article_vtt = File(ARTICLE, "subtitles.vtt", handout=True)
     article_ttml = File(ARTICLE, "subtitles.ttml", handout=True)
     article_subtitles_report = File(ARTICLE, "subtitles-report.json")
+    article_bilingual_cues = File(ARTICLE, "subtitles-bilingual.json")  # with `translate_to`, as the edit's
+    article_translated_report = File(ARTICLE, "subtitles-translated-report.json")
     article_mp4 = File(ARTICLE, "article.mp4", handout=True)
     article_burned = File(ARTICLE, "article-burned.mp4", handout=True)
     article_vertical = File(ARTICLE, "article-vertical.mp4", handout=True)
@@ -129,6 +133,8 @@ class StoryLayout:
     bulletin_vtt = File(BULLETIN, "subtitles.vtt", handout=True)
     bulletin_ttml = File(BULLETIN, "subtitles.ttml", handout=True)
     bulletin_subtitles_report = File(BULLETIN, "subtitles-report.json")
+    bulletin_bilingual_cues = File(BULLETIN, "subtitles-bilingual.json")  # with `translate_to`, as the edit's
+    bulletin_translated_report = File(BULLETIN, "subtitles-translated-report.json")
     bulletin_mp4 = File(BULLETIN, "bulletin.mp4", handout=True)
     bulletin_burned = File(BULLETIN, "bulletin-burned.mp4", handout=True)
     bulletin_otio = File(BULLETIN, "bulletin.otio", handout=True)
@@ -141,6 +147,12 @@ class StoryLayout:
     ARTICLE_SUBTITLES = {"srt": article_srt, "vtt": article_vtt, "ttml": article_ttml}
     ARTICLE_COVERS = {"16x9": article_cover_16x9, "9x16": article_cover_9x16, "1x1": article_cover_1x1}
     BULLETIN_SUBTITLES = {"srt": bulletin_srt, "vtt": bulletin_vtt, "ttml": bulletin_ttml}
+    # A stage's subtitles by format, which `translate_to` translates beside them (`translated_subtitles`), and
+    # the translation's own files: both languages' cues (for a bilingual burn) and its report.
+    STAGE_SUBTITLES = {EDIT: SUBTITLES, ARTICLE: ARTICLE_SUBTITLES, BULLETIN: BULLETIN_SUBTITLES}
+    TRANSLATION_FILES = {EDIT: (bilingual_cues, translated_report),
+                         ARTICLE: (article_bilingual_cues, article_translated_report),
+                         BULLETIN: (bulletin_bilingual_cues, bulletin_translated_report)}
 
     __slots__ = ("story_id",)
 
@@ -201,19 +213,40 @@ class StoryLayout:
     def subtitles(self, fmt: str) -> str:
         return self.key(self.SUBTITLES[fmt])
 
-    def translated_subtitles(self, language: str, fmt: str) -> str:
-        """The edit's subtitles translated into `language`: `edit/subtitles.<language>.<fmt>`."""
-        stem, _, suffix = self.SUBTITLES[fmt].name.rpartition(".")
-        return story_key(self.story_id, EDIT, f"{stem}.{language}.{suffix}")
+    def translated_subtitles(self, language: str, fmt: str, stage: str = EDIT) -> str:
+        """The stage's subtitles translated into `language`: e.g. `edit/subtitles.<language>.<fmt>`."""
+        return self.key(translated(self.STAGE_SUBTITLES[stage][fmt], language))
 
     def cover(self, aspect: str) -> str:
         return self.key(self.COVERS[aspect])
 
-    def handouts(self, route: tuple[str, ...] = FOOTAGE_ROUTE) -> dict[str, str]:
+    def handouts(self, route: tuple[str, ...] = FOOTAGE_ROUTE, listed: Container[str] | None = None) -> dict[str, str]:
         """Key -> file name of every finished file people get from a story of `route` (a footage story by
-        default; `ARTICLE_ROUTE`, `BULLETIN_ROUTE`), in the table's order; the manifest belongs to every route."""
-        return {self.key(file): file.name for file in self.files().values()
-                if file.handout and (file.stage is None or file.stage in route)}
+        default; `ARTICLE_ROUTE`, `BULLETIN_ROUTE`), in the table's order; the manifest belongs to every route.
+
+        With `listed` (the keys the story's manifest lists): only the files it lists, and after each subtitle
+        file its translations that it lists (`subtitles.<language>.<fmt>`, made with `translate_to`)."""
+        out = {}
+        for file in self.files().values():
+            if not file.handout or (file.stage is not None and file.stage not in route):
+                continue
+            rows = [file] if listed is None or file not in _TRANSLATABLE else [
+                file, *(translated(file, code) for code in CODES)]
+            for row in rows:
+                key = self.key(row)
+                if listed is None or row == StoryLayout.manifest or key in listed:
+                    out[key] = row.name
+        return out
+
+
+def translated(file: File, language: str) -> File:
+    """The row of `file` (a stage's subtitles) translated into `language`: "subtitles.srt" -> "subtitles.en.srt"."""
+    stem, _, suffix = file.name.rpartition(".")
+    return replace(file, name=f"{stem}.{language}.{suffix}")
+
+
+# The subtitle rows a translation sits beside (see StoryLayout.STAGE_SUBTITLES).
+_TRANSLATABLE = frozenset(file for table in StoryLayout.STAGE_SUBTITLES.values() for file in table.values())
 
 
 def deliverables(route: tuple[str, ...]) -> dict[str, str]:
