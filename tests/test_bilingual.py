@@ -213,6 +213,18 @@ def test_a_wrong_number_is_sent_back_once_then_held_not_published():
         translate_cues(cues, "zh", "fr", backend)
 
 
+def test_the_prompts_placeholder_is_sent_back_not_published():
+    """The 0.5B model once answered a cue with the prompt's example value "...": a line with nothing of the
+    source in it is asked for again, and held back if the model keeps giving it."""
+    cues = build_cues(hand_built(EN[:1], "en"), FPS)
+    backend = Scripted([json.dumps({"1": "..."}), json.dumps({"1": "明年全市将新开三百所学校。"})])
+    translation = translate_cues(cues, "en", "zh", backend)
+    assert "line 1 has no translation" in backend.prompts[1]
+    assert translation.items[0].text == "明年全市将新开三百所学校。" and not backend.replies
+    stubborn = translate_cues(cues, "en", "zh", Scripted([json.dumps({"1": "…"})] * 3))
+    assert stubborn.items[0].text == "" and "no usable translation" in stubborn.items[0].held
+
+
 # --------------------------------------------------------------------------- the real model
 
 

@@ -306,6 +306,9 @@ def _ask(backend: Any, language: str, source_language: str, batch: Sequence[tupl
     def check(answer: BaseModel) -> None:
         for n in numbers:
             text = getattr(answer, f"cue_{n}")
+            if not any(ch.isalnum() for ch in text) and any(ch.isalpha() for ch in sources[n]):
+                # e.g. the prompt's own placeholder "..." copied back: nothing of the line is translated
+                raise ValueError(f"line {n} has no translation: write line {n} in {profile.name}")
             for name in latin_names(sources[n], source_language):
                 text = text.replace(name, "")
             letters = sum(ch.isalpha() for ch in text)
