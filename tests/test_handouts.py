@@ -20,6 +20,11 @@ FORMATS = ("srt", "vtt", "ttml")
 CJK_RE = re.compile(r"[\u3400-\u9fff]")
 LATIN_RE = re.compile(r"[A-Za-z]")
 TTML_XML_LANG = "{http://www.w3.org/XML/1998/namespace}lang"
+TOLERANCE_MS = 2  # SRT's milliseconds against frame times
+# The track's builder may move a translated cue's start a few frames off its source cue's (reading speed, the
+# gap after the cue before) and run it on into the silence after it; it covers the source cue's time.
+MAX_SHIFT_MS = 250
+MIN_COVERED = 0.75
 
 
 # --------------------------------------------------------------------------- the table and the manifest
@@ -110,11 +115,17 @@ def srt_times(path: Path) -> list[tuple[int, int, str]]:
     return [(e.start, e.end, e.plaintext) for e in subs.events]
 
 
+def ms(timestamp: str) -> int:
+    """A WebVTT timestamp ("00:00:01.440") in milliseconds."""
+    hours, minutes, seconds = timestamp.split(":")
+    return round((int(hours) * 3600 + int(minutes) * 60 + float(seconds)) * 1000)
+
+
 def check_translated_handouts(out: Path, story_id: str, stage: str, language: str) -> None:
     """The translated files are in `out` beside the source's, valid, in the other script, and timed on the source
-    cues: each translated cue starts with its source cue (or inside it, where the rules split the translation)
-    and ends before the next source cue starts (only a merge, which the report lists, may run over one); every
-    source cue has its translation unless the report holds it back. The story artifact and the webhook's links
+    cues: each translated cue lies on its own source cue (starting within a few frames of it unless the rules
+    split the translation, covering most of its time, overlapping no other unless the report lists a merge);
+    every source cue has its translation unless the report holds it back. The story artifact and the webhook's links
     list the files."""
     from newsroom.storage import open_store
     from newsroom.webhook.routes import story_outputs
@@ -125,29 +136,33 @@ def check_translated_handouts(out: Path, story_id: str, stage: str, language: st
     source, translated = srt_times(out / "subtitles.srt"), srt_times(out / f"subtitles.{language}.srt")
     assert source and translated
     wanted, other = (CJK_RE, LATIN_RE) if language in ("zh", "ja") else (LATIN_RE, CJK_RE)
-    for _, _, line in translated:
-        assert len(wanted.findall(line)) > 2 * len(other.findall(line)), line
+    for _, _, text in translated:  # most of each cue's letters (the small model may leave a word as it was)
+        assert len(wanted.findall(text)) > len(other.findall(text)), text
     assert other.search("".join(t for _, _, t in source))  # the source is in the other script
     report = open_store().get_json(StoryLayout(story_id).key(StoryLayout.TRANSLATION_FILES[stage][1]))
     assert report["language"] == language and report["source_cues"] == len(source), report
-    tolerance_ms = 2  # SRT's milliseconds against frame times
-    starts = [s for s, _, _ in source]
-    run_over = 0
-    for start, end, line in translated:
-        own = max(k for k, s in enumerate(starts) if s <= start + tolerance_ms)
-        assert start < source[own][1], (start, line, source)
-        run_over += own + 1 < len(starts) and end > starts[own + 1] + tolerance_ms
+    owners, run_over = [], 0
+    for start, end, text in translated:
+        shares = [max(0, min(end, e) - max(start, s)) for s, e, _ in source]
+        own = max(range(len(source)), key=shares.__getitem__)  # the source cue it translates
+        assert shares[own] > 0, (start, end, text, source)
+        owners.append(own)
+        run_over += sum(1 for k, share in enumerate(shares) if k != own and share > TOLERANCE_MS)
+        if own + 1 not in report["split"]:  # the report numbers source cues from 1
+            assert abs(start - source[own][0]) <= MAX_SHIFT_MS, (start, text, source[own])
     assert run_over <= len(report["merged"]), (translated, source, report["merged"])
-    assert translated[0][0] == pytest.approx(source[0][0], abs=tolerance_ms)
-    covered = [any(s - tolerance_ms <= ts < e for ts, _, _ in translated) for s, e, _ in source]
-    assert covered.count(False) == len(report["held"]), (covered, report["held"])
+    assert len(source) - len(set(owners)) == len(report["held"]), (owners, report["held"])
+    for k in set(owners):  # each source cue's time is the translation's
+        s, e, _ = source[k]
+        covered = sum(max(0, min(e, te) - max(s, ts)) for (ts, te, _), own in zip(translated, owners, strict=True)
+                      if own == k)
+        assert covered >= MIN_COVERED * (e - s), (source[k], translated)
     import webvtt
 
     vtt = out / f"subtitles.{language}.vtt"
     assert vtt.read_text("utf-8").startswith(f"WEBVTT\nLanguage: {language}\n")
     captions = webvtt.read(str(vtt))
-    assert [(round(c.start_in_seconds * 1000), round(c.end_in_seconds * 1000)) for c in captions] == [
-        (s, e) for s, e, _ in translated]
+    assert [(ms(c.start), ms(c.end)) for c in captions] == [(s, e) for s, e, _ in translated]
     assert ET.parse(out / f"subtitles.{language}.ttml").getroot().get(TTML_XML_LANG) == language
 
     page = latest_artifact(f"story-{story_id}").data
@@ -158,7 +173,7 @@ def check_translated_handouts(out: Path, story_id: str, stage: str, language: st
 
 
 def write_small_article(folder: Path) -> Path:
-    """Two short paragraphs, no numbers and no names (the small model keeps to the text), one drawn picture."""
+    """One short paragraph, no numbers and no names (the small model keeps to the text), one drawn picture."""
     folder.mkdir(parents=True, exist_ok=True)
     picture = Image.new("RGB", (900, 600), (235, 235, 225))
     ImageDraw.Draw(picture).ellipse((250, 120, 650, 480), fill=(40, 120, 70))
@@ -166,8 +181,7 @@ def write_small_article(folder: Path) -> Path:
     path = folder / "article.md"
     path.write_text("---\ntitle: The park path is open again\nlanguage: en\nimages:\n  - file: park.png\n"
                     "    caption: The new path\n    credit: Newsroom\n---\n"
-                    "The park path is open again this morning. Walkers came early to see it.\n\n"
-                    "Workers planted new trees along the path. The work is now finished.\n", "utf-8")
+                    "The park path is open again this morning. Workers planted new trees along the path.\n", "utf-8")
     return path
 
 
