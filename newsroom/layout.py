@@ -36,11 +36,13 @@ RECORDS_FOLDER = "records"  # a stage's manifest records: one object per write (
 @dataclass(frozen=True, slots=True)
 class File:
     """One row of the table: a file's stage folder (None: the story's own folder) and name; `handout` marks
-    the finished files people get (copied by `newsroom run --out`, linked by the webhook and the artifact)."""
+    the finished files people get (copied by `newsroom run --out`, linked by the webhook and the artifact);
+    `optional` a handout only some runs make (handed out where the story's manifest lists it)."""
 
     stage: str | None
     name: str
     handout: bool = False
+    optional: bool = False
 
     @property
     def relative(self) -> str:
@@ -84,7 +86,7 @@ class StoryLayout:
     # A second language (the edit's `translate_to`): `translated_subtitles(language, fmt)` beside these.
     bilingual_cues = File(EDIT, "subtitles-bilingual.json")
     translated_report = File(EDIT, "subtitles-translated-report.json")
-    edit_bilingual = File(EDIT, "edit-bilingual.mp4")  # both languages burned in, the source above
+    edit_bilingual = File(EDIT, "edit-bilingual.mp4", handout=True, optional=True)  # both languages burned in
     edit = File(EDIT, "edit.mp4", handout=True)
     edit_burned = File(EDIT, "edit-burned.mp4", handout=True)
     edit_vertical = File(EDIT, "edit-vertical.mp4", handout=True)
@@ -224,8 +226,9 @@ class StoryLayout:
         """Key -> file name of every finished file people get from a story of `route` (a footage story by
         default; `ARTICLE_ROUTE`, `BULLETIN_ROUTE`), in the table's order; the manifest belongs to every route.
 
-        With `listed` (the keys the story's manifest lists): only the files it lists, and after each subtitle
-        file its translations that it lists (`subtitles.<language>.<fmt>`, made with `translate_to`)."""
+        Without `listed`, the files every such story has; with `listed` (the keys the story's manifest lists),
+        the files it lists, optional ones too, and after each subtitle file its translations that it lists
+        (`subtitles.<language>.<fmt>`, made with `translate_to`)."""
         out = {}
         for file in self.files().values():
             if not file.handout or (file.stage is not None and file.stage not in route):
@@ -234,7 +237,7 @@ class StoryLayout:
                 file, *(translated(file, code) for code in CODES)]
             for row in rows:
                 key = self.key(row)
-                if listed is None or row == StoryLayout.manifest or key in listed:
+                if row == StoryLayout.manifest or (not row.optional if listed is None else key in listed):
                     out[key] = row.name
         return out
 
@@ -252,7 +255,7 @@ _TRANSLATABLE = frozenset(file for table in StoryLayout.STAGE_SUBTITLES.values()
 def deliverables(route: tuple[str, ...]) -> dict[str, str]:
     """The handed-out files of a story of `route` below `stories/<story_id>/` and their names."""
     return {file.relative: file.name for file in StoryLayout.files().values()
-            if file.handout and (file.stage is None or file.stage in route)}
+            if file.handout and not file.optional and (file.stage is None or file.stage in route)}
 
 
 # The handed-out files below `stories/<story_id>/` and their names, for code that has no story id at hand.

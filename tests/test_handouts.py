@@ -1,5 +1,6 @@
 """The finished files people get (`--out`, the webhook's links, the story artifact) include the translated
-subtitles a `translate_to` run made, named like `subtitles.zh.srt` beside `subtitles.srt`; the article and the
+subtitles a `translate_to` run made, named like `subtitles.zh.srt` beside `subtitles.srt` (and a footage
+story's edit-bilingual.mp4); the article and the
 bulletin flows translate their read (the draft model, small here) into files that are valid SRT/WebVTT/EBU-TT-D,
 written in the other script, each cue on its source cue."""
 
@@ -33,10 +34,12 @@ MIN_COVERED = 0.75
 def test_handouts_add_the_translations_the_manifest_lists_beside_their_source():
     layout = StoryLayout(STORY)
     listed = {layout.subtitles_srt, layout.translated_subtitles("zh", "srt"), layout.translated_subtitles("ja", "vtt"),
-              layout.edit}
+              layout.edit_bilingual, layout.edit}
     names = list(layout.handouts(FOOTAGE_ROUTE, listed).values())
-    assert names == ["subtitles.srt", "subtitles.zh.srt", "subtitles.ja.vtt", "edit.mp4", "manifest.json"]
-    assert "subtitles.zh.srt" not in layout.handouts(FOOTAGE_ROUTE).values()  # the table alone has no translations
+    assert names == ["subtitles.srt", "subtitles.zh.srt", "subtitles.ja.vtt", "edit-bilingual.mp4", "edit.mp4",
+                     "manifest.json"]
+    every = layout.handouts(FOOTAGE_ROUTE).values()  # the table alone: what every footage story has
+    assert "subtitles.zh.srt" not in every and "edit-bilingual.mp4" not in every and "edit.mp4" in every
     article = {layout.article_vtt, layout.translated_subtitles("en", "vtt", "article")}
     assert layout.handouts(ARTICLE_ROUTE, article) == {
         layout.article_vtt: "subtitles.vtt", f"{layout.prefix}article/subtitles.en.vtt": "subtitles.en.vtt",
