@@ -202,9 +202,10 @@ def test_article_translated_subtitles_reach_out_links_and_artifact(prefect_harne
 
 
 def test_bulletin_translated_subtitles_reach_out_links_and_artifact(prefect_harness, small_llm, tmp_path):
-    """`newsroom bulletin TEXT --translate-to zh --out DIR`: one English item, its read subtitled in Mandarin."""
+    """`newsroom bulletin TEXT --translate-to zh --out DIR`: two one-line English items (a sting between them, so
+    the second item's cues are placed after it), the read subtitled in Mandarin."""
     out = tmp_path / "out"
-    story_id = run_cli(["bulletin", "Rain is expected this evening. Schools will open as usual tomorrow.",
+    story_id = run_cli(["bulletin", "Rain is expected this evening.\n---\nSchools will open as usual tomorrow.",
                         "--language", "en", "--translate-to", "zh", "--out", str(out)], tmp_path / "store")
     assert (out / "bulletin.mp4").is_file()
     from tests.test_article import local_store
