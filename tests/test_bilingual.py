@@ -213,16 +213,20 @@ def test_a_wrong_number_is_sent_back_once_then_held_not_published():
         translate_cues(cues, "zh", "fr", backend)
 
 
-def test_the_prompts_placeholder_is_sent_back_not_published():
-    """The 0.5B model once answered a cue with the prompt's example value "...": a line with nothing of the
-    source in it is asked for again, and held back if the model keeps giving it."""
-    cues = build_cues(hand_built(EN[:1], "en"), FPS)
-    backend = Scripted([json.dumps({"1": "..."}), json.dumps({"1": "明年全市将新开三百所学校。"})])
+def test_a_line_answered_with_the_placeholder_is_held_not_published():
+    """Models answer a cue whose words they moved into the cue before (a sentence over two cues) with the
+    prompt's example value "...": that cue shows nothing and is listed for the editor; the batch stands."""
+    cues = build_cues(hand_built(["The park path is open again this morning.",
+                                  "Workers planted new trees along the path."], "en"), FPS)
+    assert len(cues) == 2
+    backend = Scripted([json.dumps({"1": "公园小路今天早上重新开放，工人们沿路种了新树。", "2": "..."})])
     translation = translate_cues(cues, "en", "zh", backend)
-    assert "line 1 has no translation" in backend.prompts[1]
-    assert translation.items[0].text == "明年全市将新开三百所学校。" and not backend.replies
-    stubborn = translate_cues(cues, "en", "zh", Scripted([json.dumps({"1": "…"})] * 3))
-    assert stubborn.items[0].text == "" and "no usable translation" in stubborn.items[0].held
+    first, second = translation.items
+    assert first.text.startswith("公园") and not first.held
+    assert second.text == "" and "no translation of its own" in second.held and not backend.replies
+    track = translated_track(cues, translation, FPS)
+    assert all("..." not in line for cue in track.cues for line in cue.lines)
+    assert track.report()["held"] == [{"cue": 2, "source": second.source, "reason": second.held}]
 
 
 # --------------------------------------------------------------------------- the real model

@@ -128,7 +128,8 @@ def check_translated_handouts(out: Path, story_id: str, stage: str, language: st
     """The translated files are in `out` beside the source's, valid, in the other script, and timed on the source
     cues: each translated cue lies on its own source cue (starting within a few frames of it unless the rules
     split the translation, covering most of its time, overlapping no other unless the report lists a merge);
-    every source cue has its translation unless the report holds it back. The story artifact and the webhook's links
+    every source cue has its translation unless the report holds it back (a held cue's time may go to the
+    translation before it). The story artifact and the webhook's links
     list the files."""
     from newsroom.storage import open_store
     from newsroom.webhook.routes import story_outputs
@@ -144,18 +145,20 @@ def check_translated_handouts(out: Path, story_id: str, stage: str, language: st
     assert other.search("".join(t for _, _, t in source))  # the source is in the other script
     report = open_store().get_json(StoryLayout(story_id).key(StoryLayout.TRANSLATION_FILES[stage][1]))
     assert report["language"] == language and report["source_cues"] == len(source), report
+    held = {h["cue"] for h in report["held"]}  # the report numbers source cues from 1
+    shown = [k for k in range(len(source)) if k + 1 not in held]  # a held cue's time may go to the one before
     owners, run_over = [], 0
     for start, end, text in translated:
         shares = [max(0, min(end, e) - max(start, s)) for s, e, _ in source]
-        own = max(range(len(source)), key=shares.__getitem__)  # the source cue it translates
+        own = max(shown, key=shares.__getitem__)  # the source cue it translates
         assert shares[own] > 0, (start, end, text, source)
         owners.append(own)
-        run_over += sum(1 for k, share in enumerate(shares) if k != own and share > TOLERANCE_MS)
-        if own + 1 not in report["split"]:  # the report numbers source cues from 1
+        run_over += sum(1 for k in shown if k != own and shares[k] > TOLERANCE_MS)
+        if own + 1 not in report["split"]:
             assert abs(start - source[own][0]) <= MAX_SHIFT_MS, (start, text, source[own])
     assert run_over <= len(report["merged"]), (translated, source, report["merged"])
-    assert len(source) - len(set(owners)) == len(report["held"]), (owners, report["held"])
-    for k in set(owners):  # each source cue's time is the translation's
+    assert set(owners) == set(shown), (owners, report["held"])
+    for k in shown:  # each shown source cue's time is the translation's
         s, e, _ = source[k]
         covered = sum(max(0, min(e, te) - max(s, ts)) for (ts, te, _), own in zip(translated, owners, strict=True)
                       if own == k)

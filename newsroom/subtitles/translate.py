@@ -48,6 +48,7 @@ CONTEXT_CUES = 1  # neighbouring cues shown either side as context
 TOKENS_PER_CHAR = 1.2  # answer budget per source character (a CJK character can become ~1.5 English tokens)
 MIN_BATCH_TOKENS = 96
 PROMPT_TASK = "translate"
+NO_OWN_TRANSLATION = "no translation of its own: the model answered '...' (its words may be in the cue before)"
 MIN_SCRIPT_SHARE = 0.5  # of a translation's letters (less the source's Latin names) in the target's script...
 MIN_CHECKED_LETTERS = 3  # ...checked from this many letters on
 LANGUAGES = lang.CODES  # any language with a profile and translate prompts
@@ -58,7 +59,7 @@ class CueTranslation:
     index: int  # the source cue's index
     source: str  # the source cue's text (lines joined by the source language's joiner)
     text: str  # the translation; "" when held
-    held: str = ""  # why no translation is published (a number that does not match the source)
+    held: str = ""  # why no translation is published (a number that does not match the source; NO_OWN_TRANSLATION)
     flags: tuple[str, ...] = ()  # what the editor should check (a name not kept as written)
 
     def to_dict(self) -> dict[str, Any]:
@@ -306,9 +307,6 @@ def _ask(backend: Any, language: str, source_language: str, batch: Sequence[tupl
     def check(answer: BaseModel) -> None:
         for n in numbers:
             text = getattr(answer, f"cue_{n}")
-            if not any(ch.isalnum() for ch in text) and any(ch.isalpha() for ch in sources[n]):
-                # e.g. the prompt's own placeholder "..." copied back: nothing of the line is translated
-                raise ValueError(f"line {n} has no translation: write line {n} in {profile.name}")
             for name in latin_names(sources[n], source_language):
                 text = text.replace(name, "")
             letters = sum(ch.isalpha() for ch in text)
@@ -360,6 +358,12 @@ def translate_cues(
         for n, source in batch:
             k = n - 1
             text = " ".join(answers[n].split()) if profile.spaced else "".join(answers[n].split())
+            if not any(ch.isalnum() for ch in text) and any(ch.isalpha() for ch in source):
+                # "..." (the prompt's placeholder): the model put this line's words in a neighbour's translation,
+                # as it does with a sentence that runs over two cues. Nothing to show; the editor is told.
+                log.info("cue %d: no translation of its own (%r)", cues[k].index, text)
+                out.append(CueTranslation(cues[k].index, source, "", NO_OWN_TRANSLATION))
+                continue
             numbers, names = _problems(source, text, source_profile.code)
             if numbers or names:
                 problem = "; ".join([*numbers, *names])
