@@ -48,7 +48,7 @@ CONTEXT_CUES = 1  # neighbouring cues shown either side as context
 TOKENS_PER_CHAR = 1.2  # answer budget per source character (a CJK character can become ~1.5 English tokens)
 MIN_BATCH_TOKENS = 96
 PROMPT_TASK = "translate"
-NO_OWN_TRANSLATION = "no translation of its own: the model answered '...' twice (its words may be in the cue before)"
+NO_OWN_TRANSLATION = "no translation of its own: the model answered '...' (its words may be in the cue before)"
 MIN_SCRIPT_SHARE = 0.5  # of a translation's letters (less the source's Latin names) in the target's script...
 MIN_CHECKED_LETTERS = 3  # ...checked from this many letters on
 LANGUAGES = lang.CODES  # any language with a profile and translate prompts
@@ -365,16 +365,16 @@ def translate_cues(
             text = " ".join(answers[n].split()) if profile.spaced else "".join(answers[n].split())
             if _wordless(text, source):
                 # "..." (the prompt's placeholder), as models answer the second half of a sentence over two cues:
-                # asked once more, alone; still nothing, it shows nothing and the editor is told.
+                # asked once more, alone and without context (given the cue before, the 1.5B model translated that
+                # one again); nothing again, or a neighbour's translation, it shows nothing and the editor is told.
                 log.info("cue %d: no translation of its own (%r): asked again, alone", cues[k].index, text)
                 try:
-                    again = _ask(backend, profile.code, source_profile.code, [(n, source)], texts[max(0, k - 1):k],
-                                 texts[k + 1:k + 2], seed=seed + 1, attempts=attempts,
-                                 note=f"translate this line on its own into {profile.name}")
+                    again = _ask(backend, profile.code, source_profile.code, [(n, source)], (), (), seed=seed + 1,
+                                 attempts=attempts, note=f"translate this line on its own into {profile.name}")
                     text = " ".join(again[n].split()) if profile.spaced else "".join(again[n].split())
                 except LLMOutputError as exc:
                     log.warning("cue %d: no usable answer to the retry (%s)", cues[k].index, exc)
-                if _wordless(text, source):
+                if _wordless(text, source) or any(text == done.text for done in out[-1:]):
                     out.append(CueTranslation(cues[k].index, source, "", NO_OWN_TRANSLATION))
                     continue
             numbers, names = _problems(source, text, source_profile.code)
