@@ -1,6 +1,7 @@
 """The article flow: a CMS article and its pictures in, a narrated video out (图文转视频).
 
-    receive -> narration -> (anchor intro/outro || pictures 16:9 + 9:16) -> covers || assemble -> manifest
+    receive -> narration -> (anchor intro/outro || pictures 16:9 + 9:16) -> covers || assemble
+        -> (translated subtitles, with translate_to) -> manifest
 
 Editors start it from the Prefect UI with the article's key and, when the article does not name them, its
 pictures' keys; the CLI (`newsroom article`) and the webhook (`POST /v1/articles`) start the same flow.
@@ -13,9 +14,11 @@ from typing import Annotated
 from prefect import flow
 from pydantic import Field
 
-from newsroom.params import AnchorParts, IngestLanguage, LoudnessProfile
-from tasks.article import anchor_read, assemble, covers, narrate, pictures, receive_article
+from newsroom.layout import ARTICLE
+from newsroom.params import AnchorParts, IngestLanguage, LoudnessProfile, TranslateLanguage
+from tasks.article import FPS, anchor_read, assemble, covers, narrate, pictures, receive_article, spoken_lines
 from tasks.common import publish_manifest
+from tasks.edit import translate_subtitles
 from tasks.lease import story_lease
 from tasks.reports import record_run, summarise_programme
 
@@ -30,6 +33,7 @@ def article(
     condense: bool = False,
     portrait_key: str = "",
     loudness: LoudnessProfile = "broadcast",
+    translate_to: TranslateLanguage | None = None,
 ) -> str:
     """Turn an article (Markdown with front matter, or JSON) and its pictures into a narrated video.
 
@@ -47,6 +51,9 @@ def article(
             when every number and name in it is the article's (else its own sentences are read).
         portrait_key: Object key of the anchor's portrait; empty for the public-domain portrait that ships.
         loudness: broadcast = EBU R128 (-23 LUFS, true peak <= -1 dBTP); web = -16 LUFS.
+        translate_to: Also subtitle the video in this language (the draft model translates the cues, each timed
+            on its source cue): subtitles.<language>.srt/.vtt/.ttml beside subtitles.srt. Off by default (it costs
+            model time); ignored when it is the article's own language.
 
     Returns:
         The story id (from the article's content hash); outputs live under stories/<story id>/article/.
@@ -56,12 +63,15 @@ def article(
         record_run(source.story_id, article, "running")
         narration = narrate(source, target_s, condense)
         portrait = portrait_key or None
-        intro = anchor_read.submit(source, "intro", portrait) if anchor in ("intro", "both") else None
-        outro = anchor_read.submit(source, "outro", portrait) if anchor in ("outro", "both") else None
+        intro_run = anchor_read.submit(source, "intro", portrait) if anchor in ("intro", "both") else None
+        outro_run = anchor_read.submit(source, "outro", portrait) if anchor in ("outro", "both") else None
         drawn = pictures(source, narration)
         cover = covers.submit(source, drawn, narration)
-        video = assemble(source, narration, drawn, intro.result() if intro else None, outro.result() if outro else None,
-                         loudness)
+        intro, outro = intro_run.result() if intro_run else None, outro_run.result() if outro_run else None
+        video = assemble(source, narration, drawn, intro, outro, loudness)
+        if translate_to and translate_to != source.article.language:
+            translate_subtitles(source.story_id, spoken_lines(source, narration, intro, outro), FPS, (), translate_to,
+                                ARTICLE)
         made = cover.result()
         publish_manifest(source.story_id)
         summarise_programme(source.story_id, source.article.title, video, made.wide)

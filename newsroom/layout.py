@@ -11,9 +11,11 @@ under `stories/<story_id>/`.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Container
+from dataclasses import dataclass, replace
 from typing import Any, overload
 
+from newsroom.lang import CODES
 from newsroom.storage.keys import story_key, story_prefix, validate_story_id
 
 # The stages: each writes under its own folder and records what it wrote in that folder's fragment.
@@ -36,11 +38,13 @@ COVER_ASPECTS = ("16x9", "9x16", "1x1")  # every stage that makes covers hands o
 @dataclass(frozen=True, slots=True)
 class File:
     """One row of the table: a file's stage folder (None: the story's own folder) and name; `handout` marks
-    the finished files people get (copied by `newsroom run --out`, linked by the webhook and the artifact)."""
+    the finished files people get (copied by `newsroom run --out`, linked by the webhook and the artifact);
+    `optional` a handout only some runs make (handed out where the story's manifest lists it)."""
 
     stage: str | None
     name: str
     handout: bool = False
+    optional: bool = False
 
     @property
     def relative(self) -> str:
@@ -92,7 +96,7 @@ class StoryLayout:
     # A second language (the edit's `translate_to`): `translated_subtitles(language, fmt)` beside these.
     bilingual_cues = File(EDIT, "subtitles-bilingual.json")
     translated_report = File(EDIT, "subtitles-translated-report.json")
-    edit_bilingual = File(EDIT, "edit-bilingual.mp4")  # both languages burned in, the source above
+    edit_bilingual = File(EDIT, "edit-bilingual.mp4", handout=True, optional=True)  # both languages burned in
     edit = File(EDIT, "edit.mp4", handout=True)
     edit_burned = File(EDIT, "edit-burned.mp4", handout=True)
     edit_vertical = File(EDIT, "edit-vertical.mp4", handout=True)
@@ -120,6 +124,8 @@ class StoryLayout:
     article_shots = File(ARTICLE, "shots.json")  # which picture when, its plate and window, faces found
     article_srt, article_vtt, article_ttml = _subtitles(ARTICLE)
     article_subtitles_report = File(ARTICLE, "subtitles-report.json")
+    article_bilingual_cues = File(ARTICLE, "subtitles-bilingual.json")  # with `translate_to`, as the edit's
+    article_translated_report = File(ARTICLE, "subtitles-translated-report.json")
     article_mp4 = File(ARTICLE, "article.mp4", handout=True)
     article_burned = File(ARTICLE, "article-burned.mp4", handout=True)
     article_vertical = File(ARTICLE, "article-vertical.mp4", handout=True)
@@ -131,6 +137,8 @@ class StoryLayout:
     bulletin_sting = File(BULLETIN, "sting.mp4")  # the transition between items
     bulletin_srt, bulletin_vtt, bulletin_ttml = _subtitles(BULLETIN)
     bulletin_subtitles_report = File(BULLETIN, "subtitles-report.json")
+    bulletin_bilingual_cues = File(BULLETIN, "subtitles-bilingual.json")  # with `translate_to`, as the edit's
+    bulletin_translated_report = File(BULLETIN, "subtitles-translated-report.json")
     bulletin_mp4 = File(BULLETIN, "bulletin.mp4", handout=True)
     bulletin_burned = File(BULLETIN, "bulletin-burned.mp4", handout=True)
     bulletin_otio = File(BULLETIN, "bulletin.otio", handout=True)
@@ -144,6 +152,12 @@ class StoryLayout:
     ARTICLE_SUBTITLES = dict(zip(SUBTITLE_FORMATS, (article_srt, article_vtt, article_ttml), strict=True))
     ARTICLE_COVERS = dict(zip(COVER_ASPECTS, (article_cover_16x9, article_cover_9x16, article_cover_1x1), strict=True))
     BULLETIN_SUBTITLES = dict(zip(SUBTITLE_FORMATS, (bulletin_srt, bulletin_vtt, bulletin_ttml), strict=True))
+    # A stage's subtitles by format, which `translate_to` translates beside them (`translated_subtitles`), and
+    # the translation's own files: both languages' cues (for a bilingual burn) and its report.
+    STAGE_SUBTITLES = {EDIT: SUBTITLES, ARTICLE: ARTICLE_SUBTITLES, BULLETIN: BULLETIN_SUBTITLES}
+    TRANSLATION_FILES = {EDIT: (bilingual_cues, translated_report),
+                         ARTICLE: (article_bilingual_cues, article_translated_report),
+                         BULLETIN: (bulletin_bilingual_cues, bulletin_translated_report)}
 
     __slots__ = ("story_id",)
 
@@ -204,25 +218,47 @@ class StoryLayout:
     def subtitles(self, fmt: str) -> str:
         return self.key(self.SUBTITLES[fmt])
 
-    def translated_subtitles(self, language: str, fmt: str) -> str:
-        """The edit's subtitles translated into `language`: `edit/subtitles.<language>.<fmt>`."""
-        stem, _, suffix = self.SUBTITLES[fmt].name.rpartition(".")
-        return story_key(self.story_id, EDIT, f"{stem}.{language}.{suffix}")
+    def translated_subtitles(self, language: str, fmt: str, stage: str = EDIT) -> str:
+        """The stage's subtitles translated into `language`: e.g. `edit/subtitles.<language>.<fmt>`."""
+        return self.key(translated(self.STAGE_SUBTITLES[stage][fmt], language))
 
     def cover(self, aspect: str) -> str:
         return self.key(self.COVERS[aspect])
 
-    def handouts(self, route: tuple[str, ...] = FOOTAGE_ROUTE) -> dict[str, str]:
+    def handouts(self, route: tuple[str, ...] = FOOTAGE_ROUTE, listed: Container[str] | None = None) -> dict[str, str]:
         """Key -> file name of every finished file people get from a story of `route` (a footage story by
-        default; `ARTICLE_ROUTE`, `BULLETIN_ROUTE`), in the table's order; the manifest belongs to every route."""
-        return {self.key(file): file.name for file in self.files().values()
-                if file.handout and (file.stage is None or file.stage in route)}
+        default; `ARTICLE_ROUTE`, `BULLETIN_ROUTE`), in the table's order; the manifest belongs to every route.
+
+        Without `listed`, the files every such story has; with `listed` (the keys the story's manifest lists),
+        the files it lists, optional ones too, and after each subtitle file its translations that it lists
+        (`subtitles.<language>.<fmt>`, made with `translate_to`)."""
+        out = {}
+        for file in self.files().values():
+            if not file.handout or (file.stage is not None and file.stage not in route):
+                continue
+            rows = [file] if listed is None or file not in _TRANSLATABLE else [
+                file, *(translated(file, code) for code in CODES)]
+            for row in rows:
+                key = self.key(row)
+                if row == StoryLayout.manifest or (not row.optional if listed is None else key in listed):
+                    out[key] = row.name
+        return out
+
+
+def translated(file: File, language: str) -> File:
+    """The row of `file` (a stage's subtitles) translated into `language`: "subtitles.srt" -> "subtitles.en.srt"."""
+    stem, _, suffix = file.name.rpartition(".")
+    return replace(file, name=f"{stem}.{language}.{suffix}")
+
+
+# The subtitle rows a translation sits beside (see StoryLayout.STAGE_SUBTITLES).
+_TRANSLATABLE = frozenset(file for table in StoryLayout.STAGE_SUBTITLES.values() for file in table.values())
 
 
 def deliverables(route: tuple[str, ...]) -> dict[str, str]:
     """The handed-out files of a story of `route` below `stories/<story_id>/` and their names."""
     return {file.relative: file.name for file in StoryLayout.files().values()
-            if file.handout and (file.stage is None or file.stage in route)}
+            if file.handout and not file.optional and (file.stage is None or file.stage in route)}
 
 
 # The handed-out files below `stories/<story_id>/` and their names, for code that has no story id at hand.

@@ -51,7 +51,7 @@ from newsroom.results import (
 )
 from newsroom.sources import parse_source
 from newsroom.storage.base import sha256_file
-from newsroom.types import ModelRef, Speech
+from newsroom.types import ModelRef, Speech, Transcript
 from tasks.common import (
     RESUMABLE,
     Output,
@@ -268,6 +268,37 @@ def _reads(reads: list[tuple[AnchorRead | None, str]], folder: Path) -> list[tup
     return out
 
 
+def _said(narration: Speech, intro: tuple[Speech, float] | None, outro: tuple[Speech, float] | None,
+          language: str) -> tuple[Transcript, tuple[float, float, float]]:
+    """What the video says, on its clock (the anchor's intro, the narration, the outro; each (speech, length of
+    its part) lasting whole frames): the words its subtitles are built from, and the three parts' lengths."""
+    intro_s = round((intro[1] if intro else 0.0) * FPS) / FPS
+    outro_s = round((outro[1] if outro else 0.0) * FPS) / FPS
+    narration_s = round(narration.duration_s * FPS) / FPS
+    parts = [(narration, intro_s)]
+    if intro:
+        parts.insert(0, (intro[0], 0.0))
+    if outro:
+        parts.append((outro[0], intro_s + narration_s))
+    return programme_transcript(parts, language, intro_s + narration_s + outro_s), (intro_s, narration_s, outro_s)
+
+
+@retrying_task(name="article-lines", cache_policy=RESUMABLE)
+def spoken_lines(source: ArticleSource, narration: NarrationRef, intro: AnchorRead | None,
+                 outro: AnchorRead | None) -> Transcript:
+    """The article video's words on its clock, as its subtitles are built from them (`assemble`): what
+    `translate_to` translates. Reads the voices' timings only."""
+    with scratch_dir() as tmp:
+        spoken = Narration.from_dict(store().get_json(narration.timings_key), tmp / StoryLayout.narration_wav.name)
+
+        def part(read: AnchorRead | None, name: str) -> tuple[Speech, float] | None:
+            return None if read is None else (Speech.from_dict(store().get_json(read.timings_key), tmp / name),
+                                              read.duration_s)
+
+        lines, _ = _said(spoken.speech, part(intro, "intro.wav"), part(outro, "outro.wav"), source.article.language)
+    return lines
+
+
 @retrying_task(name="assemble-article", cache_policy=RESUMABLE, timeout_seconds=4 * 3600)
 def assemble(source: ArticleSource, narration: NarrationRef, drawn: ArticlePictures, intro: AnchorRead | None,
              outro: AnchorRead | None, loudness_profile: str = "broadcast") -> Programme:
@@ -285,16 +316,10 @@ def assemble(source: ArticleSource, narration: NarrationRef, drawn: ArticlePictu
         pictures_tall = store().get_file(drawn.vertical_key, tmp / "pictures-vertical.mp4")
         shots = plan_shots(article, spoken)
         anchors = _reads([(intro, "intro")], tmp), _reads([(outro, "outro")], tmp)
-        intro_s = round((intro.duration_s if intro else 0.0) * FPS) / FPS
-        outro_s = round((outro.duration_s if outro else 0.0) * FPS) / FPS
-        narration_s = round(spoken.speech.duration_s * FPS) / FPS
+        lines, (intro_s, narration_s, outro_s) = _said(
+            spoken.speech, (anchors[0][0][1], intro.duration_s) if intro else None,
+            (anchors[1][0][1], outro.duration_s) if outro else None, article.language)
         total = intro_s + narration_s + outro_s
-        parts = [(spoken.speech, intro_s)]
-        if anchors[0]:
-            parts.insert(0, (anchors[0][0][1], 0.0))
-        if anchors[1]:
-            parts.append((anchors[1][0][1], intro_s + narration_s))
-        lines = programme_transcript(parts, article.language, total)
         cues = subtitles.build_cues(lines, fps=FPS)
         violations = subtitles.validate_cues(cues, lines, fps=FPS)
         summary = subtitles.summary(violations)

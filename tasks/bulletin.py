@@ -18,7 +18,7 @@ from newsroom.layout import BULLETIN, StoryLayout
 from newsroom.media import probe
 from newsroom.models.registry import MODELS
 from newsroom.results import AnchorRead, BulletinSource, LoudnessReport, Programme, SubtitleReport, Subtitles
-from newsroom.types import ModelRef, Speech
+from newsroom.types import ModelRef, Speech, Transcript
 from tasks.common import (
     RESUMABLE,
     Output,
@@ -97,6 +97,31 @@ def read_item(story_id: str, number: int, item: BulletinItem, language: str, por
     return AnchorRead(video_key, timings_key, video.duration_s)
 
 
+def _starts(reads: list[AnchorRead], sting_s: float) -> tuple[list[float], float]:
+    """Where each item's read starts on the bulletin's clock (each read lasting whole frames, a sting of
+    `sting_s` between each two), and where the bulletin ends."""
+    starts, at = [], 0.0
+    for n, read in enumerate(reads):
+        at += sting_s if n else 0.0
+        starts.append(at)
+        at += round(read.duration_s * FPS) / FPS
+    return starts, at
+
+
+@retrying_task(name="bulletin-lines", cache_policy=RESUMABLE)
+def spoken_lines(source: BulletinSource, reads: list[AnchorRead]) -> Transcript:
+    """The assembled bulletin's words on its clock, as its subtitles were built from them (`assemble`, whose
+    sting it reads): what `translate_to` translates."""
+    from newsroom.article.video import programme_transcript
+
+    with scratch_dir() as tmp:
+        sting = store().get_file(StoryLayout(source.story_id).bulletin_sting, tmp / StoryLayout.bulletin_sting.name)
+        starts, end_s = _starts(reads, round(probe(sting).duration_s * FPS) / FPS)
+        spoken = [(Speech.from_dict(store().get_json(read.timings_key), tmp / f"item-{n:02d}.wav"), at)
+                  for n, (read, at) in enumerate(zip(reads, starts, strict=True), 1)]
+    return programme_transcript(spoken, source.language, end_s)
+
+
 @retrying_task(name="assemble-bulletin", cache_policy=RESUMABLE, timeout_seconds=4 * 3600)
 def assemble(source: BulletinSource, reads: list[AnchorRead], loudness_profile: str = "broadcast") -> Programme:
     """bulletin.mp4 (soft subtitles) and bulletin-burned.mp4: the items with a sting between each two,
@@ -117,16 +142,15 @@ def assemble(source: BulletinSource, reads: list[AnchorRead], loudness_profile: 
         sting_s = round(probe(sting).duration_s * FPS) / FPS
         parts, spoken, thirds = [], [], []
         video_clips, audio_clips = [], []
-        at = 0.0
-        for n, (item, read) in enumerate(zip(items, reads, strict=True), 1):
+        starts, end_s = _starts(reads, sting_s)
+        for n, (item, read, at) in enumerate(zip(items, reads, starts, strict=True), 1):
             if n > 1:
                 parts.append(Part(sting))
                 frames = round(sting_s * FPS)
                 video_clips.append(timeline.TimelineClip("sting", StoryLayout.bulletin_sting.name, STING_REEL,
-                                                         round(at * FPS), frames))
+                                                         round(at * FPS) - frames, frames))
                 audio_clips.append(timeline.TimelineClip("sting", StoryLayout.bulletin_sting.name, STING_REEL,
-                                                         round(at * FPS), frames))
-                at += sting_s
+                                                         round(at * FPS) - frames, frames))
             video = store().get_file(read.video_key, tmp / f"item-{n:02d}.mp4")
             speech = Speech.from_dict(store().get_json(read.timings_key), tmp / f"item-{n:02d}.wav")
             seconds = round(read.duration_s * FPS) / FPS
@@ -140,8 +164,7 @@ def assemble(source: BulletinSource, reads: list[AnchorRead], loudness_profile: 
                                                      round(seconds * FPS), metadata=meta))
             audio_clips.append(timeline.TimelineClip(f"item {n}", f"items/{name}", f"ITEM{n:02d}", round(at * FPS),
                                                      round(seconds * FPS), metadata=meta))
-            at += seconds
-        lines = programme_transcript(spoken, language, at)
+        lines = programme_transcript(spoken, language, end_s)
         cues = subtitles.build_cues(lines, fps=FPS)
         violations = subtitles.validate_cues(cues, lines, fps=FPS)
         summary = subtitles.summary(violations)

@@ -176,39 +176,42 @@ def make_subtitles(story_id: str, transcript: Transcript, fps: float,
 
 @retrying_task(name="translate-subtitles", cache_policy=RESUMABLE, timeout_seconds=3600, tags=[LLM_TAG])
 def translate_subtitles(story_id: str, transcript: Transcript, fps: float, shot_changes_s: tuple[float, ...],
-                        language: str) -> TranslatedSubtitles:
-    """The edit's cues translated into `language` by the draft model, cue by cue, timed on the source cues:
-    subtitles.<language>.srt/.vtt/.ttml, both languages' cues (for the burned bilingual version) and the report."""
+                        language: str, stage: str = STAGE) -> TranslatedSubtitles:
+    """The stage's cues (the edit's by default; an article's or a bulletin's read) translated into `language` by
+    the draft model, cue by cue, timed on the source cues: subtitles.<language>.srt/.vtt/.ttml beside the stage's
+    own subtitles, both languages' cues (for the burned bilingual version) and the report. `transcript`, `fps`
+    and `shot_changes_s` must be those the stage's own subtitles were built from."""
     from newsroom import subtitles
     from newsroom.subtitles.bilingual import translated_track, write_track
     from newsroom.subtitles.translate import translate_cues
     from tasks.broadcast import _backend
 
     layout = StoryLayout(story_id)
+    cues_file, report_file = StoryLayout.TRANSLATION_FILES[stage]
     cues = subtitles.build_cues(transcript, fps=fps, shot_changes_s=shot_changes_s)
     translation = translate_cues(cues, transcript.language, language, _backend(), seed=settings().llm_seed)
     track = translated_track(cues, translation, fps, shot_changes_s=shot_changes_s, duration_s=transcript.duration_s)
     report = track.report()
-    keys = {fmt: layout.translated_subtitles(track.language, fmt) for fmt in StoryLayout.SUBTITLES}
+    keys = {fmt: layout.translated_subtitles(track.language, fmt, stage) for fmt in StoryLayout.SUBTITLES}
     with scratch_dir() as tmp:
         outputs = []
         for fmt, key in keys.items():
             path = tmp / key.rsplit("/", 1)[-1]
             path.write_text(write_track(track.cues, fmt, track.language), "utf-8")
             outputs.append(Output(path, key, "translate-subtitles"))
-        both = tmp / StoryLayout.bilingual_cues.name
+        both = tmp / cues_file.name
         both.write_text(json.dumps({"source_language": transcript.language, "language": track.language,
                                     "source": [asdict(c) for c in cues], "translation": [asdict(c) for c in track.cues]},
                                    ensure_ascii=False, indent=1), "utf-8")
-        report_path = tmp / StoryLayout.translated_report.name
+        report_path = tmp / report_file.name
         report_path.write_text(json.dumps(report, indent=2, ensure_ascii=False), "utf-8")
-        outputs += [Output(both, layout.bilingual_cues, "translate-subtitles"),
-                    Output(report_path, layout.translated_report, "translate-subtitles")]
-        store_outputs(story_id, STAGE, *outputs, info={"translated_subtitles": {
+        outputs += [Output(both, layout.key(cues_file), "translate-subtitles"),
+                    Output(report_path, layout.key(report_file), "translate-subtitles")]
+        store_outputs(story_id, stage, *outputs, info={"translated_subtitles": {
             k: report[k] for k in ("language", "model", "cues", "source_cues", "ok", "held", "flags", "by_rule")
             if k in report}})
-    return TranslatedSubtitles(track.language, keys["srt"], keys["vtt"], keys["ttml"], layout.bilingual_cues,
-                               layout.translated_report, len(report["held"]))
+    return TranslatedSubtitles(track.language, keys["srt"], keys["vtt"], keys["ttml"], layout.key(cues_file),
+                               layout.key(report_file), len(report["held"]))
 
 
 def _cues(data: list[dict]) -> list:

@@ -8,7 +8,7 @@ from prefect import task
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
 from prefect.cache_policies import NO_CACHE
 
-from newsroom.layout import ARTICLE_ROUTE, INGEST, StoryLayout
+from newsroom.layout import ARTICLE_ROUTE, FOOTAGE_ROUTE, INGEST, StoryLayout
 from newsroom.llm import Draft
 from newsroom.manifest import Manifest, read_manifest
 from newsroom.results import BroadcastSegment, Covers, LoudnessReport, Programme, SubtitleReport
@@ -132,14 +132,20 @@ def _checklist(loud: LoudnessReport, subs: SubtitleReport, draft: Draft) -> str:
     return f"| check | ok | detail |\n|---|---|---|\n{rows}\n"
 
 
+def _links(layout: StoryLayout, manifest: Manifest, route: tuple[str, ...] = FOOTAGE_ROUTE) -> list[str]:
+    """A Markdown link to each finished file of the story that its manifest lists (translated subtitles too)."""
+    listed = {asset.key for asset in manifest.assets}
+    return [f"- [{name}]({store().url(key)})" for key, name in layout.handouts(route, listed).items()
+            if key != layout.manifest]
+
+
 @task(name="summarise-package", cache_policy=NO_CACHE)
 def summarise_package(story_id: str, note: str | None = None) -> None:
     """One page per story an editor can act on: headline, lede, cover, every deliverable, the checklist."""
     manifest = Manifest.from_dict(read_manifest(store(), story_id))
     layout = StoryLayout(story_id)
     draft = Draft.from_dict(store().get_json(layout.draft_json)) if manifest.has(layout.draft_json) else None
-    links = [f"- [{name}]({store().url(key)})" for key, name in layout.handouts().items()
-             if manifest.has(key) and key != layout.manifest]
+    links = _links(layout, manifest)
     checks = BroadcastSegment.checks_in(manifest)
     checklist = "\n## Checklist\n\n" + _checklist(*checks, draft) if checks and draft else ""
     create_markdown_artifact(
@@ -176,8 +182,7 @@ def summarise_programme(story_id: str, title: str, programme: Programme, cover_k
     """The story page of an article video or a bulletin: title, cover, every deliverable, the checks."""
     manifest = Manifest.from_dict(read_manifest(store(), story_id))
     layout = StoryLayout(story_id)
-    links = [f"- [{name}]({store().url(key)})" for key, name in layout.handouts(route).items()
-             if manifest.has(key) and key != layout.manifest]
+    links = _links(layout, manifest, route)
     loud, subs = programme.loudness, programme.subtitles.report
     rows = [("subtitle conformance", subs.ok, f"{subs.violations} rule violations in {subs.cues or 0} cues"),
             ("loudness", loud.ok, f"{loud.integrated_lufs:.1f} LUFS (target {loud.target_lufs:.0f}), "

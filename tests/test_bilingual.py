@@ -213,6 +213,30 @@ def test_a_wrong_number_is_sent_back_once_then_held_not_published():
         translate_cues(cues, "zh", "fr", backend)
 
 
+def test_a_line_answered_with_the_placeholder_is_asked_again_then_held_not_published():
+    """Models answer some cues (the second half of a sentence over two cues) with the prompt's example value
+    "...": that cue is asked for again, alone, without the cues around it; answered with nothing again or with
+    the cue before's translation (as the 1.5B model did when it saw that cue), it shows nothing and is listed."""
+    cues = build_cues(hand_built(["The park path is open again this morning.",
+                                  "Workers planted new trees along the path."], "en"), FPS)
+    assert len(cues) == 2
+    first_answer = json.dumps({"1": "公园小路今天早上重新开放。", "2": "..."})
+    backend = Scripted([first_answer, json.dumps({"2": "工人们沿路种了新树。"})])
+    translation = translate_cues(cues, "en", "zh", backend)
+    retry = backend.prompts[1]
+    assert "translate this line on its own" in retry and "2. Workers planted" in retry and "park" not in retry
+    assert [i.text for i in translation.items] == ["公园小路今天早上重新开放。", "工人们沿路种了新树。"]
+    for answer in ("…", "公园小路今天早上重新开放。"):
+        stubborn = translate_cues(cues, "en", "zh", Scripted([first_answer, json.dumps({"2": answer})]))
+        assert stubborn.items[1].text == "" and "no translation of its own" in stubborn.items[1].held
+    first, second = stubborn.items
+    assert first.text.startswith("公园") and not first.held
+    assert second.text == "" and "no translation of its own" in second.held
+    track = translated_track(cues, stubborn, FPS)
+    assert all("..." not in line and "…" not in line for cue in track.cues for line in cue.lines)
+    assert track.report()["held"] == [{"cue": 2, "source": second.source, "reason": second.held}]
+
+
 # --------------------------------------------------------------------------- the real model
 
 

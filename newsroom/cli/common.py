@@ -110,16 +110,23 @@ def print_outputs(store, story_id: str, stage: str | None = None) -> None:
 
 
 def copy_handouts(store, story_id: str, out: Path, route: tuple[str, ...] = ()) -> None:
-    """Copy the story's finished files (its route's handouts) into `out`."""
+    """Copy the story's finished files that its manifest lists (its route's handouts, with the translated
+    subtitles of a `--translate-to` run) into `out`."""
     from newsroom.layout import FOOTAGE_ROUTE, StoryLayout
+    from newsroom.manifest import Manifest, read_manifest
 
+    listed = {asset.key for asset in Manifest.from_dict(read_manifest(store, story_id)).assets}
     out.mkdir(parents=True, exist_ok=True)
     copied = []
-    for key, name in StoryLayout(story_id).handouts(route or FOOTAGE_ROUTE).items():
-        if store.exists(key):
-            store.get_file(key, out / name)
-            copied.append(name)
+    for key, name in StoryLayout(story_id).handouts(route or FOOTAGE_ROUTE, listed).items():
+        store.get_file(key, out / name)
+        copied.append(name)
     typer.echo(f"copied {len(copied)} files to {out}: {' '.join(copied)}")
+
+
+TranslateOption = Annotated[TranslateLanguage | None, typer.Option(
+    help="Also subtitle the video in this language (the draft model translates the cues; subtitles.<language>.srt/"
+    ".vtt/.ttml beside subtitles.srt). Off by default: it costs model time.")]
 
 
 def shutdown(code: int, why: str) -> NoReturn:

@@ -11,6 +11,7 @@ from newsroom.cli.common import (
     AnchorChoice,
     LanguageChoice,
     LoudnessChoice,
+    TranslateOption,
     copy_handouts,
     err,
     print_outputs,
@@ -34,6 +35,7 @@ def article_cmd(
     loudness: Annotated[LoudnessChoice, typer.Option(help="broadcast (-23 LUFS) or web (-16 LUFS).")] = (
         LoudnessChoice.broadcast),
     out: Annotated[Path | None, typer.Option(help="Copy the finished files into this folder.")] = None,
+    translate_to: TranslateOption = None,
 ) -> None:
     """Turn an article and its pictures into a narrated video (flow 'article') and collect the files."""
     from flows.article import article as article_flow
@@ -45,7 +47,7 @@ def article_cmd(
     with err.status(f"making a video of {source} (Prefect flow 'article')..."):
         story_id = run_flow(article_flow, source, images=list(image or []), language=language.value,
                              target_s=target_s, anchor=anchor.value, condense=condense, portrait_key=portrait or "",
-                             loudness=loudness.value)
+                             loudness=loudness.value, translate_to=translate_to.value if translate_to else None)
     print_outputs(store, story_id)
     if out:
         copy_handouts(store, story_id, out, ARTICLE_ROUTE)
@@ -59,6 +61,7 @@ def bulletin_cmd(
     loudness: Annotated[LoudnessChoice, typer.Option(help="broadcast (-23 LUFS) or web (-16 LUFS).")] = (
         LoudnessChoice.broadcast),
     out: Annotated[Path | None, typer.Option(help="Copy the finished files into this folder.")] = None,
+    translate_to: TranslateOption = None,
 ) -> None:
     """Present text items as a bulletin read by the digital anchor (flow 'bulletin') and collect the files."""
     from flows.bulletin import bulletin as bulletin_flow
@@ -78,7 +81,8 @@ def bulletin_cmd(
     parse_items(items, code)  # refuse empty or oversized items before a Prefect server starts
     store = open_store()
     with err.status(f"presenting {len(items)} item(s) (Prefect flow 'bulletin')..."):
-        story_id = run_flow(bulletin_flow, items, language=code, portrait_key=portrait or "", loudness=loudness.value)
+        story_id = run_flow(bulletin_flow, items, language=code, portrait_key=portrait or "", loudness=loudness.value,
+                             translate_to=translate_to.value if translate_to else None)
     print_outputs(store, story_id)
     if out:
         copy_handouts(store, story_id, out, BULLETIN_ROUTE)

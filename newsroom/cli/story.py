@@ -17,6 +17,7 @@ from newsroom.cli.common import (
     LoudnessChoice,
     RestoreChoice,
     TranslateLanguage,
+    TranslateOption,
     copy_handouts,
     err,
     glossary_lines,
@@ -105,6 +106,7 @@ def run(
     loudness: Annotated[LoudnessChoice, typer.Option(help="broadcast (-23 LUFS) or web (-16 LUFS).")] = LoudnessChoice.broadcast,
     out: Annotated[Path | None, typer.Option(help="Copy the finished files into this folder.")] = None,
     glossary: GlossaryOption = None,
+    translate_to: TranslateOption = None,
 ) -> None:
     """Run the whole package for one story (flow 'newsroom-package') and collect the finished files."""
     from flows.package import newsroom_package
@@ -118,7 +120,8 @@ def run(
         story_id = run_flow(newsroom_package, source, language=language.value, asr_model=model.value,
                              target_s=target_s, upscale=upscale.value, headline=headline or "",
                              portrait_key=portrait or "", loudness=loudness.value,
-                             glossary=glossary_lines(glossary))
+                             glossary=glossary_lines(glossary),
+                             translate_to=translate_to.value if translate_to else None)
     print_outputs(store, story_id)
     if out:
         copy_handouts(store, story_id, out)

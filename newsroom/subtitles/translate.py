@@ -48,6 +48,7 @@ CONTEXT_CUES = 1  # neighbouring cues shown either side as context
 TOKENS_PER_CHAR = 1.2  # answer budget per source character (a CJK character can become ~1.5 English tokens)
 MIN_BATCH_TOKENS = 96
 PROMPT_TASK = "translate"
+NO_OWN_TRANSLATION = "no translation of its own: the model answered '...' (its words may be in the cue before)"
 MIN_SCRIPT_SHARE = 0.5  # of a translation's letters (less the source's Latin names) in the target's script...
 MIN_CHECKED_LETTERS = 3  # ...checked from this many letters on
 LANGUAGES = lang.CODES  # any language with a profile and translate prompts
@@ -58,7 +59,7 @@ class CueTranslation:
     index: int  # the source cue's index
     source: str  # the source cue's text (lines joined by the source language's joiner)
     text: str  # the translation; "" when held
-    held: str = ""  # why no translation is published (a number that does not match the source)
+    held: str = ""  # why no translation is published (a number that does not match the source; NO_OWN_TRANSLATION)
     flags: tuple[str, ...] = ()  # what the editor should check (a name not kept as written)
 
     def to_dict(self) -> dict[str, Any]:
@@ -317,6 +318,11 @@ def _ask(backend: Any, language: str, source_language: str, batch: Sequence[tupl
     return {n: getattr(answer, f"cue_{n}") for n in numbers}
 
 
+def _wordless(text: str, source: str) -> bool:
+    """Whether a translation has no letter or digit where its source has words ("...", "-")."""
+    return not any(ch.isalnum() for ch in text) and any(ch.isalpha() for ch in source)
+
+
 def _problems(source: str, text: str, source_language: str) -> tuple[list[str], list[str]]:
     return number_problems(source, text), name_problems(source, text, source_language)
 
@@ -357,6 +363,20 @@ def translate_cues(
         for n, source in batch:
             k = n - 1
             text = " ".join(answers[n].split()) if profile.spaced else "".join(answers[n].split())
+            if _wordless(text, source):
+                # "..." (the prompt's placeholder), as models answer the second half of a sentence over two cues:
+                # asked once more, alone and without context (given the cue before, the 1.5B model translated that
+                # one again); nothing again, or a neighbour's translation, it shows nothing and the editor is told.
+                log.info("cue %d: no translation of its own (%r): asked again, alone", cues[k].index, text)
+                try:
+                    again = _ask(backend, profile.code, source_profile.code, [(n, source)], (), (), seed=seed + 1,
+                                 attempts=attempts, note=f"translate this line on its own into {profile.name}")
+                    text = " ".join(again[n].split()) if profile.spaced else "".join(again[n].split())
+                except LLMOutputError as exc:
+                    log.warning("cue %d: no usable answer to the retry (%s)", cues[k].index, exc)
+                if _wordless(text, source) or any(text == done.text for done in out[-1:]):
+                    out.append(CueTranslation(cues[k].index, source, "", NO_OWN_TRANSLATION))
+                    continue
             numbers, names = _problems(source, text, source_profile.code)
             if numbers or names:
                 problem = "; ".join([*numbers, *names])

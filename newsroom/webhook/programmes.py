@@ -17,7 +17,7 @@ from fastapi import APIRouter, Request
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
 
 from newsroom.bulletin.items import MAX_ITEM_CHARS, MAX_ITEMS
-from newsroom.params import MAX_TARGET_S, AnchorParts, IngestLanguage, LoudnessProfile
+from newsroom.params import MAX_TARGET_S, AnchorParts, IngestLanguage, LoudnessProfile, TranslateLanguage
 from newsroom.webhook import docs
 from newsroom.webhook.checks import check_object, on_prefect, parse, start_once
 from newsroom.webhook.schemas import PORTRAIT_HELP, ObjectKey, StoryAccepted, _safe_key
@@ -44,6 +44,9 @@ class ArticleRequest(BaseModel):
     condense: bool = Field(False, description="Let the draft model shorten paragraphs (numbers and names checked).")
     portrait_key: ObjectKey | None = Field(None, description=PORTRAIT_HELP)
     loudness: LoudnessProfile = Field("broadcast", description="broadcast (-23 LUFS) or web (-16 LUFS).")
+    translate_to: TranslateLanguage | None = Field(None, description=(
+        "Also subtitle the video in this language (the draft model; subtitles.<language>.srt/.vtt/.ttml). "
+        "Off by default: it costs model time."))
     cms_ref: CmsRef | None = Field(None, description="The CMS's own id; added to the run's tags.")
 
     @field_validator("article_key", "portrait_key")
@@ -59,7 +62,7 @@ class ArticleRequest(BaseModel):
     def flow_parameters(self) -> dict[str, Any]:
         return {"article": self.article_key, "images": list(self.image_keys), "language": self.language,
                 "target_s": self.target_s, "anchor": self.anchor, "condense": self.condense, "portrait_key": self.portrait_key or "",
-                "loudness": self.loudness}
+                "loudness": self.loudness, "translate_to": self.translate_to}
 
 
 class BulletinRequest(BaseModel):
@@ -74,6 +77,9 @@ class BulletinRequest(BaseModel):
     language: IngestLanguage = Field("auto", description="The items' language: auto, or a profile's code.")
     portrait_key: ObjectKey | None = Field(None, description=PORTRAIT_HELP)
     loudness: LoudnessProfile = Field("broadcast", description="broadcast (-23 LUFS) or web (-16 LUFS).")
+    translate_to: TranslateLanguage | None = Field(None, description=(
+        "Also subtitle the video in this language (the draft model; subtitles.<language>.srt/.vtt/.ttml). "
+        "Off by default: it costs model time."))
     cms_ref: CmsRef | None = Field(None, description="The CMS's own id; added to the run's tags.")
 
     @field_validator("portrait_key")
@@ -83,7 +89,7 @@ class BulletinRequest(BaseModel):
 
     def flow_parameters(self) -> dict[str, Any]:
         return {"items": list(self.items), "language": self.language, "portrait_key": self.portrait_key or "",
-                "loudness": self.loudness}
+                "loudness": self.loudness, "translate_to": self.translate_to}
 
 
 router = APIRouter()

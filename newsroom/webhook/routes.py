@@ -201,12 +201,13 @@ async def healthz(launcher: LauncherDep, store: StoreDep, limits: LimitsDep) -> 
 
 
 def story_outputs(store: ObjectStore, story_id: str) -> dict[str, str]:
-    """Links to the story's finished files (the layout's handouts) that its published manifest lists."""
+    """Links to the story's finished files (the layout's handouts, translated subtitles too) that its published
+    manifest lists."""
     layout = StoryLayout(story_id)
     try:
         manifest = Manifest.from_dict(store.get_json(layout.manifest))
     except ObjectNotFoundError:
         return {}
     every = FOOTAGE_ROUTE + ARTICLE_ROUTE + BULLETIN_ROUTE  # only the story's own files are recorded
-    return {name: store.url(key) for key, name in layout.handouts(every).items()
-            if key == layout.manifest or manifest.has(key)}
+    listed = {asset.key for asset in manifest.assets}  # with the translated subtitles of a `translate_to` run
+    return {name: store.url(key) for key, name in layout.handouts(every, listed).items()}
