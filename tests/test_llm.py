@@ -682,6 +682,7 @@ def first_try(backend: LlamaCppBackend, calls_before: int, draft: Draft) -> bool
     return calls == 1 + ("+repair." in draft.model) + ("+quotes." in draft.model)
 
 
+@pytest.mark.slow  # the default run drafts English with the default model and Mandarin with this one
 def test_real_english_draft_small_model(small, en):
     """Grammar-constrained from the first token: the answer parses at the first try."""
     before = len(small.usage_log)

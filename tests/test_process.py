@@ -169,8 +169,8 @@ def test_sigterm_stops_a_cli_ingest_and_everything_it_started(marker, tmp_path):
 
 def _stop_a_working_cli(cli: subprocess.Popen, marker: str) -> str:
     deadline = time.monotonic() + 240
-    # Wait until the flow is really working: an ffmpeg converting the source (so the Prefect server is up),
-    # not the CLI's own check of the file before the flow.
+    # Wait until the flow is really working: an ffmpeg converting the source to H.264 (the Prefect server is up
+    # and the story's lease taken), not the CLI's check of the file nor store-source's speech audio before it.
     while time.monotonic() < deadline and cli.poll() is None:
         cmdlines = []
         for pid in _pids_with_marker(marker):
@@ -178,7 +178,7 @@ def _stop_a_working_cli(cli: subprocess.Popen, marker: str) -> str:
                 cmdlines.append(Path(f"/proc/{pid}/cmdline").read_bytes())
             except OSError:
                 continue
-        if any(b"ffmpeg" in c and (b"pcm_s16le" in c or b"libx264" in c) for c in cmdlines):
+        if any(b"ffmpeg" in c and b"libx264" in c for c in cmdlines):
             break
         time.sleep(0.2)
     assert cli.poll() is None, cli.communicate()

@@ -338,9 +338,18 @@ class Stack:
         self.supervisor.start_group(service)
         self._wait_healthy(service, timeout_s or self.settings.stack_up_timeout_s)
 
-    def pause(self, service: str) -> None:
-        """SIGSTOP the service's processes: they keep their sockets but answer nothing (a stalled server)."""
+    def pause(self, service: str, timeout_s: float = 60.0) -> None:
+        """SIGSTOP the service's processes: they keep their sockets but answer nothing (a stalled server).
+        A service still coming back from an earlier kill is paused once it is up; returns when every process
+        of it is stopped."""
+        self._wait_healthy(service, timeout_s)
         self.supervisor.signal_group(service, "STOP")
+        pids = self.pids(service)
+        deadline = time.monotonic() + 5
+        while not all(procs.state(pid) in ("T", "t") for pid in pids):
+            if time.monotonic() > deadline:
+                raise StackError(f"{service} did not stop on SIGSTOP (pids {pids})")
+            time.sleep(0.05)
 
     def resume(self, service: str) -> None:
         self.supervisor.signal_group(service, "CONT")

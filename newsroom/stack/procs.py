@@ -13,13 +13,20 @@ def all_pids() -> list[int]:
     return [int(name) for name in os.listdir("/proc") if name.isdigit()]
 
 
+def state(pid: int) -> str:
+    """The kernel's one-letter state of a process (R, S, T stopped, Z zombie, ...); "" when it is gone."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (OSError, IndexError):
+        return ""
+
+
 def stack_process(pid: int, stack_id: str) -> bool:
     try:
         environ = Path(f"/proc/{pid}/environ").read_bytes()
-        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
     except OSError:
         return False
-    return state != "Z" and f"{STACK_ID_ENV}={stack_id}".encode() in environ.split(b"\0")
+    return state(pid) not in ("Z", "") and f"{STACK_ID_ENV}={stack_id}".encode() in environ.split(b"\0")
 
 
 def descendants(roots: list[int]) -> list[int]:

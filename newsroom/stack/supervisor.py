@@ -27,7 +27,9 @@ START_TIMEOUT_S = 30.0
 # supervisor's process states, grouped as `newsroom stack status` reports them.
 RUNNING_STATES = frozenset({"RUNNING", "STARTING"})
 STOPPED_STATES = frozenset({"STOPPED", "STOPPING"})
+SUCCESS_STATUS = 80  # supervisor.xmlrpc.Faults.SUCCESS: the per-process result of a group call
 # EXITED (died and was not restarted), BACKOFF (dying on start), FATAL (gave up), UNKNOWN: failed
+
 
 
 class SupervisorError(NewsroomError):
@@ -201,11 +203,15 @@ class Supervisor:
             raise SupervisorError(f"{name} did not stop ({exc.faultString})") from None
 
     def signal_group(self, name: str, signal_name: str) -> None:
-        """Send a signal (STOP, CONT, KILL, ...) to every running process of a program (not its children)."""
+        """Send a signal (STOP, CONT, KILL, ...) to every running process of a program (not its children).
+        SupervisorError when one of them was not signalled (supervisord skips a process it is restarting)."""
         try:
-            self.rpc.signalProcessGroup(name, signal_name)
+            results = self.rpc.signalProcessGroup(name, signal_name)
         except xmlrpc.client.Fault as exc:
             raise SupervisorError(f"cannot signal {name} ({exc.faultString})") from None
+        missed = [f"{r.get('name')}: {r.get('description')}" for r in results if r.get("status") != SUCCESS_STATUS]
+        if missed or not results:
+            raise SupervisorError(f"{signal_name} did not reach {name} ({'; '.join(missed) or 'no process'})")
 
     def shutdown(self, timeout_s: float = 120.0) -> None:
         """Stop every program (process groups, TERM then KILL after stopwaitsecs) and supervisord itself."""
