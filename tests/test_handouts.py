@@ -86,12 +86,13 @@ def test_out_and_links_take_the_manifest_as_the_list(tmp_path, monkeypatch):
 
 
 @pytest.fixture
-def small_llm(monkeypatch):
-    """The 0.5B draft model (tests/test_broadcast_flow.py's choice for flows); the backend cache forgotten around it."""
+def default_llm(monkeypatch):
+    """The default draft model (1.5B), as a newsroom translates with it: the 0.5B model sometimes answers a cue
+    with the prompt's placeholder twice, and a held cue is then (rightly) not published. Two cues: one call."""
     pytest.importorskip("llama_cpp")
     import tasks.broadcast
 
-    monkeypatch.setenv("NEWSROOM_LLM_MODEL", "qwen2.5-0.5b-instruct")
+    monkeypatch.delenv("NEWSROOM_LLM_MODEL", raising=False)
     tasks.broadcast._backend.cache_clear()
     yield
     tasks.broadcast._backend.cache_clear()
@@ -140,7 +141,7 @@ def check_translated_handouts(out: Path, story_id: str, stage: str, language: st
     source, translated = srt_times(out / "subtitles.srt"), srt_times(out / f"subtitles.{language}.srt")
     assert source and translated
     wanted, other = (CJK_RE, LATIN_RE) if language in ("zh", "ja") else (LATIN_RE, CJK_RE)
-    for _, _, text in translated:  # most of each cue's letters (the small model may leave a word as it was)
+    for _, _, text in translated:  # most of each cue's letters (a model may leave a word as it was)
         assert len(wanted.findall(text)) > len(other.findall(text)), text
     assert other.search("".join(t for _, _, t in source))  # the source is in the other script
     report = open_store().get_json(StoryLayout(story_id).key(StoryLayout.TRANSLATION_FILES[stage][1]))
@@ -179,7 +180,7 @@ def check_translated_handouts(out: Path, story_id: str, stage: str, language: st
 
 
 def write_small_article(folder: Path) -> Path:
-    """One short paragraph, no numbers and no names (the small model keeps to the text), one drawn picture."""
+    """One short paragraph, no numbers and no names, one drawn picture."""
     folder.mkdir(parents=True, exist_ok=True)
     picture = Image.new("RGB", (900, 600), (235, 235, 225))
     ImageDraw.Draw(picture).ellipse((250, 120, 650, 480), fill=(40, 120, 70))
@@ -191,7 +192,7 @@ def write_small_article(folder: Path) -> Path:
     return path
 
 
-def test_article_translated_subtitles_reach_out_links_and_artifact(prefect_harness, small_llm, tmp_path):
+def test_article_translated_subtitles_reach_out_links_and_artifact(prefect_harness, default_llm, tmp_path):
     """`newsroom article A.md --translate-to zh --out DIR`: an English article's read, subtitled in Mandarin."""
     article = write_small_article(tmp_path / "article")
     out = tmp_path / "out"
@@ -204,7 +205,7 @@ def test_article_translated_subtitles_reach_out_links_and_artifact(prefect_harne
         check_translated_handouts(out, story_id, "article", "zh")
 
 
-def test_bulletin_translated_subtitles_reach_out_links_and_artifact(prefect_harness, small_llm, tmp_path):
+def test_bulletin_translated_subtitles_reach_out_links_and_artifact(prefect_harness, default_llm, tmp_path):
     """`newsroom bulletin TEXT --translate-to zh --out DIR`: two one-line English items (a sting between them, so
     the second item's cues are placed after it), the read subtitled in Mandarin."""
     out = tmp_path / "out"
