@@ -95,7 +95,7 @@ PROFILE = LanguageProfile(
     voice=VoiceRules(
         espeak="cmn",
         engine="ttskit", voice="Aiyue", g2p="misaki-zh", normaliser="cjk", sentence_marks="。！？；!?;.",
-        clause_marks="，、：,:", sentence_pause_s=0.20, max_chunk=80, full_width_text=True, number_reader="cn2an",
+        clause_marks="，、：,:", sentence_pause_s=0.20, max_chunk=80, full_width_text=True, number_reader="zh",
         segmenter="jieba", url_dot="点", range_word="至",
     ),
     draft=DraftRules(
