@@ -109,3 +109,32 @@ def test_numbers_keep_what_the_script_wrote():
     pairs = [(t.written, t.spoken) for t in tokens("增长18.6%，以3:1获胜。", "zh")]
     assert ("18.6%，", "百分之十八点六，") in pairs or ("18.6%", "百分之十八点六") in pairs, pairs
     assert ("3:1", "三比一") in pairs, pairs
+
+
+def syllables(text: str) -> list[str]:
+    """The toned syllables the ttskit voice is given for `text` (phkit's phonemes, one group per character)."""
+    from newsroom.tts.ttskit_voice import phonemes
+
+    out, current = [], []
+    for ph in phonemes(text):
+        if ph == "-":
+            out.append("".join(current))
+            current = []
+        elif ph not in ("~", "_"):
+            current.append(ph)
+    return out
+
+
+@pytest.mark.parametrize(("text", "index", "syllable"), [
+    ("著名作家", 0, "zhu4"),  # phkit's hanziconv step made it 着 (zhe5)
+    ("呼吁各方", 1, "vvv4"),  # ... and 呼吁 唿吁 (xu1)
+    ("重庆长江大桥", 2, "chang2"),  # a jieba word outside the phrase list: 长江 is still a phrase
+    ("约为一点五万", 2, "iii1"),  # the digit 一 before 点, not 一点 "a little"
+    ("有一点小事", 1, "iii4"),
+    ("银行", 1, "hang2"),
+    ("全长六十公里", 1, "chang2"),
+])
+def test_ttskit_reads_polyphones_as_words(text, index, syllable):
+    got = syllables(text)
+    assert len(got) == len(text), got
+    assert got[index] == syllable, got
