@@ -85,9 +85,11 @@ PROFILE = LanguageProfile(
                  full_width=((",", "，"), ("?", "？"), ("!", "！"), (":", "："), (";", "；")),
                  # Characters under 0.7 are flagged: 72 % of the wrong ones at 74 % precision (bench/glossary.py).
                  min_word_probability=0.7),
-    # The anchor voice: ttskit's native Mandarin Aiyue. CER by our Whisper base on 24 held-out news lines
-    # (bench/tts_zh.py): Aiyue 0.119, biaobei 0.107 (tied), Xiaobei 0.137; Kokoro's jm_kumo, a Japanese voice
-    # reading pinyin phonemes, 0.147 ("kokoro:jm_kumo" still selects it; misaki's Mandarin G2P below is its).
+    # The anchor voice: ttskit's native Mandarin Aiyue. CER by our Whisper base on two sets of 24 held-out news
+    # lines (bench/tts_zh.py, sets a/b): Aiyue 0.104/0.158, biaobei 0.106/0.142, Aijia 0.115/0.141 (tied within
+    # the reads' seed-to-seed spread), Siyue -/0.172, Xiaobei -/0.198; Kokoro's jm_kumo, a Japanese voice reading
+    # pinyin phonemes, -/0.182 ("kokoro:jm_kumo" still selects it; misaki's Mandarin G2P below is its).
+    # Numbers are read by newsroom.lang.zh_numbers (number_reader="zh").
     # LICENCE: ttskit's code is MIT, but its voices' training data has unstated terms: "biaobei" is
     # Databaker's corpus, free for non-commercial use only, and the other names match a commercial cloud TTS
     # catalogue (Alibaba Cloud's). Clear the rights before airing them commercially, or set

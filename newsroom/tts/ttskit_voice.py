@@ -1,10 +1,11 @@
 """Mandarin anchor voice: ttskit's native multi-speaker Mellotron + MelGAN (torch, CPU), phkit G2P.
 
 ttskit 0.3.8 ships 24 Mandarin voices in one Tacotron-2-style network ("mspk": a speaker is the md5 of
-its name) and a MelGAN vocoder, 22.05 kHz. Measured with the project's Whisper base on 24 held-out news
-lines (bench/tts_zh.py): `biaobei` CER 0.107 and `Aiyue` 0.119 are tied and the clearest, Kokoro's
-Japanese `jm_kumo` reading pinyin phonemes 0.147; `Aiyue` is the default (biaobei's corpus is explicitly
-non-commercial). Kokoro stays selectable (`NEWSROOM_TTS_VOICES__ZH=kokoro:jm_kumo`).
+its name) and a MelGAN vocoder, 22.05 kHz. Measured with the project's Whisper base on two sets of 24
+held-out news lines (bench/tts_zh.py, sets a/b): `Aiyue` CER 0.104/0.158, `biaobei` 0.106/0.142, `Aijia`
+0.115/0.141, tied within the spread between seeds; Kokoro's Japanese `jm_kumo` reading pinyin phonemes
+-/0.182. `Aiyue` is the default (biaobei's corpus is explicitly non-commercial). Kokoro stays selectable
+(`NEWSROOM_TTS_VOICES__ZH=kokoro:jm_kumo`).
 
 Licence: ttskit's code is MIT; its voices' training data has unstated terms: `biaobei` is Databaker's
 corpus (free for non-commercial use only), the other names match a commercial cloud TTS catalogue
