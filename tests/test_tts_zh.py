@@ -138,3 +138,16 @@ def test_ttskit_reads_polyphones_as_words(text, index, syllable):
     got = syllables(text)
     assert len(got) == len(text), got
     assert got[index] == syllable, got
+
+
+@pytest.mark.parametrize(("written", "spoken"), [
+    ("全长3km，时速120km/h。", "全长三公里，时速一百二十公里每小时。"),
+    ("面积5.2km²，约1200m²。", "面积五点二平方公里，约一千二百平方米。"),
+    ("装机100MW，发电800kWh。", "装机一百兆瓦，发电八百千瓦时。"),
+    ("气温-5℃，体感-8°C。", "气温零下五摄氏度，体感零下八摄氏度。"),
+    ("身高1.8m，5G网络。", "身高一点八米，五G网络。"),
+])
+def test_units_are_said_in_words(written, spoken):
+    from newsroom.lang.spoken import speakable
+
+    assert normalize_text(speakable(written, "zh"), "zh") == spoken

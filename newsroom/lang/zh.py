@@ -34,7 +34,11 @@ NUMBERS = NumberWords(
 )
 # Units after a number are read as words; dates written 2026-05-07 or 2026/5/7 become 2026年5月7日, which
 # the voice's number reader says as a date.
-SPOKEN = SpokenForms(units=MappingProxyType({"km": "公里", "km/h": "公里每小时", "kg": "公斤", "cm": "厘米", "mm": "毫米", "°C": "摄氏度", "℃": "摄氏度"}), iso_date="{year}年{month}月{day}日")
+SPOKEN = SpokenForms(units=MappingProxyType({
+    "km": "公里", "km/h": "公里每小时", "kg": "公斤", "cm": "厘米", "mm": "毫米", "m": "米", "m/s": "米每秒",
+    "km²": "平方公里", "m²": "平方米", "㎡": "平方米", "kWh": "千瓦时", "kW": "千瓦", "MW": "兆瓦", "GW": "吉瓦",
+    "mg": "毫克", "ml": "毫升", "mL": "毫升", "°C": "摄氏度", "℃": "摄氏度", "°F": "华氏度", "℉": "华氏度",
+}), iso_date="{year}年{month}月{day}日")
 
 # Who says a quote (newsroom.llm.attribution): "X表示，..." "X在发布会上说，..." "据X介绍，..." "...，X说。" report speech
 # (the comma after the verb tells it from indirect speech: "公司说早上会增加班次" quotes nobody); "我们请到了X"
