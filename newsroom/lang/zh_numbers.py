@@ -35,7 +35,7 @@ MAX_COUNT = 10**16  # beyond 九千九百九十九万亿 a number is read digit 
 # digits with grouping commas, a decimal part, a fraction (/), a clock time or a score (:), and the
 # unit characters that change the reading (%, 年, 月, 日, 号, ℃); an ISO date (2026-05-07) and a phone
 # number with its area code (010-12345678) are one token each.
-NUMBER_PATTERN = r"(?<![\d-])\d{4}-\d{1,2}-\d{1,2}(?![\d-])|(?<![\d-])0\d{2,3}-\d{7,8}(?![\d-])|(?<!\d)[-−]?\d(?:[\d,]*\d)?(?:\.\d+)?(?:(?:/|:|：)\d+)?(?:%|℃|°C|年|月|日|号)?"
+NUMBER_PATTERN = r"(?<![\d-])\d{4}-\d{1,2}-\d{1,2}(?![\d-])|(?<![\d-])0\d{2,3}-\d{7,8}(?![\d-])|(?<!\d)[-−]?(?:\d{1,3}(?:,\d{3})+(?![\d])|\d+)(?:\.\d+)?(?:(?:/|:|：)\d+)?(?:%|℃|°C|年|月|日|号)?"
 
 # 2 before these (and before 万, 亿, 千, 百 themselves) is 两: measure words and units of what is counted.
 MEASURES = frozenset(
