@@ -130,6 +130,10 @@ def faults_table(tmp: Path, log, saved_json: Path | None = None) -> tuple[list[T
     return [Table("faults", "Faults injected into the stack", columns, table_rows, notes)], None
 
 
+# What follows this line in RESULTS.md is written by hand (figures from benches make does not run) and kept.
+KEPT = "<!-- written by hand below: kept by results.py -->"
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--package", action="store_true", help="also the package flow bench (slow)")
@@ -213,6 +217,8 @@ def main() -> None:
             parts.append(f"\n- {problem}\n")
         if not tables[area] and not problems[area]:
             parts.append(f"\n- {skipped.get(area, 'not run')}\n")
+    if args.out.exists() and KEPT in (previous := args.out.read_text()):  # hand-written sections stay
+        parts.append("\n" + previous[previous.index(KEPT):])
     args.out.write_text("".join(parts))
     print(f"wrote {args.out}", file=sys.stderr)
 

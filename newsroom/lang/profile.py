@@ -80,7 +80,7 @@ class VoiceRules:
     g2p: str = ""  # grapheme-to-phoneme registry name for engines that need one ("misaki-zh")
     full_width_text: bool = False  # full-width letters/digits to ASCII, punctuation kept (else NFKC)
     abbreviations: frozenset[str] = frozenset()  # "dr" in "Dr. Jones": a full stop that ends no sentence
-    number_reader: str = ""  # "cjk" normaliser: how numerals are read ("cn2an")
+    number_reader: str = ""  # "cjk" normaliser: how numerals are read ("zh", "numerals", "cn2an")
     segmenter: str = ""  # "cjk" normaliser: word segmenter ("jieba")
     url_dot: str = " dot "  # how the dots of a URL are read
     range_word: str = ""  # "3-5" read as "3 <range_word> 5"

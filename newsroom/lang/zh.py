@@ -34,7 +34,11 @@ NUMBERS = NumberWords(
 )
 # Units after a number are read as words; dates written 2026-05-07 or 2026/5/7 become 2026年5月7日, which
 # the voice's number reader says as a date.
-SPOKEN = SpokenForms(units=MappingProxyType({"km": "公里", "km/h": "公里每小时", "kg": "公斤", "cm": "厘米", "mm": "毫米", "°C": "摄氏度", "℃": "摄氏度"}), iso_date="{year}年{month}月{day}日")
+SPOKEN = SpokenForms(units=MappingProxyType({
+    "km": "公里", "km/h": "公里每小时", "kg": "公斤", "cm": "厘米", "mm": "毫米", "m": "米", "m/s": "米每秒",
+    "km²": "平方公里", "m²": "平方米", "㎡": "平方米", "kWh": "千瓦时", "kW": "千瓦", "MW": "兆瓦", "GW": "吉瓦",
+    "mg": "毫克", "ml": "毫升", "mL": "毫升", "°C": "摄氏度", "℃": "摄氏度", "°F": "华氏度", "℉": "华氏度",
+}), iso_date="{year}年{month}月{day}日")
 
 # Who says a quote (newsroom.llm.attribution): "X表示，..." "X在发布会上说，..." "据X介绍，..." "...，X说。" report speech
 # (the comma after the verb tells it from indirect speech: "公司说早上会增加班次" quotes nobody); "我们请到了X"
@@ -85,9 +89,11 @@ PROFILE = LanguageProfile(
                  full_width=((",", "，"), ("?", "？"), ("!", "！"), (":", "："), (";", "；")),
                  # Characters under 0.7 are flagged: 72 % of the wrong ones at 74 % precision (bench/glossary.py).
                  min_word_probability=0.7),
-    # The anchor voice: ttskit's native Mandarin Aiyue. CER by our Whisper base on 24 held-out news lines
-    # (bench/tts_zh.py): Aiyue 0.119, biaobei 0.107 (tied), Xiaobei 0.137; Kokoro's jm_kumo, a Japanese voice
-    # reading pinyin phonemes, 0.147 ("kokoro:jm_kumo" still selects it; misaki's Mandarin G2P below is its).
+    # The anchor voice: ttskit's native Mandarin Aiyue. CER by our Whisper base on two sets of 24 held-out news
+    # lines (bench/tts_zh.py, sets a/b): Aiyue 0.104/0.158, biaobei 0.106/0.142, Aijia 0.115/0.141 (tied within
+    # the reads' seed-to-seed spread), Siyue -/0.172, Xiaobei -/0.198; Kokoro's jm_kumo, a Japanese voice reading
+    # pinyin phonemes, -/0.182 ("kokoro:jm_kumo" still selects it; misaki's Mandarin G2P below is its).
+    # Numbers are read by newsroom.lang.zh_numbers (number_reader="zh").
     # LICENCE: ttskit's code is MIT, but its voices' training data has unstated terms: "biaobei" is
     # Databaker's corpus, free for non-commercial use only, and the other names match a commercial cloud TTS
     # catalogue (Alibaba Cloud's). Clear the rights before airing them commercially, or set
@@ -95,7 +101,7 @@ PROFILE = LanguageProfile(
     voice=VoiceRules(
         espeak="cmn",
         engine="ttskit", voice="Aiyue", g2p="misaki-zh", normaliser="cjk", sentence_marks="。！？；!?;.",
-        clause_marks="，、：,:", sentence_pause_s=0.20, max_chunk=80, full_width_text=True, number_reader="cn2an",
+        clause_marks="，、：,:", sentence_pause_s=0.20, max_chunk=80, full_width_text=True, number_reader="zh",
         segmenter="jieba", url_dot="点", range_word="至",
     ),
     draft=DraftRules(

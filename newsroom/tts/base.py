@@ -104,11 +104,13 @@ def speak(
     text: str,
     progress: Progress | None = None,
     loudness: LoudnessTarget | None = None,
+    edge_s: float = 0.0,
 ) -> Speech:
     """Render every chunk, join them with their pauses, deliver one WAV at `sample_rate_hz`.
 
     With `loudness` the whole read (one gain, so sentences keep their relative level) is brought to its
-    integrated loudness with the true peak at or under its ceiling, on the delivered samples.
+    integrated loudness with the true peak at or under its ceiling, on the delivered samples. `edge_s`:
+    silence before the first word and after the last (for engines that trim their reads to the speech).
     """
     started = time.perf_counter()
     parts: list[np.ndarray] = []
@@ -122,6 +124,11 @@ def speak(
         if rate and rendered.sample_rate_hz != rate:
             raise MediaError(f"{engine} changed its sample rate mid-script ({rate} -> {rendered.sample_rate_hz} Hz)")
         rate = rendered.sample_rate_hz
+        if i == 0 and edge_s > 0:
+            lead = round(edge_s * rate)
+            parts.append(np.zeros(lead, dtype=np.float32))
+            units.append((SILENCE, lead))
+            offset += lead
         audio = np.asarray(rendered.audio, dtype=np.float32).ravel()
         parts.append(audio)
         with_phonemes = with_phonemes and bool(rendered.phonemes)
@@ -135,6 +142,10 @@ def speak(
             offset += pause
         if progress:
             progress((i + 1) / len(chunks))
+    if edge_s > 0 and rate:
+        tail = round(edge_s * rate)
+        parts.append(np.zeros(tail, dtype=np.float32))
+        units.append((SILENCE, tail))
 
     audio = _resample(np.concatenate(parts), rate, sample_rate_hz)
     if loudness is not None:

@@ -281,10 +281,22 @@ def _tokens_en(text: str) -> list[Token]:
 
 _CJK_NUMBER_RE = re.compile(r"(?<!\d)[-−]?\d(?:[\d,]*\d)?(?:\.\d+)?(?:/\d+)?(?:%|年|月|日|号)?")
 _CJK_PUNCT = set("。，、；：！？「」『』（）《》…—,.;:!?\"“”'‘’()")
-_CJK_SPLIT_RE = re.compile(rf"({_URL_RE.pattern}|{_EMAIL_RE.pattern}|{_CJK_NUMBER_RE.pattern})", re.IGNORECASE)
 
 
-def read_cn2an(text: str, profile: LanguageProfile) -> str:
+@cache
+def _number_patterns(reader: str) -> tuple[re.Pattern[str], re.Pattern[str]]:
+    """The number token a reader takes (the Mandarin reader also takes clock times, scores and ℃) and the
+    pattern that splits a text into URLs, e-mail addresses and such numbers."""
+    if reader == "zh":
+        from newsroom.lang.zh_numbers import NUMBER_PATTERN
+
+        number = re.compile(NUMBER_PATTERN)
+    else:
+        number = _CJK_NUMBER_RE
+    return number, re.compile(rf"({_URL_RE.pattern}|{_EMAIL_RE.pattern}|{number.pattern})", re.IGNORECASE)
+
+
+def read_cn2an(text: str, profile: LanguageProfile, before: str = "", after: str = "") -> str:
     """Chinese reading: "2026年" -> "二零二六年", "3.5%" -> "百分之三点五", "1,200" -> "一千二百" (cn2an)."""
     import cn2an
 
@@ -306,7 +318,7 @@ def _jieba_cut(text: str) -> list[str]:
 _NUMERAL_PARTS_RE = re.compile(r"([-−]?)([\d,]+)(?:\.(\d+))?(/\d+)?(%|年|月|日|号)?")
 
 
-def read_numerals(text: str, profile: LanguageProfile) -> str:
+def read_numerals(text: str, profile: LanguageProfile, before: str = "", after: str = "") -> str:
     """A written number in the profile's numerals: "2026年" -> "二千二十六年", "3.5%" -> "三点五" + percent."""
     numbers = profile.numbers
     match = _NUMERAL_PARTS_RE.fullmatch(text)
@@ -319,9 +331,18 @@ def read_numerals(text: str, profile: LanguageProfile) -> str:
     return spoken + (numbers.percent if suffix == "%" else suffix or "")
 
 
-# Name -> reader of a written number ("2026年", "3.5%") and name -> word segmenter, for the profiles'
-# `voice.number_reader` and `voice.segmenter`.
-NUMBER_READERS: dict[str, Callable[[str, LanguageProfile], str]] = {"cn2an": read_cn2an, "numerals": read_numerals}
+def read_zh(text: str, profile: LanguageProfile, before: str = "", after: str = "") -> str:
+    """Mandarin as a presenter reads it, by context: "2025年" -> "二零二五年", "2个" -> "两个" (`lang.zh_numbers`)."""
+    from newsroom.lang import zh_numbers
+
+    return zh_numbers.read(text, before, after)
+
+
+# Name -> reader of a written number ("2026年", "3.5%") given the text before and after it, the pattern a
+# number token matches for it, and name -> word segmenter, for the profiles' `voice.number_reader` and
+# `voice.segmenter`.
+NUMBER_READERS: dict[str, Callable[[str, LanguageProfile, str, str], str]] = {
+    "cn2an": read_cn2an, "numerals": read_numerals, "zh": read_zh}
 @cache
 def _mecab():
     from fugashi import Tagger  # MeCab with UniDic-lite (bundled in its wheel)
@@ -345,23 +366,27 @@ SEGMENTERS: dict[str, Callable[[str], list[str]]] = {"jieba": _jieba_cut, "unidi
 def _tokens_cjk(text: str, profile: LanguageProfile) -> list[Token]:
     rules = profile.voice
     read_number, segment = NUMBER_READERS[rules.number_reader], SEGMENTERS[rules.segmenter]
+    number_re, split_re = _number_patterns(rules.number_reader)
     tokens: list[Token] = []
     if rules.range_word:
-        # 2020-2025年 -> 2020年至2025年; 3-5度 -> 3至5度
-        text = re.sub(rf"(?<!\d)(\d{{4}})\s*[-–~～{rules.range_word}]\s*(\d{{4}})年", rf"\1年{rules.range_word}\2年", text)
-        text = re.sub(r"(?<=\d)\s*[-–~～]\s*(?=\d)", rules.range_word, text)
+        # 2020-2025年 -> 2020年至2025年; 3-5度 -> 3至5度; 10%-20% -> 10%至20%. Not inside phone numbers
+        # (010-12345678) or dates (2026-05-07): only numbers of up to 5 digits either side.
+        text = re.sub(rf"(?<!\d)(\d{{4}})\s*[-–—~～{rules.range_word}]\s*(\d{{4}})年", rf"\1年{rules.range_word}\2年", text)
+        text = re.sub(r"(?<![\d.-])(\d{1,5}(?:\.\d+)?%?)\s*[-–~～]\s*(?=\d{1,5}(?:\.\d+)?(?![\d-]))",
+                      rf"\1{rules.range_word}", text)
     dot = rules.url_dot
-    for i, part in enumerate(_CJK_SPLIT_RE.split(text)):
+    parts = split_re.split(text)
+    for i, part in enumerate(parts):
         if not part:
             continue
         if i % 2 == 1:  # a URL, an e-mail address or a number
             if _EMAIL_RE.fullmatch(part):
                 user, _, host = part.partition("@")
                 spoken = f"{user} at {spoken_domain(host, dot)}"
-            elif _URL_RE.fullmatch(part) and not _CJK_NUMBER_RE.fullmatch(part):
+            elif _URL_RE.fullmatch(part) and not number_re.fullmatch(part):
                 spoken = spoken_domain(part, dot)
             else:
-                spoken = read_number(part, profile)
+                spoken = read_number(part, profile, parts[i - 1][-8:], parts[i + 1][:6] if i + 1 < len(parts) else "")
             tokens.append(Token(part, spoken))
             continue
         for word in segment(strip_symbols(part)):

@@ -1,10 +1,11 @@
 """Mandarin anchor voice: ttskit's native multi-speaker Mellotron + MelGAN (torch, CPU), phkit G2P.
 
 ttskit 0.3.8 ships 24 Mandarin voices in one Tacotron-2-style network ("mspk": a speaker is the md5 of
-its name) and a MelGAN vocoder, 22.05 kHz. Measured with the project's Whisper base on 24 held-out news
-lines (bench/tts_zh.py): `biaobei` CER 0.107 and `Aiyue` 0.119 are tied and the clearest, Kokoro's
-Japanese `jm_kumo` reading pinyin phonemes 0.147; `Aiyue` is the default (biaobei's corpus is explicitly
-non-commercial). Kokoro stays selectable (`NEWSROOM_TTS_VOICES__ZH=kokoro:jm_kumo`).
+its name) and a MelGAN vocoder, 22.05 kHz. Measured with the project's Whisper base on two sets of 24
+held-out news lines (bench/tts_zh.py, sets a/b): `Aiyue` CER 0.104/0.158, `biaobei` 0.106/0.142, `Aijia`
+0.115/0.141, tied within the spread between seeds; Kokoro's Japanese `jm_kumo` reading pinyin phonemes
+-/0.182. `Aiyue` is the default (biaobei's corpus is explicitly non-commercial). Kokoro stays selectable
+(`NEWSROOM_TTS_VOICES__ZH=kokoro:jm_kumo`).
 
 Licence: ttskit's code is MIT; its voices' training data has unstated terms: `biaobei` is Databaker's
 corpus (free for non-commercial use only), the other names match a commercial cloud TTS catalogue
@@ -15,10 +16,14 @@ How it is used here:
   load), read by torch's weights-only unpickler into the inference code in `mellotron.py`. ttskit itself is
   never imported: its downloader, its `sys.path` changes and its librosa/aukit/scikit-learn imports
   never run, and nothing here opens a socket.
-- Text. Our normaliser writes numbers, dates and URLs as words; phkit (ttskit's own front end) turns the
-  characters into the toned phonemes the network was trained on, one `-` per character, which maps
-  every input symbol back to its character. phkit loads its pinyin tables into pypinyin's global
-  dictionaries on first use (the same data pypinyin ships, a slightly different phrase list).
+- Text. Our normaliser writes numbers, dates and URLs as words (`newsroom.lang.zh_numbers`: years digit
+  by digit, 两 before measure words, scores, clock times, phone numbers); phkit (ttskit's own front end)
+  turns the characters into the toned phonemes the network was trained on, one `-` per character, which
+  maps every input symbol back to its character. Two of phkit's steps are replaced (`phonemes`): its
+  traditional-to-simplified conversion, which rewrote Simplified characters (著名 -> 着名, read zhe), and
+  its reading of a jieba word missing from its phrase list character by character (长江大桥: zhang).
+  phkit loads its pinyin tables into pypinyin's global dictionaries on first use (the same data pypinyin
+  ships, a slightly different phrase list).
 - Reading. A chunk is read in pieces of at most `MAX_PIECE_CHARS` characters, cut after punctuation
   where possible (attention models lose their place on long inputs; ttskit cuts at 30 too). The prenet's
   dropout makes every read a draw: each piece uses a fixed seed, so the same script gives the same
@@ -66,6 +71,7 @@ DEFAULT_SPEAKER = "Aiyue"
 LOUDNESS = PROFILES["web"]  # -16 LUFS integrated, true peak <= -1 dBTP
 MAX_PIECE_CHARS = 30
 PIECE_PAUSE_S = 0.08  # between two pieces of one clause cut after punctuation (the chunk's own pauses are longer)
+EDGE_SILENCE_S = 0.3  # before the first word and after the last, as ttskit's own tts_sdk leaves (see `synthesize`)
 SEED = 20260101
 ATTEMPTS = 3  # seeds tried on a piece before it is split
 DECODER_THREADS = 1  # the decoder is ~1000 tiny sequential steps: more threads only spin (0.6 vs 21 CPU-s measured)
@@ -128,14 +134,17 @@ class TtskitVoice:
 
     # -- per call
     def synthesize(self, text: str, out_wav: str | Path, *, progress: Progress | None = None) -> Speech:
-        """Read `text` (normalised, sentence by sentence) into `out_wav` at settings.tts_sample_rate_hz."""
+        """Read `text` (normalised, sentence by sentence) into `out_wav` at settings.tts_sample_rate_hz.
+
+        The read starts and ends with EDGE_SILENCE_S of silence (the word timings count it): a read cut to
+        its first sound was heard worse by our Whisper base (set a of bench/tts_zh.py: CER 0.114 without,
+        0.104 with 0.3 s, the same samples otherwise)."""
         return speak(chunks(text, self.language), self._render, out_wav,
                      sample_rate_hz=self._settings.tts_sample_rate_hz, language=self.language,
-                     engine=self.engine, text=text, progress=progress, loudness=LOUDNESS)
+                     engine=self.engine, text=text, progress=progress, loudness=LOUDNESS, edge_s=EDGE_SILENCE_S)
 
     def _phonemes(self, text: str) -> list[str]:
-        with contextlib.redirect_stderr(io.StringIO()), contextlib.redirect_stdout(io.StringIO()):
-            return self._frontend.text2phoneme(text)
+        return phonemes(text, self._frontend)
 
     def symbols(self, text: str) -> tuple[list[int], list[int]]:
         """Input ids for `text` and, per id, the index of the character it belongs to (-1: end marks).
@@ -213,6 +222,52 @@ class TtskitVoice:
 
 
 # --------------------------------------------------------------------------- helpers (pure)
+
+def phonemes(text: str, frontend=None) -> list[str]:
+    """phkit's `text2phoneme` without its two faults on Simplified text: its traditional-to-simplified
+    step (hanziconv) turns Simplified characters into others (著名 -> 着名, read zhe; 呼吁 -> 唿吁,
+    read xu), and a jieba word missing from its phrase list is read character by character (长江大桥
+    -> zhang jiang). The script is Simplified already; such a word is split into the phrase list's
+    longest words first (pypinyin's maximum matching), so 长江 is read as the phrase it is. The
+    digit 一 before a decimal point keeps its first tone (一点五: yī, not the yì of 一点 "a little")."""
+    if frontend is None:
+        with contextlib.redirect_stderr(io.StringIO()), contextlib.redirect_stdout(io.StringIO()):
+            from phkit.chinese import sequence as frontend
+    with contextlib.redirect_stderr(io.StringIO()), contextlib.redirect_stdout(io.StringIO()):
+        text = frontend.normalize_english(frontend.convert_number(frontend.quan2ban(text)))
+        pinyin = frontend.text2pinyin(_phrase_words(text), errors=lambda x: [(w,) for w in x])
+        if len(pinyin) == len(text):
+            pinyin = _digit_one(text, pinyin)
+        return frontend.change_diao(frontend.pinyin2phoneme(pinyin))
+
+
+def _phrase_words(text: str) -> list[str]:
+    """`text` in jieba's words, each word missing from pypinyin's phrase list (which phkit has filled) cut
+    into the list's longest words: the words phkit's pinyin reads as phrases."""
+    import jieba
+    from pypinyin.constants import PHRASES_DICT
+    from pypinyin.seg.mmseg import seg as longest_words
+
+    out: list[str] = []
+    for word in jieba.lcut(text):
+        if len(word) <= 2 or word in PHRASES_DICT:
+            out.append(word)
+        else:
+            out.extend(longest_words.cut(word))
+    return out
+
+
+_NUMERALS = frozenset("零一二三四五六七八九十")
+
+
+def _digit_one(text: str, pinyin: list) -> list:
+    """一 read yi1 where it is a digit before a decimal point (一点五, 十一点二): phkit's phrase 一点 says yi4."""
+    out = list(pinyin)
+    for i, char in enumerate(text):
+        if char == "一" and text[i + 1:i + 2] == "点" and text[i + 2:i + 3] in _NUMERALS:
+            out[i] = "yi1"
+    return out
+
 
 def _text(tokens: Sequence[Token]) -> tuple[str, list[int]]:
     """The piece's spoken text and where each token starts in it (Latin words keep a space between)."""
