@@ -23,8 +23,8 @@ from functools import cache
 
 from newsroom import lang
 from newsroom.errors import ConfigError, NewsroomError
-from newsroom.lang import LanguageProfile
-from newsroom.lang.en import NUMBERS as EN_NUMBERS
+from newsroom.lang import LanguageProfile, zh_numbers
+from newsroom.lang.en_numbers import SCALE_WORDS, clock, money, number, ordinal
 
 log = logging.getLogger("newsroom.tts")
 
@@ -51,90 +51,6 @@ class Chunk:
     tokens: tuple[Token, ...]
     text: str
     pause_after_s: float
-
-
-# --------------------------------------------------------------------------- English numbers
-
-_EN = EN_NUMBERS  # the English normaliser reads numbers with the English number words
-_ONES, _TENS, _SCALES = _EN.ones, _EN.tens, _EN.scales
-_SCALE_WORDS = {word for _, word in _SCALES}
-_ORDINAL_IRREGULAR = {"one": "first", "two": "second", "three": "third", "five": "fifth", "eight": "eighth",
-                      "nine": "ninth", "twelve": "twelfth"}
-_CURRENCIES = {"$": ("dollar", "dollars"), "£": ("pound", "pounds"), "€": ("euro", "euros"), "¥": ("yen", "yen")}
-_MAX_CARDINAL = 10**15
-
-
-def _below_thousand(n: int) -> str:
-    words = []
-    hundreds, rest = divmod(n, 100)
-    if hundreds:
-        words.append(f"{_ONES[hundreds]} {_EN.hundred}")
-    if rest >= 20:
-        tens, ones = divmod(rest, 10)
-        words.append(_TENS[tens] + (f"-{_ONES[ones]}" if ones else ""))
-    elif rest or not hundreds:
-        words.append(_ONES[rest])
-    return " ".join(words)
-
-
-def cardinal(n: int) -> str:
-    """12 -> "twelve", 1200 -> "one thousand two hundred" (US style, no "and"); digits past 10^15."""
-    if n < 0:
-        return "minus " + cardinal(-n)
-    if n >= _MAX_CARDINAL:
-        return " ".join(_ONES[int(d)] for d in str(n))
-    words = []
-    for value, name in _SCALES:
-        count, n = divmod(n, value)
-        if count:
-            words.append(f"{_below_thousand(count)} {name}")
-    if n or not words:
-        words.append(_below_thousand(n))
-    return " ".join(words)
-
-
-def ordinal(n: int) -> str:
-    """21 -> "twenty-first"."""
-    words = cardinal(n)
-    head, sep, last = words.rpartition(" ")
-    stem, hyphen, unit = last.rpartition("-")
-    if unit in _ORDINAL_IRREGULAR:
-        unit = _ORDINAL_IRREGULAR[unit]
-    elif unit.endswith("y"):
-        unit = unit[:-1] + "ieth"
-    else:
-        unit += "th"
-    return f"{head}{sep}{stem}{hyphen}{unit}"
-
-
-def year(n: int) -> str:
-    """2026 -> "twenty twenty-six", 1905 -> "nineteen oh five", 2005 -> "two thousand five"."""
-    if 2000 <= n <= 2009 or n % 1000 == 0:
-        return cardinal(n)
-    high, low = divmod(n, 100)
-    if low == 0:
-        return f"{cardinal(high)} hundred"
-    if low < 10:
-        return f"{cardinal(high)} oh {cardinal(low)}"
-    return f"{cardinal(high)} {cardinal(low)}"
-
-
-def _digits(text: str) -> str:
-    return " ".join(_ONES[int(d)] for d in text)
-
-
-def number(text: str, *, as_year: bool = True) -> str:
-    """A written number ("1,200", "3.5", "-4", "2026") in words; four-digit 1100-2099 reads as a year."""
-    negative = text.startswith(("-", "−"))
-    grouped = "," in text
-    text = text.lstrip("-−").replace(",", "")
-    whole, _, fraction = text.partition(".")
-    if as_year and not (negative or grouped or fraction) and len(whole) == 4 and 1100 <= int(whole) <= 2099:
-        return year(int(whole))
-    words = cardinal(int(whole or "0"))
-    if fraction:
-        words += f" {_EN.point} " + _digits(fraction)
-    return ("minus " + words) if negative else words
 
 
 # --------------------------------------------------------------------------- symbols, URLs, emoji
@@ -186,27 +102,6 @@ _LETTER_DIGIT_HYPHEN_RE = re.compile(r"(?<=[A-Za-z])[-–](?=\d)|(?<=\d)[-–](?
 _SYMBOL_WORDS = {"&": " and ", "+": " plus ", "@": " at ", "%": " percent ", "/": " ", "=": " equals ", "#": " number "}
 
 
-def _money(amount: str, symbol: str, scale: str | None) -> str:
-    one, many = _CURRENCIES[symbol]
-    if scale:
-        return f"{number(amount, as_year=False)} {scale} {many}"
-    whole, _, cents = amount.replace(",", "").partition(".")
-    unit = one if int(whole or "0") == 1 else many
-    words = f"{cardinal(int(whole or '0'))} {unit}"
-    if len(cents) == 2 and int(cents):
-        words += f" and {cardinal(int(cents))} {'cent' if cents == '01' else 'cents'}"
-    elif cents and int(cents):
-        words = f"{number(amount, as_year=False)} {many}"
-    return words
-
-
-def _clock(hours: str, minutes: str) -> str:
-    h, m = int(hours), int(minutes)
-    if m == 0:
-        return f"{cardinal(h)} o'clock"
-    return f"{cardinal(h)} {'oh ' if m < 10 else ''}{cardinal(m)}"
-
-
 def _speak_core_en(core: str, next_word: str) -> tuple[str, bool]:
     """Spoken form of one token without its surrounding punctuation; True when it ate `next_word`."""
     if _EMAIL_RE.fullmatch(core):
@@ -215,14 +110,14 @@ def _speak_core_en(core: str, next_word: str) -> tuple[str, bool]:
     if _URL_RE.fullmatch(core):
         return spoken_domain(core), False
     if m := _CURRENCY_RE.fullmatch(core):
-        scale = next_word.lower().strip(".,;:!?") if next_word.lower().strip(".,;:!?") in _SCALE_WORDS else None
-        return _money(m.group(2), m.group(1), scale), scale is not None
+        scale = next_word.lower().strip(".,;:!?") if next_word.lower().strip(".,;:!?") in SCALE_WORDS else None
+        return money(m.group(2), m.group(1), scale), scale is not None
     if m := _PERCENT_RE.fullmatch(core):
         return f"{number(m.group(1), as_year=False)} percent", False
     if m := _ORDINAL_RE.fullmatch(core):
         return ordinal(int(m.group(1))), False
     if (m := _TIME_RE.fullmatch(core)) and int(m.group(1)) < 24 and int(m.group(2)) < 60:
-        return _clock(m.group(1), m.group(2)), False
+        return clock(m.group(1), m.group(2)), False
     if m := _RANGE_RE.fullmatch(core):
         return f"{number(m.group(1))} to {number(m.group(2))}", False
     if _NUMBER_RE.fullmatch(core):
@@ -287,12 +182,7 @@ _CJK_PUNCT = set("。，、；：！？「」『』（）《》…—,.;:!?\"“
 def _number_patterns(reader: str) -> tuple[re.Pattern[str], re.Pattern[str]]:
     """The number token a reader takes (the Mandarin reader also takes clock times, scores and ℃) and the
     pattern that splits a text into URLs, e-mail addresses and such numbers."""
-    if reader == "zh":
-        from newsroom.lang.zh_numbers import NUMBER_PATTERN
-
-        number = re.compile(NUMBER_PATTERN)
-    else:
-        number = _CJK_NUMBER_RE
+    number = re.compile(NUMBER_PATTERNS[reader]) if reader in NUMBER_PATTERNS else _CJK_NUMBER_RE
     return number, re.compile(rf"({_URL_RE.pattern}|{_EMAIL_RE.pattern}|{number.pattern})", re.IGNORECASE)
 
 
@@ -333,8 +223,6 @@ def read_numerals(text: str, profile: LanguageProfile, before: str = "", after: 
 
 def read_zh(text: str, profile: LanguageProfile, before: str = "", after: str = "") -> str:
     """Mandarin as a presenter reads it, by context: "2025年" -> "二零二五年", "2个" -> "两个" (`lang.zh_numbers`)."""
-    from newsroom.lang import zh_numbers
-
     return zh_numbers.read(text, before, after)
 
 
@@ -343,6 +231,7 @@ def read_zh(text: str, profile: LanguageProfile, before: str = "", after: str = 
 # `voice.segmenter`.
 NUMBER_READERS: dict[str, Callable[[str, LanguageProfile, str, str], str]] = {
     "cn2an": read_cn2an, "numerals": read_numerals, "zh": read_zh}
+NUMBER_PATTERNS: dict[str, str] = {"zh": zh_numbers.NUMBER_PATTERN}  # the others take `_CJK_NUMBER_RE`
 @cache
 def _mecab():
     from fugashi import Tagger  # MeCab with UniDic-lite (bundled in its wheel)
