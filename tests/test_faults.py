@@ -361,6 +361,7 @@ def test_the_webhook_restarted_inside_the_replay_window_still_refuses_a_replay(s
     row.update(survived=True, lost="none", figures="replay after the restart: 409")
 
 
+@pytest.mark.slow  # ~3 min of scans on 2 cores; the default run keeps test_webhook's one-scan-per-notification case
 def test_a_storm_of_inbox_notifications_is_coalesced(stack):
     """Six objects dropped at once: one notification each, but a scan that has not begun yet takes them all
     (at most one scan running and one waiting), and every object is handled."""
