@@ -19,7 +19,7 @@ the area a viewer is sure to see:
 - **Subtitles** (`place_subtitles`): a cue's box stands on the bottom of the graphics zone, as wide as the
   zone, as tall as the language's lines (libass scales Noto Sans CJK so one line is `font_size` pixels).
   While a strap is on screen, the cues move above it (`SubtitleLayout.raised`), as broadcasters do; they go
-  back down when it is gone. `newsroom.subtitles.burn.place_cues` applies those spans to a subtitle file.
+  back down when it is gone (a couple of frames early and late: `RAISE_MARGIN_S`). `newsroom.subtitles.burn.place_cues` applies those spans to a subtitle file.
   A portrait frame's cues are the same cues re-broken for its own line rule (the profile's
   `SubtitleRules.vertical`: ~22 Latin / 12 CJK characters, 3 lines) in a larger font, 4.3% of the height, shrunk
   towards 3% for a cue that needs it (`fit_cue`), since 42 characters across the narrow UI-safe zone would be
@@ -54,6 +54,11 @@ UI_LEFT_FRACTION = (1 - GRAPHICS_SAFE_FRACTION) / 2  # no UI on the left: the gr
 STRAP_PAD_FRACTION = 0.025
 STRAP_LINE_SPACING_PX = 8
 GAP_FRACTION = 0.014
+# The cues go up this long before a strap comes and come down this long after it goes. A strap is drawn by
+# ffmpeg (`between(t, start, end)`, inclusive, times to the millisecond) and a cue by libass (half-open, times
+# to the centisecond): on the very frame a strap ends, a cue split exactly there was drawn low, across the
+# strap (seen in the sample's broadcast, one frame at 6.00 s). Two frames at 25 fps cover both roundings.
+RAISE_MARGIN_S = 0.08
 STRAP_COLOUR = "0x0a2a5a@0.85"  # dark blue, 85% opaque
 # Per kind: start and smallest font size in px at 720 lines (scaled with the frame's short side), lines, and the
 # stacking rank (lower ranks stand lower: a credit sits under the caption it belongs to).
@@ -310,10 +315,12 @@ def place_subtitles(size: tuple[int, int], language: str, straps: Sequence[Place
     margin_v = height - area.bottom + outline
     gap = max(2, round(GAP_FRACTION * height))
     # The moments the set of straps on screen changes; between two, the cues stand above the highest strap shown.
-    times = sorted({t for s in straps for t in (s.start_s, s.end_s)})
+    # Each strap counts as shown from RAISE_MARGIN_S before it comes to RAISE_MARGIN_S after it goes.
+    shows = [(max(0.0, s.start_s - RAISE_MARGIN_S), s.end_s + RAISE_MARGIN_S, s) for s in straps]
+    times = sorted({t for a, b, _ in shows for t in (a, b)})
     spans: list[Raised] = []
     for start, end in zip(times, times[1:], strict=False):
-        shown = [s for s in straps if s.start_s < end and start < s.end_s]
+        shown = [s for a, b, s in shows if a < end and start < b]
         if not shown:
             continue
         margin = max(margin_v, height - min(s.box.y for s in shown) + gap + outline)

@@ -8,6 +8,7 @@ import pytest
 
 from newsroom.broadcast.programme import Part, assemble_programme
 from newsroom.graphics import (
+    RAISE_MARGIN_S,
     Box,
     LowerThird,
     fit_cue,
@@ -15,7 +16,7 @@ from newsroom.graphics import (
     place_subtitles,
     safe_area,
 )
-from newsroom.media.frames import read_frame
+from newsroom.media.frames import read_frame, read_frames
 from newsroom.subtitles.burn import place_cues
 from newsroom.subtitles.cues import rules_for
 from tests.conftest import ffmpeg
@@ -36,14 +37,14 @@ def _bbox(mask: np.ndarray) -> Box:
     return Box(int(xs.min()), int(ys.min()), int(xs.max() - xs.min() + 1), int(ys.max() - ys.min() + 1))
 
 
-def _render(tmp_path, size):
+def _render(tmp_path, size, strap_s=STRAP_S):
     w, h = size
     clip = tmp_path / "plain.mp4"
     ffmpeg("-f", "lavfi", "-i", f"color=c=0x{BACKGROUND[0]:02x}{BACKGROUND[1]:02x}{BACKGROUND[2]:02x}:s={w}x{h}:r=25",
            "-t", "2.6", "-c:v", "libx264", "-pix_fmt", "yuv420p", str(clip))
     srt = tmp_path / "cues.srt"
     srt.write_text(SRT, "utf-8")
-    thirds = [LowerThird("City council votes to double bike lanes", *STRAP_S, "headline")]
+    thirds = [LowerThird("City council votes to double bike lanes", *strap_s, "headline")]
     made = assemble_programme([Part(clip)], out=tmp_path / "soft.mp4", burned=tmp_path / "burned.mp4",
                               subtitles=srt, lower_thirds=thirds, size=size)
     straps = place_straps(thirds, size, "en")
@@ -82,6 +83,25 @@ def test_subtitles_stand_above_the_strap_only_while_it_is_shown(tmp_path, size):
             assert cue.bottom > strap.box.y
 
 
+def test_no_frame_shows_a_cue_across_the_strap_as_it_goes(tmp_path):
+    """Every frame around the strap's end, which falls on a frame (2.00 s at 25 fps; the sample's broadcast once
+    drew the cue low across the strap on such a frame): wherever the strap is drawn, the cue's ink is above it."""
+    w, h = size = (1280, 720)
+    made, (strap,), _ = _render(tmp_path, size, strap_s=(0.0, 2.0))
+    first = 2 * 25 - 4
+    soft = list(read_frames(made.path, width=w, height=h, fps=25, start_frame=first, count=9))
+    burned = list(read_frames(made.burned, width=w, height=h, fps=25, start_frame=first, count=9))
+    with_strap = 0
+    for n, (s, b) in enumerate(zip(soft, burned, strict=True)):
+        s, b = s.astype(int), b.astype(int)
+        strap_px = np.abs(s - STRAP_RGB).max(axis=2) < 14
+        cue = _bbox(np.abs(b - s).max(axis=2) > 40)
+        if strap_px.sum() > 1000:
+            with_strap += 1
+            assert cue.bottom < _bbox(strap_px).y, f"frame {first + n}: the cue {cue} runs into the strap"
+    assert 0 < with_strap < 9  # the frames cover the strap going
+
+
 def test_straps_shown_together_stack_and_cues_clear_the_highest():
     size = (1280, 720)
     thirds = [LowerThird("A picture caption that runs long enough to wrap", 1.0, 5.0, "caption"),
@@ -91,7 +111,9 @@ def test_straps_shown_together_stack_and_cues_clear_the_highest():
     assert credit.box.bottom == name.box.bottom == safe_area(*size).graphics.bottom
     assert caption.box.bottom < credit.box.y  # the credit under its caption
     cues = place_subtitles(size, "en", (caption, credit, name))
-    assert [(r.start_s, r.end_s) for r in cues.raised] == [(1.0, 5.0), (6.0, 9.0)]
+    margin = RAISE_MARGIN_S  # the cues rise a little before a strap comes and come down a little after it goes
+    assert [t for r in cues.raised for t in (r.start_s, r.end_s)] == pytest.approx(
+        [1.0 - margin, 5.0 + margin, 6.0 - margin, 9.0 + margin])
     for t, straps in ((3.0, (caption, credit)), (7.0, (name,))):
         assert all(not cues.box_at(t).intersects(s.box) for s in straps)
     assert cues.box_at(5.5) == cues.box()
@@ -106,8 +128,8 @@ def test_place_cues_splits_a_cue_where_a_strap_comes_or_goes(tmp_path):
               if x.startswith("Dialogue:")]
     raised = cues.raised[0].margin_v_px
     assert [e.split(",")[1:3] + [e.split(",")[7]] for e in events] == [
-        ["0:00:00.20", "0:00:01.00", "0"], ["0:00:01.00", "0:00:02.00", str(raised)],
-        ["0:00:02.00", "0:00:02.40", "0"]]
+        ["0:00:00.20", "0:00:00.92", "0"], ["0:00:00.92", "0:00:02.08", str(raised)],
+        ["0:00:02.08", "0:00:02.40", "0"]]
     assert events[0].endswith("The council voted last night to double\\Nthe city's bike lanes by next spring")
     # An ASS script keeps its own styles; only its events are split and raised.
     again = [x for x in place_cues(tmp_path / "cues.ass", tmp_path / "again.ass", cues).read_text("utf-8").splitlines()
