@@ -14,6 +14,7 @@ Per transcript:
   ASR slips do not count as misses);
 - speaker: published quotes whose statement is labelled, with the speaker right (the labelled name, or one
   of its `also` spellings, inside the published name; or both unnamed);
+- invented claims: prose sentences most of whose content words the transcript never uses (`newsroom.llm.support`);
 - invented: numbers (`grounding.unsupported_numbers`) and names (English: `grounding.unknown_names`;
   Mandarin: jieba's person/place/organisation words) in the headline, lede, body, summary and anchor script
   that neither the transcript nor the labels' allowed numbers/names contain;
@@ -41,6 +42,8 @@ from newsroom.llm import LLMError, load_backend, write_draft
 from newsroom.llm.grounding import unknown_names, unsupported_numbers
 from newsroom.llm.quotes import compact, normalise
 from newsroom.llm.schema import text_size
+from newsroom.llm.style import sentences
+from newsroom.llm.support import Support
 from newsroom.types import Transcript
 
 try:  # run as a script, bench/ is on sys.path; imported as bench.draft_quality (by the tests), it is not
@@ -175,6 +178,14 @@ def _named(label: dict, speaker: str | None) -> bool:
     return any(compact(name) in compact(speaker) for name in [label["speaker"], *label.get("also", [])])
 
 
+def invented_claims(prose: list[str], transcript: Transcript) -> list[str]:
+    """Sentences of the prose most of whose content words the transcript never uses (`newsroom.llm.support`,
+    the desk's own test: this counts what got past it)."""
+    profile = lang.profile(transcript.language)
+    support = Support(transcript.text, profile.draft.support)
+    return list(dict.fromkeys(s for text in prose for s in sentences(text, profile) if support.check(s).claim))
+
+
 def invented_names(prose: list[str], transcript: Transcript, allowed: list[str]) -> list[str]:
     profile = lang.profile(transcript.language)
     known = f"{transcript.text} {' '.join(allowed)}"
@@ -212,10 +223,13 @@ def measure(name: str, item: dict, transcript: Transcript, backend) -> dict:
     prose = [draft.headline, draft.lede, draft.body, draft.summary, draft.anchor_script]
     numbers = unsupported_numbers(prose, f"{transcript.text} {' '.join(item['numbers'])}")
     names = invented_names(prose, transcript, item["names"])
+    claims = invented_claims(prose, transcript)
     profile = lang.profile(item["language"])
     return {**row, **score(item, [(q.text, q.speaker) for q in draft.quotes]), "invented_numbers": numbers,
-            "invented_names": names, "body": text_size(draft.body, profile), "headline": draft.headline,
-            "warnings": list(draft.warnings)}
+            "invented_names": names, "invented_claims": claims, "body": text_size(draft.body, profile), "headline": draft.headline,
+            "warnings": list(draft.warnings),
+            "prose": {"lede": draft.lede, "body": draft.body, "summary": draft.summary,
+                      "anchor_script": draft.anchor_script}}
 
 
 # --------------------------------------------------------------------------- the report
@@ -237,6 +251,7 @@ def totals(rows: list[dict]) -> dict:
         "quotes not labelled quotable": sum(r["quotes"] - r["labelled_quotes"] for r in rows),
         "invented numbers": sum(len(r["invented_numbers"]) for r in rows),
         "invented names": sum(len(r["invented_names"]) for r in rows),
+        "invented claims": sum(len(r.get("invented_claims", ())) for r in rows),
         "body en words (mean)": _mean([r["body"] for r in rows if r["language"] == "en" and not r["error"]]),
         "body zh chars (mean)": _mean([r["body"] for r in rows if r["language"] == "zh" and not r["error"]]),
         "first-try JSON": f"{sum(r['first_try'] for r in rows)}/{len(rows)}",
@@ -269,6 +284,8 @@ def print_rows(rows: list[dict], show: bool) -> None:
                 print(f"    {'ok ' if q['right'] else 'BAD'} {q['speaker']!s:>18.18s} (truth {q['truth']!s}): {q['text']}")
             if r["invented_numbers"] or r["invented_names"]:
                 print(f"    invented: {r['invented_numbers']} {r['invented_names']}")
+            for claim in r.get("invented_claims", ()):
+                print(f"    claim: {claim}")
 
 
 def main() -> None:

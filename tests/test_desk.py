@@ -8,9 +8,11 @@ import pytest
 
 from newsroom import lang
 from newsroom.errors import NewsroomError
-from newsroom.llm.grounding import Grounder
+from newsroom.llm.grounding import Grounder, desk
+from newsroom.llm.schema import DraftOutput
 from newsroom.llm.style import clean_script, fix_headline, sentences, trim_to, unattributed_quotes
 from newsroom.tts.text import ScriptLabelError, chunks, normalize_text
+from newsroom.types import Segment, Transcript
 
 EN, ZH = lang.profile("en"), lang.profile("zh")
 EN_SOURCE = ("Good evening, the City Council voted on Tuesday to expand the bike lane network across the downtown area. "
@@ -33,6 +35,68 @@ def test_english_names_and_numbers_not_in_the_transcript_are_found():
     assert grounder.missing("Mayor John Smith welcomed the vote in Springfield on Monday.") == [
         "Mayor John Smith", "Springfield", "Monday"]
     assert grounder.missing("The review comes after 6 months.") == []  # "six" in words counts
+
+
+def test_a_sentence_in_words_the_transcript_never_uses_is_an_invented_claim():
+    grounder = Grounder(EN_SOURCE, EN)
+    # Written by the default model for the sample: background nobody in the story said.
+    assert grounder.missing("The expansion of bike lanes is part of a broader effort to improve public "
+                            "transportation and reduce traffic congestion.") == [
+        "part", "broader", "effort", "improve", "public", "transportation", "reduce", "traffic", "congestion"]
+    # Paraphrases swap a word or two: stems (expand/expansion, safely/safety) and reporting verbs are the source's.
+    assert grounder.missing("Local shop owners expressed concerns about parking, and the Council promised "
+                            "a review after six months.") == []
+    assert grounder.missing("Maria Lopez, a Council Member, emphasized the importance of bike lanes for safety.") == []
+    assert grounder.missing("The expansion of the protected lanes aims to ensure every child rides safely.") == []
+    zh = Grounder(ZH_SOURCE, ZH)
+    assert zh.missing("厅长王建国表示，今年全省新建学校，中小学按时开学。") == []
+    assert set(zh.missing("全省将大力推进教育数字化转型，进一步缩小城乡差距。")) >= {"数字化", "转型", "城乡", "差距"}
+
+
+CLAIM = ("The expansion of bike lanes is part of a broader effort to improve public transportation and reduce "
+         "traffic congestion.")
+
+
+def _sample_draft(body: str) -> DraftOutput:
+    return DraftOutput(headline="City Council votes to expand bike lanes",
+                       lede="The City Council voted on Tuesday to expand the bike lane network across the downtown area.",
+                       body=body, summary="The Council voted to expand the bike lanes. Shop owners raised concerns "
+                       "about parking.", keywords=["bike lanes", "council", "parking"],
+                       anchor_script="The City Council voted on Tuesday to expand the bike lane network downtown.")
+
+
+class _Answers:
+    """A backend that gives one fixed answer: how the desk treats a given repair answer, without a model."""
+
+    name, last_usage = "scripted", None
+
+    def __init__(self, answer: str) -> None:
+        self.answer, self.calls = answer, 0
+
+    def complete(self, *args, **kwargs) -> str:
+        self.calls += 1
+        return self.answer
+
+
+def test_the_desk_drops_an_invented_claim_from_the_body_without_a_model_call():
+    transcript = Transcript("en", 30.0, "hand-built", (Segment(0.0, 30.0, EN_SOURCE),))
+    body = f"The plan adds 12 kilometers of protected lanes by next summer. {CLAIM} Local shop owners raised concerns."
+    result = desk(_sample_draft(body), transcript, None, EN_SOURCE, seed=1)  # no backend: no call may be made
+    assert result.repair_calls == 0
+    assert result.out.body == "The plan adds 12 kilometers of protected lanes by next summer. Local shop owners " \
+                              "raised concerns."
+    assert any("does not support" in w and "congestion" in w for w in result.warnings)
+
+
+def test_a_repair_that_answers_one_line_with_the_whole_source_is_refused():
+    # The default model once "repaired" a sentence by answering the transcript, every line of it.
+    transcript = Transcript("en", 30.0, "hand-built", (Segment(0.0, 30.0, EN_SOURCE),))
+    body = "The plan adds 12 kilometers of protected lanes by next summer. The Council approved it in 2025."
+    backend = _Answers('{"lines": ["' + EN_SOURCE.replace('"', "'") + '"]}')
+    result = desk(_sample_draft(body), transcript, backend, EN_SOURCE, seed=1)
+    assert backend.calls == 1
+    assert result.out.body == "The plan adds 12 kilometers of protected lanes by next summer."
+    assert any("dropped a sentence" in w and "2025" in w for w in result.warnings)
 
 
 def test_mandarin_entities_come_from_lac_and_must_be_in_the_transcript():

