@@ -88,6 +88,20 @@ def test_the_desk_drops_an_invented_claim_from_the_body_without_a_model_call():
     assert any("does not support" in w and "congestion" in w for w in result.warnings)
 
 
+def test_a_script_left_with_nothing_the_story_says_reads_the_lede():
+    # The default model's Mandarin dialogue script: a greeting and a promise of news, then (cut for length) the news.
+    transcript = Transcript("zh", 20.0, "hand-built", (Segment(0.0, 20.0, ZH_SOURCE),))
+    lede = "厅长王建国表示，全省中小学将于九月一日按时开学。"
+    out = DraftOutput(headline="全省中小学九月一日按时开学", lede=lede,
+                      body="厅长王建国表示，全省中小学将于九月一日按时开学，今年新建120所学校。发布会在杭州举行。",
+                      summary="全省中小学将按时开学。今年新建120所学校。", keywords=["开学", "学校", "教育厅"],
+                      anchor_script="大家好，今天我要给大家带来一个特别的消息。")
+    result = desk(out, transcript, None, ZH_SOURCE, seed=1)
+    assert result.repair_calls == 0
+    assert result.out.anchor_script == lede
+    assert any("reads the lede" in w for w in result.warnings)
+
+
 def test_a_repair_that_answers_one_line_with_the_whole_source_is_refused():
     # The default model once "repaired" a sentence by answering the transcript, every line of it.
     transcript = Transcript("en", 30.0, "hand-built", (Segment(0.0, 30.0, EN_SOURCE),))

@@ -351,6 +351,7 @@ def desk(out: DraftOutput, transcript: Transcript, backend: Any, source: str, *,
     if script.removed:
         warnings.append(f"anchor_script: removed what a voice must not read: {', '.join(script.removed)}")
     fields["anchor_script"] = script.text
+    _drop_claims(fields, grounder, profile, warnings)
     body_target, anchor_target = rules.targets(text_size(transcript.text, profile))
     for name, (_low, high) in (("body", body_target), ("anchor_script", anchor_target)):
         trimmed = style.trim_to(fields[name], high, profile)
@@ -365,13 +366,6 @@ def desk(out: DraftOutput, transcript: Transcript, backend: Any, source: str, *,
     for name, parts in split.items():
         for i, sentence in enumerate(parts):
             missing = grounder.missing(sentence)
-            if name in _DROPPABLE and missing and missing == grounder.claim(sentence) \
-                    and sum(p is not None for p in parts) > 1:
-                # Background nobody in the story said: nothing to rewrite it from, so it goes (no model call).
-                parts[i] = None
-                warnings.append(f"{name}: dropped a sentence the transcript does not support (not in the "
-                                f"source: {', '.join(missing)}): {sentence!r}")
-                continue
             problems = [f"not in the source: {', '.join(missing)}"] if missing else []
             if name == "headline" and headline.problem:
                 problems.append(headline.problem)
@@ -399,6 +393,33 @@ def desk(out: DraftOutput, transcript: Transcript, backend: Any, source: str, *,
     if unattributed:
         warnings.append(f"anchor_script quotes words without saying who said them: {', '.join(unattributed)}")
     return DeskResult(out.model_copy(update=fields), tuple(warnings), calls)
+
+
+def _drop_claims(fields: dict[str, str], grounder: Grounder, profile: LanguageProfile, warnings: list[str]) -> None:
+    """Sentences of the body and the anchor script that are invented claims (background nobody in the story
+    said) go before anything else, with no model call: there is nothing to rewrite them from, and a script cut
+    to length afterwards keeps what the story says. A script with nothing else left reads the lede, when the
+    lede is grounded."""
+    for name in _DROPPABLE:
+        parts = style.sentences(fields[name], profile) or [fields[name]]
+        kept = []
+        for sentence in parts:
+            claim = grounder.claim(sentence)
+            if claim:
+                warnings.append(f"{name}: dropped a sentence the transcript does not support (not in the source: "
+                                f"{', '.join(claim)}): {sentence!r}")
+            else:
+                kept.append(sentence)
+        if len(kept) == len(parts):
+            continue
+        if kept:
+            fields[name] = style.join(kept, profile)
+        elif name == "anchor_script" and not grounder.missing(fields["lede"]):
+            fields[name] = style.clean_script(fields["lede"], profile).text
+            warnings.append("anchor_script: nothing the transcript supports was left; it reads the lede")
+        elif name == "body" and not grounder.missing(fields["lede"]):
+            fields[name] = fields["lede"]
+            warnings.append("body: nothing the transcript supports was left; it repeats the lede")
 
 
 def flag_mishearings(draft: Draft, transcript: Transcript, known_terms: Sequence[str] = ()) -> Draft:

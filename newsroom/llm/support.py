@@ -87,6 +87,12 @@ def _en_words(text: str) -> list[str]:
     return [w for w in words if len(w) >= 3 and w not in _EN_FUNCTION_WORDS]
 
 
+def _stem(word: str) -> str:
+    """The word's Porter2 stem without a final e (close/closur, the stemmer keeps the e of one and not the other)."""
+    stem = _stemmer().stemWord(word)
+    return stem[:-1] if len(stem) > 4 and stem.endswith("e") else stem
+
+
 def _same_stem(a: str, b: str) -> bool:
     if a == b:
         return True
@@ -98,14 +104,12 @@ def _same_stem(a: str, b: str) -> bool:
 
 class _EnglishSource:
     def __init__(self, transcript_text: str) -> None:
-        stem = _stemmer().stemWord
-        self.stems = {stem(w) for w in re.findall(r"[a-z][a-z'’-]*", transcript_text.lower())}
+        self.stems = {_stem(w) for w in re.findall(r"[a-z][a-z'’-]*", transcript_text.lower())}
         self.prefixes = {s[:_PREFIX_LETTERS] for s in self.stems if len(s) >= _PREFIX_LETTERS}
 
     def check(self, sentence: str) -> Unsupported:
-        stem = _stemmer().stemWord
         words = list(dict.fromkeys(_en_words(sentence)))
-        missing = [w for w in words if not self._known(stem(w))]
+        missing = [w for w in words if not self._known(_stem(w))]
         return Unsupported(tuple(words), tuple(missing))
 
     def _known(self, stem: str) -> bool:
