@@ -376,7 +376,7 @@ ZH_REPLY = json.dumps({
     "headline": "本台消息 市政府今天宣布，将在明年增加公共交通投资，新建三条地铁线路。",
     "lede": "市政府今天宣布，将在明年增加公共交通投资。",
     "body": ("市政府今天宣布，将在明年增加公共交通投资，新建三条地铁线路。专家表示，这项计划有助于减少交通拥堵。"
-             "交通委员会主任张伟说，2027年将全部建成。"),
+             "交通委员会主任张伟说，三条地铁线路将在2027年开工。"),
     "summary": "市政府将增加公共交通投资。专家认为这有助于减少拥堵。",
     "keywords": ["公共交通", "地铁", "投资"],
     "anchor_script": "主持人：各位观众晚上好。\n市政府今天宣布，将在明年增加公共交通投资，新建三条地铁线路。（停顿）",
@@ -500,7 +500,7 @@ def test_mandarin_draft_gets_the_desks_edit(server, zh):
     assert draft.model == "openai:qwen-test+draft.v2.zh+repair.v1.zh+quotes.v1.zh"
     (repair, _), = requests_for("zh_desk", repairs=True)
     asked = repair["messages"][1]["content"]
-    assert "交通委员会主任张伟说，2027年将全部建成。" in asked and "张伟" in asked and "2027" in asked
+    assert "交通委员会主任张伟说，三条地铁线路将在2027年开工。" in asked and "张伟" in asked and "2027" in asked
     assert any("dateline" in w for w in draft.warnings)
     assert any("主持人：" in w and "（停顿）" in w for w in draft.warnings if w.startswith("anchor_script: removed"))
 

@@ -298,7 +298,7 @@ class Grounder:
 
     def claim(self, sentence: str) -> list[str]:
         """The content words of `sentence` the transcript never uses, when they make it an invented claim."""
-        words = self.support.check(sentence)
+        words = self.support.check(sentence).without(self.find(sentence))
         return list(words.missing) if words.claim else []
 
 
@@ -405,7 +405,7 @@ def _drop_claims(fields: dict[str, str], grounder: Grounder, profile: LanguagePr
         kept = []
         for sentence in parts:
             claim = grounder.claim(sentence)
-            if claim:
+            if claim:  # its words, names aside, are mostly not the source's: nothing in it to repair
                 warnings.append(f"{name}: dropped a sentence the transcript does not support (not in the source: "
                                 f"{', '.join(claim)}): {sentence!r}")
             else:

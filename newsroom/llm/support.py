@@ -57,6 +57,7 @@ _ZH_FUNCTION_TEXT = """
 如果 虽然 然而 同时 此外 另外 其中 目前 已经 正在 将会 可以 能够 需要 应该 进行 开展 表示 指出 认为 称 说 强调 介绍 透露 提到
 提出 宣布 报道 据悉 记者 获悉 方面 相关 有关 对于 关于 通过 根据 随着 以来 之后 之前 期间 今天 今年 昨天 明天 日前 近日 一个
 一些 许多 很多 更加 非常 进一步 继续 不断 主要 重要 包括 其他 所有 各种 就是 也是 还有 没有 不是 成为 作为 为了 以便
+来说 计划 准备 打算 将要 即将 可能 一直
 """
 _ZH_FUNCTION_WORDS = frozenset(_ZH_FUNCTION_TEXT.split())
 
@@ -67,6 +68,12 @@ class Unsupported:
 
     words: tuple[str, ...]
     missing: tuple[str, ...]
+
+    def without(self, names: list[str]) -> Unsupported:
+        """The same words less those inside `names` (names and places are the entity check's to judge)."""
+        folded = [n.lower() for n in names]
+        keep = [w for w in self.words if not any(w in n for n in folded)]
+        return Unsupported(tuple(keep), tuple(w for w in self.missing if w in keep))
 
     @property
     def claim(self) -> bool:
