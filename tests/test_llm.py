@@ -9,9 +9,11 @@ import logging
 import os
 import re
 import socket
+import subprocess
 import sys
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 
 import pytest
 
@@ -631,6 +633,36 @@ def test_real_decoding_is_seeded_and_reproducible(small):
         assert constrained.complete(question, schema=schema, max_tokens=24) == reply
     finally:
         del small.llm._init_sampler
+
+
+_THREADS_SCRIPT = '''
+import json, sys, threading
+from newsroom.config import Settings
+from newsroom.llm.backends.llama_cpp import LlamaCppBackend
+backend = LlamaCppBackend.load(Settings(llm_model="qwen2.5-0.5b-instruct", llm_context_tokens=2048))
+asks = [[{"role": "user", "content": f"Count from {i} to {i + 9} in words."}] for i in range(4)]
+together = {}
+threads = [threading.Thread(target=lambda i=i: together.update({i: backend.complete(asks[i], max_tokens=12, seed=1)}))
+           for i in range(4)]
+for t in threads:
+    t.start()
+for t in threads:
+    t.join()
+alone = [backend.complete(ask, max_tokens=12, seed=1) for ask in asks]
+print(json.dumps({"together": [together[i] for i in range(4)], "alone": alone}))
+'''
+
+
+def test_real_model_called_from_four_threads_at_once_answers_each_as_alone():
+    """Two LLM tasks of one worker run in threads on the one cached backend (the CLI's package run: the draft
+    and a subtitle translation). Unserialised, llama.cpp aborted the whole process (GGML_ASSERT); in a child
+    process, so that a regression fails this test and not the whole run."""
+    pytest.importorskip("llama_cpp")
+    child = subprocess.run([sys.executable, "-c", _THREADS_SCRIPT], capture_output=True, text=True, timeout=300,
+                           env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])})
+    assert child.returncode == 0, child.stderr[-2000:]
+    answers = json.loads(child.stdout.strip().splitlines()[-1])
+    assert answers["together"] == answers["alone"] and all(answers["alone"])
 
 
 def test_real_prompt_prefix_state_is_kept_and_gives_the_same_text(small, en, tmp_path):

@@ -29,6 +29,7 @@ text in any process.
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from pathlib import Path
 from typing import Any, Literal
@@ -72,6 +73,10 @@ class LlamaCppBackend(UsageLog):
         self.context_tokens = context_tokens
         self.json_mode: JsonMode = json_mode
         self.retry_repeat_penalty = retry_repeat_penalty
+        # One llama.cpp context serves one call at a time: two LLM tasks of one worker (Prefect runs tasks in
+        # threads; the draft and a subtitle translation of one story, say) calling it at once abort the whole
+        # process in ggml (GGML_ASSERT "tensor buffer not set"). Calls from threads wait their turn here.
+        self._lock = threading.RLock()
 
     @classmethod
     def load(
@@ -114,9 +119,25 @@ class LlamaCppBackend(UsageLog):
                             response_format="none" if constraint == "never" else "grammar")
 
     def count_tokens(self, text: str) -> int:
-        return len(self.llm.tokenize(text.encode("utf-8"), add_bos=False, special=False))
+        with self._lock:
+            return len(self.llm.tokenize(text.encode("utf-8"), add_bos=False, special=False))
 
     def complete(
+        self,
+        messages: list[Message],
+        *,
+        schema: dict[str, Any] | None = None,
+        max_tokens: int = 1024,
+        seed: int = 42,
+        temperature: float = 0.0,
+        strict: bool = False,
+        stable_prefix: list[Message] | None = None,
+    ) -> str:
+        with self._lock:
+            return self._complete(messages, schema=schema, max_tokens=max_tokens, seed=seed,
+                                  temperature=temperature, strict=strict, stable_prefix=stable_prefix)
+
+    def _complete(
         self,
         messages: list[Message],
         *,

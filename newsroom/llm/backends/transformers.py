@@ -17,6 +17,7 @@ from the CPU's).
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -57,6 +58,7 @@ class TransformersBackend(UsageLog):
         self.context_tokens = context_tokens
         self.path = path  # the verified GGUF file
         self.retry_repeat_penalty = retry_repeat_penalty
+        self._lock = threading.RLock()  # one call at a time, as llama-cpp: the seed is torch's global state
         stops = [tokenizer.eos_token_id, *(tokenizer.convert_tokens_to_ids(t) for t in ("<|im_end|>", "<|endoftext|>"))]
         self._stop_ids = sorted({i for i in stops if isinstance(i, int) and i != tokenizer.unk_token_id})
 
@@ -115,6 +117,12 @@ class TransformersBackend(UsageLog):
         stable_prefix: list[Message] | None = None,  # unused: no state kept between calls
     ) -> str:
         """`schema` is not enforced here (no grammar): the caller validates the reply and retries."""
+        with self._lock:
+            return self._complete(messages, max_tokens=max_tokens, seed=seed, temperature=temperature,
+                                  strict=strict)
+
+    def _complete(self, messages: list[Message], *, max_tokens: int, seed: int, temperature: float,
+                  strict: bool) -> str:
         import torch
         from transformers import GenerationConfig, RepetitionPenaltyLogitsProcessor
 
