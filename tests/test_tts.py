@@ -270,6 +270,19 @@ def test_ttskit_is_reproducible(ttskit_read, tmp_path):
     again = voice.synthesize("晚上好。", tmp_path / "b.wav")
     assert (tmp_path / "a.wav").read_bytes() == (tmp_path / "b.wav").read_bytes()
     assert first.words == again.words
+    # Two reads at once in two threads (an article's intro and outro are read by concurrent tasks of one worker)
+    # give the same samples as one read alone: torch's process-wide RNG and thread count are taken in turns.
+    import threading
+
+    threads = [threading.Thread(target=voice.synthesize, args=(text, tmp_path / f"t{i}.wav"))
+               for i, text in enumerate(("晚上好。", "今天的新闻。"))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    voice.synthesize("今天的新闻。", tmp_path / "alone.wav")
+    assert (tmp_path / "t0.wav").read_bytes() == (tmp_path / "a.wav").read_bytes()
+    assert (tmp_path / "t1.wav").read_bytes() == (tmp_path / "alone.wav").read_bytes()
 
 
 def test_ttskit_voice_must_exist(settings):

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -38,6 +39,7 @@ SPEAKER_DIM = 32  # the mspk checkpoint embeds a speaker as 32 md5 hex digits
 MELGAN_PAD_FRAMES = 10
 MELGAN_PAD_VALUE = -11.5129  # log(1e-5): silence in the mel domain
 MAX_WAV_VALUE = 32768.0
+_TORCH_STATE = threading.Lock()  # held while a read changes torch's process-wide thread count and RNG
 
 
 # --------------------------------------------------------------------------- Tacotron 2 (Mellotron mspk)
@@ -221,6 +223,10 @@ class Networks:
         return int(self.tacotron.decoder.max_decoder_steps)
 
     def synthesize(self, symbols: list[int], speaker: torch.Tensor, *, seed: int, threads: int) -> Synthesis:
+        with _TORCH_STATE:  # torch's thread count and RNG are process-wide: two reads in two threads take turns
+            return self._synthesize(symbols, speaker, seed=seed, threads=threads)
+
+    def _synthesize(self, symbols: list[int], speaker: torch.Tensor, *, seed: int, threads: int) -> Synthesis:
         previous_threads = torch.get_num_threads()
         torch.set_num_threads(threads)
         try:
