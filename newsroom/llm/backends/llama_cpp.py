@@ -37,7 +37,13 @@ from typing import Any, Literal
 from newsroom.config import Settings, get_settings
 from newsroom.errors import ModelNotInstalledError
 from newsroom.llm.backends.grammar import checked_llama_class
-from newsroom.llm.backends.local import RETRY_REPEAT_PENALTY, check_runaway, passive_omp_wait, verified_gguf
+from newsroom.llm.backends.local import (
+    RETRY_REPEAT_PENALTY,
+    check_runaway,
+    one_call_at_a_time,
+    passive_omp_wait,
+    verified_gguf,
+)
 from newsroom.llm.backends.protocol import Capabilities, Message, SchemaConstraint, Usage, UsageLog
 from newsroom.llm.errors import LLMError
 from newsroom.llm.prefix import PrefixStore, restore, seq_state, split_prompt
@@ -73,10 +79,7 @@ class LlamaCppBackend(UsageLog):
         self.context_tokens = context_tokens
         self.json_mode: JsonMode = json_mode
         self.retry_repeat_penalty = retry_repeat_penalty
-        # One llama.cpp context serves one call at a time: two LLM tasks of one worker (Prefect runs tasks in
-        # threads; the draft and a subtitle translation of one story, say) calling it at once abort the whole
-        # process in ggml (GGML_ASSERT "tensor buffer not set"). Calls from threads wait their turn here.
-        self._lock = threading.RLock()
+        self._lock = threading.RLock()  # see local.one_call_at_a_time
 
     @classmethod
     def load(
@@ -118,26 +121,12 @@ class LlamaCppBackend(UsageLog):
                             prefix_state=self._formatter is not None,
                             response_format="none" if constraint == "never" else "grammar")
 
+    @one_call_at_a_time
     def count_tokens(self, text: str) -> int:
-        with self._lock:
-            return len(self.llm.tokenize(text.encode("utf-8"), add_bos=False, special=False))
+        return len(self.llm.tokenize(text.encode("utf-8"), add_bos=False, special=False))
 
+    @one_call_at_a_time
     def complete(
-        self,
-        messages: list[Message],
-        *,
-        schema: dict[str, Any] | None = None,
-        max_tokens: int = 1024,
-        seed: int = 42,
-        temperature: float = 0.0,
-        strict: bool = False,
-        stable_prefix: list[Message] | None = None,
-    ) -> str:
-        with self._lock:
-            return self._complete(messages, schema=schema, max_tokens=max_tokens, seed=seed,
-                                  temperature=temperature, strict=strict, stable_prefix=stable_prefix)
-
-    def _complete(
         self,
         messages: list[Message],
         *,

@@ -1,12 +1,15 @@
 """What the two local backends (llama-cpp, transformers) share: the one verified GGUF file, OpenMP waiting,
-the retry repeat penalty and decoding-loop detection (`is_runaway`, checked while decoding by `check_runaway`)."""
+the retry repeat penalty, decoding-loop detection (`is_runaway`, checked while decoding by `check_runaway`)
+and one call at a time (`one_call_at_a_time`)."""
 
 from __future__ import annotations
 
+import functools
 import os
 import re
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any, TypeVar
 
 from newsroom.config import Settings
 from newsroom.errors import ConfigError
@@ -15,6 +18,22 @@ from newsroom.models.registry import ModelRegistry, ModelSpec
 # On retries (strict=True) a mild repeat penalty over the last 64 tokens: with it the 0.5B model wrote a
 # valid draft of the 60 s bench transcript in one constrained call; without it, three looping calls.
 RETRY_REPEAT_PENALTY = 1.1
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def one_call_at_a_time(method: F) -> F:
+    """A backend method run under the backend's `_lock`: one in-process model serves one call at a time. Two
+    LLM tasks of one worker (Prefect runs tasks in threads: the draft and a subtitle translation of one story,
+    say) calling one llama.cpp context at once abort the whole process in ggml (GGML_ASSERT "tensor buffer
+    not set"); transformers' seeded sampling uses torch's process-wide RNG. Calls from threads wait their turn."""
+
+    @functools.wraps(method)
+    def serialised(self: Any, *args: Any, **kwargs: Any) -> Any:
+        with self._lock:
+            return method(self, *args, **kwargs)
+
+    return serialised  # type: ignore[return-value]
 
 
 def verified_gguf(settings: Settings, model_id: str | None = None) -> tuple[ModelSpec, Path]:

@@ -24,7 +24,13 @@ from typing import Any
 
 from newsroom.config import Settings, get_settings
 from newsroom.errors import ConfigError, ModelNotInstalledError
-from newsroom.llm.backends.local import RETRY_REPEAT_PENALTY, check_runaway, passive_omp_wait, verified_gguf
+from newsroom.llm.backends.local import (
+    RETRY_REPEAT_PENALTY,
+    check_runaway,
+    one_call_at_a_time,
+    passive_omp_wait,
+    verified_gguf,
+)
 from newsroom.llm.backends.protocol import Capabilities, Message, Usage, UsageLog
 from newsroom.llm.errors import LLMError
 
@@ -58,7 +64,7 @@ class TransformersBackend(UsageLog):
         self.context_tokens = context_tokens
         self.path = path  # the verified GGUF file
         self.retry_repeat_penalty = retry_repeat_penalty
-        self._lock = threading.RLock()  # one call at a time, as llama-cpp: the seed is torch's global state
+        self._lock = threading.RLock()  # see local.one_call_at_a_time
         stops = [tokenizer.eos_token_id, *(tokenizer.convert_tokens_to_ids(t) for t in ("<|im_end|>", "<|endoftext|>"))]
         self._stop_ids = sorted({i for i in stops if isinstance(i, int) and i != tokenizer.unk_token_id})
 
@@ -105,6 +111,7 @@ class TransformersBackend(UsageLog):
     def count_tokens(self, text: str) -> int:
         return len(self.tokenizer.encode(text, add_special_tokens=False))
 
+    @one_call_at_a_time
     def complete(
         self,
         messages: list[Message],
@@ -117,12 +124,6 @@ class TransformersBackend(UsageLog):
         stable_prefix: list[Message] | None = None,  # unused: no state kept between calls
     ) -> str:
         """`schema` is not enforced here (no grammar): the caller validates the reply and retries."""
-        with self._lock:
-            return self._complete(messages, max_tokens=max_tokens, seed=seed, temperature=temperature,
-                                  strict=strict)
-
-    def _complete(self, messages: list[Message], *, max_tokens: int, seed: int, temperature: float,
-                  strict: bool) -> str:
         import torch
         from transformers import GenerationConfig, RepetitionPenaltyLogitsProcessor
 
