@@ -8,7 +8,8 @@ import pytest
 
 from newsroom import lang
 from newsroom.errors import NewsroomError
-from newsroom.llm.grounding import Grounder, desk
+from newsroom.llm.desk import desk
+from newsroom.llm.grounding import Grounder
 from newsroom.llm.schema import DraftOutput
 from newsroom.llm.style import clean_script, fix_headline, sentences, trim_to, unattributed_quotes
 from newsroom.tts.text import ScriptLabelError, chunks, normalize_text

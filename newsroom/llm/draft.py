@@ -13,7 +13,7 @@
    pydantic (`newsroom.llm.schema`) and checked for language; a bad answer is sent back with the error
    appended, at most `attempts` times in all, then `LLMOutputError` (`newsroom.llm.ask`); the prompt asks
    for body and anchor-script lengths scaled to the transcript's own length (`DraftRules.targets`);
-4. the desk's edit (`newsroom.llm.grounding.desk`): the profile's style enforced in code (headline length
+4. the desk's edit (`newsroom.llm.desk.desk`): the profile's style enforced in code (headline length
    and no dateline formula, a spoken anchor script without labels, markdown or stage directions, bodies cut
    at a sentence end), every number, name, place, organisation and date checked against the transcript,
    what breaks a rule rewritten in one repair call, else dropped or flagged; words Whisper was unsure of
@@ -35,9 +35,9 @@ from newsroom.config import get_settings
 from newsroom.errors import ConfigError
 from newsroom.llm.ask import MAX_ATTEMPTS, RETRY_TEMPERATURE, SAFETY_TOKENS, ask_json, parse_json
 from newsroom.llm.backends import LLMBackend
+from newsroom.llm.desk import desk
 from newsroom.llm.errors import EmptyTranscriptError
 from newsroom.llm.grounding import (
-    desk,
     flag_mishearings,
     ground,
     language_check,
